@@ -1,0 +1,160 @@
+"""The `command` agent: any argv; its stdout/stderr lines become `output` events.
+
+Two modes (team setting `mode`):
+
+* `stdin` — the command starts with the session; each user message is written to its
+  stdin as one line. A turn is over when the command has been quiet for
+  `turn_quiet_s` seconds (a plain command has no other end-of-turn signal) or exits.
+* `args` — each user message runs the command once with the message as its last
+  argument; the turn ends when that run exits (status from its exit code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from typing import Any
+
+from tether.agents.base import AgentContext
+from tether.errors import AgentError, Conflict, TransportError
+from tether.protocol.messages import ControlPermissionDecision
+from tether.transports.base import AgentProcess, Stream
+
+
+class CommandAdapter:
+    """Runs a plain command for a session."""
+
+    def __init__(self, ctx: AgentContext) -> None:
+        self.ctx = ctx
+        self.argv = list(ctx.team.command or [])
+        self._proc: AgentProcess | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._exited = asyncio.Event()
+        self._in_turn = False
+        self._activity = asyncio.Event()
+        self._stopping = False
+
+    async def start(self) -> None:
+        """stdin mode: start the command now; args mode: check it can be found."""
+        if not self.argv:
+            raise AgentError(
+                f"team {self.ctx.team.name!r} uses agent 'command' but has no `command`",
+                hint='add command = ["your-program", "--flag"] to the team',
+            )
+        if self.ctx.team.mode == "stdin":
+            self._proc = await self._spawn(self.argv)
+            self._spawn_task(self._watch_stdin_mode(self._proc))
+        elif self.ctx.team.remote is None and shutil.which(self.argv[0]) is None:
+            raise AgentError(f"agent binary {self.argv[0]!r} was not found on PATH")
+        self.ctx.emit({"kind": "status", "state": "idle", "agent": "command"})
+
+    async def send_user_message(self, text: str) -> None:
+        """Write a line (stdin mode) or run the command with the text as last argument."""
+        if self._in_turn and self.ctx.team.mode == "args":
+            raise Conflict("the command is still running the previous turn; interrupt it first")
+        self._in_turn = True
+        if self.ctx.team.mode == "stdin":
+            if self._proc is None or self._proc.returncode is not None:
+                raise AgentError("the command has exited; start a new session")
+            try:
+                await self._proc.write(text.encode("utf-8") + b"\n")
+            except TransportError as exc:
+                raise AgentError(str(exc)) from None
+            self._spawn_task(self._finish_when_quiet())
+        else:
+            proc = await self._spawn([*self.argv, text])
+            self._proc = proc
+            self._spawn_task(self._watch_args_run(proc))
+
+    async def decide_permission(self, decision: ControlPermissionDecision) -> None:
+        """Plain commands never ask."""
+        raise AgentError("a plain command has no permission requests to answer")
+
+    async def interrupt(self) -> None:
+        """args mode: stop the running command; stdin mode: end the turn (the command keeps running)."""
+        if not self._in_turn:
+            return
+        if self.ctx.team.mode == "args" and self._proc is not None:
+            self._interrupted = True
+            await self._proc.terminate(grace_s=3.0)
+        else:
+            self._end_turn("interrupted")
+
+    async def stop(self) -> None:
+        """End the command (if running) and the session."""
+        self._stopping = True
+        if self._proc is not None and self._proc.returncode is None:
+            await self._proc.terminate(grace_s=5.0)
+        if self.ctx.team.mode == "args":
+            # Let a running turn's watcher report first.
+            await asyncio.sleep(0)
+            self.ctx.emit({"kind": "exited", "code": 0, "reason": "stopped"})
+            self._exited.set()
+        await self._exited.wait()
+
+    async def wait_exited(self) -> None:
+        """Until the session's command is over."""
+        await self._exited.wait()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    _interrupted = False
+
+    async def _spawn(self, argv: list[str]) -> AgentProcess:
+        proc = await self.ctx.transport.spawn(argv, cwd=self.ctx.team.path, env=self.ctx.team.env)
+        return proc
+
+    def _spawn_task(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _pump(self, proc: AgentProcess, stream: Stream) -> None:
+        async for raw in proc.lines(stream):
+            self._activity.set()
+            self.ctx.emit({"kind": "output", "stream": stream, "text": raw.decode("utf-8", "replace")})
+
+    async def _pump_both(self, proc: AgentProcess) -> int:
+        await asyncio.gather(self._pump(proc, "stdout"), self._pump(proc, "stderr"))
+        return await proc.wait()
+
+    def _end_turn(self, status: str, result: str | None = None) -> None:
+        if not self._in_turn:
+            return
+        self._in_turn = False
+        event: dict[str, Any] = {"kind": "turn_finished", "status": status}
+        if result is not None:
+            event["result"] = result
+        self.ctx.emit(event)
+
+    async def _finish_when_quiet(self) -> None:
+        quiet = self.ctx.team.turn_quiet_s
+        while self._in_turn:
+            self._activity.clear()
+            try:
+                await asyncio.wait_for(self._activity.wait(), quiet)
+            except TimeoutError:
+                self._end_turn("success")
+                return
+
+    async def _watch_stdin_mode(self, proc: AgentProcess) -> None:
+        code = await self._pump_both(proc)
+        self._end_turn("success" if code == 0 else "error", f"exit code {code}")
+        event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}
+        if code < 0:
+            event["signal"] = -code
+        if self._stopping:
+            event["reason"] = "stopped"
+        self.ctx.emit(event)
+        self._exited.set()
+
+    async def _watch_args_run(self, proc: AgentProcess) -> None:
+        code = await self._pump_both(proc)
+        if self._interrupted:
+            self._interrupted = False
+            self._end_turn("interrupted", f"exit code {code}")
+        else:
+            self._end_turn("success" if code == 0 else "error", f"exit code {code}")
+        with contextlib.suppress(Exception):
+            await proc.close_stdin()

@@ -1,0 +1,74 @@
+"""Principals and the `authenticate(conn) -> Principal | None` interface (Starlette style)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from starlette.requests import HTTPConnection
+
+PrincipalKind = Literal["user", "runner", "share"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller.
+
+    `id` is stable for the caller (user or device); `session_scope` limits a share-link
+    holder to one session; `read_only` callers can watch but never write.
+    """
+
+    id: str
+    kind: PrincipalKind = "user"
+    name: str = ""
+    user_id: str | None = None
+    device_id: str | None = None
+    is_admin: bool = False
+    read_only: bool = False
+    session_scope: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the caller is shown to others (owner column, `by` fields)."""
+        return self.name or self.id
+
+
+class Authenticator(Protocol):
+    """Turns a connection's credentials into a principal, or None when they are missing/bad."""
+
+    async def authenticate(self, conn: HTTPConnection) -> Principal | None:
+        """Check the connection's credentials."""
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    """The token of an `Authorization: Bearer …` header, if any."""
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class StaticTokenAuthenticator:
+    """The walking skeleton's auth: one secret token (0600 file) for the local user and runner."""
+
+    def __init__(self, token: str, *, name: str = "local") -> None:
+        if len(token) < 16:
+            raise ValueError("the hub token must be at least 16 characters")
+        self._token = token.encode()
+        self._name = name
+
+    async def authenticate(self, conn: HTTPConnection) -> Principal | None:
+        """Accept exactly the configured token."""
+        token = bearer_token(conn)
+        if token is None or not hmac.compare_digest(token.encode(), self._token):
+            return None
+        is_runner = conn.url.path.startswith("/v1/runner")
+        return Principal(
+            id="local",
+            kind="runner" if is_runner else "user",
+            name=self._name,
+            user_id="local",
+            is_admin=True,
+        )

@@ -1,0 +1,322 @@
+"""The `tether` command line: parse arguments, call into the packages. Nothing else lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import tether
+from tether.auth.tokenfile import read_token
+from tether.client.http import HubClient, static_token
+from tether.config import TetherConfig, demo_config, load_config, tether_home
+from tether.errors import TetherError
+
+app = typer.Typer(
+    name="tether",
+    help="Run AI coding agents anywhere; watch and steer them from anywhere.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+protocol_app = typer.Typer(help="The wire protocol.", no_args_is_help=True)
+app.add_typer(protocol_app, name="protocol")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+HubOpt = Annotated[str | None, typer.Option("--hub", envvar="TETHER_HUB",
+                                            help="Hub URL (default: the one `tether up` started).")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar="TETHER_HOME",
+                                                 help="Data dir (default ~/.tether).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Teams file (tether.toml).")]
+
+DEFAULT_PORT = 8765
+EXIT_ERROR = 2
+
+
+def fail(exc: TetherError) -> NoReturn:
+    """Print a tether error the way a person wants to read it, and exit 2."""
+    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    if exc.hint:
+        err.print(f"  hint: {exc.hint}", style="dim")
+    raise typer.Exit(EXIT_ERROR)
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine, translating tether errors and Ctrl+C."""
+    try:
+        return asyncio.run(coro)
+    except TetherError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def setup_logging(verbose: bool) -> None:
+    """Plain logs on stderr; DEBUG with -v."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("websockets", "uvicorn.error", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def data_dir_of(data_dir: Path | None) -> Path:
+    """The data dir chosen on the command line or by TETHER_HOME."""
+    return (data_dir or tether_home()).expanduser()
+
+
+def hub_url_of(hub: str | None, data_dir: Path | None = None) -> str:
+    """--hub, else what `tether up` wrote, else the default local port."""
+    from tether.serve import read_hub_url
+
+    return (hub or read_hub_url(data_dir_of(data_dir)) or f"http://127.0.0.1:{DEFAULT_PORT}").rstrip("/")
+
+
+def client(hub: str | None) -> HubClient:
+    """An HTTP client for the selected hub with the local token."""
+    return HubClient(hub_url_of(hub), static_token(read_token(data_dir_of(None))))
+
+
+def config_of(path: Path | None) -> TetherConfig:
+    """The teams config, or the built-in demo config."""
+    return load_config(path) if path else demo_config()
+
+
+# -- serving -----------------------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    config: ConfigOpt = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = DEFAULT_PORT,
+    data_dir: DataDirOpt = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Start a hub and a runner in this process on 127.0.0.1 (a `demo` team without --config)."""
+    from tether.serve import check_bind, run_embedded
+
+    setup_logging(verbose)
+    home = data_dir_of(data_dir)
+    try:
+        teams = config_of(config)
+        check_bind("127.0.0.1", port, insecure=False, tls=False)
+    except TetherError as exc:
+        fail(exc)
+
+    def ready(url: str) -> None:
+        out.print(f"[bold green]tether is up[/] at {url}")
+        out.print(f"  teams: {', '.join(teams.teams)}   data: {home}   token: {home / 'hub.token'}")
+        first = next(iter(teams.teams))
+        out.print(f"  try:   tether start {first} --prompt 'hello'   then   tether attach <session>")
+        out.print("  stop:  Ctrl+C")
+
+    run(run_embedded(teams, home, "127.0.0.1", port, on_ready=ready))
+
+
+@app.command()
+def hub(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = DEFAULT_PORT,
+    data_dir: DataDirOpt = None,
+    tls_cert: Annotated[str | None, typer.Option(help="TLS certificate (PEM).")] = None,
+    tls_key: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
+    insecure: Annotated[bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Run a hub (runners and viewers connect to it)."""
+    from tether.auth.principal import StaticTokenAuthenticator
+    from tether.auth.tokenfile import ensure_token
+    from tether.hub.app import create_app
+    from tether.hub.settings import HubSettings
+    from tether.serve import check_bind, uvicorn_server, write_hub_file
+
+    setup_logging(verbose)
+    home = data_dir_of(data_dir)
+    try:
+        check_bind(host, port, insecure=insecure, tls=bool(tls_cert))
+    except TetherError as exc:
+        fail(exc)
+    token = ensure_token(home)
+    app_ = create_app(HubSettings(data_dir=home), StaticTokenAuthenticator(token))
+    scheme = "https" if tls_cert else "http"
+    url = f"{scheme}://{host}:{port}"
+    write_hub_file(home, url)
+    err.print(f"tether hub listening on {url} (token in {home / 'hub.token'})")
+    server = uvicorn_server(app_, host, port, tls_cert=tls_cert, tls_key=tls_key)
+    run(server.serve())
+
+
+@app.command()
+def runner(
+    hub: HubOpt = None,
+    config: ConfigOpt = None,
+    runner_id: Annotated[str | None, typer.Option(help="Stable id of this runner.")] = None,
+    data_dir: DataDirOpt = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Run a runner: connect out to the hub and serve the teams of the config."""
+    import socket
+
+    from tether.runner.daemon import Runner
+
+    setup_logging(verbose)
+    home = data_dir_of(data_dir)
+    try:
+        teams = config_of(config)
+        token = read_token(home)
+    except TetherError as exc:
+        fail(exc)
+    rid = runner_id or teams.runner_id or socket.gethostname()
+    the_runner = Runner(hub_url_of(hub, data_dir), static_token(token), teams, home, runner_id=rid)
+    err.print(f"runner {rid} serving {', '.join(teams.teams)} → {the_runner.hub_url}")
+    run(the_runner.run())
+
+
+# -- looking and steering ------------------------------------------------------------------------
+
+
+@app.command()
+def teams(hub: HubOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the teams runners serve."""
+
+    async def go() -> list[dict[str, Any]]:
+        async with client(hub) as c:
+            return await c.teams()
+
+    rows = run(go())
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("team", "agent", "host", "path", "runner", "online")
+    for t in rows:
+        table.add_row(t["name"], t["agent"], t["host"], t["path"], t["runner_id"],
+                      "yes" if t["runner_connected"] else "no")
+    out.print(table)
+
+
+@app.command()
+def sessions(hub: HubOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List sessions: team, state, owner, followers, runner last seen, last seq, exit code."""
+    import time
+
+    async def go() -> list[dict[str, Any]]:
+        async with client(hub) as c:
+            return await c.sessions()
+
+    rows = run(go())
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("session", "team", "state", "owner", "followers", "runner seen", "last seq",
+                  "exit", "pending")
+    now = time.time()
+    for s in rows:
+        seen = s.get("runner_last_seen")
+        seen_text = "now" if s.get("runner_connected") else (
+            f"{int(now - seen)} s ago" if seen else "never")
+        table.add_row(s["id"], s["team"], s["state"], s.get("owner") or "-", str(s["followers"]),
+                      seen_text, str(s["last_seq"]),
+                      "-" if s.get("exit_code") is None else str(s["exit_code"]),
+                      str(s.get("pending_permissions", 0)))
+    out.print(table)
+
+
+@app.command()
+def start(
+    team: Annotated[str, typer.Argument(help="Team name.")],
+    prompt: Annotated[str | None, typer.Option("--prompt", "-p", help="First turn.")] = None,
+    hub: HubOpt = None,
+) -> None:
+    """Start a session of a team; prints the session id."""
+
+    async def go() -> dict[str, Any]:
+        async with client(hub) as c:
+            return await c.start(team, prompt)
+
+    session = run(go())
+    out.print(session["id"])
+
+
+@app.command()
+def send(
+    session: Annotated[str, typer.Argument(help="Session id.")],
+    text: Annotated[str, typer.Argument(help="The message.")],
+    hub: HubOpt = None,
+) -> None:
+    """Send a message to a session (as owner, or when no owner is connected)."""
+
+    async def go() -> None:
+        async with client(hub) as c:
+            await c.send(session, text)
+
+    run(go())
+    err.print("sent")
+
+
+@app.command()
+def stop(session: Annotated[str, typer.Argument(help="Session id.")], hub: HubOpt = None) -> None:
+    """Stop a session's agent."""
+
+    async def go() -> None:
+        async with client(hub) as c:
+            await c.stop(session)
+
+    run(go())
+    err.print("stopping")
+
+
+@app.command()
+def attach(
+    session: Annotated[str, typer.Argument(help="Session id.")],
+    prompt: Annotated[str | None, typer.Option("--prompt", "-p",
+                                               help="Send this turn, exit when it finishes.")] = None,
+    after: Annotated[int, typer.Option(help="Show events after this seq (0: all).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
+    permissions: Annotated[str, typer.Option(help="Answer permission requests: ask | allow | deny.")] = "ask",
+    follow: Annotated[bool, typer.Option("--follow", help="Join as a read-only follower.")] = False,
+    hub: HubOpt = None,
+) -> None:
+    """Watch (and as owner steer) a session."""
+    from tether.attach import attach_session
+
+    if permissions not in ("ask", "allow", "deny"):
+        fail(TetherError(f"--permissions must be ask, allow or deny, not {permissions!r}"))
+    code = run(attach_session(
+        hub_url_of(hub), session, static_token(read_token(data_dir_of(None))), prompt=prompt,
+        after=after, as_json=as_json, permissions=permissions, follow=follow, out=out, err=err))
+    raise typer.Exit(code)
+
+
+@protocol_app.command("schema")
+def protocol_schema() -> None:
+    """Print the JSON Schema of the wire protocol."""
+    from tether.protocol.schema import protocol_schema as schema
+
+    sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(tether.__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        app()
+    except TetherError as exc:
+        fail(exc)

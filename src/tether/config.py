@@ -1,0 +1,227 @@
+"""Settings and the teams config (`tether.toml`, DESIGN §6).
+
+One place that knows where tether keeps its files, and one loader for the teams
+file that names the file, the team and the field when something is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tether.errors import ConfigError
+
+log = logging.getLogger("tether.config")
+
+AgentKind = Literal["claude", "codex", "gemini", "acp", "command", "demo"]
+
+
+def tether_home() -> Path:
+    """The data dir: `$TETHER_HOME`, else `~/.tether`."""
+    return Path(os.environ.get("TETHER_HOME") or Path.home() / ".tether").expanduser()
+
+
+class RemoteOptions(BaseModel):
+    """How to reach a remote team (ssh options; ignored for local teams)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    identity: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    user: str | None = None
+    strict_host_key_checking: bool = True
+    known_hosts: str | None = None
+    connect_timeout: float = Field(default=10, gt=0)
+    server_alive_interval: int = Field(default=30, ge=0)
+    server_alive_count_max: int = Field(default=3, ge=1)
+    control_persist: int = Field(default=600, ge=0)
+    ssh_config: str | None = None
+    extra_options: list[str] = []
+
+
+class TeamConfig(BaseModel):
+    """One team: a named workspace with an agent (the Iris model)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = ""
+    path: str = "."
+    description: str = ""
+    agent: AgentKind = "claude"
+    command: list[str] | None = None
+    mode: Literal["stdin", "args"] = "stdin"
+    remote: str | None = None
+    remote_options: RemoteOptions = RemoteOptions()
+    idle_timeout: float | None = Field(default=None, ge=0)
+    session_init_timeout: float = Field(default=60, gt=0)
+    skip_permissions: bool = False
+    permission_mode: str | None = None
+    model: str | None = None
+    approval_policy: str | None = None
+    sandbox: str | None = None
+    sync: Literal["none", "push"] = "none"
+    env: dict[str, str] = {}
+    turn_quiet_s: float = Field(default=1.0, gt=0)
+
+    @field_validator("command")
+    @classmethod
+    def _command_not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("command must name a program (a non-empty list)")
+        return value
+
+    @property
+    def host(self) -> str:
+        """Where the agent runs, for display: `local` or the remote spec."""
+        return self.remote or "local"
+
+
+class TetherConfig(BaseModel):
+    """A runner's config: the teams it serves."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    runner_id: str | None = None
+    max_processes: int = Field(default=32, ge=1)
+    teams: dict[str, TeamConfig] = {}
+    source: str | None = Field(default=None, exclude=True)
+
+
+def demo_config() -> TetherConfig:
+    """The zero-setup config of `tether up`: one `demo` team in the current directory."""
+    team = TeamConfig(
+        name="demo",
+        path=str(Path.cwd()),
+        agent="demo",
+        description="built-in demo agent (no network needed)",
+    )
+    return TetherConfig(teams={"demo": team}, source="(built-in demo config)")
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def substitute_env(value: Any, where: str, environ: dict[str, str] | None = None) -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string of a parsed config."""
+    env = os.environ if environ is None else environ
+    if isinstance(value, str):
+
+        def repl(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{where}: environment variable {name} is not set",
+                hint=f"export {name}, or write ${{{name}:-default}}",
+            )
+
+        return _VAR.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: substitute_env(v, f"{where}.{k}", env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, f"{where}[{i}]", env) for i, v in enumerate(value)]
+    return value
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _snake_keys(value: Any, *, keep: frozenset[str] = frozenset({"env", "teams"})) -> Any:
+    """camelCase keys (Iris-style JSON) → snake_case; team names and env names untouched."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        new_key = _snake(key)
+        if new_key in keep and isinstance(item, dict):
+            out[new_key] = (
+                {k: _snake_keys(v) for k, v in item.items()} if new_key == "teams" else item
+            )
+        else:
+            out[new_key] = _snake_keys(item)
+    return out
+
+
+def load_config(path: Path | str) -> TetherConfig:
+    """Load a teams file (TOML, or Iris-style JSON) with clear errors."""
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {file} does not exist", hint="create it, or run without --config"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    warn_if_readable_by_others(file)
+    if file.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{file}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+        data = _snake_keys(data)
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a table of settings")
+    data = substitute_env(data, str(file))
+    teams = data.get("teams", {})
+    if not isinstance(teams, dict) or not teams:
+        raise ConfigError(f"{file}: no teams defined", hint="add a [teams.NAME] table")
+    for name, team in teams.items():
+        if not isinstance(team, dict):
+            raise ConfigError(f"{file}: team {name!r} must be a table")
+        team["name"] = name
+    try:
+        config = TetherConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(file, exc)) from None
+    return config.model_copy(update={"source": str(file)})
+
+
+def _describe(file: Path, exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        if len(loc) >= 2 and loc[0] == "teams":
+            where = f"team {loc[1]!r}" + (f", field {'.'.join(loc[2:])!r}" if loc[2:] else "")
+        else:
+            where = f"field {'.'.join(loc)!r}" if loc else "(top level)"
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown setting (check the spelling; see docs/config.md)"
+        problems.append(f"{where}: {msg}")
+    return f"{file}: " + "; ".join(problems)
+
+
+def warn_if_readable_by_others(file: Path) -> bool:
+    """Log a warning when a file that may hold secrets is readable by group or others."""
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        return False
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning(
+            "%s is readable by other users (mode %o); run: chmod 600 %s",
+            file,
+            stat.S_IMODE(mode),
+            file,
+        )
+        return True
+    return False

@@ -1,0 +1,1 @@
+"""The hub: HTTP API, runner and viewer sockets, session broker and fan-out."""

@@ -1,0 +1,86 @@
+"""`/v1/runner`: the runner socket (hello → welcome, events in, acks and controls out)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.websockets import WebSocket
+
+from tether.errors import ProtocolError
+from tether.hub.broker import Broker, RunnerLink
+from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
+from tether.protocol.codec import encode, make, parse_payload
+from tether.protocol.messages import CloseCode, Hello
+from tether.runner.daemon import run_first_completed
+
+log = logging.getLogger("tether.hub.runner")
+
+
+async def runner_socket(ws: WebSocket, broker: Broker) -> None:
+    """Serve one runner connection (the caller has authenticated it)."""
+    principal = ws.scope.get("tether.principal")
+    settings = broker.settings
+    await ws.accept()
+    heard = Heard()
+    first = await asyncio.wait_for(receive_envelope(ws, settings.max_frame_bytes, heard), 30)
+    if first is None:
+        return
+    try:
+        if isinstance(first, ProtocolError):
+            raise first
+        if first.type != "hello":
+            raise ProtocolError(f"the first frame must be 'hello', not {first.type!r}")
+        hello = parse_payload(first, Hello)
+    except ProtocolError as exc:
+        await ws.send_text(error_frame(exc))
+        await close_quietly(ws, CloseCode.PROTOCOL_ERROR, str(exc))
+        return
+    link = RunnerLink(id=hello.runner_id, send_text=ws.send_text,
+                      close=lambda code, reason: close_quietly(ws, code, reason), principal=principal)
+    welcome = await broker.runner_connected(link, hello)
+    await link.send(make("welcome", welcome))
+    log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
+    try:
+        await run_first_completed(_receive(ws, broker, link, heard), _ping(ws, link, heard, broker))
+    finally:
+        broker.runner_disconnected(link)
+        log.info("runner %s disconnected", link.id)
+
+
+async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard) -> None:
+    while True:
+        env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
+        if env is None:
+            return
+        if isinstance(env, ProtocolError):
+            async with link.send_lock:
+                await ws.send_text(error_frame(env))
+            continue
+        if env.type == "event":
+            if env.session is None or env.seq is None or env.seq < 1:
+                async with link.send_lock:
+                    await ws.send_text(error_frame(ProtocolError("an event needs 'session' and 'seq' >= 1")))
+                continue
+            broker.ingest(link, env)
+        elif env.type == "ping":
+            await link.send(make("pong"))
+        elif env.type in ("pong", "error"):
+            if env.type == "error":
+                log.warning("runner %s reported: %s", link.id, env.payload.get("message"))
+        else:
+            async with link.send_lock:
+                await ws.send_text(encode(make("error", {
+                    "code": "unknown_type",
+                    "message": f"unknown message type {env.type!r} on the runner socket; ignored"})))
+
+
+async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -> None:
+    settings = broker.settings
+    while True:
+        await asyncio.sleep(settings.heartbeat_s)
+        if heard.silent_for() > settings.dead_after_s:
+            log.warning("runner %s silent for %.0f s; closing", link.id, heard.silent_for())
+            await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+            return
+        await link.send(make("ping"))

@@ -1,0 +1,169 @@
+"""`/v1/sessions/{id}/stream`: the viewer socket.
+
+ready → role, then after the viewer's `resume {after}` every event with a larger
+seq, stored ones first, then live ones — one sender task per viewer walks a cursor
+through the log, so there is no gap and no duplicate by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.websockets import WebSocket
+
+from tether.auth.principal import Principal
+from tether.errors import ProtocolError, TetherError
+from tether.hub.broker import Broker, LiveSession, Viewer
+from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
+from tether.ids import new_connection_id
+from tether.protocol.codec import Envelope, encode, make, parse_payload
+from tether.protocol.messages import (
+    CloseCode,
+    ControlInterrupt,
+    ControlPermissionDecision,
+    ControlUserMessage,
+    Ready,
+    Resume,
+    Role,
+    ViewerPermissionDecision,
+    ViewerUserMessage,
+)
+from tether.runner.daemon import run_first_completed
+
+log = logging.getLogger("tether.hub.viewer")
+
+WRITE_TYPES = frozenset({"user_message", "permission_decision", "interrupt"})
+
+
+async def viewer_socket(ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal,
+                        *, follow: bool) -> None:
+    """Serve one viewer connection (authenticated and authorized by the caller)."""
+    await ws.accept()
+    viewer = Viewer(id=new_connection_id(), principal=principal)
+    role = broker.join(live, viewer, follow=follow)
+    reason = None
+    if role == "follower":
+        reason = ("joined as a follower" if follow or principal.read_only
+                  else "the session already has an owner")
+    ready = Ready(session=broker.info(live), last_seq=live.durable_seq,
+                  pending_permissions=list(live.tracker.pending.values()))
+    # `session` updates queued by join() are superseded by `ready`.
+    viewer.outgoing.clear()
+    await ws.send_text(encode(make("ready", ready, session=live.record.id)))
+    await ws.send_text(encode(make("role", Role(role=role, reason=reason),  # type: ignore[arg-type]
+                                   session=live.record.id)))
+    heard = Heard()
+    try:
+        await run_first_completed(
+            _receive(ws, broker, live, viewer, heard),
+            _send(ws, broker, live, viewer),
+            _heartbeat(ws, viewer, heard, broker),
+        )
+    finally:
+        broker.leave(live, viewer)
+
+
+async def _send(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer) -> None:
+    timeout = broker.settings.viewer_send_timeout_s
+    while True:
+        await viewer.wake.wait()
+        viewer.wake.clear()
+        while viewer.outgoing:
+            await _send_or_lag(ws, viewer.outgoing.popleft(), timeout)
+        while viewer.cursor is not None and viewer.cursor < live.durable_seq:
+            frames = await broker.frames_after(live, viewer.cursor)
+            if not frames:
+                break
+            for seq, frame in frames:
+                await _send_or_lag(ws, frame, timeout)
+                viewer.cursor = seq
+            while viewer.outgoing:
+                await _send_or_lag(ws, viewer.outgoing.popleft(), timeout)
+
+
+async def _send_or_lag(ws: WebSocket, frame: str, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(ws.send_text(frame), timeout)
+    except TimeoutError:
+        await close_quietly(ws, CloseCode.LAGGING, "lagging: reconnect and resume")
+        raise
+
+
+async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker) -> None:
+    settings = broker.settings
+    while True:
+        await asyncio.sleep(settings.heartbeat_s)
+        if heard.silent_for() > settings.dead_after_s:
+            await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+            return
+        viewer.push(make("ping"))
+
+
+async def _receive(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer,
+                   heard: Heard) -> None:
+    while True:
+        env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
+        if env is None:
+            return
+        if isinstance(env, ProtocolError):
+            viewer.outgoing.append(error_frame(env))
+            viewer.wake.set()
+            continue
+        try:
+            await _handle(broker, live, viewer, env)
+        except TetherError as exc:
+            viewer.outgoing.append(error_frame(exc, ref=env.id))
+            viewer.wake.set()
+
+
+async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelope) -> None:
+    if env.type == "resume":
+        resume = parse_payload(env, Resume)
+        viewer.cursor = max(0, resume.after)
+        viewer.wake.set()
+        return
+    if env.type == "ping":
+        viewer.push(make("pong"))
+        return
+    if env.type == "pong":
+        return
+    if env.type not in WRITE_TYPES:
+        raise ProtocolError(f"unknown message type {env.type!r}; ignored")
+    if viewer.role != "owner":
+        raise _ReadOnly(viewer.principal.read_only)
+    by = viewer.principal.label
+    if env.type == "user_message":
+        msg = parse_payload(env, ViewerUserMessage)
+        await broker.control(live, ControlUserMessage(text=msg.text, by=by))
+    elif env.type == "permission_decision":
+        decision = parse_payload(env, ViewerPermissionDecision)
+        if decision.request_id not in live.tracker.pending:
+            raise _NoSuchRequest(decision.request_id)
+        await broker.control(live, ControlPermissionDecision(
+            request_id=decision.request_id, behavior=decision.behavior, message=decision.message,
+            updated_input=decision.updated_input, option_id=decision.option_id, by=by))
+    elif env.type == "interrupt":
+        await broker.control(live, ControlInterrupt(by=by))
+    viewer.push(make("ack", {"ref": env.id}, session=live.record.id))
+
+
+class _ReadOnly(TetherError):
+    code = "read_only"
+
+    def __init__(self, share_link: bool) -> None:
+        if share_link:
+            super().__init__("read-only link: this connection can watch but not write")
+        else:
+            super().__init__(
+                "read-only follower: only the session's owner can send messages, answer "
+                "permission requests or interrupt",
+                hint="reconnect when the owner has left to take the owner slot",
+            )
+
+
+class _NoSuchRequest(TetherError):
+    code = "not_found"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"no pending permission request {request_id!r} (already answered?)")

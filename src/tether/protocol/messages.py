@@ -1,0 +1,223 @@
+"""Payloads of every v1 message type, by socket (DESIGN §4).
+
+Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · ping/pong · error.
+Viewer ↔ hub (`/v1/sessions/{id}/stream`): ready → role · resume · event ·
+user_message · permission_decision · interrupt · ack · error · ping/pong.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TeamInfo(_Payload):
+    """What a runner says about one team it serves."""
+
+    name: str
+    agent: str
+    description: str = ""
+    path: str = ""
+    host: str = "local"
+
+
+class Hello(_Payload):
+    """Runner → hub, first frame: who it is, what it serves, the last seq it holds per session."""
+
+    runner_id: str
+    version: str
+    teams: list[TeamInfo] = []
+    sessions: dict[str, int] = {}
+    agents: dict[str, str | None] = {}
+
+
+class Welcome(_Payload):
+    """Hub → runner: the durable seq the hub holds for each of the runner's sessions.
+
+    The runner resends everything after it. `live` names the sessions the hub
+    believes still run on this runner.
+    """
+
+    sessions: dict[str, int] = {}
+    heartbeat_s: float = 15.0
+    dead_after_s: float = 30.0
+    hub_version: str = ""
+
+
+class ControlStart(_Payload):
+    """Start (or resume) a session of a team."""
+
+    action: Literal["start"] = "start"
+    team: str
+    prompt: str | None = None
+    by: str | None = None
+    resume: str | None = None
+    after_seq: int = 0
+
+
+class ControlUserMessage(_Payload):
+    """Hand the agent a turn."""
+
+    action: Literal["user_message"] = "user_message"
+    text: str
+    by: str | None = None
+
+
+class ControlPermissionDecision(_Payload):
+    """The owner's answer to a pending permission request."""
+
+    action: Literal["permission_decision"] = "permission_decision"
+    request_id: str
+    behavior: Literal["allow", "deny"]
+    message: str | None = None
+    updated_input: dict[str, Any] | None = None
+    option_id: str | None = None
+    by: str | None = None
+
+
+class ControlInterrupt(_Payload):
+    """Interrupt the running turn."""
+
+    action: Literal["interrupt"] = "interrupt"
+    by: str | None = None
+
+
+class ControlStop(_Payload):
+    """End the agent process."""
+
+    action: Literal["stop"] = "stop"
+    by: str | None = None
+
+
+Control = Annotated[
+    ControlStart | ControlUserMessage | ControlPermissionDecision | ControlInterrupt | ControlStop,
+    Field(discriminator="action"),
+]
+
+
+class SessionInfo(_Payload):
+    """A session as the hub shows it."""
+
+    id: str
+    team: str
+    agent: str = ""
+    host: str = "local"
+    state: str
+    runner_id: str | None = None
+    runner_connected: bool = False
+    runner_last_seen: float | None = None
+    owner: str | None = None
+    followers: int = 0
+    last_seq: int = 0
+    exit_code: int | None = None
+    agent_session_id: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    pending_permissions: int = 0
+
+
+class Ready(_Payload):
+    """Hub → viewer, first frame: the session and every permission request still pending."""
+
+    session: SessionInfo
+    last_seq: int
+    pending_permissions: list[dict[str, Any]] = []
+
+
+class Role(_Payload):
+    """Hub → viewer: what this connection may do."""
+
+    role: Literal["owner", "follower"]
+    reason: str | None = None
+
+
+class Resume(_Payload):
+    """Viewer → hub: send every event after `after`, then live ones (no gap, no duplicate)."""
+
+    after: int = 0
+
+
+class ViewerUserMessage(_Payload):
+    """Viewer → hub: a turn for the agent (owner only)."""
+
+    text: str = Field(min_length=1)
+
+
+class ViewerPermissionDecision(_Payload):
+    """Viewer → hub: answer a pending permission request (owner only)."""
+
+    request_id: str
+    behavior: Literal["allow", "deny"]
+    message: str | None = None
+    updated_input: dict[str, Any] | None = None
+    option_id: str | None = None
+
+
+class Interrupt(_Payload):
+    """Viewer → hub: interrupt the running turn (owner only)."""
+
+
+class Ack(_Payload):
+    """Acknowledges a request (`ref` = the request envelope's `id`).
+
+    On the runner socket the envelope's `session`/`seq` carry the cumulative ack instead.
+    """
+
+    ref: str | None = None
+
+
+class ErrorMessage(_Payload):
+    """Something the peer sent could not be done; `code` is stable, `message` is for people."""
+
+    code: str
+    message: str
+    ref: str | None = None
+
+
+class Ping(_Payload):
+    """Heartbeat; the peer answers `pong`."""
+
+
+class Pong(_Payload):
+    """Heartbeat answer."""
+
+
+# Every message type, which direction it travels, and its payload model.
+MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
+    "hello": ("runner → hub", Hello),
+    "welcome": ("hub → runner", Welcome),
+    "event": ("runner → hub → viewer", None),
+    "ack": ("hub → runner · hub → viewer", Ack),
+    "control": ("hub → runner", Control),
+    "ready": ("hub → viewer", Ready),
+    "role": ("hub → viewer", Role),
+    "resume": ("viewer → hub", Resume),
+    "user_message": ("viewer → hub", ViewerUserMessage),
+    "permission_decision": ("viewer → hub", ViewerPermissionDecision),
+    "interrupt": ("viewer → hub", Interrupt),
+    "error": ("any", ErrorMessage),
+    "ping": ("any", Ping),
+    "pong": ("any", Pong),
+}
+
+
+class CloseCode:
+    """WebSocket close codes tether uses (4000–4999 are application codes)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    POLICY = 1008
+    TOO_BIG = 1009
+    UNAUTHORIZED = 4001
+    FORBIDDEN = 4003
+    NOT_FOUND = 4004
+    LAGGING = 4008
+    HEARTBEAT_TIMEOUT = 4009
+    REPLACED = 4010
+    SHUTDOWN = 4011

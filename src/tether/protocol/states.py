@@ -1,0 +1,85 @@
+"""Session states and how events move a session between them — all in one place, as data.
+
+    starting → idle ⇄ busy ⇄ waiting_permission → exited      (lost: runner away)
+
+A state is never stored on its own authority: it is derived by replaying events
+through `SessionTracker`, so the hub, a viewer and a test all agree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class SessionState(StrEnum):
+    """Where a session is in its life."""
+
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    WAITING_PERMISSION = "waiting_permission"
+    EXITED = "exited"
+    LOST = "lost"
+
+
+# kind of event → state it moves a live session to (None: no change).
+TRANSITIONS: dict[str, SessionState | None] = {
+    "user_message": SessionState.BUSY,
+    "agent_message": None,
+    "tool_call": None,
+    "tool_result": None,
+    "output": None,
+    "error": None,
+    "permission_request": SessionState.WAITING_PERMISSION,
+    "permission_decision": SessionState.BUSY,
+    "turn_finished": SessionState.IDLE,
+    "exited": SessionState.EXITED,
+}
+
+
+class SessionTracker:
+    """Folds a session's events into its state, its pending permission requests and facts
+    worth showing (the agent's own session id, exit code, last seq)."""
+
+    def __init__(self) -> None:
+        self.state = SessionState.STARTING
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.last_seq = 0
+        self.exit_code: int | None = None
+        self.agent_session_id: str | None = None
+        self.turns = 0
+
+    def apply(self, seq: int, payload: dict[str, Any]) -> SessionState:
+        """Apply one event (in seq order) and return the new state."""
+        self.last_seq = max(self.last_seq, seq)
+        kind = payload.get("kind")
+        if kind == "status":
+            self._apply_status(payload)
+        elif kind == "permission_request":
+            self.pending[str(payload.get("request_id"))] = {"seq": seq, **payload}
+        elif kind == "permission_decision":
+            self.pending.pop(str(payload.get("request_id")), None)
+        elif kind == "turn_finished":
+            self.turns += 1
+            # A turn that ends withdraws whatever it was still asking.
+            self.pending.clear()
+        elif kind == "exited":
+            self.pending.clear()
+            code = payload.get("code")
+            self.exit_code = code if isinstance(code, int) else None
+        if self.state is SessionState.EXITED and kind not in ("status", "user_message"):
+            return self.state
+        target = TRANSITIONS.get(str(kind))
+        if kind == "permission_decision" and self.pending:
+            target = SessionState.WAITING_PERMISSION
+        if target is not None:
+            self.state = target
+        return self.state
+
+    def _apply_status(self, payload: dict[str, Any]) -> None:
+        if payload.get("agent_session_id"):
+            self.agent_session_id = str(payload["agent_session_id"])
+        state = payload.get("state")
+        if state in SessionState.__members__.values() and state != SessionState.LOST:
+            self.state = SessionState(state)

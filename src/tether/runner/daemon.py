@@ -1,0 +1,231 @@
+"""The runner's connection to the hub: hello/welcome, resend, heartbeats, reconnect with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+import tether
+from tether.config import TetherConfig
+from tether.errors import AuthError, ProtocolError, TetherError
+from tether.protocol.codec import decode, encode, make, parse_payload
+from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
+from tether.runner.outbox import Outbox
+from tether.runner.supervisor import SessionSupervisor
+
+log = logging.getLogger("tether.runner")
+
+TokenProvider = Callable[[], Awaitable[str]]
+_control_adapter: TypeAdapter[Any] = TypeAdapter(Control)
+
+
+class Backoff:
+    """Jittered exponential backoff: 0.5 s, 1 s, 2 s … capped, each scaled by a random 50–100 %."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt."""
+        delay = min(self.cap, self.base * (2**self.attempt))
+        self.attempt += 1
+        return delay * random.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        """After a successful connection."""
+        self.attempt = 0
+
+
+class Runner:
+    """Connects out to a hub and serves the teams of its config."""
+
+    def __init__(
+        self,
+        hub_url: str,
+        token: TokenProvider,
+        config: TetherConfig,
+        data_dir: Path,
+        *,
+        runner_id: str,
+        heartbeat_s: float = 15.0,
+        dead_after_s: float = 30.0,
+        memory_limit: int = 10_000,
+        max_frame_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.hub_url = hub_url.rstrip("/")
+        self.token = token
+        self.config = config
+        self.runner_id = runner_id
+        self.heartbeat_s = heartbeat_s
+        self.dead_after_s = dead_after_s
+        self.max_frame_bytes = max_frame_bytes
+        self.outbox = Outbox(data_dir / "runners" / _safe(runner_id) / "spill", memory_limit)
+        self.supervisor = SessionSupervisor(config, self.outbox, data_dir)
+        self.connected = asyncio.Event()
+        self._backoff = Backoff()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def hello(self) -> Hello:
+        """What this runner announces."""
+        teams = [
+            TeamInfo(name=name, agent=team.agent, description=team.description,
+                     path=team.path, host=team.host)
+            for name, team in self.config.teams.items()
+        ]
+        return Hello(runner_id=self.runner_id, version=tether.__version__, teams=teams,
+                     sessions=self.outbox.last_seqs())
+
+    async def run(self) -> None:
+        """Connect, serve, and reconnect for ever (until cancelled)."""
+        try:
+            while True:
+                try:
+                    await self._connect_once()
+                except AuthError as exc:
+                    log.error("the hub refused this runner: %s", exc)
+                except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, ProtocolError) as exc:
+                    log.warning("connection to the hub at %s lost: %s", self.hub_url, _why(exc))
+                self.connected.clear()
+                delay = self._backoff.next_delay()
+                log.info("reconnecting in %.1f s (%d events waiting)", delay,
+                         self.outbox.unacked_count())
+                await asyncio.sleep(delay)
+        finally:
+            await self.supervisor.shutdown()
+
+    async def _connect_once(self) -> None:
+        url = self.hub_url.replace("http://", "ws://").replace("https://", "wss://") + "/v1/runner"
+        headers = {"Authorization": f"Bearer {await self.token()}"}
+        try:
+            ws_cm = connect(url, additional_headers=headers, max_size=self.max_frame_bytes,
+                            ping_interval=None, open_timeout=10, close_timeout=2)
+            async with ws_cm as ws:
+                await self._serve(ws)
+        except InvalidStatus as exc:
+            if exc.response.status_code in (401, 403):
+                raise AuthError(f"the hub answered {exc.response.status_code}",
+                                hint="check the runner's token or pair it again") from None
+            raise
+
+    async def _serve(self, ws: ClientConnection) -> None:
+        await ws.send(encode(make("hello", self.hello())))
+        first = decode(await asyncio.wait_for(ws.recv(), 10), max_bytes=self.max_frame_bytes)
+        if first.type == "error":
+            err = parse_payload(first, ErrorMessage)
+            if err.code in ("unauthorized", "forbidden"):
+                raise AuthError(err.message)
+            raise ProtocolError(f"the hub refused hello: {err.message}")
+        if first.type != "welcome":
+            raise ProtocolError(f"expected welcome, got {first.type!r}")
+        welcome = parse_payload(first, Welcome)
+        self.heartbeat_s, self.dead_after_s = welcome.heartbeat_s, welcome.dead_after_s
+        self.supervisor.adopt_orphans(
+            {sid: seq for sid, seq in welcome.sessions.items() if sid not in self.supervisor.sessions}
+        )
+        self.outbox.rewind(welcome.sessions)
+        self._backoff.reset()
+        self.connected.set()
+        log.info("connected to the hub at %s as runner %s", self.hub_url, self.runner_id)
+        last_heard = [time.monotonic()]
+        await run_first_completed(
+            self._send_loop(ws), self._heartbeat(ws, last_heard), self._receive_loop(ws, last_heard)
+        )
+
+    async def _send_loop(self, ws: ClientConnection) -> None:
+        while True:
+            frames = self.outbox.take_unsent()
+            if not frames:
+                await self.outbox.wait_changed()
+                continue
+            for frame in frames:
+                await ws.send(frame)
+
+    async def _heartbeat(self, ws: ClientConnection, last_heard: list[float]) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            if time.monotonic() - last_heard[0] > self.dead_after_s:
+                log.warning("the hub has been silent for %.0f s; reconnecting", self.dead_after_s)
+                await ws.close(4009, "heartbeat timeout")
+                return
+            await ws.send(encode(make("ping")))
+
+    async def _receive_loop(self, ws: ClientConnection, last_heard: list[float]) -> None:
+        async for frame in ws:
+            last_heard[0] = time.monotonic()
+            try:
+                env = decode(frame, max_bytes=self.max_frame_bytes)
+            except ProtocolError as exc:
+                log.warning("ignoring a bad frame from the hub: %s", exc)
+                continue
+            if env.type == "ack" and env.session and env.seq is not None:
+                self.outbox.ack(env.session, env.seq)
+            elif env.type == "control" and env.session:
+                try:
+                    control = _control_adapter.validate_python(env.payload)
+                except ValidationError as exc:
+                    log.warning("ignoring a bad control message: %s", exc.errors()[0]["msg"])
+                    continue
+                self._spawn(self.supervisor.handle(env.session, control))
+            elif env.type == "ping":
+                await ws.send(encode(make("pong")))
+            elif env.type == "error":
+                log.warning("the hub reported: %s", env.payload.get("message"))
+            # pong and unknown types: nothing to do (liveness already noted)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        if not isinstance(exc, TetherError):
+            log.error("a session control task failed", exc_info=exc)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionClosed):
+        return f"closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+    return str(exc) or type(exc).__name__
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "runner"
+
+
+async def run_first_completed(*coros: Awaitable[Any]) -> None:
+    """Run coroutines together until the first one ends; cancel the rest; re-raise its error.
+
+    (Unlike a TaskGroup this does not wrap a connection error in an ExceptionGroup.)
+    """
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+async def run_until_cancelled(runner: Runner) -> None:
+    """Run a runner; swallow the final cancellation."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner.run()

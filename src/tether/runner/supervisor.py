@@ -1,0 +1,184 @@
+"""Runs the sessions a runner was asked to start: one adapter per session, events to the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tether.agents.base import AgentAdapter, AgentContext
+from tether.agents.registry import create_adapter
+from tether.config import TeamConfig, TetherConfig
+from tether.errors import TetherError
+from tether.protocol.messages import (
+    ControlInterrupt,
+    ControlPermissionDecision,
+    ControlStart,
+    ControlStop,
+    ControlUserMessage,
+)
+from tether.runner.outbox import Outbox
+from tether.transports.base import Transport
+from tether.transports.factory import transport_for
+
+log = logging.getLogger("tether.runner")
+
+AnyControl = ControlStart | ControlUserMessage | ControlPermissionDecision | ControlInterrupt | ControlStop
+TransportFactory = Callable[[TeamConfig], Transport]
+
+
+@dataclass
+class RunningSession:
+    """One live session on this runner."""
+
+    id: str
+    team: TeamConfig
+    adapter: AgentAdapter | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    exited: bool = False
+    started_at: float = 0.0
+
+
+class SessionSupervisor:
+    """Starts, steers and stops this runner's sessions."""
+
+    def __init__(
+        self,
+        config: TetherConfig,
+        outbox: Outbox,
+        data_dir: Path,
+        transport_factory: TransportFactory | None = None,
+    ) -> None:
+        self.config = config
+        self.outbox = outbox
+        self.data_dir = data_dir
+        self.transport_factory = transport_factory or (lambda team: transport_for(team, data_dir))
+        self.sessions: dict[str, RunningSession] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def emit(self, session_id: str, payload: dict[str, Any]) -> int:
+        """Record an event of a session (assigns its seq)."""
+        if payload.get("raw") is None:
+            payload.pop("raw", None)
+        if payload.get("kind") == "exited":
+            running = self.sessions.get(session_id)
+            if running is not None:
+                running.exited = True
+        return self.outbox.append(session_id, payload)
+
+    async def handle(self, session_id: str, control: AnyControl) -> None:
+        """Carry out one control message from the hub; failures become `error` events."""
+        try:
+            if isinstance(control, ControlStart):
+                await self._start(session_id, control)
+            elif isinstance(control, ControlUserMessage):
+                session = await self._ready(session_id)
+                self.emit(session_id, {"kind": "user_message", "text": control.text, "by": control.by})
+                assert session.adapter is not None
+                await session.adapter.send_user_message(control.text)
+            elif isinstance(control, ControlPermissionDecision):
+                session = await self._ready(session_id)
+                assert session.adapter is not None
+                await session.adapter.decide_permission(control)
+                event: dict[str, Any] = {"kind": "permission_decision",
+                                         "request_id": control.request_id,
+                                         "behavior": control.behavior, "by": control.by}
+                for name in ("message", "updated_input", "option_id"):
+                    if getattr(control, name) is not None:
+                        event[name] = getattr(control, name)
+                self.emit(session_id, event)
+            elif isinstance(control, ControlInterrupt):
+                session = await self._ready(session_id)
+                assert session.adapter is not None
+                await session.adapter.interrupt()
+            elif isinstance(control, ControlStop):
+                await self.stop(session_id)
+        except TetherError as exc:
+            log.info("session %s: %s failed: %s", session_id, control.action, exc)
+            self.emit(session_id, {"kind": "error", "code": exc.code, "message": str(exc)})
+
+    async def _ready(self, session_id: str) -> RunningSession:
+        session = self.sessions.get(session_id)
+        if session is None or session.exited:
+            raise _SessionGone(session_id)
+        await asyncio.wait_for(session.ready.wait(), session.team.session_init_timeout + 5)
+        if session.adapter is None or session.exited:
+            raise _SessionGone(session_id)
+        return session
+
+    async def _start(self, session_id: str, control: ControlStart) -> None:
+        team = self.config.teams.get(control.team)
+        self.outbox.start_at(session_id, control.after_seq)
+        if team is None:
+            self.emit(session_id, {"kind": "error", "code": "not_found",
+                                   "message": f"this runner does not serve team {control.team!r}"})
+            self.emit(session_id, {"kind": "exited", "code": None, "reason": "unknown team"})
+            return
+        existing = self.sessions.get(session_id)
+        if existing is not None and not existing.exited:
+            return  # a repeated start (hub resent it): already running
+        session = RunningSession(id=session_id, team=team, started_at=asyncio.get_running_loop().time())
+        self.sessions[session_id] = session
+        self.emit(session_id, {"kind": "status", "state": "starting", "agent": team.agent,
+                               "detail": f"starting {team.agent} in {team.path} on {team.host}"})
+        ctx = AgentContext(
+            session_id=session_id,
+            team=team,
+            transport=self.transport_factory(team),
+            emit=lambda payload: self.emit(session_id, payload),
+            data_dir=self.data_dir,
+            resume=control.resume,
+        )
+        try:
+            adapter = create_adapter(ctx)
+            await adapter.start()
+        except TetherError as exc:
+            self.emit(session_id, {"kind": "error", "code": exc.code, "message": str(exc)})
+            self.emit(session_id, {"kind": "exited", "code": None, "reason": str(exc)})
+            session.ready.set()
+            return
+        session.adapter = adapter
+        session.ready.set()
+        if control.prompt:
+            self.emit(session_id, {"kind": "user_message", "text": control.prompt, "by": control.by})
+            await adapter.send_user_message(control.prompt)
+
+    async def stop(self, session_id: str) -> None:
+        """Stop a session's agent (it emits `exited`)."""
+        session = self.sessions.get(session_id)
+        if session is None or session.exited:
+            return
+        if session.adapter is not None:
+            await session.adapter.stop()
+
+    def adopt_orphans(self, hub_live: dict[str, int]) -> None:
+        """Sessions the hub thinks run here but this runner does not know (it restarted):
+        record that their agent process is gone, continuing each log after its durable seq."""
+        for session_id, durable in hub_live.items():
+            if session_id in self.sessions:
+                continue
+            self.outbox.start_at(session_id, durable)
+            if session_id in self.outbox.last_seqs() and self.outbox.last_seqs()[session_id] > durable:
+                continue  # we still owe the hub spilled events; the exit follows them
+            self.emit(session_id, {"kind": "exited", "code": None,
+                                   "reason": "the runner restarted and the agent process was lost"})
+            self.sessions[session_id] = RunningSession(id=session_id, team=TeamConfig(name="?"),
+                                                       exited=True)
+
+    async def shutdown(self) -> None:
+        """Stop every session (runner exiting)."""
+        live = [s for s in self.sessions.values() if not s.exited and s.adapter is not None]
+        await asyncio.gather(*(self.stop(s.id) for s in live), return_exceptions=True)
+
+
+class _SessionGone(TetherError):
+    code = "conflict"
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"session {session_id} is not running on this runner (it has exited)",
+            hint="start a new session, or resume this one",
+        )

@@ -1,0 +1,80 @@
+"""The `Store` contract every backend meets, and the records it deals in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event of a session's log; `payload` is the JSON text exactly as it was received."""
+
+    session_id: str
+    seq: int
+    ts: float
+    kind: str
+    payload: str
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """A session's durable metadata (its state is also derivable from its events)."""
+
+    id: str
+    team: str
+    agent: str = ""
+    host: str = "local"
+    runner_id: str | None = None
+    state: str = "starting"
+    owner: str | None = None
+    exit_code: int | None = None
+    agent_session_id: str | None = None
+    created_by: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    last_seq: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Fields of SessionRecord that `update_session` may change.
+UPDATABLE_SESSION_FIELDS = frozenset(
+    {"state", "owner", "exit_code", "agent_session_id", "runner_id", "updated_at", "agent", "host"}
+)
+
+
+class Store(Protocol):
+    """What the hub needs from storage. Every write is durable when its awaitable returns."""
+
+    async def open(self) -> None:
+        """Open (creating and migrating if needed)."""
+
+    async def close(self) -> None:
+        """Flush pending writes and close."""
+
+    async def append_events(self, events: list[StoredEvent]) -> None:
+        """Append events (any sessions); a (session, seq) already stored is ignored."""
+
+    async def read_events(self, session_id: str, after: int, limit: int = 1000) -> list[StoredEvent]:
+        """Events of a session with seq > after, in seq order, at most `limit`."""
+
+    async def durable_seq(self, session_id: str) -> int:
+        """Highest stored seq of a session (0 if none)."""
+
+    async def create_session(self, record: SessionRecord) -> None:
+        """Insert a new session."""
+
+    async def update_session(self, session_id: str, **fields: Any) -> None:
+        """Change some fields of a session (see UPDATABLE_SESSION_FIELDS)."""
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """One session, or None."""
+
+    async def list_sessions(self) -> list[SessionRecord]:
+        """Every session, newest first."""
+
+    async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
+        """Record a runner and the teams it serves (JSON text)."""
+
+    async def list_runners(self) -> list[dict[str, Any]]:
+        """Every runner ever seen."""

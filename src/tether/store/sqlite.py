@@ -1,0 +1,332 @@
+"""SQLite (WAL) store: one writer thread fed by a queue, batching writes into transactions.
+
+Datasette's pattern: a single writer owns the write connection, so writes never
+contend; it drains whatever is queued into one transaction and commits, then wakes
+every waiter, so many small appends cost one fsync. Readers use their own
+connections in worker threads (WAL lets them run beside the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tether.errors import StoreError
+from tether.store.base import UPDATABLE_SESSION_FIELDS, SessionRecord, StoredEvent
+from tether.store.migrations import MIGRATIONS
+
+log = logging.getLogger("tether.store")
+
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], Any]
+
+_MAX_BATCH = 2000
+_STOP = object()
+
+
+class SqliteStore:
+    """The default store: a SQLite file in WAL mode with synchronous=FULL.
+
+    `extra_migrations` lets other packages (auth) add their tables in order after ours.
+    """
+
+    def __init__(self, path: Path | str, *, extra_migrations: list[str] | None = None) -> None:
+        self.path = Path(path)
+        self._migrations = MIGRATIONS + list(extra_migrations or [])
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the file if needed, migrate it, and start the writer thread."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._writer = threading.Thread(
+            target=self._writer_main, args=(loop, ready), name="tether-store-writer", daemon=True
+        )
+        self._writer.start()
+        await ready
+
+    async def close(self) -> None:
+        """Finish queued writes, stop the writer, close every connection."""
+        if self._closed or self._writer is None:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._writer.join)
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    # -- primitives other packages build on ----------------------------------------------
+
+    async def write(self, fn: WriteFn) -> Any:
+        """Run `fn(conn)` in the writer thread inside a batched transaction; return its result
+        once the transaction has committed (durable)."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._queue.put((fn, fut, loop))
+        return await fut
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` on a read connection in a worker thread."""
+        return await asyncio.to_thread(self._run_read, fn)
+
+    # -- events --------------------------------------------------------------------------
+
+    async def append_events(self, events: list[StoredEvent]) -> None:
+        """Append events; (session, seq) pairs already stored are ignored."""
+        rows = [(e.session_id, e.seq, e.ts, e.kind, e.payload) for e in events]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?)", rows)
+
+        await self.write(insert)
+
+    async def read_events(self, session_id: str, after: int, limit: int = 1000) -> list[StoredEvent]:
+        """Events of one session with seq > after, oldest first."""
+
+        def select(conn: sqlite3.Connection) -> list[StoredEvent]:
+            cur = conn.execute(
+                "SELECT seq, ts, kind, payload FROM events WHERE session_id=? AND seq>? "
+                "ORDER BY seq LIMIT ?",
+                (session_id, after, limit),
+            )
+            return [StoredEvent(session_id, s, ts, k, p) for s, ts, k, p in cur.fetchall()]
+
+        return await self.read(select)
+
+    async def durable_seq(self, session_id: str) -> int:
+        """Highest stored seq of a session."""
+
+        def select(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id=?", (session_id,)
+            ).fetchone()
+            return int(row[0])
+
+        return await self.read(select)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def create_session(self, record: SessionRecord) -> None:
+        """Insert a new session row."""
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO sessions (id, team, agent, host, runner_id, state, owner, exit_code,"
+                " agent_session_id, created_by, created_at, updated_at, last_seq)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    record.id,
+                    record.team,
+                    record.agent,
+                    record.host,
+                    record.runner_id,
+                    record.state,
+                    record.owner,
+                    record.exit_code,
+                    record.agent_session_id,
+                    record.created_by,
+                    record.created_at,
+                    record.updated_at,
+                    record.last_seq,
+                ),
+            )
+
+        await self.write(insert)
+
+    async def update_session(self, session_id: str, **fields: Any) -> None:
+        """Change some of a session's fields."""
+        unknown = set(fields) - UPDATABLE_SESSION_FIELDS - {"last_seq"}
+        if unknown:
+            raise ValueError(f"not updatable session fields: {sorted(unknown)}")
+        fields.setdefault("updated_at", time.time())
+        assignments = ", ".join(f"{name}=?" for name in fields)
+        values = [*fields.values(), session_id]
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(f"UPDATE sessions SET {assignments} WHERE id=?", values)  # noqa: S608
+
+        await self.write(update)
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """One session by id."""
+        rows = await self.read(
+            lambda c: c.execute(f"{_SESSION_SELECT} WHERE s.id=?", (session_id,)).fetchall()
+        )
+        return _session_from_row(rows[0]) if rows else None
+
+    async def list_sessions(self) -> list[SessionRecord]:
+        """Every session, newest first."""
+        rows = await self.read(
+            lambda c: c.execute(f"{_SESSION_SELECT} ORDER BY s.created_at DESC").fetchall()
+        )
+        return [_session_from_row(r) for r in rows]
+
+    # -- runners -------------------------------------------------------------------------
+
+    async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
+        """Insert or update a runner."""
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO runners (id, version, teams, last_seen) VALUES (?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET version=excluded.version, teams=excluded.teams,"
+                " last_seen=excluded.last_seen",
+                (runner_id, version, teams, last_seen),
+            )
+
+        await self.write(upsert)
+
+    async def list_runners(self) -> list[dict[str, Any]]:
+        """Every runner ever seen."""
+        rows = await self.read(
+            lambda c: c.execute("SELECT id, version, teams, last_seen FROM runners").fetchall()
+        )
+        return [{"id": r[0], "version": r[1], "teams": r[2], "last_seen": r[3]} for r in rows]
+
+    # -- threads -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the store at {self.path}: {exc}",
+                hint="check that the data dir exists and is writable",
+            ) from None
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        try:
+            return fn(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading the store at {self.path} failed: {exc}") from None
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(self._migrations):
+            raise StoreError(
+                f"the store at {self.path} has schema version {version}, newer than this tether"
+                f" ({len(self._migrations)})",
+                hint="upgrade tether, or point --data-dir elsewhere",
+            )
+        for number, script in enumerate(self._migrations[version:], start=version + 1):
+            log.info("migrating store to schema version %d", number)
+            conn.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+
+    def _writer_main(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None]) -> None:
+        try:
+            conn = self._connect()
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                log.warning("SQLite refused WAL mode (got %s); writes will be slower", mode)
+            conn.execute("PRAGMA synchronous=FULL")
+            self._migrate(conn)
+        except (sqlite3.Error, StoreError) as exc:
+            err = exc if isinstance(exc, StoreError) else StoreError(f"store setup failed: {exc}")
+            loop.call_soon_threadsafe(_settle, ready, None, err)
+            return
+        loop.call_soon_threadsafe(_settle, ready, None, None)
+        try:
+            self._write_loop(conn)
+        finally:
+            conn.close()
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < _MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit_batch(conn, batch)
+            if stop:
+                return
+
+    def _commit_batch(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        results: list[tuple[Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, _fut, _loop in batch:
+                # A savepoint per write keeps one bad write from failing its neighbours.
+                conn.execute("SAVEPOINT w")
+                try:
+                    results.append((fn(conn), None))
+                    conn.execute("RELEASE w")
+                except Exception as exc:  # reported to that write's caller below
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
+                    results.append((None, _translate(exc, self.path)))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("store commit failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            err = _translate(exc, self.path)
+            results = [(None, err)] * len(batch)
+        for (_fn, fut, loop), (value, error) in zip(batch, results, strict=True):
+            loop.call_soon_threadsafe(_settle, fut, value, error)
+
+
+def _settle(fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if fut.done():
+        return
+    if error is not None:
+        fut.set_exception(error)
+    else:
+        fut.set_result(value)
+
+
+def _translate(exc: BaseException, path: Path) -> BaseException:
+    if isinstance(exc, sqlite3.OperationalError) and "disk" in str(exc).lower():
+        return StoreError(f"the store at {path} could not be written: {exc}", hint="free disk space")
+    if isinstance(exc, sqlite3.Error):
+        return StoreError(f"store write failed: {exc}")
+    return exc
+
+
+_SESSION_SELECT = (
+    "SELECT s.id, s.team, s.agent, s.host, s.runner_id, s.state, s.owner, s.exit_code,"
+    " s.agent_session_id, s.created_by, s.created_at, s.updated_at,"
+    " COALESCE((SELECT MAX(seq) FROM events e WHERE e.session_id = s.id), 0)"
+    " FROM sessions s"
+)
+
+
+def _session_from_row(row: tuple[Any, ...]) -> SessionRecord:
+    return SessionRecord(*row)

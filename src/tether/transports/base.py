@@ -1,0 +1,55 @@
+"""The one interface every transport offers (DESIGN §6)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+Stream = Literal["stdout", "stderr"]
+
+
+class AgentProcess(Protocol):
+    """A running agent process, wherever it runs."""
+
+    @property
+    def pid(self) -> int | None:
+        """Local pid of the process (or of the ssh client carrying it)."""
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit code once it has ended (negative: killed by that signal)."""
+
+    async def write(self, data: bytes) -> None:
+        """Write to its stdin (raises TransportError when stdin is gone)."""
+
+    async def close_stdin(self) -> None:
+        """Close its stdin (EOF)."""
+
+    def lines(self, stream: Stream) -> AsyncIterator[bytes]:
+        """Lines of stdout or stderr, without the newline, until EOF."""
+
+    async def wait(self) -> int:
+        """Wait for it to end; return the exit code."""
+
+    async def terminate(self, grace_s: float = 5.0) -> int:
+        """End it: TERM, then KILL after `grace_s`; return the exit code."""
+
+
+class Transport(Protocol):
+    """Spawns agent processes somewhere."""
+
+    name: str
+
+    async def spawn(
+        self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]
+    ) -> AgentProcess:
+        """Start `argv` in `cwd` with extra `env`; raise TransportError/AgentError if it cannot."""
+
+    def is_ready(self) -> bool:
+        """Can it spawn now (e.g. is the SSH master up)?"""
+
+    def is_busy(self) -> bool:
+        """Is any process it spawned still running?"""
+
+    def metrics(self) -> dict[str, Any]:
+        """Counters worth showing (spawns, failures, live processes …)."""
