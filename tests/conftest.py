@@ -23,5 +23,7 @@ os.environ.pop("TETHER_TOKEN", None)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TETHER_HOME", str(tmp_path_factory.mktemp("tether-home")))

@@ -52,15 +52,24 @@ async def attach_session(
     async def on_disconnected(reason: str) -> None:
         err.print(f"(disconnected: {reason}; reconnecting…)", style="dim")
 
-    remote = RemoteSession(hub_url, session_id, token, after=after, follow=follow,
-                           on_permission_request=on_permission, on_disconnected=on_disconnected)
+    remote = RemoteSession(
+        hub_url,
+        session_id,
+        token,
+        after=after,
+        follow=follow,
+        on_permission_request=on_permission,
+        on_disconnected=on_disconnected,
+    )
     await remote.connect()
     err.print(f"attached to {session_id} as {remote.role}", style="bold")
     try:
         if prompt is not None:
             if remote.role != "owner":
-                raise Forbidden("read-only follower: cannot send --prompt",
-                                hint="another viewer owns this session; wait for it to leave")
+                raise Forbidden(
+                    "read-only follower: cannot send --prompt",
+                    hint="another viewer owns this session; wait for it to leave",
+                )
             return await _run_turn(remote, prompt, as_json, out)
         async for event in remote:
             _print(event.seq, event.ts, event.payload, as_json, out)

@@ -33,10 +33,16 @@ app.add_typer(protocol_app, name="protocol")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-HubOpt = Annotated[str | None, typer.Option("--hub", envvar="TETHER_HUB",
-                                            help="Hub URL (default: the one `tether up` started).")]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar="TETHER_HOME",
-                                                 help="Data dir (default ~/.tether).")]
+HubOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--hub", envvar="TETHER_HUB", help="Hub URL (default: the one `tether up` started)."
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="TETHER_HOME", help="Data dir (default ~/.tether)."),
+]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Teams file (tether.toml).")]
 
 DEFAULT_PORT = 8765
@@ -81,7 +87,9 @@ def hub_url_of(hub: str | None, data_dir: Path | None = None) -> str:
     """--hub, else what `tether up` wrote, else the default local port."""
     from tether.serve import read_hub_url
 
-    return (hub or read_hub_url(data_dir_of(data_dir)) or f"http://127.0.0.1:{DEFAULT_PORT}").rstrip("/")
+    return (
+        hub or read_hub_url(data_dir_of(data_dir)) or f"http://127.0.0.1:{DEFAULT_PORT}"
+    ).rstrip("/")
 
 
 def client(hub: str | None) -> HubClient:
@@ -119,7 +127,9 @@ def up(
         out.print(f"[bold green]tether is up[/] at {url}")
         out.print(f"  teams: {', '.join(teams.teams)}   data: {home}   token: {home / 'hub.token'}")
         first = next(iter(teams.teams))
-        out.print(f"  try:   tether start {first} --prompt 'hello'   then   tether attach <session>")
+        out.print(
+            f"  try:   tether start {first} --prompt 'hello'   then   tether attach <session>"
+        )
         out.print("  stop:  Ctrl+C")
 
     run(run_embedded(teams, home, "127.0.0.1", port, on_ready=ready))
@@ -132,7 +142,9 @@ def hub(
     data_dir: DataDirOpt = None,
     tls_cert: Annotated[str | None, typer.Option(help="TLS certificate (PEM).")] = None,
     tls_key: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
-    insecure: Annotated[bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")] = False,
+    insecure: Annotated[
+        bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Run a hub (runners and viewers connect to it)."""
@@ -201,8 +213,14 @@ def teams(hub: HubOpt = None, as_json: Annotated[bool, typer.Option("--json")] =
         return
     table = Table("team", "agent", "host", "path", "runner", "online")
     for t in rows:
-        table.add_row(t["name"], t["agent"], t["host"], t["path"], t["runner_id"],
-                      "yes" if t["runner_connected"] else "no")
+        table.add_row(
+            t["name"],
+            t["agent"],
+            t["host"],
+            t["path"],
+            t["runner_id"],
+            "yes" if t["runner_connected"] else "no",
+        )
     out.print(table)
 
 
@@ -219,17 +237,36 @@ def sessions(hub: HubOpt = None, as_json: Annotated[bool, typer.Option("--json")
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    table = Table("session", "team", "state", "owner", "followers", "runner seen", "last seq",
-                  "exit", "pending")
+    table = Table(
+        "session",
+        "team",
+        "state",
+        "owner",
+        "followers",
+        "runner seen",
+        "last seq",
+        "exit",
+        "pending",
+    )
     now = time.time()
     for s in rows:
         seen = s.get("runner_last_seen")
-        seen_text = "now" if s.get("runner_connected") else (
-            f"{int(now - seen)} s ago" if seen else "never")
-        table.add_row(s["id"], s["team"], s["state"], s.get("owner") or "-", str(s["followers"]),
-                      seen_text, str(s["last_seq"]),
-                      "-" if s.get("exit_code") is None else str(s["exit_code"]),
-                      str(s.get("pending_permissions", 0)))
+        seen_text = (
+            "now"
+            if s.get("runner_connected")
+            else (f"{int(now - seen)} s ago" if seen else "never")
+        )
+        table.add_row(
+            s["id"],
+            s["team"],
+            s["state"],
+            s.get("owner") or "-",
+            str(s["followers"]),
+            seen_text,
+            str(s["last_seq"]),
+            "-" if s.get("exit_code") is None else str(s["exit_code"]),
+            str(s.get("pending_permissions", 0)),
+        )
     out.print(table)
 
 
@@ -280,11 +317,14 @@ def stop(session: Annotated[str, typer.Argument(help="Session id.")], hub: HubOp
 @app.command()
 def attach(
     session: Annotated[str, typer.Argument(help="Session id.")],
-    prompt: Annotated[str | None, typer.Option("--prompt", "-p",
-                                               help="Send this turn, exit when it finishes.")] = None,
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", help="Send this turn, exit when it finishes.")
+    ] = None,
     after: Annotated[int, typer.Option(help="Show events after this seq (0: all).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
-    permissions: Annotated[str, typer.Option(help="Answer permission requests: ask | allow | deny.")] = "ask",
+    permissions: Annotated[
+        str, typer.Option(help="Answer permission requests: ask | allow | deny.")
+    ] = "ask",
     follow: Annotated[bool, typer.Option("--follow", help="Join as a read-only follower.")] = False,
     hub: HubOpt = None,
 ) -> None:
@@ -293,9 +333,20 @@ def attach(
 
     if permissions not in ("ask", "allow", "deny"):
         fail(TetherError(f"--permissions must be ask, allow or deny, not {permissions!r}"))
-    code = run(attach_session(
-        hub_url_of(hub), session, static_token(read_token(data_dir_of(None))), prompt=prompt,
-        after=after, as_json=as_json, permissions=permissions, follow=follow, out=out, err=err))
+    code = run(
+        attach_session(
+            hub_url_of(hub),
+            session,
+            static_token(read_token(data_dir_of(None))),
+            prompt=prompt,
+            after=after,
+            as_json=as_json,
+            permissions=permissions,
+            follow=follow,
+            out=out,
+            err=err,
+        )
+    )
     raise typer.Exit(code)
 
 

@@ -8,8 +8,14 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-_STATE_STYLE = {"idle": "green", "busy": "cyan", "waiting_permission": "yellow", "exited": "red",
-                "lost": "red", "starting": "cyan"}
+_STATE_STYLE = {
+    "idle": "green",
+    "busy": "cyan",
+    "waiting_permission": "yellow",
+    "exited": "red",
+    "lost": "red",
+    "starting": "cyan",
+}
 
 
 def _compact(value: Any, limit: int = 300) -> str:
@@ -39,8 +45,10 @@ def render_event(console: Console, seq: int, payload: dict[str, Any]) -> None:
         style = "red" if payload.get("is_error") else "dim"
         line.append("  ↳ " + _compact(payload.get("output", ""), 600), style=style)
     elif kind == "permission_request":
-        line.append(f"? permission requested [{payload.get('request_id')}]: {payload.get('tool')} ",
-                    style="bold yellow")
+        line.append(
+            f"? permission requested [{payload.get('request_id')}]: {payload.get('tool')} ",
+            style="bold yellow",
+        )
         line.append(_compact(payload.get("input", {})))
     elif kind == "permission_decision":
         behavior = payload.get("behavior")
@@ -56,7 +64,9 @@ def render_event(console: Console, seq: int, payload: dict[str, Any]) -> None:
         if payload.get("cost"):
             line.append(f" (${payload['cost']:.4f})", style="dim")
     elif kind == "output":
-        line.append(str(payload.get("text", "")), style="red" if payload.get("stream") == "stderr" else "")
+        line.append(
+            str(payload.get("text", "")), style="red" if payload.get("stream") == "stderr" else ""
+        )
     elif kind == "exited":
         line.append(f"■ exited (code {payload.get('code')}", style="red")
         if payload.get("signal"):

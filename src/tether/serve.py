@@ -70,12 +70,26 @@ def read_hub_url(data_dir: Path) -> str | None:
         return None
 
 
-def uvicorn_server(app: object, host: str, port: int, *, tls_cert: str | None = None,
-                   tls_key: str | None = None, log_level: str = "warning") -> uvicorn.Server:
+def uvicorn_server(
+    app: object,
+    host: str,
+    port: int,
+    *,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    log_level: str = "warning",
+) -> uvicorn.Server:
     """A uvicorn server for the hub app (no signal handlers: the caller owns shutdown)."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, ws_max_size=16 * 1024 * 1024,
-        ws_ping_interval=None, ssl_certfile=tls_cert, ssl_keyfile=tls_key, lifespan="on",
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_max_size=16 * 1024 * 1024,
+        ws_ping_interval=None,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        lifespan="on",
         access_log=False,
     )
     return uvicorn.Server(config)
@@ -97,8 +111,13 @@ async def wait_started(server: uvicorn.Server, timeout: float = 30.0) -> None:
 
 
 async def run_embedded(
-    config: TetherConfig, data_dir: Path, host: str, port: int, *,
-    settings: HubSettings | None = None, on_ready: object = None,
+    config: TetherConfig,
+    data_dir: Path,
+    host: str,
+    port: int,
+    *,
+    settings: HubSettings | None = None,
+    on_ready: object = None,
 ) -> None:
     """`tether up`: the hub and one runner in this process, on loopback."""
     token = ensure_token(data_dir)
@@ -107,8 +126,15 @@ async def run_embedded(
     app = create_app(hub_settings, authenticator)
     server = uvicorn_server(app, host, port)
     url = f"http://{host}:{port}"
-    runner = Runner(url, static_token(token), config, data_dir, runner_id=config.runner_id or "local",
-                    heartbeat_s=hub_settings.heartbeat_s, dead_after_s=hub_settings.dead_after_s)
+    runner = Runner(
+        url,
+        static_token(token),
+        config,
+        data_dir,
+        runner_id=config.runner_id or "local",
+        heartbeat_s=hub_settings.heartbeat_s,
+        dead_after_s=hub_settings.dead_after_s,
+    )
     hub_task = asyncio.create_task(serve_hub(server))
     runner_task: asyncio.Task[None] | None = None
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tether.errors import Forbidden
 from tests.support.hub import running_hub, wait_for_event
 from tests.support.timing import scaled
+from tether.errors import Forbidden
 
 
 async def test_turn_round_trip(tmp_path: Path) -> None:
@@ -25,7 +25,9 @@ async def test_turn_round_trip(tmp_path: Path) -> None:
         assert kinds[:2] == ["status", "status"]
         assert "user_message" in kinds and "agent_message" in kinds
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-        texts = [e["payload"].get("text", "") for e in events if e["payload"]["kind"] == "agent_message"]
+        texts = [
+            e["payload"].get("text", "") for e in events if e["payload"]["kind"] == "agent_message"
+        ]
         assert any("You said: hello" in t for t in texts)
 
 
@@ -43,7 +45,9 @@ async def test_second_viewer_is_follower_and_cannot_write(tmp_path: Path) -> Non
             assert payload["status"] == "success"
             # The follower's message never reached the agent.
             events = (await client.events(session["id"]))["events"]
-            texts = [e["payload"].get("text") for e in events if e["payload"]["kind"] == "user_message"]
+            texts = [
+                e["payload"].get("text") for e in events if e["payload"]["kind"] == "user_message"
+            ]
             assert texts == ["from the owner"]
         finally:
             await follower.close()
@@ -98,8 +102,11 @@ async def test_pending_permission_seen_by_late_viewer_who_answers(tmp_path: Path
         await first.close()  # the owner walks away with the request unanswered
         await asyncio.sleep(0.2)
         late_requests: list[dict[str, object]] = []
-        late = hub.session(session["id"], after=int(request.get("seq", 0) or 0) + 100,
-                           on_permission_request=lambda r: late_requests.append(r))
+        late = hub.session(
+            session["id"],
+            after=int(request.get("seq", 0) or 0) + 100,
+            on_permission_request=lambda r: late_requests.append(r),
+        )
         async with late:
             assert late.role == "owner"
             assert request["request_id"] in late.pending

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.timing import scaled
 from tether.auth.principal import StaticTokenAuthenticator
 from tether.client import HubClient, RemoteSession, static_token
 from tether.config import TeamConfig, TetherConfig
@@ -17,7 +18,6 @@ from tether.hub.broker import Broker
 from tether.hub.settings import HubSettings
 from tether.runner.daemon import Runner
 from tether.serve import uvicorn_server, wait_started
-from tests.support.timing import scaled
 
 
 @dataclass
@@ -67,9 +67,15 @@ async def running_hub(
         runner = None
         if with_runner:
             cfg = config or TetherConfig(teams={"demo": demo_team(data_dir)})
-            runner = Runner(url, static_token(token), cfg, data_dir, runner_id=runner_id,
-                            heartbeat_s=hub_settings.heartbeat_s,
-                            dead_after_s=hub_settings.dead_after_s)
+            runner = Runner(
+                url,
+                static_token(token),
+                cfg,
+                data_dir,
+                runner_id=runner_id,
+                heartbeat_s=hub_settings.heartbeat_s,
+                dead_after_s=hub_settings.dead_after_s,
+            )
             runner_task = asyncio.create_task(runner.run())
             await asyncio.wait_for(runner.connected.wait(), scaled(30))
         yield HubHandle(url, token, data_dir, app.state.broker, runner)
@@ -82,8 +88,9 @@ async def running_hub(
         await serve_task
 
 
-async def wait_for_event(remote: RemoteSession, kind: str, timeout: float = 30.0,
-                         **fields: object) -> dict[str, object]:
+async def wait_for_event(
+    remote: RemoteSession, kind: str, timeout: float = 30.0, **fields: object
+) -> dict[str, object]:
     """Consume `remote`'s events until one of `kind` (with `fields`) arrives; return its payload."""
 
     async def scan() -> dict[str, object]:

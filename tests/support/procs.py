@@ -37,24 +37,43 @@ def cli_env(home: Path, hub_url: str | None = None, **extra: str) -> dict[str, s
     return env
 
 
-def run_cli(home: Path, hub_url: str, *args: str, timeout: float = 60, check: bool = True,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    home: Path,
+    hub_url: str,
+    *args: str,
+    timeout: float = 60,
+    check: bool = True,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run `tether ARGS` to completion."""
-    proc = subprocess.run(tether_argv(*args), env=cli_env(home, hub_url), capture_output=True,
-                          text=True, timeout=scaled(timeout), input=input)
+    proc = subprocess.run(
+        tether_argv(*args),
+        env=cli_env(home, hub_url),
+        capture_output=True,
+        text=True,
+        timeout=scaled(timeout),
+        input=input,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"tether {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"tether {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
-def spawn(home: Path, *args: str, log: Path | None = None, hub_url: str | None = None,
-          **extra: str) -> subprocess.Popen[str]:
+def spawn(
+    home: Path, *args: str, log: Path | None = None, hub_url: str | None = None, **extra: str
+) -> subprocess.Popen[str]:
     """Start `tether ARGS` in the background (stdout+stderr to `log`)."""
     out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen(tether_argv(*args), env=cli_env(home, hub_url, **extra),
-                            stdout=out, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        tether_argv(*args),
+        env=cli_env(home, hub_url, **extra),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_healthy(url: str, timeout: float = 30) -> dict[str, Any]:

@@ -89,14 +89,26 @@ class ClaudeAdapter:
                 f"{self.agent_name} did not answer `initialize` within {team.session_init_timeout:g} s",
                 hint="check the agent's install and credentials; raise session_init_timeout",
             ) from None
-        self.ctx.emit({"kind": "status", "state": "idle", "agent": self.agent_name,
-                       "agent_session_id": self.agent_session_id})
+        self.ctx.emit(
+            {
+                "kind": "status",
+                "state": "idle",
+                "agent": self.agent_name,
+                "agent_session_id": self.agent_session_id,
+            }
+        )
 
     async def send_user_message(self, text: str) -> None:
         """Write one user turn."""
         self._in_turn = True
-        await self._write({"type": "user", "message": {"role": "user", "content": text},
-                           "parent_tool_use_id": None, "session_id": self.agent_session_id or "default"})
+        await self._write(
+            {
+                "type": "user",
+                "message": {"role": "user", "content": text},
+                "parent_tool_use_id": None,
+                "session_id": self.agent_session_id or "default",
+            }
+        )
 
     async def decide_permission(self, decision: ControlPermissionDecision) -> None:
         """Answer a `can_use_tool` request."""
@@ -109,11 +121,20 @@ class ClaudeAdapter:
                 "updatedInput": decision.updated_input or request.get("input") or {},
             }
         else:
-            answer = {"behavior": "deny", "message": decision.message or "Denied by the session owner"}
-        await self._write({
-            "type": "control_response",
-            "response": {"subtype": "success", "request_id": decision.request_id, "response": answer},
-        })
+            answer = {
+                "behavior": "deny",
+                "message": decision.message or "Denied by the session owner",
+            }
+        await self._write(
+            {
+                "type": "control_response",
+                "response": {
+                    "subtype": "success",
+                    "request_id": decision.request_id,
+                    "response": answer,
+                },
+            }
+        )
 
     async def interrupt(self) -> None:
         """Ask the agent to stop the running turn."""
@@ -163,7 +184,9 @@ class ClaudeAdapter:
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._controls[request_id] = fut
         try:
-            await self._write({"type": "control_request", "request_id": request_id, "request": request})
+            await self._write(
+                {"type": "control_request", "request_id": request_id, "request": request}
+            )
             return await asyncio.wait_for(fut, timeout)
         finally:
             self._controls.pop(request_id, None)
@@ -184,8 +207,13 @@ class ClaudeAdapter:
                 message = json.loads(raw)
             except json.JSONDecodeError:
                 snippet = raw[:200].decode("utf-8", "replace")
-                self.ctx.emit({"kind": "error", "code": "agent_output",
-                               "message": f"{self.agent_name} wrote a line that is not JSON: {snippet}"})
+                self.ctx.emit(
+                    {
+                        "kind": "error",
+                        "code": "agent_output",
+                        "message": f"{self.agent_name} wrote a line that is not JSON: {snippet}",
+                    }
+                )
                 continue
             if not isinstance(message, dict):
                 continue
@@ -193,9 +221,14 @@ class ClaudeAdapter:
                 self._dispatch(message)
             except Exception:  # one odd message must not kill the session's reader
                 log.exception("could not map a %s message", self.agent_name)
-                self.ctx.emit({"kind": "error", "code": "agent_output",
-                               "message": f"could not understand a {message.get('type')!r} message",
-                               "raw": message})
+                self.ctx.emit(
+                    {
+                        "kind": "error",
+                        "code": "agent_output",
+                        "message": f"could not understand a {message.get('type')!r} message",
+                        "raw": message,
+                    }
+                )
 
     async def _watch_exit(self) -> None:
         assert self._proc is not None
@@ -227,7 +260,9 @@ class ClaudeAdapter:
             fut = self._controls.get(str(response.get("request_id")))
             if fut is not None and not fut.done():
                 if response.get("subtype") == "error":
-                    fut.set_exception(AgentError(str(response.get("error", "control request failed"))))
+                    fut.set_exception(
+                        AgentError(str(response.get("error", "control request failed")))
+                    )
                 else:
                     fut.set_result(response.get("response") or {})
         elif kind == "control_request":
@@ -235,13 +270,28 @@ class ClaudeAdapter:
         elif kind == "control_cancel_request":
             request_id = str(msg.get("request_id"))
             if self._permissions.pop(request_id, None) is not None:
-                emit({"kind": "permission_decision", "request_id": request_id,
-                      "behavior": "cancelled", "by": self.agent_name, "raw": msg})
+                emit(
+                    {
+                        "kind": "permission_decision",
+                        "request_id": request_id,
+                        "behavior": "cancelled",
+                        "by": self.agent_name,
+                        "raw": msg,
+                    }
+                )
         elif kind == "system" and msg.get("subtype") == "init":
             self.agent_session_id = msg.get("session_id") or self.agent_session_id
-            emit({"kind": "status", "state": "busy", "agent": self.agent_name,
-                  "agent_session_id": self.agent_session_id, "model": msg.get("model"),
-                  "permission_mode": msg.get("permissionMode"), "raw": msg})
+            emit(
+                {
+                    "kind": "status",
+                    "state": "busy",
+                    "agent": self.agent_name,
+                    "agent_session_id": self.agent_session_id,
+                    "model": msg.get("model"),
+                    "permission_mode": msg.get("permissionMode"),
+                    "raw": msg,
+                }
+            )
         elif kind == "assistant":
             self._on_assistant(msg)
         elif kind == "user":
@@ -255,18 +305,32 @@ class ClaudeAdapter:
         request_id = str(msg.get("request_id"))
         if request.get("subtype") != "can_use_tool":
             # Answer what we do not support, so the agent is never left waiting.
-            self._spawn_task(self._write({"type": "control_response", "response": {
-                "subtype": "error", "request_id": request_id,
-                "error": f"tether does not support {request.get('subtype')!r}"}}))
+            self._spawn_task(
+                self._write(
+                    {
+                        "type": "control_response",
+                        "response": {
+                            "subtype": "error",
+                            "request_id": request_id,
+                            "error": f"tether does not support {request.get('subtype')!r}",
+                        },
+                    }
+                )
+            )
             return
         tool_input = request.get("input") or {}
         self._permissions[request_id] = {"input": tool_input}
-        self.ctx.emit({
-            "kind": "permission_request", "request_id": request_id,
-            "tool": str(request.get("tool_name", "?")), "input": tool_input,
-            "suggestions": request.get("permission_suggestions") or [],
-            "tool_use_id": request.get("tool_use_id"), "raw": msg,
-        })
+        self.ctx.emit(
+            {
+                "kind": "permission_request",
+                "request_id": request_id,
+                "tool": str(request.get("tool_name", "?")),
+                "input": tool_input,
+                "suggestions": request.get("permission_suggestions") or [],
+                "tool_use_id": request.get("tool_use_id"),
+                "raw": msg,
+            }
+        )
 
     def _on_assistant(self, msg: dict[str, Any]) -> None:
         message = msg.get("message") or {}
@@ -275,9 +339,15 @@ class ClaudeAdapter:
             if btype == "text" and block.get("text"):
                 self.ctx.emit({"kind": "agent_message", "text": block["text"], "raw": msg})
             elif btype == "tool_use":
-                self.ctx.emit({"kind": "tool_call", "tool_use_id": str(block.get("id")),
-                               "tool": str(block.get("name")), "input": block.get("input") or {},
-                               "raw": msg})
+                self.ctx.emit(
+                    {
+                        "kind": "tool_call",
+                        "tool_use_id": str(block.get("id")),
+                        "tool": str(block.get("name")),
+                        "input": block.get("input") or {},
+                        "raw": msg,
+                    }
+                )
 
     def _on_tool_results(self, msg: dict[str, Any]) -> None:
         content = (msg.get("message") or {}).get("content")
@@ -286,9 +356,15 @@ class ClaudeAdapter:
         for block in content:
             if block.get("type") != "tool_result":
                 continue
-            self.ctx.emit({"kind": "tool_result", "tool_use_id": str(block.get("tool_use_id")),
-                           "output": _text_of(block.get("content")),
-                           "is_error": bool(block.get("is_error")), "raw": msg})
+            self.ctx.emit(
+                {
+                    "kind": "tool_result",
+                    "tool_use_id": str(block.get("tool_use_id")),
+                    "output": _text_of(block.get("content")),
+                    "is_error": bool(block.get("is_error")),
+                    "raw": msg,
+                }
+            )
 
     def _on_result(self, msg: dict[str, Any]) -> None:
         self.agent_session_id = msg.get("session_id") or self.agent_session_id

@@ -113,7 +113,9 @@ class CommandAdapter:
     async def _pump(self, proc: AgentProcess, stream: Stream) -> None:
         async for raw in proc.lines(stream):
             self._activity.set()
-            self.ctx.emit({"kind": "output", "stream": stream, "text": raw.decode("utf-8", "replace")})
+            self.ctx.emit(
+                {"kind": "output", "stream": stream, "text": raw.decode("utf-8", "replace")}
+            )
 
     async def _pump_both(self, proc: AgentProcess) -> int:
         await asyncio.gather(self._pump(proc, "stdout"), self._pump(proc, "stderr"))

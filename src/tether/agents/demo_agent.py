@@ -67,9 +67,18 @@ class DemoAgent:
                 self.interrupted.set()
             elif subtype == "set_permission_mode":
                 self.permission_mode = str(request.get("mode"))
-            _send({"type": "control_response", "response": {
-                "subtype": "success", "request_id": msg.get("request_id"),
-                "response": {"commands": [], "models": []} if subtype == "initialize" else {}}})
+            _send(
+                {
+                    "type": "control_response",
+                    "response": {
+                        "subtype": "success",
+                        "request_id": msg.get("request_id"),
+                        "response": {"commands": [], "models": []}
+                        if subtype == "initialize"
+                        else {},
+                    },
+                }
+            )
         elif kind == "control_response":
             response = msg.get("response") or {}
             box = self.answers.get(str(response.get("request_id")))
@@ -92,9 +101,17 @@ class DemoAgent:
             self.interrupted.clear()
             if not self.initialized:
                 self.initialized = True
-                _send({"type": "system", "subtype": "init", "session_id": self.session_id,
-                       "model": "tether-demo", "tools": ["Bash"], "cwd": os.getcwd(),
-                       "permissionMode": self.permission_mode})
+                _send(
+                    {
+                        "type": "system",
+                        "subtype": "init",
+                        "session_id": self.session_id,
+                        "model": "tether-demo",
+                        "tools": ["Bash"],
+                        "cwd": os.getcwd(),
+                        "permissionMode": self.permission_mode,
+                    }
+                )
             words = text.strip().split()
             head = words[0].lower() if words else ""
             if head == "exit":
@@ -104,19 +121,38 @@ class DemoAgent:
             elif head == "run":
                 self.run_command(text.strip()[3:].strip() or "true")
             else:
-                self.say(f"You said: {text}\n\n(demo agent — try `long 20`, `run touch x`, `exit 1`)")
+                self.say(
+                    f"You said: {text}\n\n(demo agent — try `long 20`, `run touch x`, `exit 1`)"
+                )
                 self.result("success", f"You said: {text}")
 
     def say(self, text: str) -> None:
-        _send({"type": "assistant", "session_id": self.session_id, "message": {
-            "id": "msg_" + uuid.uuid4().hex[:12], "role": "assistant", "model": "tether-demo",
-            "content": [{"type": "text", "text": text}]}})
+        _send(
+            {
+                "type": "assistant",
+                "session_id": self.session_id,
+                "message": {
+                    "id": "msg_" + uuid.uuid4().hex[:12],
+                    "role": "assistant",
+                    "model": "tether-demo",
+                    "content": [{"type": "text", "text": text}],
+                },
+            }
+        )
 
     def result(self, subtype: str, text: str) -> None:
-        _send({"type": "result", "subtype": subtype, "is_error": subtype != "success",
-               "result": text, "session_id": self.session_id, "num_turns": 1,
-               "usage": {"input_tokens": 10, "output_tokens": len(text.split())},
-               "total_cost_usd": 0.0})
+        _send(
+            {
+                "type": "result",
+                "subtype": subtype,
+                "is_error": subtype != "success",
+                "result": text,
+                "session_id": self.session_id,
+                "num_turns": 1,
+                "usage": {"input_tokens": 10, "output_tokens": len(text.split())},
+                "total_cost_usd": 0.0,
+            }
+        )
 
     def long_answer(self, chunks: int) -> None:
         for i in range(1, chunks + 1):
@@ -132,10 +168,22 @@ class DemoAgent:
             request_id = "perm_" + uuid.uuid4().hex[:12]
             box: queue.Queue[dict[str, Any]] = queue.Queue()
             self.answers[request_id] = box
-            _send({"type": "control_request", "request_id": request_id, "request": {
-                "subtype": "can_use_tool", "tool_name": "Bash",
-                "input": {"command": command, "description": "demo: pretend to run a command"},
-                "permission_suggestions": [], "tool_use_id": tool_use_id}})
+            _send(
+                {
+                    "type": "control_request",
+                    "request_id": request_id,
+                    "request": {
+                        "subtype": "can_use_tool",
+                        "tool_name": "Bash",
+                        "input": {
+                            "command": command,
+                            "description": "demo: pretend to run a command",
+                        },
+                        "permission_suggestions": [],
+                        "tool_use_id": tool_use_id,
+                    },
+                }
+            )
             answer = self.wait_answer(box)
             self.answers.pop(request_id, None)
             if answer is None:
@@ -161,12 +209,40 @@ class DemoAgent:
         return None
 
     def tool_round(self, tool_use_id: str, command: str, output: str, *, is_error: bool) -> None:
-        _send({"type": "assistant", "session_id": self.session_id, "message": {
-            "role": "assistant", "content": [{"type": "tool_use", "id": tool_use_id,
-                                               "name": "Bash", "input": {"command": command}}]}})
-        _send({"type": "user", "session_id": self.session_id, "message": {
-            "role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use_id,
-                                          "content": output, "is_error": is_error}]}})
+        _send(
+            {
+                "type": "assistant",
+                "session_id": self.session_id,
+                "message": {
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "tool_use",
+                            "id": tool_use_id,
+                            "name": "Bash",
+                            "input": {"command": command},
+                        }
+                    ],
+                },
+            }
+        )
+        _send(
+            {
+                "type": "user",
+                "session_id": self.session_id,
+                "message": {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": tool_use_id,
+                            "content": output,
+                            "is_error": is_error,
+                        }
+                    ],
+                },
+            }
+        )
 
 
 def main(argv: list[str]) -> int:

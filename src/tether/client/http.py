@@ -30,15 +30,21 @@ def static_token(token: str) -> TokenProvider:
 
 
 _BY_STATUS: dict[int, type[TetherError]] = {
-    400: ProtocolError, 401: AuthError, 403: Forbidden, 404: NotFound, 409: Conflict, 422: ProtocolError,
+    400: ProtocolError,
+    401: AuthError,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: ProtocolError,
 }
 
 
 class HubClient:
     """Async client for the hub's HTTP API."""
 
-    def __init__(self, hub_url: str, token: TokenProvider, *, timeout: float = 30.0,
-                 verify: Any = True) -> None:
+    def __init__(
+        self, hub_url: str, token: TokenProvider, *, timeout: float = 30.0, verify: Any = True
+    ) -> None:
         self.hub_url = hub_url.rstrip("/")
         self._token = token
         self._http = httpx.AsyncClient(base_url=self.hub_url, timeout=timeout, verify=verify)
@@ -90,21 +96,26 @@ class HubClient:
     async def start(self, team: str, prompt: str | None = None) -> dict[str, Any]:
         """Start a session of a team; returns the session (its `id`)."""
         result: dict[str, Any] = await self.request(
-            "POST", "/v1/sessions", json={"team": team, "prompt": prompt})
+            "POST", "/v1/sessions", json={"team": team, "prompt": prompt}
+        )
         return result
 
     async def send(self, session_id: str, text: str) -> dict[str, Any]:
         """Hand the agent a turn."""
         result: dict[str, Any] = await self.request(
-            "POST", f"/v1/sessions/{session_id}/messages", json={"text": text})
+            "POST", f"/v1/sessions/{session_id}/messages", json={"text": text}
+        )
         return result
 
-    async def decide(self, session_id: str, request_id: str, behavior: str,
-                     message: str | None = None) -> dict[str, Any]:
+    async def decide(
+        self, session_id: str, request_id: str, behavior: str, message: str | None = None
+    ) -> dict[str, Any]:
         """Answer a pending permission request."""
         result: dict[str, Any] = await self.request(
-            "POST", f"/v1/sessions/{session_id}/permissions/{request_id}",
-            json={"behavior": behavior, "message": message})
+            "POST",
+            f"/v1/sessions/{session_id}/permissions/{request_id}",
+            json={"behavior": behavior, "message": message},
+        )
         return result
 
     async def interrupt(self, session_id: str) -> dict[str, Any]:
@@ -120,7 +131,8 @@ class HubClient:
     async def events(self, session_id: str, after: int = 0, limit: int = 1000) -> dict[str, Any]:
         """Stored events after a seq."""
         result: dict[str, Any] = await self.request(
-            "GET", f"/v1/sessions/{session_id}/events", params={"after": after, "limit": limit})
+            "GET", f"/v1/sessions/{session_id}/events", params={"after": after, "limit": limit}
+        )
         return result
 
 

@@ -84,8 +84,10 @@ class RemoteSession:
         self._reconnect = reconnect
         self._ssl = ssl
         self._callbacks = {
-            "connected": on_connected, "event": on_event,
-            "permission": on_permission_request, "disconnected": on_disconnected,
+            "connected": on_connected,
+            "event": on_event,
+            "permission": on_permission_request,
+            "disconnected": on_disconnected,
         }
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -142,9 +144,14 @@ class RemoteSession:
         """Hand the agent a turn; raises if the hub refused (e.g. read-only follower)."""
         await self._request("user_message", {"text": text}, timeout)
 
-    async def decide_permission(self, request_id: str, behavior: str, message: str | None = None,
-                                updated_input: dict[str, Any] | None = None,
-                                timeout: float = 30.0) -> None:
+    async def decide_permission(
+        self,
+        request_id: str,
+        behavior: str,
+        message: str | None = None,
+        updated_input: dict[str, Any] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         """Answer a pending permission request with `allow` or `deny`."""
         payload: dict[str, Any] = {"request_id": request_id, "behavior": behavior}
         if message is not None:
@@ -180,17 +187,28 @@ class RemoteSession:
             except (AuthError, NotFound) as exc:
                 self._fail(exc)
                 return
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, ProtocolError) as exc:
+            except (
+                OSError,
+                ConnectionClosed,
+                InvalidHandshake,
+                TimeoutError,
+                ProtocolError,
+            ) as exc:
                 code = exc.rcvd.code if isinstance(exc, ConnectionClosed) and exc.rcvd else None
-                reason = exc.rcvd.reason if isinstance(exc, ConnectionClosed) and exc.rcvd else str(exc)
+                reason = (
+                    exc.rcvd.reason if isinstance(exc, ConnectionClosed) and exc.rcvd else str(exc)
+                )
                 if code in _FATAL_CLOSE:
                     self._fail(_FATAL_CLOSE[code](reason or "refused by the hub"))
                     return
                 await self._call("disconnected", reason or type(exc).__name__)
                 if self._first is not None and not self._first.done():
-                    self._first.set_exception(HubUnreachable(
-                        f"cannot connect to {self.url}: {reason or type(exc).__name__}",
-                        hint="is the hub running? check --hub"))
+                    self._first.set_exception(
+                        HubUnreachable(
+                            f"cannot connect to {self.url}: {reason or type(exc).__name__}",
+                            hint="is the hub running? check --hub",
+                        )
+                    )
                     return
             finally:
                 self.connected.clear()
@@ -214,8 +232,14 @@ class RemoteSession:
     async def _connect_once(self) -> None:
         headers = {"Authorization": f"Bearer {await self._token()}"}
         try:
-            ws_cm = connect(self.url, additional_headers=headers, max_size=64 * 1024 * 1024,
-                            ping_interval=20, open_timeout=10, ssl=self._ssl)
+            ws_cm = connect(
+                self.url,
+                additional_headers=headers,
+                max_size=64 * 1024 * 1024,
+                ping_interval=20,
+                open_timeout=10,
+                ssl=self._ssl,
+            )
             async with ws_cm as ws:
                 self._ws = ws
                 await self._serve(ws)
@@ -232,11 +256,15 @@ class RemoteSession:
                 await self._deliver(SessionEvent(env.seq, env.ts, env.payload))
             elif env.type == "ready":
                 self.info = dict(env.payload.get("session") or {})
-                fresh = {str(p["request_id"]): p for p in env.payload.get("pending_permissions", [])}
+                fresh = {
+                    str(p["request_id"]): p for p in env.payload.get("pending_permissions", [])
+                }
                 self.pending = fresh
             elif env.type == "role":
                 self.role = str(env.payload.get("role"))
-                await ws.send(encode(make("resume", {"after": self.last_seq}, session=self.session_id)))
+                await ws.send(
+                    encode(make("resume", {"after": self.last_seq}, session=self.session_id))
+                )
                 self.connected.set()
                 if self._first is not None and not self._first.done():
                     self._first.set_result(None)

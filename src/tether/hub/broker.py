@@ -135,7 +135,9 @@ class Broker:
                 return live
             record = await self.store.get_session(session_id)
             if record is None:
-                raise NotFound(f"no session {session_id!r}", hint="list them with `tether sessions`")
+                raise NotFound(
+                    f"no session {session_id!r}", hint="list them with `tether sessions`"
+                )
             tracker = SessionTracker()
             recent: deque[tuple[int, str]] = deque(maxlen=self.settings.recent_events)
             after = 0
@@ -147,8 +149,9 @@ class Broker:
                     tracker.apply(event.seq, json.loads(event.payload))
                     recent.append((event.seq, _event_frame(event)))
                 after = events[-1].seq
-            live = LiveSession(record=record, tracker=tracker, recent=recent,
-                               submitted_seq=tracker.last_seq)
+            live = LiveSession(
+                record=record, tracker=tracker, recent=recent, submitted_seq=tracker.last_seq
+            )
             self.sessions[session_id] = live
             return live
 
@@ -163,14 +166,25 @@ class Broker:
             state = SessionState.LOST
         followers = sum(1 for v in live.viewers.values() if v is not live.owner)
         return SessionInfo(
-            id=record.id, team=record.team, agent=record.agent, host=record.host,
-            state=state.value, runner_id=record.runner_id, runner_connected=runner_connected,
-            runner_last_seen=(time.time() if runner_connected
-                              else self.runner_last_seen.get(record.runner_id or "")),
-            owner=live.owner.principal.label if live.owner else None, followers=followers,
-            last_seq=live.durable_seq, exit_code=live.tracker.exit_code,
+            id=record.id,
+            team=record.team,
+            agent=record.agent,
+            host=record.host,
+            state=state.value,
+            runner_id=record.runner_id,
+            runner_connected=runner_connected,
+            runner_last_seen=(
+                time.time()
+                if runner_connected
+                else self.runner_last_seen.get(record.runner_id or "")
+            ),
+            owner=live.owner.principal.label if live.owner else None,
+            followers=followers,
+            last_seq=live.durable_seq,
+            exit_code=live.tracker.exit_code,
             agent_session_id=live.tracker.agent_session_id or record.agent_session_id,
-            created_at=record.created_at, updated_at=record.updated_at,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
             pending_permissions=len(live.tracker.pending),
         )
 
@@ -182,20 +196,34 @@ class Broker:
             if live is not None:
                 out.append(self.info(live))
             else:
-                out.append(SessionInfo(
-                    id=record.id, team=record.team, agent=record.agent, host=record.host,
-                    state=record.state, runner_id=record.runner_id,
-                    runner_connected=record.runner_id in self.runners,
-                    runner_last_seen=self.runner_last_seen.get(record.runner_id or ""),
-                    owner=None, last_seq=record.last_seq, exit_code=record.exit_code,
-                    agent_session_id=record.agent_session_id, created_at=record.created_at,
-                    updated_at=record.updated_at))
+                out.append(
+                    SessionInfo(
+                        id=record.id,
+                        team=record.team,
+                        agent=record.agent,
+                        host=record.host,
+                        state=record.state,
+                        runner_id=record.runner_id,
+                        runner_connected=record.runner_id in self.runners,
+                        runner_last_seen=self.runner_last_seen.get(record.runner_id or ""),
+                        owner=None,
+                        last_seq=record.last_seq,
+                        exit_code=record.exit_code,
+                        agent_session_id=record.agent_session_id,
+                        created_at=record.created_at,
+                        updated_at=record.updated_at,
+                    )
+                )
         return out
 
     def list_teams(self) -> list[dict[str, Any]]:
         """Every team a runner has announced, and whether that runner is connected now."""
         return [
-            {**info.model_dump(), "runner_id": runner_id, "runner_connected": runner_id in self.runners}
+            {
+                **info.model_dump(),
+                "runner_id": runner_id,
+                "runner_connected": runner_id in self.runners,
+            }
             for _name, (runner_id, info) in sorted(self.teams.items())
         ]
 
@@ -230,8 +258,11 @@ class Broker:
             if live_or_none is not None:
                 live_or_none.submitted_seq = seq
                 self._changed(live_or_none, presence=True)
-        return Welcome(sessions=durable, heartbeat_s=self.settings.heartbeat_s,
-                       dead_after_s=self.settings.dead_after_s)
+        return Welcome(
+            sessions=durable,
+            heartbeat_s=self.settings.heartbeat_s,
+            dead_after_s=self.settings.dead_after_s,
+        )
 
     def runner_disconnected(self, link: RunnerLink) -> None:
         """A runner went away: its sessions show as `lost` until it returns."""
@@ -266,24 +297,43 @@ class Broker:
             try:
                 live = await self.session(env.session)
             except NotFound:
-                await link.send(make("error", {"code": "not_found", "message":
-                                               f"no session {env.session!r} on this hub"}))
+                await link.send(
+                    make(
+                        "error",
+                        {"code": "not_found", "message": f"no session {env.session!r} on this hub"},
+                    )
+                )
                 continue
             if live.record.runner_id != link.id:
-                await link.send(make("error", {"code": "forbidden", "message":
-                                               f"session {env.session} belongs to another runner"}))
+                await link.send(
+                    make(
+                        "error",
+                        {
+                            "code": "forbidden",
+                            "message": f"session {env.session} belongs to another runner",
+                        },
+                    )
+                )
                 continue
             if env.seq <= live.submitted_seq:
                 continue  # a resend of something we have (or are writing): ack covers it
             if env.seq != live.submitted_seq + 1:
-                log.warning("runner %s skipped from seq %d to %d in %s; asking it to resend",
-                            link.id, live.submitted_seq, env.seq, env.session)
-                await link.close(1002, f"seq gap in {env.session}: expected {live.submitted_seq + 1}")
+                log.warning(
+                    "runner %s skipped from seq %d to %d in %s; asking it to resend",
+                    link.id,
+                    live.submitted_seq,
+                    env.seq,
+                    env.session,
+                )
+                await link.close(
+                    1002, f"seq gap in {env.session}: expected {live.submitted_seq + 1}"
+                )
                 return
             live.submitted_seq = env.seq
             payload_text = json.dumps(env.payload, separators=(",", ":"), ensure_ascii=False)
-            stored = StoredEvent(env.session, env.seq, env.ts, str(env.payload.get("kind", "")),
-                                 payload_text)
+            stored = StoredEvent(
+                env.session, env.seq, env.ts, str(env.payload.get("kind", "")), payload_text
+            )
             accepted.append((live, stored, encode(env)))
         if accepted:
             try:
@@ -308,8 +358,11 @@ class Broker:
             live.record.exit_code = live.tracker.exit_code
             live.record.agent_session_id = live.tracker.agent_session_id
             await self.store.update_session(
-                live.record.id, state=live.record.state, exit_code=live.record.exit_code,
-                agent_session_id=live.record.agent_session_id)
+                live.record.id,
+                state=live.record.state,
+                exit_code=live.record.exit_code,
+                agent_session_id=live.record.agent_session_id,
+            )
         acks: dict[str, int] = {}
         for env in batch:
             assert env.session is not None
@@ -331,29 +384,49 @@ class Broker:
         runner_id, info = entry
         link = self.runners.get(runner_id)
         if link is None:
-            raise Conflict(f"the runner serving team {team!r} ({runner_id}) is not connected",
-                           hint="start it (`tether runner`) and try again")
+            raise Conflict(
+                f"the runner serving team {team!r} ({runner_id}) is not connected",
+                hint="start it (`tether runner`) and try again",
+            )
         now = time.time()
-        record = SessionRecord(id=new_session_id(), team=team, agent=info.agent, host=info.host,
-                               runner_id=runner_id, created_by=principal.label,
-                               created_at=now, updated_at=now)
+        record = SessionRecord(
+            id=new_session_id(),
+            team=team,
+            agent=info.agent,
+            host=info.host,
+            runner_id=runner_id,
+            created_by=principal.label,
+            created_at=now,
+            updated_at=now,
+        )
         await self.store.create_session(record)
-        live = LiveSession(record=record, tracker=SessionTracker(),
-                           recent=deque(maxlen=self.settings.recent_events))
+        live = LiveSession(
+            record=record,
+            tracker=SessionTracker(),
+            recent=deque(maxlen=self.settings.recent_events),
+        )
         self.sessions[record.id] = live
-        await link.send(make("control", ControlStart(team=team, prompt=prompt, by=principal.label),
-                             session=record.id))
+        await link.send(
+            make(
+                "control",
+                ControlStart(team=team, prompt=prompt, by=principal.label),
+                session=record.id,
+            )
+        )
         return live
 
     async def control(self, live: LiveSession, payload: BaseModel) -> None:
         """Send a control message to the session's runner, or say why it cannot be done."""
         if live.tracker.state is SessionState.EXITED:
-            raise Conflict(f"session {live.record.id} has exited",
-                           hint="start a new session of the team")
+            raise Conflict(
+                f"session {live.record.id} has exited", hint="start a new session of the team"
+            )
         link = self.runners.get(live.record.runner_id or "")
         if link is None:
-            raise Conflict(f"the runner of session {live.record.id} is not connected",
-                           hint="wait for it to reconnect, then try again")
+            raise Conflict(
+                f"the runner of session {live.record.id} is not connected",
+                hint="wait for it to reconnect, then try again",
+            )
         await link.send(make("control", payload, session=live.record.id))
 
     # -- viewers -----------------------------------------------------------------------------
@@ -389,7 +462,8 @@ class Broker:
         owner = live.owner.principal.label if live.owner else None
         live.record.owner = owner
         task = asyncio.get_running_loop().create_task(
-            self.store.update_session(live.record.id, owner=owner))
+            self.store.update_session(live.record.id, owner=owner)
+        )
         task.add_done_callback(_log_task_error)
 
     def _changed(self, live: LiveSession, *, presence: bool = False) -> None:
@@ -402,7 +476,9 @@ class Broker:
         for listener in self.listeners:
             listener(live)
 
-    async def frames_after(self, live: LiveSession, cursor: int, limit: int = 500) -> list[tuple[int, str]]:
+    async def frames_after(
+        self, live: LiveSession, cursor: int, limit: int = 500
+    ) -> list[tuple[int, str]]:
         """Event frames with seq > cursor: from memory if the tail covers them, else the store."""
         recent = live.recent
         if recent and recent[0][0] <= cursor + 1:
@@ -419,8 +495,15 @@ class Broker:
 
 def _event_frame(event: StoredEvent) -> str:
     return (
-        '{"v":1,"type":"event","session":' + json.dumps(event.session_id)
-        + ',"seq":' + str(event.seq) + ',"ts":' + repr(event.ts) + ',"payload":' + event.payload + "}"
+        '{"v":1,"type":"event","session":'
+        + json.dumps(event.session_id)
+        + ',"seq":'
+        + str(event.seq)
+        + ',"ts":'
+        + repr(event.ts)
+        + ',"payload":'
+        + event.payload
+        + "}"
     )
 
 

@@ -44,8 +44,10 @@ async def require_user(request: Request) -> Principal:
     """Dependency: an authenticated user (not a runner)."""
     principal = await authenticate(request)
     if principal is None:
-        raise AuthError("missing or invalid token",
-                        hint="pass `Authorization: Bearer <token>` (see `tether up` output)")
+        raise AuthError(
+            "missing or invalid token",
+            hint="pass `Authorization: Bearer <token>` (see `tether up` output)",
+        )
     if principal.kind == "runner":
         raise Forbidden("runner credentials cannot use the viewer API")
     return principal
@@ -133,8 +135,9 @@ async def start_session(request: Request, body: StartRequest, principal: User) -
     if not await request.app.state.policy.can_use_team(principal, team):
         raise Forbidden(f"you may not use team {body.team!r}")
     live = await broker.start_session(body.team, principal, body.prompt)
-    await request.app.state.audit("session_start", principal, session=live.record.id,
-                                  team=body.team)
+    await request.app.state.audit(
+        "session_start", principal, session=live.record.id, team=body.team
+    )
     return broker.info(live)
 
 
@@ -166,8 +169,9 @@ async def read_events(
 
 
 @router.post("/v1/sessions/{session_id}/messages", status_code=202)
-async def post_message(request: Request, session_id: str, body: MessageRequest,
-                       principal: User) -> dict[str, Any]:
+async def post_message(
+    request: Request, session_id: str, body: MessageRequest, principal: User
+) -> dict[str, Any]:
     """Hand the agent a turn (listen on the stream socket for the answer)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlUserMessage(text=body.text, by=principal.label))
@@ -176,17 +180,31 @@ async def post_message(request: Request, session_id: str, body: MessageRequest,
 
 
 @router.post("/v1/sessions/{session_id}/permissions/{request_id}", status_code=202)
-async def decide_permission(request: Request, session_id: str, request_id: str,
-                            body: DecisionRequest, principal: User) -> dict[str, Any]:
+async def decide_permission(
+    request: Request, session_id: str, request_id: str, body: DecisionRequest, principal: User
+) -> dict[str, Any]:
     """Answer a pending permission request."""
     live = await writable_session(request, session_id, principal)
     if request_id not in live.tracker.pending:
         raise NotFound(f"no pending permission request {request_id!r} (already answered?)")
-    await broker_of(request).control(live, ControlPermissionDecision(
-        request_id=request_id, behavior=body.behavior, message=body.message,
-        updated_input=body.updated_input, option_id=body.option_id, by=principal.label))
-    await request.app.state.audit("permission_decision", principal, session=session_id,
-                                  request_id=request_id, behavior=body.behavior)
+    await broker_of(request).control(
+        live,
+        ControlPermissionDecision(
+            request_id=request_id,
+            behavior=body.behavior,
+            message=body.message,
+            updated_input=body.updated_input,
+            option_id=body.option_id,
+            by=principal.label,
+        ),
+    )
+    await request.app.state.audit(
+        "permission_decision",
+        principal,
+        session=session_id,
+        request_id=request_id,
+        behavior=body.behavior,
+    )
     return {"accepted": True}
 
 

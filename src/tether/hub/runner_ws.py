@@ -36,8 +36,12 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
         await ws.send_text(error_frame(exc))
         await close_quietly(ws, CloseCode.PROTOCOL_ERROR, str(exc))
         return
-    link = RunnerLink(id=hello.runner_id, send_text=ws.send_text,
-                      close=lambda code, reason: close_quietly(ws, code, reason), principal=principal)
+    link = RunnerLink(
+        id=hello.runner_id,
+        send_text=ws.send_text,
+        close=lambda code, reason: close_quietly(ws, code, reason),
+        principal=principal,
+    )
     welcome = await broker.runner_connected(link, hello)
     await link.send(make("welcome", welcome))
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
@@ -60,7 +64,9 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
         if env.type == "event":
             if env.session is None or env.seq is None or env.seq < 1:
                 async with link.send_lock:
-                    await ws.send_text(error_frame(ProtocolError("an event needs 'session' and 'seq' >= 1")))
+                    await ws.send_text(
+                        error_frame(ProtocolError("an event needs 'session' and 'seq' >= 1"))
+                    )
                 continue
             broker.ingest(link, env)
         elif env.type == "ping":
@@ -70,9 +76,17 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
                 log.warning("runner %s reported: %s", link.id, env.payload.get("message"))
         else:
             async with link.send_lock:
-                await ws.send_text(encode(make("error", {
-                    "code": "unknown_type",
-                    "message": f"unknown message type {env.type!r} on the runner socket; ignored"})))
+                await ws.send_text(
+                    encode(
+                        make(
+                            "error",
+                            {
+                                "code": "unknown_type",
+                                "message": f"unknown message type {env.type!r} on the runner socket; ignored",
+                            },
+                        )
+                    )
+                )
 
 
 async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -> None:

@@ -27,7 +27,9 @@ class Heard:
         return time.monotonic() - self.at
 
 
-async def receive_envelope(ws: WebSocket, max_bytes: int, heard: Heard) -> Envelope | ProtocolError | None:
+async def receive_envelope(
+    ws: WebSocket, max_bytes: int, heard: Heard
+) -> Envelope | ProtocolError | None:
     """The next frame decoded; a ProtocolError value for a bad one (the caller reports it
     and carries on); None when the peer has gone."""
     try:
@@ -51,7 +53,9 @@ async def receive_envelope(ws: WebSocket, max_bytes: int, heard: Heard) -> Envel
         return exc
 
 
-def error_frame(exc: ProtocolError | Exception, ref: str | None = None, code: str | None = None) -> str:
+def error_frame(
+    exc: ProtocolError | Exception, ref: str | None = None, code: str | None = None
+) -> str:
     """An `error` frame for an exception."""
     payload = {"code": code or getattr(exc, "code", "error"), "message": str(exc)}
     if ref:
@@ -67,8 +71,13 @@ async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:
         await ws.close(code, reason[:120])
 
 
-async def heartbeat(ws: WebSocket, heard: Heard, interval: float, dead_after: float,
-                    send: "asyncio.Queue[str] | None" = None) -> None:
+async def heartbeat(
+    ws: WebSocket,
+    heard: Heard,
+    interval: float,
+    dead_after: float,
+    send: asyncio.Queue[str] | None = None,
+) -> None:
     """Ping every `interval`; close the socket when the peer has been silent `dead_after`."""
     while True:
         await asyncio.sleep(interval)

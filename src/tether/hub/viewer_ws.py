@@ -36,23 +36,37 @@ log = logging.getLogger("tether.hub.viewer")
 WRITE_TYPES = frozenset({"user_message", "permission_decision", "interrupt"})
 
 
-async def viewer_socket(ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal,
-                        *, follow: bool) -> None:
+async def viewer_socket(
+    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+) -> None:
     """Serve one viewer connection (authenticated and authorized by the caller)."""
     await ws.accept()
     viewer = Viewer(id=new_connection_id(), principal=principal)
     role = broker.join(live, viewer, follow=follow)
     reason = None
     if role == "follower":
-        reason = ("joined as a follower" if follow or principal.read_only
-                  else "the session already has an owner")
-    ready = Ready(session=broker.info(live), last_seq=live.durable_seq,
-                  pending_permissions=list(live.tracker.pending.values()))
+        reason = (
+            "joined as a follower"
+            if follow or principal.read_only
+            else "the session already has an owner"
+        )
+    ready = Ready(
+        session=broker.info(live),
+        last_seq=live.durable_seq,
+        pending_permissions=list(live.tracker.pending.values()),
+    )
     # `session` updates queued by join() are superseded by `ready`.
     viewer.outgoing.clear()
     await ws.send_text(encode(make("ready", ready, session=live.record.id)))
-    await ws.send_text(encode(make("role", Role(role=role, reason=reason),  # type: ignore[arg-type]
-                                   session=live.record.id)))
+    await ws.send_text(
+        encode(
+            make(
+                "role",
+                Role(role=role, reason=reason),  # type: ignore[arg-type]
+                session=live.record.id,
+            )
+        )
+    )
     heard = Heard()
     try:
         await run_first_completed(
@@ -100,8 +114,9 @@ async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker
         viewer.push(make("ping"))
 
 
-async def _receive(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer,
-                   heard: Heard) -> None:
+async def _receive(
+    ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer, heard: Heard
+) -> None:
     while True:
         env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
         if env is None:
@@ -140,9 +155,17 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
         decision = parse_payload(env, ViewerPermissionDecision)
         if decision.request_id not in live.tracker.pending:
             raise _NoSuchRequest(decision.request_id)
-        await broker.control(live, ControlPermissionDecision(
-            request_id=decision.request_id, behavior=decision.behavior, message=decision.message,
-            updated_input=decision.updated_input, option_id=decision.option_id, by=by))
+        await broker.control(
+            live,
+            ControlPermissionDecision(
+                request_id=decision.request_id,
+                behavior=decision.behavior,
+                message=decision.message,
+                updated_input=decision.updated_input,
+                option_id=decision.option_id,
+                by=by,
+            ),
+        )
     elif env.type == "interrupt":
         await broker.control(live, ControlInterrupt(by=by))
     viewer.push(make("ack", {"ref": env.id}, session=live.record.id))

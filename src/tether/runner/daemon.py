@@ -80,12 +80,21 @@ class Runner:
     def hello(self) -> Hello:
         """What this runner announces."""
         teams = [
-            TeamInfo(name=name, agent=team.agent, description=team.description,
-                     path=team.path, host=team.host)
+            TeamInfo(
+                name=name,
+                agent=team.agent,
+                description=team.description,
+                path=team.path,
+                host=team.host,
+            )
             for name, team in self.config.teams.items()
         ]
-        return Hello(runner_id=self.runner_id, version=tether.__version__, teams=teams,
-                     sessions=self.outbox.last_seqs())
+        return Hello(
+            runner_id=self.runner_id,
+            version=tether.__version__,
+            teams=teams,
+            sessions=self.outbox.last_seqs(),
+        )
 
     async def run(self) -> None:
         """Connect, serve, and reconnect for ever (until cancelled)."""
@@ -95,12 +104,19 @@ class Runner:
                     await self._connect_once()
                 except AuthError as exc:
                     log.error("the hub refused this runner: %s", exc)
-                except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, ProtocolError) as exc:
+                except (
+                    OSError,
+                    ConnectionClosed,
+                    InvalidHandshake,
+                    TimeoutError,
+                    ProtocolError,
+                ) as exc:
                     log.warning("connection to the hub at %s lost: %s", self.hub_url, _why(exc))
                 self.connected.clear()
                 delay = self._backoff.next_delay()
-                log.info("reconnecting in %.1f s (%d events waiting)", delay,
-                         self.outbox.unacked_count())
+                log.info(
+                    "reconnecting in %.1f s (%d events waiting)", delay, self.outbox.unacked_count()
+                )
                 await asyncio.sleep(delay)
         finally:
             await self.supervisor.shutdown()
@@ -109,14 +125,22 @@ class Runner:
         url = self.hub_url.replace("http://", "ws://").replace("https://", "wss://") + "/v1/runner"
         headers = {"Authorization": f"Bearer {await self.token()}"}
         try:
-            ws_cm = connect(url, additional_headers=headers, max_size=self.max_frame_bytes,
-                            ping_interval=None, open_timeout=10, close_timeout=2)
+            ws_cm = connect(
+                url,
+                additional_headers=headers,
+                max_size=self.max_frame_bytes,
+                ping_interval=None,
+                open_timeout=10,
+                close_timeout=2,
+            )
             async with ws_cm as ws:
                 await self._serve(ws)
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
-                raise AuthError(f"the hub answered {exc.response.status_code}",
-                                hint="check the runner's token or pair it again") from None
+                raise AuthError(
+                    f"the hub answered {exc.response.status_code}",
+                    hint="check the runner's token or pair it again",
+                ) from None
             raise
 
     async def _serve(self, ws: ClientConnection) -> None:
@@ -132,7 +156,11 @@ class Runner:
         welcome = parse_payload(first, Welcome)
         self.heartbeat_s, self.dead_after_s = welcome.heartbeat_s, welcome.dead_after_s
         self.supervisor.adopt_orphans(
-            {sid: seq for sid, seq in welcome.sessions.items() if sid not in self.supervisor.sessions}
+            {
+                sid: seq
+                for sid, seq in welcome.sessions.items()
+                if sid not in self.supervisor.sessions
+            }
         )
         self.outbox.rewind(welcome.sessions)
         self._backoff.reset()

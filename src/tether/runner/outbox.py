@@ -35,8 +35,14 @@ class _SessionLog:
 def encode_event(session_id: str, seq: int, payload: dict[str, Any], ts: float) -> str:
     """The wire frame of one event (compact JSON, one line)."""
     return json.dumps(
-        {"v": PROTOCOL_VERSION, "type": "event", "session": session_id, "seq": seq, "ts": ts,
-         "payload": payload},
+        {
+            "v": PROTOCOL_VERSION,
+            "type": "event",
+            "session": session_id,
+            "seq": seq,
+            "ts": ts,
+            "payload": payload,
+        },
         separators=(",", ":"),
         ensure_ascii=False,
     )

@@ -26,7 +26,9 @@ from tether.transports.factory import transport_for
 
 log = logging.getLogger("tether.runner")
 
-AnyControl = ControlStart | ControlUserMessage | ControlPermissionDecision | ControlInterrupt | ControlStop
+AnyControl = (
+    ControlStart | ControlUserMessage | ControlPermissionDecision | ControlInterrupt | ControlStop
+)
 TransportFactory = Callable[[TeamConfig], Transport]
 
 
@@ -76,16 +78,21 @@ class SessionSupervisor:
                 await self._start(session_id, control)
             elif isinstance(control, ControlUserMessage):
                 session = await self._ready(session_id)
-                self.emit(session_id, {"kind": "user_message", "text": control.text, "by": control.by})
+                self.emit(
+                    session_id, {"kind": "user_message", "text": control.text, "by": control.by}
+                )
                 assert session.adapter is not None
                 await session.adapter.send_user_message(control.text)
             elif isinstance(control, ControlPermissionDecision):
                 session = await self._ready(session_id)
                 assert session.adapter is not None
                 await session.adapter.decide_permission(control)
-                event: dict[str, Any] = {"kind": "permission_decision",
-                                         "request_id": control.request_id,
-                                         "behavior": control.behavior, "by": control.by}
+                event: dict[str, Any] = {
+                    "kind": "permission_decision",
+                    "request_id": control.request_id,
+                    "behavior": control.behavior,
+                    "by": control.by,
+                }
                 for name in ("message", "updated_input", "option_id"):
                     if getattr(control, name) is not None:
                         event[name] = getattr(control, name)
@@ -113,17 +120,32 @@ class SessionSupervisor:
         team = self.config.teams.get(control.team)
         self.outbox.start_at(session_id, control.after_seq)
         if team is None:
-            self.emit(session_id, {"kind": "error", "code": "not_found",
-                                   "message": f"this runner does not serve team {control.team!r}"})
+            self.emit(
+                session_id,
+                {
+                    "kind": "error",
+                    "code": "not_found",
+                    "message": f"this runner does not serve team {control.team!r}",
+                },
+            )
             self.emit(session_id, {"kind": "exited", "code": None, "reason": "unknown team"})
             return
         existing = self.sessions.get(session_id)
         if existing is not None and not existing.exited:
             return  # a repeated start (hub resent it): already running
-        session = RunningSession(id=session_id, team=team, started_at=asyncio.get_running_loop().time())
+        session = RunningSession(
+            id=session_id, team=team, started_at=asyncio.get_running_loop().time()
+        )
         self.sessions[session_id] = session
-        self.emit(session_id, {"kind": "status", "state": "starting", "agent": team.agent,
-                               "detail": f"starting {team.agent} in {team.path} on {team.host}"})
+        self.emit(
+            session_id,
+            {
+                "kind": "status",
+                "state": "starting",
+                "agent": team.agent,
+                "detail": f"starting {team.agent} in {team.path} on {team.host}",
+            },
+        )
         ctx = AgentContext(
             session_id=session_id,
             team=team,
@@ -143,7 +165,9 @@ class SessionSupervisor:
         session.adapter = adapter
         session.ready.set()
         if control.prompt:
-            self.emit(session_id, {"kind": "user_message", "text": control.prompt, "by": control.by})
+            self.emit(
+                session_id, {"kind": "user_message", "text": control.prompt, "by": control.by}
+            )
             await adapter.send_user_message(control.prompt)
 
     async def stop(self, session_id: str) -> None:
@@ -161,12 +185,22 @@ class SessionSupervisor:
             if session_id in self.sessions:
                 continue
             self.outbox.start_at(session_id, durable)
-            if session_id in self.outbox.last_seqs() and self.outbox.last_seqs()[session_id] > durable:
+            if (
+                session_id in self.outbox.last_seqs()
+                and self.outbox.last_seqs()[session_id] > durable
+            ):
                 continue  # we still owe the hub spilled events; the exit follows them
-            self.emit(session_id, {"kind": "exited", "code": None,
-                                   "reason": "the runner restarted and the agent process was lost"})
-            self.sessions[session_id] = RunningSession(id=session_id, team=TeamConfig(name="?"),
-                                                       exited=True)
+            self.emit(
+                session_id,
+                {
+                    "kind": "exited",
+                    "code": None,
+                    "reason": "the runner restarted and the agent process was lost",
+                },
+            )
+            self.sessions[session_id] = RunningSession(
+                id=session_id, team=TeamConfig(name="?"), exited=True
+            )
 
     async def shutdown(self) -> None:
         """Stop every session (runner exiting)."""

@@ -55,7 +55,9 @@ class Store(Protocol):
     async def append_events(self, events: list[StoredEvent]) -> None:
         """Append events (any sessions); a (session, seq) already stored is ignored."""
 
-    async def read_events(self, session_id: str, after: int, limit: int = 1000) -> list[StoredEvent]:
+    async def read_events(
+        self, session_id: str, after: int, limit: int = 1000
+    ) -> list[StoredEvent]:
         """Events of a session with seq > after, in seq order, at most `limit`."""
 
     async def durable_seq(self, session_id: str) -> int:

@@ -99,7 +99,9 @@ class SqliteStore:
 
         await self.write(insert)
 
-    async def read_events(self, session_id: str, after: int, limit: int = 1000) -> list[StoredEvent]:
+    async def read_events(
+        self, session_id: str, after: int, limit: int = 1000
+    ) -> list[StoredEvent]:
         """Events of one session with seq > after, oldest first."""
 
         def select(conn: sqlite3.Connection) -> list[StoredEvent]:
@@ -314,7 +316,9 @@ def _settle(fut: asyncio.Future[Any], value: Any, error: BaseException | None) -
 
 def _translate(exc: BaseException, path: Path) -> BaseException:
     if isinstance(exc, sqlite3.OperationalError) and "disk" in str(exc).lower():
-        return StoreError(f"the store at {path} could not be written: {exc}", hint="free disk space")
+        return StoreError(
+            f"the store at {path} could not be written: {exc}", hint="free disk space"
+        )
     if isinstance(exc, sqlite3.Error):
         return StoreError(f"store write failed: {exc}")
     return exc

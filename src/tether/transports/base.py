@@ -40,9 +40,7 @@ class Transport(Protocol):
 
     name: str
 
-    async def spawn(
-        self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]
-    ) -> AgentProcess:
+    async def spawn(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> AgentProcess:
         """Start `argv` in `cwd` with extra `env`; raise TransportError/AgentError if it cannot."""
 
     def is_ready(self) -> bool:

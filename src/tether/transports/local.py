@@ -42,7 +42,9 @@ class LocalProcess:
             stdin.write(data)
             await stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
-            raise TransportError("the agent process closed its stdin (it has probably exited)") from None
+            raise TransportError(
+                "the agent process closed its stdin (it has probably exited)"
+            ) from None
 
     async def close_stdin(self) -> None:
         """Send EOF."""
@@ -107,7 +109,7 @@ class LocalTransport:
             self._failed += 1
             raise AgentError(
                 f"agent binary {program!r} was not found on PATH",
-                hint=f"install it, or set `command = [\"/full/path/to/{program}\"]` for the team",
+                hint=f'install it, or set `command = ["/full/path/to/{program}"]` for the team',
             )
         if not os.path.isdir(cwd):
             self._failed += 1
