@@ -1,4 +1,4 @@
-"""`tether attach`: print a session's events, answer permission requests, optionally run one turn."""
+"""`tether attach`: print a session's events, answer permission requests, maybe run one turn."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -109,7 +110,7 @@ def demo_config() -> TetherConfig:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def substitute_env(value: Any, where: str, environ: dict[str, str] | None = None) -> Any:
+def substitute_env(value: Any, where: str, environ: Mapping[str, str] | None = None) -> Any:
     """Replace `${VAR}` and `${VAR:-default}` in every string of a parsed config."""
     env = os.environ if environ is None else environ
     if isinstance(value, str):

@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -71,7 +72,7 @@ def read_hub_url(data_dir: Path) -> str | None:
 
 
 def uvicorn_server(
-    app: object,
+    app: Any,
     host: str,
     port: int,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -104,10 +105,8 @@ def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.1, what:
 
 def kill9(proc: subprocess.Popen[str]) -> None:
     """SIGKILL a process group started by `spawn`."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=scaled(10))
 
 

@@ -86,7 +86,8 @@ class ClaudeAdapter:
         except TimeoutError:
             await self.stop()
             raise AgentError(
-                f"{self.agent_name} did not answer `initialize` within {team.session_init_timeout:g} s",
+                f"{self.agent_name} did not answer `initialize` within"
+                f" {team.session_init_timeout:g} s",
                 hint="check the agent's install and credentials; raise session_init_timeout",
             ) from None
         self.ctx.emit(

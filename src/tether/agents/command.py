@@ -72,7 +72,7 @@ class CommandAdapter:
         raise AgentError("a plain command has no permission requests to answer")
 
     async def interrupt(self) -> None:
-        """args mode: stop the running command; stdin mode: end the turn (the command keeps running)."""
+        """args mode: stop the running command; stdin mode: end the turn (the command keeps on)."""
         if not self._in_turn:
             return
         if self.ctx.team.mode == "args" and self._proc is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from tether.config import warn_if_readable_by_others
 from tether.errors import AuthError
 
-TOKEN_FILE = "hub.token"
+TOKEN_FILE = "hub.token"  # noqa: S105 (a file name, not a secret)
 
 
 def token_path(data_dir: Path) -> Path:

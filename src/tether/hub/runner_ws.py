@@ -10,7 +10,7 @@ from starlette.websockets import WebSocket
 from tether.errors import ProtocolError
 from tether.hub.broker import Broker, RunnerLink
 from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
-from tether.protocol.codec import encode, make, parse_payload
+from tether.protocol.codec import make, parse_payload
 from tether.protocol.messages import CloseCode, Hello
 from tether.runner.daemon import run_first_completed
 
@@ -75,18 +75,8 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
             if env.type == "error":
                 log.warning("runner %s reported: %s", link.id, env.payload.get("message"))
         else:
-            async with link.send_lock:
-                await ws.send_text(
-                    encode(
-                        make(
-                            "error",
-                            {
-                                "code": "unknown_type",
-                                "message": f"unknown message type {env.type!r} on the runner socket; ignored",
-                            },
-                        )
-                    )
-                )
+            problem = f"unknown message type {env.type!r} on the runner socket; ignored"
+            await link.send(make("error", {"code": "unknown_type", "message": problem}))
 
 
 async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -> None:

@@ -62,7 +62,7 @@ async def viewer_socket(
         encode(
             make(
                 "role",
-                Role(role=role, reason=reason),  # type: ignore[arg-type]
+                Role(role=role, reason=reason),
                 session=live.record.id,
             )
         )

@@ -17,7 +17,9 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Envelope(BaseModel):
-    """Every frame on every tether socket: `{"v":1,"type":…,"session":…,"seq":…,"ts":…,"payload":{…}}`.
+    """Every frame on every tether socket.
+
+    `{"v":1,"type":…,"session":…,"seq":…,"ts":…,"payload":{…}}`.
 
     `id` is an optional correlation id chosen by the sender of a request; the
     answering `ack` or `error` carries it back as `payload.ref`.

@@ -38,6 +38,9 @@ TRANSITIONS: dict[str, SessionState | None] = {
 }
 
 
+_STATES = frozenset(s.value for s in SessionState)
+
+
 class SessionTracker:
     """Folds a session's events into its state, its pending permission requests and facts
     worth showing (the agent's own session id, exit code, last seq)."""
@@ -81,5 +84,5 @@ class SessionTracker:
         if payload.get("agent_session_id"):
             self.agent_session_id = str(payload["agent_session_id"])
         state = payload.get("state")
-        if state in SessionState.__members__.values() and state != SessionState.LOST:
+        if isinstance(state, str) and state in _STATES and state != SessionState.LOST:
             self.state = SessionState(state)

@@ -41,7 +41,8 @@ class Backoff:
         """The delay before the next attempt."""
         delay = min(self.cap, self.base * (2**self.attempt))
         self.attempt += 1
-        return delay * random.uniform(0.5, 1.0)
+        jittered: float = delay * random.uniform(0.5, 1.0)
+        return jittered
 
     def reset(self) -> None:
         """After a successful connection."""

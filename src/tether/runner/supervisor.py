@@ -61,7 +61,11 @@ class SessionSupervisor:
         self.sessions: dict[str, RunningSession] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def emit(self, session_id: str, payload: dict[str, Any]) -> int:
+    def emit(self, session_id: str, payload: dict[str, Any]) -> None:
+        """Record an event of a session (assigns its seq)."""
+        self.emit_seq(session_id, payload)
+
+    def emit_seq(self, session_id: str, payload: dict[str, Any]) -> int:
         """Record an event of a session (assigns its seq)."""
         if payload.get("raw") is None:
             payload.pop("raw", None)

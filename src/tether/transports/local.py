@@ -111,7 +111,7 @@ class LocalTransport:
                 f"agent binary {program!r} was not found on PATH",
                 hint=f'install it, or set `command = ["/full/path/to/{program}"]` for the team',
             )
-        if not os.path.isdir(cwd):
+        if not os.path.isdir(cwd):  # noqa: ASYNC240 (a stat, before we spawn)
             self._failed += 1
             raise AgentError(
                 f"the team path {cwd!r} does not exist", hint="fix `path` in the team config"
