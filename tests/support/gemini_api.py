@@ -5,28 +5,41 @@ Usage::
     with ScriptedGeminiServer() as srv:
         srv.script(
             srv.text("hello"),
-            srv.shell("touch made.txt"),   # run_shell_command function call
-            srv.text("done"),              # answer after the functionResponse
-            srv.slow_text("tick " * 50, delay=0.2),   # for cancel tests
+            srv.shell("touch made.txt"),  # run_shell_command function call
+            srv.text("done"),  # answer after the functionResponse
+            srv.hang("thinking"),  # first chunk, then stall until srv.release()/stop()
         )
         env, argv = gemini_env(tmp_path / "home", srv.base_url)
-        # spawn: [gemini_bin(), *argv, "--acp"]  or  [..., "-p", "hi", "--output-format", "stream-json"]
+        # ACP:      [gemini_bin(), *argv, "--acp"]
+        # headless: [gemini_bin(), *argv, "-p", PROMPT, "--output-format", "stream-json", "--yolo"]
 
-Endpoints (all also recorded in ``srv.requests``):
+Verified with @google/gemini-cli 0.61.0 (wire notes:
+/work/notes/codex_gemini_acp_wire.md).  In our runs the CLI only ever called
+``POST /v1beta/models/{model}:streamGenerateContent?alt=sse``, once per model
+call; a shell call is two requests (``functionCall`` reply, then a request
+whose last ``contents`` entry holds the ``functionResponse``).  The other
+endpoints are answered in case a setting or version uses them:
 
-* ``POST /v1beta/models/{model}:streamGenerateContent?alt=sse`` - the agent
-  loop.  Requests that carry ``tools`` consume the next scripted reply (then
-  ``default_reply``); tool-less ones (side tasks) get ``side_reply``.
-* ``POST /v1beta/models/{model}:generateContent`` - non-streaming side calls
-  (next-speaker check, loop detection, summaries, routing, ...).  Answered
-  with ``side_json`` if the request asks for JSON, else ``side_reply`` text;
-  never consumes the script.
-* ``POST /v1beta/models/{model}:countTokens`` -> ``{"totalTokens": N}``.
-* ``GET /v1beta/models`` / ``GET /v1beta/models/{model}`` - static model info.
-* Anything else: recorded and answered 404.
+* ``streamGenerateContent`` with ``tools`` consumes the next scripted reply
+  (then ``default_reply``); without tools it is a side task (``side_reply``).
+* ``generateContent`` (non-streaming side calls: next-speaker check, loop
+  detection, summaries, routing) -> ``side_json`` when JSON is requested,
+  else ``side_reply``; never consumes the script.
+* ``countTokens`` -> ``{"totalTokens": N}``; ``GET`` model info; anything else
+  is recorded and answered 404.
 
-Streamed chunks are ``data: {GenerateContentResponse}\\r\\n\\r\\n``; the last
-chunk carries ``finishReason: "STOP"`` and ``usageMetadata``.
+The shell tool is ``run_shell_command`` with ``{"command": str,
+"description"?, "dir_path"?, "is_background"?, "delay_ms"?}``; it is only
+offered in ``--acp`` mode or with ``--yolo`` (plain ``-p`` drops it).
+
+Streamed chunks are ``data: {GenerateContentResponse}\\r\\n\\n``; the last
+carries ``finishReason`` and ``usageMetadata``.  ``error()`` defaults to 400:
+the CLI retries 429/5xx with backoff (seconds) and then takes the next reply.
+
+``stop()`` ends in-flight streams promptly; ``release()`` frees replies that
+are *currently* hung (call it after the first chunk arrived).
+
+Depends only on fastapi/uvicorn and the standard library (no package imports).
 """
 
 from __future__ import annotations
@@ -39,23 +52,24 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 __all__ = [
+    "DEFAULT_GEMINI_MODEL",
+    "GEMINI_SHELL_TOOL",
     "GeminiReply",
     "RecordedRequest",
     "ScriptedGeminiServer",
-    "gemini_env",
-    "gemini_bin",
-    "GEMINI_SHELL_TOOL",
     "backdate_gemini_sessions",
-    "DEFAULT_GEMINI_MODEL",
+    "gemini_bin",
+    "gemini_env",
 ]
 
 #: The Gemini CLI's shell tool; arguments ``{"command": str, "description"?: str,
@@ -82,12 +96,12 @@ class GeminiReply:
     (``{"text": ...}`` or ``{"functionCall": {"name", "args"}}``).  Text parts
     are split into ``chunks`` SSE events ``delay`` seconds apart."""
 
-    parts: list[dict] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
     chunks: int = 1
     delay: float = 0.0
     initial_delay: float = 0.0
     status: int = 200
-    error: dict | None = None
+    error: dict[str, Any] | None = None
     finish_reason: str = "STOP"
     #: after the first chunk wait until ``server.release()`` / ``server.stop()``
     hang: bool = False
@@ -116,7 +130,7 @@ class RecordedRequest:
     reply: GeminiReply | None = None
 
     @property
-    def contents(self) -> list[dict]:
+    def contents(self) -> list[dict[str, Any]]:
         return (self.body or {}).get("contents") or [] if isinstance(self.body, dict) else []
 
     @property
@@ -129,22 +143,24 @@ class RecordedRequest:
         return names
 
     def user_texts(self) -> list[str]:
-        out = []
+        out: list[str] = []
         for c in self.contents:
             if c.get("role") == "user":
                 out.extend(p["text"] for p in c.get("parts") or [] if "text" in p)
         return out
 
     def model_texts(self) -> list[str]:
-        out = []
+        out: list[str] = []
         for c in self.contents:
             if c.get("role") == "model":
-                out.extend(p["text"] for p in c.get("parts") or [] if "text" in p and not p.get("thought"))
+                out.extend(
+                    p["text"] for p in c.get("parts") or [] if "text" in p and not p.get("thought")
+                )
         return out
 
-    def function_responses(self) -> list[dict]:
+    def function_responses(self) -> list[dict[str, Any]]:
         """``functionResponse`` parts ({name, response, id?}) in contents."""
-        out = []
+        out: list[dict[str, Any]] = []
         for c in self.contents:
             for p in c.get("parts") or []:
                 if "functionResponse" in p:
@@ -169,7 +185,7 @@ class ScriptedGeminiServer:
         *,
         default_reply: GeminiReply | None = None,
         side_reply: GeminiReply | None = None,
-        side_json: dict | None = None,
+        side_json: dict[str, Any] | None = None,
         is_side: Callable[[str, Any], bool] = _default_is_side,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -177,7 +193,10 @@ class ScriptedGeminiServer:
         self.default_reply = default_reply or self.text("OK")
         self.side_reply = side_reply or self.text("Side reply")
         # next-speaker check schema: {"reasoning", "next_speaker": "user"|"model"}
-        self.side_json = side_json or {"reasoning": "The model finished its turn.", "next_speaker": "user"}
+        self.side_json = side_json or {
+            "reasoning": "The model finished its turn.",
+            "next_speaker": "user",
+        }
         self.is_side = is_side
         self.requests: list[RecordedRequest] = []
         self._script: list[GeminiReply] = []
@@ -202,18 +221,25 @@ class ScriptedGeminiServer:
         return GeminiReply(parts=[{"text": text}], chunks=chunks, delay=delay)
 
     @staticmethod
-    def function_call(name: str, args: dict, *, text: str | None = None,
-                      call_id: str | None = None) -> GeminiReply:
+    def function_call(
+        name: str, args: dict[str, Any], *, text: str | None = None, call_id: str | None = None
+    ) -> GeminiReply:
         fc: dict[str, Any] = {"name": name, "args": args}
         if call_id:
             fc["id"] = call_id
-        parts: list[dict] = [{"text": text}] if text else []
+        parts: list[dict[str, Any]] = [{"text": text}] if text else []
         parts.append({"functionCall": fc})
         return GeminiReply(parts=parts)
 
     @classmethod
-    def shell(cls, command: str, *, description: str | None = None, dir_path: str | None = None,
-              text: str | None = None) -> GeminiReply:
+    def shell(
+        cls,
+        command: str,
+        *,
+        description: str | None = None,
+        dir_path: str | None = None,
+        text: str | None = None,
+    ) -> GeminiReply:
         """``run_shell_command`` call running ``command``."""
         args: dict[str, Any] = {"command": command}
         if description:
@@ -232,13 +258,18 @@ class ScriptedGeminiServer:
     def error(status: int = 400, message: str = "scripted failure") -> GeminiReply:
         """An API error.  Keep the default 400: the CLI retries 429/5xx with
         backoff (seconds each, then falls back to the next reply)."""
-        code = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                429: "RESOURCE_EXHAUSTED"}.get(status, "INTERNAL")
-        return GeminiReply(status=status, error={"error": {"code": status, "message": message,
-                                                           "status": code}})
+        code = {
+            400: "INVALID_ARGUMENT",
+            403: "PERMISSION_DENIED",
+            404: "NOT_FOUND",
+            429: "RESOURCE_EXHAUSTED",
+        }.get(status, "INTERNAL")
+        return GeminiReply(
+            status=status, error={"error": {"code": status, "message": message, "status": code}}
+        )
 
     # -- scripting -----------------------------------------------------------
-    def script(self, *replies: GeminiReply) -> "ScriptedGeminiServer":
+    def script(self, *replies: GeminiReply) -> ScriptedGeminiServer:
         with self._lock:
             self._script.extend(replies)
         return self
@@ -268,25 +299,34 @@ class ScriptedGeminiServer:
     @property
     def port(self) -> int:
         assert self._sock is not None, "server not started"
-        return self._sock.getsockname()[1]
+        return int(self._sock.getsockname()[1])
 
     @property
     def base_url(self) -> str:
         """Value for GOOGLE_GEMINI_BASE_URL (no /v1beta suffix)."""
         return f"http://{self._host}:{self.port}"
 
-    def start(self) -> "ScriptedGeminiServer":
+    def start(self) -> ScriptedGeminiServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         sock.listen(64)
         self._sock = sock
         self._stopping.clear()
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=1, lifespan="off")
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            lifespan="off",
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="gemini-api-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="gemini-api-server",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -325,7 +365,7 @@ class ScriptedGeminiServer:
             self._sock.close()
         self._server = self._thread = None
 
-    def __enter__(self) -> "ScriptedGeminiServer":
+    def __enter__(self) -> ScriptedGeminiServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -350,13 +390,16 @@ class ScriptedGeminiServer:
         app = FastAPI()
 
         @app.get("/v1beta/models")
-        async def list_models(request: Request):
-            self._record(RecordedRequest("GET", request.url.path, "list", None, dict(request.headers), None,
-                                         side=True))
+        async def list_models(request: Request) -> Any:
+            self._record(
+                RecordedRequest(
+                    "GET", request.url.path, "list", None, dict(request.headers), None, side=True
+                )
+            )
             return {"models": [self._model_info(DEFAULT_GEMINI_MODEL)]}
 
         @app.api_route("/{version}/models/{target:path}", methods=["GET", "POST"])
-        async def model_call(version: str, target: str, request: Request):
+        async def model_call(version: str, target: str, request: Request) -> Any:
             raw = await request.body()
             try:
                 body = json.loads(raw) if raw else None
@@ -365,73 +408,127 @@ class ScriptedGeminiServer:
             model, _, action = target.partition(":")
             headers = dict(request.headers)
             if request.method == "GET" or not action:
-                self._record(RecordedRequest(request.method, request.url.path, "get", model, headers, body,
-                                             side=True))
+                self._record(
+                    RecordedRequest(
+                        request.method, request.url.path, "get", model, headers, body, side=True
+                    )
+                )
                 return self._model_info(model)
             if action == "countTokens":
-                self._record(RecordedRequest("POST", request.url.path, action, model, headers, body, side=True))
+                self._record(
+                    RecordedRequest(
+                        "POST", request.url.path, action, model, headers, body, side=True
+                    )
+                )
                 return {"totalTokens": max(1, len(raw) // 4)}
             if action in ("streamGenerateContent", "generateContent"):
                 reply, side = self._next_reply(action, body)
-                rec = RecordedRequest("POST", request.url.path, action, model, headers, body, side=side,
-                                      reply=reply)
+                rec = RecordedRequest(
+                    "POST", request.url.path, action, model, headers, body, side=side, reply=reply
+                )
                 self._record(rec)
                 if reply.status != 200:
                     return JSONResponse(reply.error or {}, status_code=reply.status)
                 if action == "generateContent":
                     return self._unary(reply, body, model)
-                return StreamingResponse(self._stream(reply, model), media_type="text/event-stream",
-                                         headers={"cache-control": "no-cache"})
+                return StreamingResponse(
+                    self._stream(reply, model),
+                    media_type="text/event-stream",
+                    headers={"cache-control": "no-cache"},
+                )
             if action == "embedContent":
-                self._record(RecordedRequest("POST", request.url.path, action, model, headers, body, side=True))
+                self._record(
+                    RecordedRequest(
+                        "POST", request.url.path, action, model, headers, body, side=True
+                    )
+                )
                 return {"embedding": {"values": [0.0] * 8}}
-            self._record(RecordedRequest(request.method, request.url.path, action, model, headers, body,
-                                         side=True))
-            return JSONResponse({"error": {"code": 404, "message": f"not scripted: {action}",
-                                           "status": "NOT_FOUND"}}, status_code=404)
+            self._record(
+                RecordedRequest(
+                    request.method, request.url.path, action, model, headers, body, side=True
+                )
+            )
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": 404,
+                        "message": f"not scripted: {action}",
+                        "status": "NOT_FOUND",
+                    }
+                },
+                status_code=404,
+            )
 
         @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
-        async def other(path: str, request: Request):
+        async def other(path: str, request: Request) -> Any:
             raw = await request.body()
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
-            self._record(RecordedRequest(request.method, request.url.path, "other", None,
-                                         dict(request.headers), body, side=True))
-            return JSONResponse({"error": {"code": 404, "message": f"not scripted: {path}",
-                                           "status": "NOT_FOUND"}}, status_code=404)
+            self._record(
+                RecordedRequest(
+                    request.method,
+                    request.url.path,
+                    "other",
+                    None,
+                    dict(request.headers),
+                    body,
+                    side=True,
+                )
+            )
+            return JSONResponse(
+                {"error": {"code": 404, "message": f"not scripted: {path}", "status": "NOT_FOUND"}},
+                status_code=404,
+            )
 
         return app
 
     @staticmethod
-    def _model_info(model: str) -> dict:
-        return {"name": f"models/{model}", "baseModelId": model, "version": "001", "displayName": model,
-                "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
-                "supportedGenerationMethods": ["generateContent", "countTokens"]}
+    def _model_info(model: str) -> dict[str, Any]:
+        return {
+            "name": f"models/{model}",
+            "baseModelId": model,
+            "version": "001",
+            "displayName": model,
+            "inputTokenLimit": 1048576,
+            "outputTokenLimit": 65536,
+            "supportedGenerationMethods": ["generateContent", "countTokens"],
+        }
 
     @staticmethod
-    def _usage() -> dict:
+    def _usage() -> dict[str, Any]:
         return {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}
 
-    def _unary(self, reply: GeminiReply, body: Any, model: str) -> dict:
+    def _unary(self, reply: GeminiReply, body: Any, model: str) -> dict[str, Any]:
         gen = (body or {}).get("generationConfig") or {} if isinstance(body, dict) else {}
-        if gen.get("responseMimeType") == "application/json" or gen.get("responseJsonSchema") or \
-                gen.get("responseSchema"):
+        if (
+            gen.get("responseMimeType") == "application/json"
+            or gen.get("responseJsonSchema")
+            or gen.get("responseSchema")
+        ):
             parts = [{"text": json.dumps(self.side_json)}]
         else:
             parts = reply.parts
-        return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP",
-                                "index": 0}],
-                "usageMetadata": self._usage(), "modelVersion": model,
-                "responseId": f"resp-{next(_ids)}"}
+        return {
+            "candidates": [
+                {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+            ],
+            "usageMetadata": self._usage(),
+            "modelVersion": model,
+            "responseId": f"resp-{next(_ids)}",
+        }
 
-    async def _stream(self, reply: GeminiReply, model: str):
+    async def _stream(self, reply: GeminiReply, model: str) -> AsyncIterator[bytes]:
         resp_id = f"resp-{next(_ids)}"
 
-        def chunk(parts: list[dict], last: bool) -> bytes:
+        def chunk(parts: list[dict[str, Any]], last: bool) -> bytes:
             cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
-            out: dict[str, Any] = {"candidates": [cand], "modelVersion": model, "responseId": resp_id}
+            out: dict[str, Any] = {
+                "candidates": [cand],
+                "modelVersion": model,
+                "responseId": resp_id,
+            }
             if last:
                 cand["finishReason"] = reply.finish_reason
                 out["usageMetadata"] = self._usage()
@@ -441,7 +538,7 @@ class ScriptedGeminiServer:
             self._released.clear()
         if reply.initial_delay and not await self._sleep(reply.initial_delay):
             return
-        pieces: list[dict] = []
+        pieces: list[dict[str, Any]] = []
         for part in reply.parts:
             if "text" in part:
                 pieces.extend({**part, "text": t} for t in _split(part["text"], reply.chunks))
@@ -461,12 +558,12 @@ class ScriptedGeminiServer:
 
 
 def gemini_env(
-    home: str | os.PathLike,
+    home: str | os.PathLike[str],
     base_url: str,
     *,
     model: str = DEFAULT_GEMINI_MODEL,
     api_key: str = "test-gemini-key-offline",
-    settings: dict | None = None,
+    settings: dict[str, Any] | None = None,
     base_env: dict[str, str] | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Prepare HOME (``.gemini/settings.json``) for an offline Gemini CLI.
@@ -493,17 +590,21 @@ def gemini_env(
     for k in list(env):
         if k.startswith(("GEMINI_", "GOOGLE_")):
             env.pop(k)
-    env.update({
-        "HOME": str(home),
-        "GOOGLE_GEMINI_BASE_URL": base_url,
-        "GEMINI_API_KEY": api_key,
-        "GEMINI_CLI_TRUST_WORKSPACE": "true",
-        "NO_BROWSER": "true",
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "GOOGLE_GEMINI_BASE_URL": base_url,
+            "GEMINI_API_KEY": api_key,
+            "GEMINI_CLI_TRUST_WORKSPACE": "true",
+            "NO_BROWSER": "true",
+        }
+    )
     return env, ["-m", model]
 
 
-def backdate_gemini_sessions(home: str | os.PathLike, stamp: str = "2000-01-01T00-00") -> list[Path]:
+def backdate_gemini_sessions(
+    home: str | os.PathLike[str], stamp: str = "2000-01-01T00-00"
+) -> list[Path]:
     """Work around a Gemini CLI 0.61 ``session/load`` bug; call it after the
     first agent process exited and before ``session/load`` in a new one.
 

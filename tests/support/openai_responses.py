@@ -5,27 +5,50 @@ Usage::
     with ScriptedResponsesServer() as srv:
         srv.script(
             srv.text("hello"),
-            srv.shell("touch made.txt"),     # model asks Codex to run a command
-            srv.text("done"),                # answer after the command output
-            srv.slow_text("tick " * 50, delay=0.2),   # for interrupt tests
+            srv.shell("touch made.txt"),  # model calls Codex's exec_command tool
+            srv.text("done"),  # answer after the function_call_output
+            srv.hang("thinking"),  # first delta, then stall until srv.release()/stop()
         )
         env = write_codex_home(tmp_path / "home", srv.base_url)
-        # spawn: codex app-server   (or codex exec --json ...) with env=env
+        proc = Popen([codex_bin(), "app-server"], env=env, cwd=project, stdin=PIPE, stdout=PIPE)
 
-Every request is recorded in ``srv.requests`` (``RecordedRequest``).  A "main"
-request (one carrying the agent's tool list) consumes the next scripted reply;
-once the script is exhausted ``default_reply`` is used.  Side requests (no
-tools: title/summary/memory style calls) get ``side_reply`` and never consume
-the script.  ``GET /v1/models`` is answered with a small static list.
+Verified with codex-cli 0.169.0 (wire notes: /work/notes/codex_gemini_acp_wire.md):
 
-The Responses SSE stream follows the shape Codex parses: ``response.created``,
+* Codex sends ``POST {base_url}/responses`` (``stream: true``) once per model
+  call; a shell call is two requests: the ``function_call`` reply, then a
+  request whose ``input`` ends with ``function_call_output`` (answer it with
+  the next scripted reply).  No other endpoint was called in our runs.
+* Every request carries ``client_metadata["x-codex-turn-metadata"]`` (a JSON
+  string) with ``request_kind`` - "turn" for the agent loop.  Requests with
+  another kind (e.g. "compaction") are "side": answered with ``side_reply``
+  and they never consume the script.  Without that tag, "has tools" decides.
+* The shell tool is ``exec_command`` (unified exec) with arguments
+  ``{"cmd": "<shell string>", "workdir"?, "sandbox_permissions"?
+  ("require_escalated"), "justification"?, ...}``; Codex runs it as
+  ``/bin/bash -lc '<cmd>'``.
+* ``model = "gpt-5.5"`` (the default here) is in Codex's bundled model
+  catalog; unknown slugs work but emit a "Model metadata ... not found"
+  ``warning`` notification on every turn (an ``error`` item in ``codex exec``).
+
+Every request is recorded in ``srv.requests`` (``RecordedRequest``);
+``srv.main_requests`` are the script-consuming ones.  Once the script is
+exhausted ``default_reply`` (text "OK") is used.  ``error(status)`` replies
+with an HTTP error: the provider config below sets ``request_max_retries = 0``
+so a 500 fails the turn at once (``turn/completed`` status "failed").
+
+The SSE stream follows the shape Codex parses: ``response.created``,
 ``response.output_item.added``, ``response.content_part.added``,
 ``response.output_text.delta`` (one per chunk), ``response.output_text.done``,
 ``response.content_part.done``, ``response.output_item.done`` and finally
-``response.completed`` (with usage).  Function calls are emitted as
-``function_call`` output items with a JSON-string ``arguments``.
+``response.completed`` (with usage).  Function calls are ``function_call``
+output items with a JSON-string ``arguments``.
 
-This module depends only on fastapi/uvicorn and the standard library.
+``stop()`` ends in-flight (slow/hung) streams promptly.  ``release()`` frees
+replies that are *currently* hung: call it after the first delta arrived (a
+hang reply that starts later re-arms the latch).
+
+Depends only on fastapi/uvicorn and the standard library (no package
+imports), so it can be imported as ``tests.support.openai_responses`` or by path.
 """
 
 from __future__ import annotations
@@ -37,21 +60,23 @@ import os
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 __all__ = [
-    "Reply",
-    "RecordedRequest",
-    "ScriptedResponsesServer",
-    "write_codex_home",
-    "codex_bin",
     "CODEX_SHELL_TOOL",
+    "RecordedRequest",
+    "Reply",
+    "ScriptedResponsesServer",
+    "codex_bin",
+    "request_kind",
+    "write_codex_home",
 ]
 
 #: Name of the shell tool Codex 0.169 offers a custom ``wire_api="responses"``
@@ -87,11 +112,11 @@ class Reply:
     ``status`` other than 200 returns an error body instead of a stream.
     """
 
-    items: list[tuple] = field(default_factory=list)
+    items: list[tuple[Any, ...]] = field(default_factory=list)
     chunks: int = 1
     delay: float = 0.0
     status: int = 200
-    error: dict | None = None
+    error: dict[str, Any] | None = None
     #: sleep before the first byte (e.g. to hold the turn open)
     initial_delay: float = 0.0
     #: after the first text delta (or right after response.created when the
@@ -114,7 +139,7 @@ def _split(text: str, n: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def _sse(event: dict) -> bytes:
+def _sse(event: dict[str, Any]) -> bytes:
     return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
 
 
@@ -132,22 +157,22 @@ class RecordedRequest:
 
     # -- helpers for assertions -----------------------------------------
     @property
-    def tools(self) -> list[dict]:
+    def tools(self) -> list[dict[str, Any]]:
         return (self.body or {}).get("tools") or [] if isinstance(self.body, dict) else []
 
     @property
     def tool_names(self) -> list[str]:
-        return [t.get("name") or t.get("type") for t in self.tools]
+        return [str(t.get("name") or t.get("type")) for t in self.tools]
 
     @property
-    def input(self) -> list[dict]:
+    def input(self) -> list[dict[str, Any]]:
         if isinstance(self.body, dict):
             return self.body.get("input") or []
         return []
 
     def user_texts(self) -> list[str]:
         """Texts of every ``role=user`` message in ``input`` (in order)."""
-        out = []
+        out: list[str] = []
         for item in self.input:
             if item.get("type", "message") == "message" and item.get("role") == "user":
                 content = item.get("content")
@@ -160,7 +185,7 @@ class RecordedRequest:
         return out
 
     def assistant_texts(self) -> list[str]:
-        out = []
+        out: list[str] = []
         for item in self.input:
             if item.get("type", "message") == "message" and item.get("role") == "assistant":
                 for c in item.get("content") or []:
@@ -168,7 +193,7 @@ class RecordedRequest:
                         out.append(c.get("text", ""))
         return out
 
-    def function_outputs(self) -> list[dict]:
+    def function_outputs(self) -> list[dict[str, Any]]:
         """``function_call_output`` items (``call_id``, ``output``) in input."""
         return [i for i in self.input if i.get("type") == "function_call_output"]
 
@@ -242,18 +267,26 @@ class ScriptedResponsesServer:
         return Reply(items=[("text", text)], chunks=chunks, delay=delay)
 
     @staticmethod
-    def function_call(name: str, arguments: dict, *, call_id: str | None = None,
-                      text: str | None = None) -> Reply:
-        items: list[tuple] = []
+    def function_call(
+        name: str, arguments: dict[str, Any], *, call_id: str | None = None, text: str | None = None
+    ) -> Reply:
+        items: list[tuple[Any, ...]] = []
         if text:
             items.append(("text", text))
         items.append(("function_call", name, arguments, call_id or _nid("call")))
         return Reply(items=items)
 
     @classmethod
-    def shell(cls, command: str, *, call_id: str | None = None, text: str | None = None,
-              workdir: str | None = None, justification: str | None = None,
-              sandbox_permissions: str | None = None) -> Reply:
+    def shell(
+        cls,
+        command: str,
+        *,
+        call_id: str | None = None,
+        text: str | None = None,
+        workdir: str | None = None,
+        justification: str | None = None,
+        sandbox_permissions: str | None = None,
+    ) -> Reply:
         """Codex ``exec_command`` tool call running ``command`` (a shell string)."""
         args: dict[str, Any] = {"cmd": command}
         if workdir:
@@ -275,7 +308,7 @@ class ScriptedResponsesServer:
         return Reply(status=status, error={"error": {"message": message, "type": "server_error"}})
 
     # -- scripting -----------------------------------------------------------
-    def script(self, *replies: Reply) -> "ScriptedResponsesServer":
+    def script(self, *replies: Reply) -> ScriptedResponsesServer:
         with self._lock:
             self._script.extend(replies)
         return self
@@ -291,7 +324,9 @@ class ScriptedResponsesServer:
     def main_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/responses") and not r.side]
 
-    def wait_for_requests(self, n: int, timeout: float = 30.0, *, main_only: bool = True) -> list[RecordedRequest]:
+    def wait_for_requests(
+        self, n: int, timeout: float = 30.0, *, main_only: bool = True
+    ) -> list[RecordedRequest]:
         """Block until at least ``n`` (main) requests have arrived."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -308,25 +343,34 @@ class ScriptedResponsesServer:
     @property
     def port(self) -> int:
         assert self._sock is not None, "server not started"
-        return self._sock.getsockname()[1]
+        return int(self._sock.getsockname()[1])
 
     @property
     def base_url(self) -> str:
         """Value for ``base_url`` in a Codex model provider (ends in /v1)."""
         return f"http://{self._host}:{self.port}/v1"
 
-    def start(self) -> "ScriptedResponsesServer":
+    def start(self) -> ScriptedResponsesServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         sock.listen(64)
         self._sock = sock
         self._stopping.clear()
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=1, lifespan="off")
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            lifespan="off",
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="openai-responses-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="openai-responses-server",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -366,7 +410,7 @@ class ScriptedResponsesServer:
             self._sock.close()
         self._server = self._thread = None
 
-    def __enter__(self) -> "ScriptedResponsesServer":
+    def __enter__(self) -> ScriptedResponsesServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -392,77 +436,126 @@ class ScriptedResponsesServer:
 
         @app.get("/v1/models")
         @app.get("/models")
-        async def models(request: Request):
-            self._record(RecordedRequest("GET", request.url.path, dict(request.headers), None, side=True))
+        async def models(request: Request) -> Any:
+            self._record(
+                RecordedRequest("GET", request.url.path, dict(request.headers), None, side=True)
+            )
             return {"object": "list", "data": [], "models": []}
 
         @app.post("/v1/responses")
         @app.post("/responses")
-        async def responses(request: Request):
+        async def responses(request: Request) -> Any:
             raw = await request.body()
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
             reply, side = self._next_reply(body)
-            rec = RecordedRequest("POST", request.url.path, dict(request.headers), body,
-                                  side=side, reply=reply)
+            rec = RecordedRequest(
+                "POST", request.url.path, dict(request.headers), body, side=side, reply=reply
+            )
             self._record(rec)
             if reply.status != 200:
                 return JSONResponse(reply.error or {}, status_code=reply.status)
             model = body.get("model", "scripted") if isinstance(body, dict) else "scripted"
-            return StreamingResponse(self._stream(reply, model), media_type="text/event-stream",
-                                     headers={"cache-control": "no-cache"})
+            return StreamingResponse(
+                self._stream(reply, model),
+                media_type="text/event-stream",
+                headers={"cache-control": "no-cache"},
+            )
 
         @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
-        async def other(path: str, request: Request):
+        async def other(path: str, request: Request) -> Any:
             raw = await request.body()
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
-            self._record(RecordedRequest(request.method, request.url.path, dict(request.headers), body,
-                                         side=True))
+            self._record(
+                RecordedRequest(
+                    request.method, request.url.path, dict(request.headers), body, side=True
+                )
+            )
             return JSONResponse({"error": {"message": f"not scripted: {path}"}}, status_code=404)
 
         return app
 
-    async def _stream(self, reply: Reply, model: str):
+    async def _stream(self, reply: Reply, model: str) -> AsyncIterator[bytes]:
         resp_id = _nid("resp")
         created = int(time.time())
         base = {"id": resp_id, "object": "response", "created_at": created, "model": model}
-        yield _sse({"type": "response.created", "response": {**base, "status": "in_progress", "output": []}})
+        yield _sse(
+            {
+                "type": "response.created",
+                "response": {**base, "status": "in_progress", "output": []},
+            }
+        )
         if reply.hang:
             self._released.clear()
         if reply.initial_delay and not await self._sleep(reply.initial_delay):
             return
-        if reply.hang and not any(e[0] == "text" for e in reply.items):
-            if not await self._wait_release():
-                return
-        output: list[dict] = []
+        no_text = not any(e[0] == "text" for e in reply.items)
+        if reply.hang and no_text and not await self._wait_release():
+            return
+        output: list[dict[str, Any]] = []
         for idx, entry in enumerate(reply.items):
             kind = entry[0]
             if kind == "text":
                 text = entry[1]
                 item_id = _nid("msg")
-                item = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant",
-                        "content": []}
-                yield _sse({"type": "response.output_item.added", "output_index": idx, "item": item})
+                item: dict[str, Any] = {
+                    "id": item_id,
+                    "type": "message",
+                    "status": "in_progress",
+                    "role": "assistant",
+                    "content": [],
+                }
+                yield _sse(
+                    {"type": "response.output_item.added", "output_index": idx, "item": item}
+                )
                 part = {"type": "output_text", "text": "", "annotations": []}
-                yield _sse({"type": "response.content_part.added", "item_id": item_id, "output_index": idx,
-                            "content_index": 0, "part": part})
+                yield _sse(
+                    {
+                        "type": "response.content_part.added",
+                        "item_id": item_id,
+                        "output_index": idx,
+                        "content_index": 0,
+                        "part": part,
+                    }
+                )
                 for i, chunk in enumerate(_split(text, reply.chunks)):
                     if i and reply.delay and not await self._sleep(reply.delay):
                         return
-                    yield _sse({"type": "response.output_text.delta", "item_id": item_id,
-                                "output_index": idx, "content_index": 0, "delta": chunk})
+                    yield _sse(
+                        {
+                            "type": "response.output_text.delta",
+                            "item_id": item_id,
+                            "output_index": idx,
+                            "content_index": 0,
+                            "delta": chunk,
+                        }
+                    )
                     if reply.hang and i == 0 and not await self._wait_release():
                         return
-                yield _sse({"type": "response.output_text.done", "item_id": item_id, "output_index": idx,
-                            "content_index": 0, "text": text})
+                yield _sse(
+                    {
+                        "type": "response.output_text.done",
+                        "item_id": item_id,
+                        "output_index": idx,
+                        "content_index": 0,
+                        "text": text,
+                    }
+                )
                 done_part = {"type": "output_text", "text": text, "annotations": []}
-                yield _sse({"type": "response.content_part.done", "item_id": item_id, "output_index": idx,
-                            "content_index": 0, "part": done_part})
+                yield _sse(
+                    {
+                        "type": "response.content_part.done",
+                        "item_id": item_id,
+                        "output_index": idx,
+                        "content_index": 0,
+                        "part": done_part,
+                    }
+                )
                 item = {**item, "status": "completed", "content": [done_part]}
                 yield _sse({"type": "response.output_item.done", "output_index": idx, "item": item})
                 output.append(item)
@@ -470,29 +563,58 @@ class ScriptedResponsesServer:
                 _, name, args, call_id = entry
                 item_id = _nid("fc")
                 args_s = json.dumps(args)
-                item = {"id": item_id, "type": "function_call", "status": "in_progress", "name": name,
-                        "call_id": call_id, "arguments": ""}
-                yield _sse({"type": "response.output_item.added", "output_index": idx, "item": item})
-                yield _sse({"type": "response.function_call_arguments.delta", "item_id": item_id,
-                            "output_index": idx, "delta": args_s})
-                yield _sse({"type": "response.function_call_arguments.done", "item_id": item_id,
-                            "output_index": idx, "arguments": args_s})
+                item = {
+                    "id": item_id,
+                    "type": "function_call",
+                    "status": "in_progress",
+                    "name": name,
+                    "call_id": call_id,
+                    "arguments": "",
+                }
+                yield _sse(
+                    {"type": "response.output_item.added", "output_index": idx, "item": item}
+                )
+                yield _sse(
+                    {
+                        "type": "response.function_call_arguments.delta",
+                        "item_id": item_id,
+                        "output_index": idx,
+                        "delta": args_s,
+                    }
+                )
+                yield _sse(
+                    {
+                        "type": "response.function_call_arguments.done",
+                        "item_id": item_id,
+                        "output_index": idx,
+                        "arguments": args_s,
+                    }
+                )
                 item = {**item, "status": "completed", "arguments": args_s}
                 yield _sse({"type": "response.output_item.done", "output_index": idx, "item": item})
                 output.append(item)
             else:  # pragma: no cover - programming error in a test
                 raise ValueError(f"unknown reply item {entry!r}")
-        usage = {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 5,
-                 "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 15}
-        yield _sse({"type": "response.completed",
-                    "response": {**base, "status": "completed", "output": output, "usage": usage}})
+        usage = {
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 15,
+        }
+        yield _sse(
+            {
+                "type": "response.completed",
+                "response": {**base, "status": "completed", "output": output, "usage": usage},
+            }
+        )
 
 
 # ---------------------------------------------------------------- CODEX_HOME
 
 
 def write_codex_home(
-    home: str | os.PathLike,
+    home: str | os.PathLike[str],
     base_url: str,
     *,
     model: str = "gpt-5.5",
@@ -536,6 +658,12 @@ enabled = false
     for k in list(env):
         if k.startswith("OPENAI_") or k.startswith("CODEX_"):
             env.pop(k)
-    env.update({"HOME": str(home), "CODEX_HOME": str(codex_home), env_key: api_key,
-                "RUST_LOG": env.get("RUST_LOG", "error")})
+    env.update(
+        {
+            "HOME": str(home),
+            "CODEX_HOME": str(codex_home),
+            env_key: api_key,
+            "RUST_LOG": env.get("RUST_LOG", "error"),
+        }
+    )
     return env
