@@ -47,6 +47,7 @@ class WebHub:
     runner: Runner | None = None
     runner_task: asyncio.Task[None] | None = None
     settings: HubSettings = field(init=False)
+    extra_routers: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.settings = HubSettings(data_dir=self.data_dir)
@@ -60,6 +61,8 @@ class WebHub:
         """Serve (on the port used before, if any)."""
         app = create_app(self.settings, TestAuthenticator(self.token, self.logins))
         app.include_router(browser_auth_router(self.logins))
+        for router in self.extra_routers:
+            app.include_router(router)
         self.server = uvicorn_server(app, "127.0.0.1", self.port)
         self.serve_task = asyncio.create_task(self.server.serve())
         await wait_started(self.server, timeout=scaled(30))
@@ -83,9 +86,12 @@ class WebHub:
 
 
 @contextlib.asynccontextmanager
-async def web_hub(data_dir: Path, config: TetherConfig | None = None) -> AsyncIterator[WebHub]:
+async def web_hub(
+    data_dir: Path, config: TetherConfig | None = None, extra_routers: list[Any] | None = None
+) -> AsyncIterator[WebHub]:
     """A hub + runner for `config` (default: one demo team), stopped on exit."""
     hub = WebHub(data_dir, secrets.token_urlsafe(24), BrowserLogins())
+    hub.extra_routers = extra_routers or []
     await hub.start()
     try:
         cfg = config or TetherConfig(teams={"demo": demo_team(data_dir)})
