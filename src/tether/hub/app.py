@@ -20,6 +20,7 @@ from tether.hub.routes import router
 from tether.hub.settings import HubSettings
 from tether.store.base import Store
 from tether.store.sqlite import SqliteStore
+from tether.web import mount_web
 
 log = logging.getLogger("tether.hub")
 
@@ -67,6 +68,7 @@ def create_app(
     app.state.policy = policy or SingleUserPolicy()
     app.state.audit = _log_audit
     app.include_router(router)
+    mount_web(app)
 
     @app.exception_handler(TetherError)
     async def tether_error(request: Request, exc: TetherError) -> JSONResponse:

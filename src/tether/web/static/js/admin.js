@@ -1,0 +1,177 @@
+// Devices (pair with a QR code, revoke), share-link panels and the audit log. These use
+// routes of the hub's auth module; on a hub without them each page says so (404).
+
+import { ApiError, get, listOf, post, qrDataUrl } from "./api.js";
+import { ago, clear, h, preview } from "./dom.js";
+
+function unavailable(what) {
+  return h("p", { class: "muted notice-box" }, `${what} is not available on this hub.`);
+}
+
+function when(value) {
+  if (value === undefined || value === null || value === "") return "—";
+  const ts = typeof value === "number" ? value : Date.parse(value) / 1000;
+  return Number.isFinite(ts) ? new Date(ts * 1000).toLocaleString() : String(value);
+}
+
+/** A panel showing a link (and maybe a code) with its QR code, expiry and a copy button. */
+export function linkPanel({ title, url, code, expiresAt }) {
+  const img = h("img", { class: "qr", alt: "QR code of the link", width: 180, height: 180 });
+  img.hidden = true;
+  if (url || code) {
+    qrDataUrl(url || code)
+      .then((src) => {
+        img.src = src;
+        img.hidden = false;
+      })
+      .catch(() => {}); // the link and code below still work without the picture
+  }
+  const copy = url
+    ? h(
+        "button",
+        {
+          type: "button",
+          onclick: async (event) => {
+            try {
+              await navigator.clipboard.writeText(url);
+              event.target.textContent = "Copied";
+            } catch (_err) {
+              event.target.textContent = "Select the link to copy it";
+            }
+          },
+        },
+        "Copy link",
+      )
+    : null;
+  return h(
+    "div",
+    { class: "card link-panel" },
+    h("strong", {}, title),
+    code ? h("div", { class: "pair-code mono", "aria-label": "pairing code" }, String(code)) : null,
+    img,
+    url ? h("div", { class: "mono small wrap link-url" }, String(url)) : null,
+    h("div", { class: "row" }, copy, expiresAt ? h("span", { class: "muted small" }, `expires ${when(expiresAt)}`) : null),
+  );
+}
+
+export function devicesPage(main) {
+  document.title = "Devices · tether";
+  const pairArea = h("div", { id: "pairing" });
+  const list = h("div", { class: "list", id: "devices" }, h("p", { class: "muted" }, "Loading…"));
+  const pairButton = h("button", { type: "button", class: "primary", onclick: pair }, "Pair a new device");
+  main.appendChild(
+    h(
+      "section",
+      {},
+      h("h1", {}, "Devices"),
+      h("p", { class: "muted" }, "A paired device (a phone, a laptop's CLI, a runner) signs in as you. Revoke one you lost and its connections close at once."),
+      h("div", { class: "row" }, pairButton),
+      pairArea,
+      h("h2", {}, "Paired devices"),
+      list,
+    ),
+  );
+
+  async function pair() {
+    pairButton.disabled = true;
+    try {
+      const p = await post("/v1/pairing", {});
+      clear(pairArea).appendChild(linkPanel({ title: "Scan with the new device, or type the code", url: p.url, code: p.code, expiresAt: p.expires_at }));
+    } catch (err) {
+      clear(pairArea).appendChild(err instanceof ApiError && err.status === 404 ? unavailable("Pairing") : h("p", { class: "error" }, err.message));
+    } finally {
+      pairButton.disabled = false;
+    }
+  }
+
+  async function revoke(device) {
+    if (!window.confirm(`Revoke ${device.name || device.id}? It will be signed out everywhere.`)) return;
+    try {
+      await post(`/v1/devices/${encodeURIComponent(device.id)}/revoke`, {});
+      load();
+    } catch (err) {
+      window.alert(`Could not revoke: ${err.message}`);
+    }
+  }
+
+  async function load() {
+    try {
+      const devices = listOf(await get("/v1/devices"), "devices", "items");
+      clear(list);
+      if (!devices.length) list.appendChild(h("p", { class: "muted" }, "No paired devices yet."));
+      for (const d of devices) {
+        const revoked = Boolean(d.revoked || d.revoked_at);
+        list.appendChild(
+          h(
+            "div",
+            { class: "card row device" + (revoked ? " revoked" : "") },
+            h(
+              "div",
+              { class: "grow" },
+              h("strong", {}, String(d.name || d.label || d.id)),
+              " ",
+              d.kind ? h("span", { class: "chip" }, String(d.kind)) : null,
+              d.current ? h("span", { class: "chip" }, "this browser") : null,
+              h("div", { class: "muted small" }, `paired ${when(d.created_at)} · last seen ${typeof d.last_seen === "number" ? ago(d.last_seen) : when(d.last_seen)}${revoked ? " · revoked" : ""}`),
+            ),
+            revoked ? null : h("button", { type: "button", class: "danger", onclick: () => revoke(d) }, "Revoke"),
+          ),
+        );
+      }
+    } catch (err) {
+      clear(list).appendChild(err instanceof ApiError && err.status === 404 ? unavailable("Device management") : h("p", { class: "error" }, err.message));
+    }
+  }
+  load();
+}
+
+export function auditPage(main) {
+  document.title = "Audit · tether";
+  const body = h("div", { id: "audit" }, h("p", { class: "muted" }, "Loading…"));
+  main.appendChild(h("section", {}, h("h1", {}, "Audit log"), body));
+  get("/v1/audit")
+    .then((data) => {
+      const entries = listOf(data, "entries", "events", "items");
+      clear(body);
+      if (!entries.length) {
+        body.appendChild(h("p", { class: "muted" }, "Nothing recorded yet."));
+        return;
+      }
+      const known = new Set(["ts", "at", "time", "action", "actor", "by", "user", "id"]);
+      body.appendChild(
+        h(
+          "div",
+          { class: "md-table" },
+          h(
+            "table",
+            { class: "audit" },
+            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Who"), h("th", {}, "What"), h("th", {}, "Details"))),
+            h(
+              "tbody",
+              {},
+              entries.map((e) => {
+                const details = e.details ?? Object.fromEntries(Object.entries(e).filter(([k]) => !known.has(k)));
+                return h(
+                  "tr",
+                  {},
+                  h("td", { class: "nowrap" }, when(e.ts ?? e.at ?? e.time)),
+                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? "")),
+                  h("td", {}, String(e.action ?? "")),
+                  h("td", { class: "mono small" }, preview(details, 200)),
+                );
+              }),
+            ),
+          ),
+        ),
+      );
+    })
+    .catch((err) => {
+      clear(body).appendChild(
+        err instanceof ApiError && err.status === 404
+          ? unavailable("The audit log")
+          : err instanceof ApiError && err.status === 403
+            ? h("p", { class: "muted notice-box" }, "Only admins can read the audit log.")
+            : h("p", { class: "error" }, err.message),
+      );
+    });
+}

@@ -1,0 +1,124 @@
+// The app shell's router: one page module per path, all sharing the signed-in user.
+
+import { ApiError, get, isReadOnlyLink, post, setUnauthorizedHandler } from "./api.js";
+import { auditPage, devicesPage } from "./admin.js";
+import { clear, h } from "./dom.js";
+import { sessionPage } from "./session.js";
+import { sessionsPage } from "./sessions.js";
+import { signinPage } from "./signin.js";
+import { teamsPage } from "./teams.js";
+
+const ROUTES = [
+  [/^\/signin$/, signinPage, { public: true }],
+  [/^\/(sessions)?$/, sessionsPage],
+  [/^\/sessions\/([A-Za-z0-9_-]+)$/, sessionPage],
+  [/^\/teams$/, teamsPage],
+  [/^\/devices$/, devicesPage],
+  [/^\/audit$/, auditPage],
+];
+const NEXT_KEY = "tether.next";
+
+const main = document.getElementById("main");
+let me = null;
+let cleanup = null;
+
+const ctx = {
+  get me() {
+    return me;
+  },
+  navigate,
+  signedIn(user) {
+    me = user || {};
+    topbar();
+    const next = sessionStorage.getItem(NEXT_KEY);
+    sessionStorage.removeItem(NEXT_KEY);
+    navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/sessions", { replace: true });
+  },
+};
+
+function topbar() {
+  const signedIn = Boolean(me);
+  document.getElementById("nav").hidden = !signedIn || isReadOnlyLink(me);
+  document.getElementById("signout").hidden = !signedIn;
+  document.getElementById("nav-audit").hidden = !(me && me.is_admin);
+  document.getElementById("whoami").textContent = signedIn ? String(me.name || me.id || "") : "";
+  for (const a of document.querySelectorAll("#nav a")) {
+    const path = a.getAttribute("href");
+    a.classList.toggle("active", window.location.pathname === path || window.location.pathname.startsWith(path + "/"));
+  }
+}
+
+async function loadMe() {
+  try {
+    const data = await get("/v1/auth/me", { quiet401: true });
+    me = (data && data.user) || data || {};
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 404)) me = null;
+    else throw err;
+  }
+}
+
+/** Go to a path of the app (pushes history unless replace). */
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  route();
+}
+
+async function route() {
+  if (cleanup) cleanup();
+  cleanup = null;
+  const path = window.location.pathname;
+  const match = ROUTES.map(([re, page, opts]) => [re.exec(path), page, opts || {}]).find(([m]) => m);
+  if (!match) {
+    clear(main).appendChild(h("p", {}, "No such page. ", h("a", { href: "/sessions", "data-link": true }, "Go to sessions")));
+    return;
+  }
+  const [m, page, opts] = match;
+  if (!opts.public && !me) {
+    try {
+      await loadMe();
+    } catch (err) {
+      clear(main).appendChild(h("p", { class: "error" }, `Cannot reach the hub: ${err.message}`));
+      return;
+    }
+    if (!me) {
+      sessionStorage.setItem(NEXT_KEY, path + window.location.search);
+      history.replaceState(null, "", "/signin");
+      route();
+      return;
+    }
+  }
+  topbar();
+  clear(main);
+  document.title = "tether";
+  cleanup = page(main, m, ctx) || null;
+}
+
+setUnauthorizedHandler(() => {
+  me = null;
+  topbar();
+  if (window.location.pathname !== "/signin") {
+    sessionStorage.setItem(NEXT_KEY, window.location.pathname + window.location.search);
+    navigate("/signin", { replace: true });
+  }
+});
+
+document.addEventListener("click", (event) => {
+  const a = event.target.closest && event.target.closest("a[data-link]");
+  if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  navigate(a.getAttribute("href"));
+});
+window.addEventListener("popstate", route);
+document.getElementById("signout").addEventListener("click", async () => {
+  try {
+    await post("/v1/auth/logout", {}, { quiet401: true });
+  } catch (_err) {
+    // signed out already, or the hub is away: forget the user either way
+  }
+  me = null;
+  navigate("/signin", { replace: true });
+});
+
+route();

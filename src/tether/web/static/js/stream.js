@@ -1,0 +1,173 @@
+// The viewer socket (docs/protocol.md): ready → role → we send `resume {after: lastSeq}`
+// → events. On any drop it reconnects with backoff and resumes from the last seq it
+// rendered; events at or below that seq are dropped, so nothing shows twice.
+
+const FATAL = {
+  4001: "signed out: sign in again",
+  4003: "you may not see this session",
+  4004: "no such session",
+};
+const SILENT_LIMIT_MS = 45_000; // the hub pings every 15 s; this long without a frame means dead
+
+export class SessionStream {
+  /**
+   * handlers: onReady(payload), onRole(payload), onEvent(seq, payload, ts), onSession(info),
+   * onStatus(state, detail), onFatal(code, message), onError(payload)
+   */
+  constructor(sessionId, handlers, { follow = false } = {}) {
+    this.sessionId = sessionId;
+    this.handlers = handlers;
+    this.follow = follow;
+    this.lastSeq = 0;
+    this.ws = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.timer = null;
+    this.nextId = 1;
+    this.waiting = new Map(); // id → {resolve, reject}
+    this.heardAt = Date.now();
+    this.watchdog = setInterval(() => this.checkSilence(), 5000);
+    this.wake = () => {
+      if (!this.stopped && (!this.ws || this.ws.readyState > 1)) this.connectNow();
+    };
+    window.addEventListener("online", this.wake);
+    document.addEventListener("visibilitychange", this.wake);
+  }
+
+  url() {
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    const query = this.follow ? "?follow=1" : "";
+    return `${scheme}//${window.location.host}/v1/sessions/${encodeURIComponent(this.sessionId)}/stream${query}`;
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.status("connecting", "");
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.onmessage = (msg) => this.receive(ws, msg.data);
+    ws.onclose = (event) => this.closed(ws, event);
+  }
+
+  connectNow() {
+    clearTimeout(this.timer);
+    this.attempt = 0;
+    if (this.ws && this.ws.readyState <= 1) this.ws.close(1000, "reconnect");
+    else this.connect();
+  }
+
+  /** Reconnect as owner-candidate (follow=false) or as a follower on purpose. */
+  rejoin(follow) {
+    this.follow = follow;
+    this.connectNow();
+  }
+
+  receive(ws, data) {
+    if (ws !== this.ws) return;
+    this.heardAt = Date.now();
+    let env;
+    try {
+      env = JSON.parse(data);
+    } catch (_err) {
+      return;
+    }
+    if (!env || env.v !== 1 || typeof env.type !== "string") return;
+    const payload = env.payload || {};
+    switch (env.type) {
+      case "ready":
+        this.attempt = 0;
+        this.handlers.onReady?.(payload);
+        this.sendFrame("resume", { after: this.lastSeq });
+        this.status("live", "");
+        break;
+      case "role":
+        this.handlers.onRole?.(payload);
+        break;
+      case "event":
+        if (typeof env.seq !== "number" || env.seq <= this.lastSeq) return; // already shown
+        this.lastSeq = env.seq;
+        this.handlers.onEvent?.(env.seq, payload, env.ts);
+        break;
+      case "session":
+        this.handlers.onSession?.(payload);
+        break;
+      case "ping":
+        this.sendFrame("pong", {});
+        break;
+      case "ack":
+        this.settle(payload.ref, true, payload);
+        break;
+      case "error":
+        if (!this.settle(payload.ref, false, payload)) this.handlers.onError?.(payload);
+        break;
+      default:
+        break; // newer hub: unknown frames are ignored
+    }
+  }
+
+  settle(ref, ok, payload) {
+    const waiter = ref && this.waiting.get(ref);
+    if (!waiter) return false;
+    this.waiting.delete(ref);
+    if (ok) waiter.resolve(payload);
+    else waiter.reject(new Error(payload.message || payload.code || "refused"));
+    return true;
+  }
+
+  sendFrame(type, payload, id) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    const env = { v: 1, type, payload, ts: Date.now() / 1000 };
+    if (id) env.id = id;
+    this.ws.send(JSON.stringify(env));
+    return true;
+  }
+
+  /** Send an owner request; resolves on the hub's ack, rejects on its error. */
+  request(type, payload) {
+    const id = "w" + this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (!this.sendFrame(type, payload, id)) {
+        reject(new Error("not connected to the hub; try again in a moment"));
+        return;
+      }
+      this.waiting.set(id, { resolve, reject });
+    });
+  }
+
+  closed(ws, event) {
+    if (ws !== this.ws) return;
+    for (const waiter of this.waiting.values()) waiter.reject(new Error("connection lost"));
+    this.waiting.clear();
+    if (this.stopped) return;
+    if (FATAL[event.code]) {
+      this.stopped = true;
+      this.status("closed", FATAL[event.code]);
+      this.handlers.onFatal?.(event.code, FATAL[event.code]);
+      return;
+    }
+    const delay = Math.min(5000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+    this.attempt = Math.min(this.attempt + 1, 10);
+    this.status("reconnecting", `reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  checkSilence() {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN && Date.now() - this.heardAt > SILENT_LIMIT_MS) {
+      this.ws.close(4009, "heartbeat timeout");
+    }
+  }
+
+  status(state, detail) {
+    this.handlers.onStatus?.(state, detail);
+  }
+
+  /** Stop for good (the page is going away). */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.watchdog);
+    window.removeEventListener("online", this.wake);
+    document.removeEventListener("visibilitychange", this.wake);
+    if (this.ws) this.ws.close(1000, "bye");
+  }
+}
