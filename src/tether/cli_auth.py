@@ -4,7 +4,8 @@ Registered on the main app by `tether.cli`; each command is a thin call into the
 client and prints the answer.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads the option annotations at runtime,
+# and they name `cli`, which is only imported inside register().
 
 import json
 import re
