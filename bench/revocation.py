@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.authhub import secure_hub  # noqa: E402
+from tests.support.authhub import secure_hub
 
 
 async def main(rounds: int) -> None:
@@ -28,16 +28,19 @@ async def main(rounds: int) -> None:
                 session = await client.start("demo")
             for _ in range(rounds):
                 victim = await hub.device(name="victim")
-                remote = await hub.session(session["id"], await victim.token(),
-                                           reconnect=False, follow=True).connect()
+                remote = await hub.session(
+                    session["id"], await victim.token(), reconnect=False, follow=True
+                ).connect()
                 started = time.perf_counter()
                 await hub.auth.revoke_device(None, victim.id)
                 while remote.closed_error is None:
                     await asyncio.sleep(0.0005)
                 figures.append((time.perf_counter() - started) * 1000)
                 await remote.close()
-    print(f"revocation → socket closed: median {statistics.median(figures):.1f} ms, "
-          f"worst {max(figures):.1f} ms over {rounds} rounds")
+    print(
+        f"revocation → socket closed: median {statistics.median(figures):.1f} ms, "
+        f"worst {max(figures):.1f} ms over {rounds} rounds"
+    )
 
 
 if __name__ == "__main__":

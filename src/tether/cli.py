@@ -177,8 +177,17 @@ def hub(
     def ready(url: str) -> None:
         err.print(f"tether hub listening on {url}; pair devices with `tether pair new`")
 
-    run(run_hub(home, host, port, tls_cert=tls_cert, tls_key=tls_key, on_ready=ready,
-                on_first_start=show_signin))
+    run(
+        run_hub(
+            home,
+            host,
+            port,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            on_ready=ready,
+            on_first_start=show_signin,
+        )
+    )
 
 
 @app.command()
@@ -207,8 +216,9 @@ def runner(
         teams = config_of(config)
         rid = runner_id or teams.runner_id or socket.gethostname()
         access = run(runner_access(hub_url_of(hub, data_dir), home, rid, pair, ca, insecure))
-        the_runner = Runner(access.url, access.token, teams, home, runner_id=rid,
-                            ssl=access.ssl, insecure=insecure)
+        the_runner = Runner(
+            access.url, access.token, teams, home, runner_id=rid, ssl=access.ssl, insecure=insecure
+        )
     except TetherError as exc:
         fail(exc)
     err.print(f"runner {rid} serving {', '.join(teams.teams)} → {the_runner.hub_url}")
@@ -394,10 +404,14 @@ def version() -> None:
 
 def show_signin(url: str, code: str) -> None:
     """The first start's one-time sign-in code (shown once, on the terminal only)."""
-    out.print("[bold]first start:[/] an admin user was created. One-time sign-in code "
-              f"(15 minutes): [bold]{code}[/]")
-    out.print(f"  browser: open {url} and enter it;  another machine: "
-              f"tether login --hub {url} --code {code}")
+    out.print(
+        "[bold]first start:[/] an admin user was created. One-time sign-in code "
+        f"(15 minutes): [bold]{code}[/]"
+    )
+    out.print(
+        f"  browser: open {url} and enter it;  another machine: "
+        f"tether login --hub {url} --code {code}"
+    )
 
 
 def main() -> None:

@@ -34,8 +34,11 @@ from tether.runner.daemon import run_first_completed
 log = logging.getLogger("tether.hub.viewer")
 
 WRITE_TYPES = frozenset({"user_message", "permission_decision", "interrupt"})
-_AUDIT_ACTION = {"user_message": "user_message", "permission_decision": "permission_decision",
-                 "interrupt": "interrupt"}
+_AUDIT_ACTION = {
+    "user_message": "user_message",
+    "permission_decision": "permission_decision",
+    "interrupt": "interrupt",
+}
 
 
 async def viewer_socket(
@@ -52,8 +55,9 @@ async def viewer_socket(
         await _serve(ws, broker, live, principal, follow=follow)
 
 
-async def _serve(ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal,
-                 *, follow: bool) -> None:
+async def _serve(
+    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+) -> None:
     viewer = Viewer(id=new_connection_id(), principal=principal)
     role = broker.join(live, viewer, follow=follow)
     audit = ws.app.state.audit
@@ -147,8 +151,9 @@ async def _receive(
         try:
             await _handle(broker, live, viewer, env)
             if env.type in WRITE_TYPES:
-                await ws.app.state.audit(_AUDIT_ACTION[env.type], viewer.principal,
-                                         session=live.record.id, via="socket")
+                await ws.app.state.audit(
+                    _AUDIT_ACTION[env.type], viewer.principal, session=live.record.id, via="socket"
+                )
         except TetherError as exc:
             viewer.outgoing.append(error_frame(exc, ref=env.id))
             viewer.wake.set()
