@@ -30,6 +30,8 @@ async def attach_session(
     follow: bool,
     out: Console,
     err: Console,
+    ssl: Any = None,
+    insecure: bool = False,
 ) -> int:
     """Attach; return the exit status (0 ok, 1 the turn failed; errors raise TetherError)."""
     remote: RemoteSession
@@ -60,6 +62,8 @@ async def attach_session(
         follow=follow,
         on_permission_request=on_permission,
         on_disconnected=on_disconnected,
+        ssl=ssl,
+        insecure=insecure,
     )
     await remote.connect()
     err.print(f"attached to {session_id} as {remote.role}", style="bold")

@@ -15,8 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import tether
-from tether.auth.tokenfile import read_token
-from tether.client.http import HubClient, static_token
+from tether.client.http import HubClient
 from tether.config import TetherConfig, demo_config, load_config, tether_home
 from tether.errors import TetherError
 
@@ -42,6 +41,16 @@ HubOpt = Annotated[
 DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", envvar="TETHER_HOME", help="Data dir (default ~/.tether)."),
+]
+CaOpt = Annotated[
+    str | None,
+    typer.Option("--ca", envvar="TETHER_CA", help="CA certificate (PEM) to trust for the hub."),
+]
+InsecureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--insecure", envvar="TETHER_INSECURE", help="Allow plain http/ws to a non-loopback hub."
+    ),
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Teams file (tether.toml).")]
 
@@ -93,8 +102,14 @@ def hub_url_of(hub: str | None, data_dir: Path | None = None) -> str:
 
 
 def client(hub: str | None) -> HubClient:
-    """An HTTP client for the selected hub with the local token."""
-    return HubClient(hub_url_of(hub), static_token(read_token(data_dir_of(None))))
+    """An HTTP client for the selected hub with this machine's device credentials
+    (TETHER_CA / TETHER_INSECURE from the environment)."""
+    from tether.client.access import hub_access
+
+    try:
+        return hub_access(hub_url_of(hub), data_dir_of(None)).client()
+    except TetherError as exc:
+        fail(exc)
 
 
 def config_of(path: Path | None) -> TetherConfig:
@@ -125,14 +140,14 @@ def up(
 
     def ready(url: str) -> None:
         out.print(f"[bold green]tether is up[/] at {url}")
-        out.print(f"  teams: {', '.join(teams.teams)}   data: {home}   token: {home / 'hub.token'}")
+        out.print(f"  teams: {', '.join(teams.teams)}   data: {home}   (this CLI is signed in)")
         first = next(iter(teams.teams))
         out.print(
             f"  try:   tether start {first} --prompt 'hello'   then   tether attach <session>"
         )
         out.print("  stop:  Ctrl+C")
 
-    run(run_embedded(teams, home, "127.0.0.1", port, on_ready=ready))
+    run(run_embedded(teams, home, "127.0.0.1", port, on_ready=ready, on_first_start=show_signin))
 
 
 @app.command()
@@ -148,26 +163,31 @@ def hub(
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Run a hub (runners and viewers connect to it)."""
-    from tether.auth.principal import StaticTokenAuthenticator
-    from tether.auth.tokenfile import ensure_token
-    from tether.hub.app import create_app
-    from tether.hub.settings import HubSettings
-    from tether.serve import check_bind, uvicorn_server, write_hub_file
+    from tether.serve import check_bind, run_hub
 
     setup_logging(verbose)
     home = data_dir_of(data_dir)
     try:
+        if bool(tls_cert) != bool(tls_key):
+            raise TetherError("--tls-cert and --tls-key go together", hint="pass both")
         check_bind(host, port, insecure=insecure, tls=bool(tls_cert))
     except TetherError as exc:
         fail(exc)
-    token = ensure_token(home)
-    app_ = create_app(HubSettings(data_dir=home), StaticTokenAuthenticator(token))
-    scheme = "https" if tls_cert else "http"
-    url = f"{scheme}://{host}:{port}"
-    write_hub_file(home, url)
-    err.print(f"tether hub listening on {url} (token in {home / 'hub.token'})")
-    server = uvicorn_server(app_, host, port, tls_cert=tls_cert, tls_key=tls_key)
-    run(server.serve())
+
+    def ready(url: str) -> None:
+        err.print(f"tether hub listening on {url}; pair devices with `tether pair new`")
+
+    run(
+        run_hub(
+            home,
+            host,
+            port,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            on_ready=ready,
+            on_first_start=show_signin,
+        )
+    )
 
 
 @app.command()
@@ -177,6 +197,11 @@ def runner(
     runner_id: Annotated[str | None, typer.Option(help="Stable id of this runner.")] = None,
     data_dir: DataDirOpt = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+    pair: Annotated[
+        str | None, typer.Option("--pair", help="Pairing code (from `tether pair new`).")
+    ] = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
     """Run a runner: connect out to the hub and serve the teams of the config."""
     import socket
@@ -185,13 +210,17 @@ def runner(
 
     setup_logging(verbose)
     home = data_dir_of(data_dir)
+    from tether.cli_auth import runner_access
+
     try:
         teams = config_of(config)
-        token = read_token(home)
+        rid = runner_id or teams.runner_id or socket.gethostname()
+        access = run(runner_access(hub_url_of(hub, data_dir), home, rid, pair, ca, insecure))
+        the_runner = Runner(
+            access.url, access.token, teams, home, runner_id=rid, ssl=access.ssl, insecure=insecure
+        )
     except TetherError as exc:
         fail(exc)
-    rid = runner_id or teams.runner_id or socket.gethostname()
-    the_runner = Runner(hub_url_of(hub, data_dir), static_token(token), teams, home, runner_id=rid)
     err.print(f"runner {rid} serving {', '.join(teams.teams)} → {the_runner.hub_url}")
     run(the_runner.run())
 
@@ -327,17 +356,24 @@ def attach(
     ] = "ask",
     follow: Annotated[bool, typer.Option("--follow", help="Join as a read-only follower.")] = False,
     hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
-    """Watch (and as owner steer) a session."""
+    """Watch (and as owner steer) a session (TETHER_TOKEN=<share token> to use a share link)."""
     from tether.attach import attach_session
+    from tether.client.access import hub_access
 
     if permissions not in ("ask", "allow", "deny"):
         fail(TetherError(f"--permissions must be ask, allow or deny, not {permissions!r}"))
+    try:
+        access = hub_access(hub_url_of(hub), data_dir_of(None), ca=ca, insecure=insecure)
+    except TetherError as exc:
+        fail(exc)
     code = run(
         attach_session(
-            hub_url_of(hub),
+            access.url,
             session,
-            static_token(read_token(data_dir_of(None))),
+            access.token,
             prompt=prompt,
             after=after,
             as_json=as_json,
@@ -345,6 +381,8 @@ def attach(
             follow=follow,
             out=out,
             err=err,
+            ssl=access.ssl,
+            insecure=insecure,
         )
     )
     raise typer.Exit(code)
@@ -364,6 +402,18 @@ def version() -> None:
     out.print(tether.__version__)
 
 
+def show_signin(url: str, code: str) -> None:
+    """The first start's one-time sign-in code (shown once, on the terminal only)."""
+    out.print(
+        "[bold]first start:[/] an admin user was created. One-time sign-in code "
+        f"(15 minutes): [bold]{code}[/]"
+    )
+    out.print(
+        f"  browser: open {url} and enter it;  another machine: "
+        f"tether login --hub {url} --code {code}"
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
@@ -371,3 +421,8 @@ def main() -> None:
         app()
     except TetherError as exc:
         fail(exc)
+
+
+from tether import cli_auth  # noqa: E402  (registers pairing, device, share and audit commands)
+
+cli_auth.register(app)

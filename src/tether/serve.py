@@ -9,17 +9,15 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from tether.auth.principal import Authenticator, StaticTokenAuthenticator
-from tether.auth.tokenfile import ensure_token
 from tether.client.http import TokenProvider, static_token
 from tether.config import TetherConfig
 from tether.errors import ConfigError
-from tether.hub.app import create_app
 from tether.hub.settings import HubSettings
 from tether.runner.daemon import Runner
 
@@ -119,30 +117,39 @@ async def run_embedded(
     *,
     settings: HubSettings | None = None,
     on_ready: object = None,
+    on_first_start: Callable[[str, str], None] | None = None,
 ) -> None:
-    """`tether up`: the hub and one runner in this process, on loopback."""
-    token = ensure_token(data_dir)
-    authenticator: Authenticator = StaticTokenAuthenticator(token)
+    """`tether up`: the hub and one runner in this process, on loopback.
+
+    First start creates the admin (`on_first_start(url, code)` shows the one-time
+    sign-in code); this machine's CLI and the embedded runner are paired automatically."""
+    from tether.hub.bootstrap import bootstrap_hub, embedded_runner_token
+    from tether.hub.secure import create_secure_app
+
     hub_settings = settings or HubSettings(data_dir=data_dir)
-    app = create_app(hub_settings, authenticator)
+    app = create_secure_app(hub_settings)
     server = uvicorn_server(app, host, port)
     url = f"http://{host}:{port}"
-    runner = Runner(
-        url,
-        static_token(token),
-        config,
-        data_dir,
-        runner_id=config.runner_id or "local",
-        heartbeat_s=hub_settings.heartbeat_s,
-        dead_after_s=hub_settings.dead_after_s,
-    )
     hub_task = asyncio.create_task(serve_hub(server))
     runner_task: asyncio.Task[None] | None = None
     try:
         await wait_started(server)
+        boot = await bootstrap_hub(app.state.auth, data_dir, url)
+        runner_id = config.runner_id or "local"
+        runner = Runner(
+            url,
+            await embedded_runner_token(app.state.auth, boot.admin, runner_id),
+            config,
+            data_dir,
+            runner_id=runner_id,
+            heartbeat_s=hub_settings.heartbeat_s,
+            dead_after_s=hub_settings.dead_after_s,
+        )
         write_hub_file(data_dir, url)
         runner_task = asyncio.create_task(runner.run())
         await asyncio.wait_for(runner.connected.wait(), 30)
+        if boot.signin_code and on_first_start is not None:
+            on_first_start(url, boot.signin_code)
         if callable(on_ready):
             on_ready(url)
         await asyncio.wait({hub_task, runner_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -151,6 +158,43 @@ async def run_embedded(
             runner_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner_task
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await hub_task
+
+
+async def run_hub(
+    data_dir: Path,
+    host: str,
+    port: int,
+    *,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    settings: HubSettings | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    on_first_start: Callable[[str, str], None] | None = None,
+) -> None:
+    """`tether hub`: a hub with real identities (TLS when given a certificate and key)."""
+    from tether.hub.bootstrap import bootstrap_hub
+    from tether.hub.secure import create_secure_app
+
+    hub_settings = settings or HubSettings(data_dir=data_dir)
+    app = create_secure_app(hub_settings)
+    server = uvicorn_server(app, host, port, tls_cert=tls_cert, tls_key=tls_key)
+    scheme = "https" if tls_cert else "http"
+    hub_task = asyncio.create_task(serve_hub(server))
+    try:
+        await wait_started(server)
+        bound = server.servers[0].sockets[0].getsockname()[1] if port == 0 else port
+        url = f"{scheme}://{host}:{bound}"
+        boot = await bootstrap_hub(app.state.auth, data_dir, url)
+        write_hub_file(data_dir, url)
+        if boot.signin_code and on_first_start is not None:
+            on_first_start(url, boot.signin_code)
+        if on_ready is not None:
+            on_ready(url)
+        await hub_task
+    finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await hub_task

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tether.client.tls import check_hub_url
 from tether.errors import (
     AuthError,
     Conflict,
@@ -43,8 +44,15 @@ class HubClient:
     """Async client for the hub's HTTP API."""
 
     def __init__(
-        self, hub_url: str, token: TokenProvider, *, timeout: float = 30.0, verify: Any = True
+        self,
+        hub_url: str,
+        token: TokenProvider,
+        *,
+        timeout: float = 30.0,
+        verify: Any = True,
+        insecure: bool = False,
     ) -> None:
+        check_hub_url(hub_url, insecure=insecure)
         self.hub_url = hub_url.rstrip("/")
         self._token = token
         self._http = httpx.AsyncClient(base_url=self.hub_url, timeout=timeout, verify=verify)

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from tether.client.http import TokenProvider
+from tether.client.tls import check_hub_url
 from tether.errors import (
     AuthError,
     Conflict,
@@ -71,7 +72,9 @@ class RemoteSession:
         on_permission_request: Callback | None = None,
         on_disconnected: Callback | None = None,
         ssl: Any = None,
+        insecure: bool = False,
     ) -> None:
+        check_hub_url(hub_url, insecure=insecure)
         base = hub_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
         self.url = f"{base}/v1/sessions/{session_id}/stream" + ("?follow=1" if follow else "")
         self.session_id = session_id

@@ -395,7 +395,7 @@ class Broker:
             agent=info.agent,
             host=info.host,
             runner_id=runner_id,
-            created_by=principal.label,
+            created_by=principal.user_id or principal.label,
             created_at=now,
             updated_at=now,
         )

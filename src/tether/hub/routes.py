@@ -16,6 +16,7 @@ from tether.hub.broker import Broker, LiveSession
 from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
 from tether.hub.viewer_ws import viewer_socket
+from tether.hub.ws_auth import accept_once, first_frame_principal, has_credentials
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
@@ -240,21 +241,23 @@ async def runner_endpoint(ws: WebSocket) -> None:
 
 @router.websocket("/v1/sessions/{session_id}/stream")
 async def viewer_endpoint(ws: WebSocket, session_id: str) -> None:
-    """The viewer socket."""
+    """The viewer socket (header or cookie credentials, or a first `auth` frame)."""
     principal = await authenticate(ws)
+    if principal is None and not has_credentials(ws):
+        principal = await first_frame_principal(ws)
     if principal is None or principal.kind == "runner":
-        await ws.accept()
+        await accept_once(ws)
         await close_quietly(ws, CloseCode.UNAUTHORIZED, "unauthorized: missing or invalid token")
         return
     broker = broker_of(ws)
     try:
         live = await broker.session(session_id)
     except NotFound:
-        await ws.accept()
+        await accept_once(ws)
         await close_quietly(ws, CloseCode.NOT_FOUND, f"no session {session_id}")
         return
     if not await ws.app.state.policy.can_view(principal, live.record):
-        await ws.accept()
+        await accept_once(ws)
         await close_quietly(ws, CloseCode.FORBIDDEN, "forbidden: not your session")
         return
     follow = ws.query_params.get("follow", "").lower() in ("1", "true", "yes")

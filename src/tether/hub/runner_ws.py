@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from starlette.websockets import WebSocket
@@ -36,6 +37,14 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
         await ws.send_text(error_frame(exc))
         await close_quietly(ws, CloseCode.PROTOCOL_ERROR, str(exc))
         return
+    policy = ws.app.state.policy
+    refuse = getattr(policy, "refuse_runner", None)
+    if principal is not None and refuse is not None:
+        why = await refuse(principal, hello.runner_id, [t.name for t in hello.teams])
+        if why:
+            await ws.app.state.audit("runner_refused", principal, runner=hello.runner_id, why=why)
+            await close_quietly(ws, CloseCode.FORBIDDEN, f"forbidden: {why}")
+            return
     link = RunnerLink(
         id=hello.runner_id,
         send_text=ws.send_text,
@@ -45,8 +54,17 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
     welcome = await broker.runner_connected(link, hello)
     await link.send(make("welcome", welcome))
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
+    live_connections = getattr(ws.app.state, "live_connections", None)
+    tracked = (
+        live_connections.track(principal, link.close)
+        if live_connections is not None and principal is not None
+        else contextlib.nullcontext()
+    )
     try:
-        await run_first_completed(_receive(ws, broker, link, heard), _ping(ws, link, heard, broker))
+        with tracked:
+            await run_first_completed(
+                _receive(ws, broker, link, heard), _ping(ws, link, heard, broker)
+            )
     finally:
         broker.runner_disconnected(link)
         log.info("runner %s disconnected", link.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 
 from tether.auth.principal import Principal
 from tether.errors import ProtocolError, TetherError
@@ -34,15 +34,35 @@ from tether.runner.daemon import run_first_completed
 log = logging.getLogger("tether.hub.viewer")
 
 WRITE_TYPES = frozenset({"user_message", "permission_decision", "interrupt"})
+_AUDIT_ACTION = {
+    "user_message": "user_message",
+    "permission_decision": "permission_decision",
+    "interrupt": "interrupt",
+}
 
 
 async def viewer_socket(
     ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
 ) -> None:
     """Serve one viewer connection (authenticated and authorized by the caller)."""
-    await ws.accept()
+    if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
+        await ws.accept()
+    live_connections = getattr(ws.app.state, "live_connections", None)
+    if live_connections is None:
+        await _serve(ws, broker, live, principal, follow=follow)
+        return
+    with live_connections.track(principal, lambda code, why: close_quietly(ws, code, why)):
+        await _serve(ws, broker, live, principal, follow=follow)
+
+
+async def _serve(
+    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+) -> None:
     viewer = Viewer(id=new_connection_id(), principal=principal)
     role = broker.join(live, viewer, follow=follow)
+    audit = ws.app.state.audit
+    if role == "owner":
+        await audit("owner_taken", principal, session=live.record.id)
     reason = None
     if role == "follower":
         reason = (
@@ -75,7 +95,10 @@ async def viewer_socket(
             _heartbeat(ws, viewer, heard, broker),
         )
     finally:
+        was_owner = live.owner is viewer
         broker.leave(live, viewer)
+        if was_owner:
+            await audit("owner_released", principal, session=live.record.id)
 
 
 async def _send(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer) -> None:
@@ -127,6 +150,10 @@ async def _receive(
             continue
         try:
             await _handle(broker, live, viewer, env)
+            if env.type in WRITE_TYPES:
+                await ws.app.state.audit(
+                    _AUDIT_ACTION[env.type], viewer.principal, session=live.record.id, via="socket"
+                )
         except TetherError as exc:
             viewer.outgoing.append(error_frame(exc, ref=env.id))
             viewer.wake.set()

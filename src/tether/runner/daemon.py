@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 import tether
+from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
 from tether.protocol.codec import decode, encode, make, parse_payload
@@ -64,7 +65,11 @@ class Runner:
         dead_after_s: float = 30.0,
         memory_limit: int = 10_000,
         max_frame_bytes: int = 16 * 1024 * 1024,
+        ssl: Any = None,
+        insecure: bool = False,
     ) -> None:
+        check_hub_url(hub_url, insecure=insecure)
+        self.ssl = ssl
         self.hub_url = hub_url.rstrip("/")
         self.token = token
         self.config = config
@@ -133,6 +138,7 @@ class Runner:
                 ping_interval=None,
                 open_timeout=10,
                 close_timeout=2,
+                ssl=self.ssl,
             )
             async with ws_cm as ws:
                 await self._serve(ws)

@@ -1,0 +1,41 @@
+"""A sliding-window rate limiter keyed by caller address (in memory, per hub process)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from tether.errors import TetherError
+
+
+class RateLimited(TetherError):
+    """Too many attempts from one address (HTTP 429)."""
+
+    code = "rate_limited"
+
+
+class RateLimiter:
+    """At most `limit` attempts per `window` seconds for each key."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> None:
+        """Count one attempt; raise RateLimited when the key is over its budget."""
+        now = self._clock()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            wait = int(hits[0] + self.window - now) + 1
+            raise RateLimited(
+                "too many pairing attempts from this address",
+                hint=f"wait {wait} s and check the code",
+            )
+        hits.append(now)
+        if len(self._hits) > 10_000:  # forget idle addresses so memory stays bounded
+            for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+                del self._hits[stale]

@@ -1,0 +1,84 @@
+"""The identity records the hub keeps: users, devices, share links, audit entries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+DeviceKind = Literal["cli", "runner", "browser"]
+DEVICE_KINDS: tuple[str, ...] = ("cli", "runner", "browser")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person (or a service account) who owns devices, runners and sessions."""
+
+    id: str
+    name: str
+    is_admin: bool = False
+    created_at: float = 0.0
+    disabled_at: float | None = None
+
+    def public(self) -> dict[str, Any]:
+        """What the API shows."""
+        return {"id": self.id, "name": self.name, "is_admin": self.is_admin}
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A paired CLI, runner or browser; `fingerprint` is the hash of its device key."""
+
+    id: str
+    user_id: str
+    name: str
+    kind: str
+    fingerprint: str
+    created_at: float
+    last_seen: float | None = None
+    revoked_at: float | None = None
+    revoked_reason: str | None = None
+
+    @property
+    def revoked(self) -> bool:
+        """Has it been revoked?"""
+        return self.revoked_at is not None
+
+    def public(self) -> dict[str, Any]:
+        """What the API shows (the fingerprint is not a secret, but nobody needs it)."""
+        data = asdict(self)
+        data.pop("fingerprint")
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLink:
+    """A read-only, expiring, revocable follower grant for one session."""
+
+    id: str
+    session_id: str
+    user_id: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+    def public(self) -> dict[str, Any]:
+        """What the API shows."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log."""
+
+    id: int
+    ts: float
+    action: str
+    actor: str | None
+    user_id: str | None
+    device_id: str | None
+    address: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """What the API and `tether audit --json` show."""
+        return asdict(self)

@@ -1,0 +1,56 @@
+"""How the CLI reaches a hub: URL check, TLS trust, and the token of this machine's device."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tether.auth.redact import install_redaction
+from tether.client.credentials import CredentialStore, DeviceTokenProvider
+from tether.client.http import HubClient, TokenProvider, static_token
+from tether.client.session import RemoteSession
+from tether.client.tls import check_hub_url, ssl_for
+
+
+@dataclass(frozen=True)
+class HubAccess:
+    """Everything a client needs to talk to one hub."""
+
+    url: str
+    token: TokenProvider
+    ssl: ssl.SSLContext | None
+    insecure: bool = False
+
+    def client(self) -> HubClient:
+        """An HTTP client."""
+        return HubClient(self.url, self.token, verify=self.ssl or True, insecure=self.insecure)
+
+    def session(self, session_id: str, **kwargs: Any) -> RemoteSession:
+        """A live session view."""
+        return RemoteSession(
+            self.url,
+            session_id,
+            self.token,
+            ssl=self.ssl,
+            insecure=self.insecure,
+            **kwargs,
+        )
+
+
+def hub_access(
+    url: str, data_dir: Path, *, kind: str = "cli", ca: str | None = None, insecure: bool = False
+) -> HubAccess:
+    """Access for this machine's `kind` device (TETHER_TOKEN overrides: a session or share
+    token for scripts); the URL is checked before anything connects."""
+    install_redaction()
+    url = url.rstrip("/")
+    check_hub_url(url, insecure=insecure)
+    store = CredentialStore(data_dir)
+    env_token = os.environ.get("TETHER_TOKEN")
+    token: TokenProvider
+    token = static_token(env_token.strip()) if env_token else DeviceTokenProvider(store, kind, url)
+    creds = store.load(kind, url)
+    return HubAccess(url, token, ssl_for(url, ca or (creds.ca if creds else None)), insecure)

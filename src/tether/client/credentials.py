@@ -1,0 +1,265 @@
+"""A device's credentials on the client: the refresh token and device key, kept in the OS
+keyring when one works, else in a 0600 file in the data dir; and the token provider
+that turns them into short-lived session tokens.
+
+Rotation means two processes on one machine must not refresh with the same token at
+once (the hub would see a reuse and revoke the device), so refreshing takes a file
+lock and re-reads the credentials first; a session token is cached (in the same
+store) until shortly before it expires, so most commands do not refresh at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tether.auth.codes import fingerprint_of, new_device_key
+from tether.client.http import TokenProvider
+from tether.client.tls import check_hub_url, ssl_for
+from tether.config import warn_if_readable_by_others
+from tether.errors import AuthError, HubUnreachable
+
+log = logging.getLogger("tether.client")
+
+CREDENTIALS_FILE = "credentials.json"
+KEYRING_SERVICE = "tether"
+_EARLY_REFRESH_S = 60.0
+
+
+@dataclass
+class DeviceCredentials:
+    """What one device holds for one hub."""
+
+    hub: str
+    kind: str
+    device_id: str
+    refresh_token: str
+    device_key: str
+    access_token: str = ""
+    access_expires_at: float = 0.0
+    ca: str | None = None
+
+
+def _keyring() -> Any | None:
+    """The keyring module when a real backend is available, else None (file fallback)."""
+    if os.environ.get("TETHER_NO_KEYRING"):
+        return None
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:  # a broken keyring config must not stop the CLI
+        log.debug("keyring unavailable: %s", type(exc).__name__)
+        return None
+    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) < 1:
+        return None
+    return keyring
+
+
+class CredentialStore:
+    """Credentials of this machine's devices, keyed by (kind, hub URL)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / CREDENTIALS_FILE
+        self.keyring = _keyring()
+
+    @property
+    def where(self) -> str:
+        """Where secrets go, for messages."""
+        return "the OS keyring" if self.keyring is not None else f"{self.path} (mode 0600)"
+
+    @staticmethod
+    def key(kind: str, hub: str) -> str:
+        """The entry name of a device."""
+        return f"{kind}:{hub.rstrip('/')}"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """An exclusive lock across processes (refresh, write)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.data_dir / ".credentials.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def load(self, kind: str, hub: str) -> DeviceCredentials | None:
+        """The credentials of a device, or None."""
+        name = self.key(kind, hub)
+        if self.keyring is not None:
+            text = self.keyring.get_password(KEYRING_SERVICE, name)
+            return DeviceCredentials(**json.loads(text)) if text else None
+        entry = self._read_file().get(name)
+        return DeviceCredentials(**entry) if entry else None
+
+    def save(self, creds: DeviceCredentials) -> None:
+        """Store (replace) a device's credentials."""
+        name = self.key(creds.kind, creds.hub)
+        if self.keyring is not None:
+            self.keyring.set_password(KEYRING_SERVICE, name, json.dumps(asdict(creds)))
+            return
+        entries = self._read_file()
+        entries[name] = asdict(creds)
+        self._write_file(entries)
+
+    def delete(self, kind: str, hub: str) -> None:
+        """Forget a device."""
+        name = self.key(kind, hub)
+        if self.keyring is not None:
+            with contextlib.suppress(Exception):
+                self.keyring.delete_password(KEYRING_SERVICE, name)
+            return
+        entries = self._read_file()
+        if entries.pop(name, None) is not None:
+            self._write_file(entries)
+
+    def _read_file(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return {}
+        warn_if_readable_by_others(self.path)
+        try:
+            data = json.loads(text)
+        except ValueError:
+            log.warning("%s is not valid JSON; ignoring it (pair again)", self.path)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_file(self, entries: dict[str, Any]) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(entries, f, indent=1)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+
+async def _post(hub: str, path: str, body: dict[str, Any], ca: str | None) -> dict[str, Any]:
+    verify: Any = ssl_for(hub, ca) or True
+    try:
+        async with httpx.AsyncClient(base_url=hub, timeout=30, verify=verify) as http:
+            response = await http.post(path, json=body)
+    except httpx.TransportError as exc:
+        raise HubUnreachable(
+            f"cannot reach the hub at {hub}: {exc or type(exc).__name__}",
+            hint="check --hub (and --ca for a private certificate)",
+        ) from None
+    if response.status_code >= 400:
+        try:
+            err = response.json().get("error") or {}
+        except ValueError:
+            err = {}
+        raise AuthError(
+            err.get("message") or f"the hub answered HTTP {response.status_code}",
+            hint=err.get("hint"),
+        )
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def pair_device(
+    store: CredentialStore,
+    hub: str,
+    code: str,
+    *,
+    kind: str,
+    name: str,
+    ca: str | None = None,
+    insecure: bool = False,
+) -> DeviceCredentials:
+    """Redeem a pairing code and store the device's credentials."""
+    hub = hub.rstrip("/")
+    check_hub_url(hub, insecure=insecure)
+    device_key = new_device_key()
+    answer = await _post(
+        hub,
+        "/v1/auth/pair",
+        {"code": code, "name": name, "kind": kind, "fingerprint": fingerprint_of(device_key)},
+        ca,
+    )
+    creds = DeviceCredentials(
+        hub=hub,
+        kind=kind,
+        device_id=str(answer["device_id"]),
+        refresh_token=str(answer["refresh_token"]),
+        device_key=device_key,
+        ca=ca,
+    )
+    with store.locked():
+        store.save(creds)
+    return creds
+
+
+class DeviceTokenProvider:
+    """`async () -> session token` for a paired device: cached, refreshed under a lock."""
+
+    def __init__(self, store: CredentialStore, kind: str, hub: str) -> None:
+        self.store = store
+        self.kind = kind
+        self.hub = hub.rstrip("/")
+        self._lock = asyncio.Lock()
+
+    def credentials(self) -> DeviceCredentials:
+        """The stored credentials, or an AuthError saying how to pair."""
+        creds = self.store.load(self.kind, self.hub)
+        if creds is None:
+            hint = (
+                "pair it: `tether runner --hub URL --pair CODE`"
+                if self.kind == "runner"
+                else "sign in: `tether login --hub URL --code CODE` (mint a code with "
+                "`tether pair new` on a signed-in machine)"
+            )
+            raise AuthError(
+                f"this machine has no {self.kind} credentials for {self.hub}", hint=hint
+            )
+        return creds
+
+    async def __call__(self) -> str:
+        async with self._lock:
+            creds = self.credentials()
+            if creds.access_token and creds.access_expires_at - _EARLY_REFRESH_S > time.time():
+                return creds.access_token
+            return await asyncio.to_thread(self._refresh_locked)
+
+    def _refresh_locked(self) -> str:
+        with self.store.locked():
+            creds = self.credentials()  # another process may have refreshed meanwhile
+            if creds.access_token and creds.access_expires_at - _EARLY_REFRESH_S > time.time():
+                return creds.access_token
+            answer = asyncio.run(
+                _post(
+                    self.hub,
+                    "/v1/auth/token",
+                    {"refresh_token": creds.refresh_token, "device_key": creds.device_key},
+                    creds.ca,
+                )
+            )
+            creds.refresh_token = str(answer["refresh_token"])
+            creds.access_token = str(answer["access_token"])
+            creds.access_expires_at = time.time() + float(answer["expires_in"])
+            self.store.save(creds)
+            return creds.access_token
+
+
+def device_token(data_dir: Path, kind: str, hub: str) -> TokenProvider:
+    """The token provider of this machine's `kind` device for `hub`."""
+    return DeviceTokenProvider(CredentialStore(data_dir), kind, hub)

@@ -1,0 +1,87 @@
+"""First start and zero setup: the admin user, a one-time sign-in code, and devices for the
+hub's own embedded runner and this machine's CLI (so `tether up` needs no pairing step)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from tether.auth.codes import fingerprint_of, new_device_key
+from tether.auth.records import Device, User
+from tether.auth.service import AuthService
+from tether.client.credentials import CredentialStore, DeviceCredentials
+from tether.client.http import TokenProvider
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What the first start produced."""
+
+    admin: User
+    signin_code: str | None
+    """Only on the very first start: a one-time code to sign a browser or device in."""
+
+
+async def bootstrap_hub(service: AuthService, data_dir: Path, url: str) -> Bootstrap:
+    """Make sure an admin exists, and that this machine's CLI is paired to `url` as admin."""
+    admin, code = await service.ensure_admin()
+    store = CredentialStore(data_dir)
+    existing = await asyncio.to_thread(store.load, "cli", url)
+    device = await service.device(existing.device_id) if existing else None
+    if existing is None or device is None:
+        key = new_device_key()
+        pairing = await service.mint_device(
+            admin, name="local-cli", kind="cli", fingerprint=fingerprint_of(key)
+        )
+        creds = DeviceCredentials(
+            hub=url,
+            kind="cli",
+            device_id=pairing.device.id,
+            refresh_token=pairing.refresh_token,
+            device_key=key,
+        )
+
+        def save() -> None:
+            with store.locked():
+                store.save(creds)
+
+        await asyncio.to_thread(save)
+    return Bootstrap(admin, code)
+
+
+async def embedded_runner_token(service: AuthService, admin: User, runner_id: str) -> TokenProvider:
+    """A token provider for the in-process runner: a runner device of the admin, minted
+    once and reused; tokens come straight from the service (no refresh token exists)."""
+    device: Device | None = next(
+        (
+            d
+            for d in await service.db.devices(admin.id)
+            if d.kind == "runner" and d.name == runner_id and not d.revoked
+        ),
+        None,
+    )
+    if device is None:
+        device = (
+            await service.mint_device(
+                admin,
+                name=runner_id,
+                kind="runner",
+                fingerprint=fingerprint_of(new_device_key()),
+                with_refresh=False,
+            )
+        ).device
+    device_id = device.id
+
+    async def provide() -> str:
+        current = await service.device(device_id)
+        if current is None or current.revoked:
+            from tether.errors import AuthError
+
+            raise AuthError(
+                "the embedded runner's device was revoked",
+                hint="restart `tether up` to mint a new one",
+            )
+        return service.access_token(current)
+
+    return provide
