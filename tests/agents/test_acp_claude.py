@@ -67,7 +67,7 @@ async def test_turn_allow_deny_interrupt_and_load(
 
             allowed = await run_turn(remote, "make a file", answer="allow")
             request = of_kind(allowed, "permission_request")[0]
-            assert request["input"]["command"] == "touch allowed.txt"
+            assert request["input"]["command"] == "touch allowed.txt" and request["tool"] == "Bash"
             assert {o["kind"] for o in request["options"]} >= {"allow_once", "reject_once"}
             assert (work / "allowed.txt").exists()
             assert of_kind(allowed, "tool_result")[0]["is_error"] is False

@@ -110,6 +110,7 @@ class AcpAdapter(ProcessHost):
             session: Any = await self.conn.load_session(
                 cwd=self.cwd(), session_id=self.ctx.resume, mcp_servers=[]
             )
+            await self._settle_replay()
         else:
             session = await self.conn.new_session(cwd=self.cwd(), mcp_servers=[])
             self.session_id = session.session_id
@@ -125,6 +126,18 @@ class AcpAdapter(ProcessHost):
                 "permission_mode": mode,
             }
         )
+
+    async def _settle_replay(self, quiet_s: float = 0.3, limit_s: float = 5.0) -> None:
+        """Wait until `session/load`'s history replay has stopped arriving. Some agents
+        (Gemini CLI 0.61) go on replaying after they answered the load; without this the
+        tail of the old conversation would be taken for the first new turn's reply."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        while True:
+            quiet_for = loop.time() - self.client.last_update
+            if quiet_for >= quiet_s or loop.time() >= deadline:
+                return
+            await asyncio.sleep(quiet_s - quiet_for)
 
     async def _apply_mode(self, session: Any) -> str | None:
         """Switch to the team's `permission_mode`, or to a no-prompt mode for
@@ -163,7 +176,9 @@ class AcpAdapter(ProcessHost):
                 response = await self.conn.prompt(
                     session_id=self.session_id, prompt=[text_block(text)]
                 )
-            except (RequestError, ConnectionError) as exc:
+            except Exception as exc:  # any failure must still end the turn for viewers
+                if not isinstance(exc, RequestError | ConnectionError):
+                    log.exception("%s: session/prompt failed", self.agent_name)
                 self.client.flush_text()
                 event = {"kind": "turn_finished", "status": "error", "result": _describe(exc)}
             else:
@@ -200,8 +215,10 @@ class AcpAdapter(ProcessHost):
         self.client.cancel_pending()
         await super().stop()
         if self.conn is not None:
-            with contextlib.suppress(Exception):  # the process is gone; nothing left to tell
+            try:
                 await self.conn.close()
+            except Exception as exc:  # the process is gone; nothing is left to tell it
+                log.debug("closing the %s connection: %s", self.agent_name, exc)
 
     def on_process_exit(self, code: int) -> None:
         """Open permission requests die with the process."""

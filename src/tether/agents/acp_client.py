@@ -87,8 +87,14 @@ class _Pending:
 class _ToolCall:
     title: str = ""
     kind: str = ""
+    name: str = ""  # the agent's own tool name, when its `_meta` says (claude-code-acp does)
     raw_input: dict[str, Any] = field(default_factory=dict)
     announced: bool = False
+
+    @property
+    def tool(self) -> str:
+        """The best name for the event's `tool`: agent tool name, else ACP kind, else title."""
+        return self.name or self.kind or self.title or "tool"
 
 
 class TetherAcpClient:
@@ -103,6 +109,7 @@ class TetherAcpClient:
         self._pending: dict[str, _Pending] = {}
         self._tools: dict[str, _ToolCall] = {}
         self._text: list[str] = []
+        self.last_update = 0.0  # loop time of the latest session/update
 
     # -- permission requests ---------------------------------------------------------------
 
@@ -121,7 +128,8 @@ class TetherAcpClient:
             {
                 "kind": "permission_request",
                 "request_id": request_id,
-                "tool": call.title or call.kind or "tool",
+                "tool": call.tool,
+                "title": call.title,
                 "input": call.raw_input,
                 "tool_use_id": tool_call.tool_call_id,
                 "options": [
@@ -184,6 +192,7 @@ class TetherAcpClient:
     async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
         """Map one `session/update` to events (history replayed by `session/load` outside a
         turn is not repeated: those events are already in the log of the earlier session)."""
+        self.last_update = asyncio.get_running_loop().time()
         kind = getattr(update, "session_update", None)
         if kind == "agent_message_chunk":
             if self.in_turn:
@@ -212,6 +221,10 @@ class TetherAcpClient:
         call = self._tools.setdefault(update.tool_call_id, _ToolCall())
         call.title = update.title or call.title
         call.kind = str(update.kind or call.kind or "")
+        meta = update.field_meta if isinstance(update.field_meta, dict) else {}
+        for value in meta.values():  # e.g. {"claudeCode": {"toolName": "Bash"}}
+            if isinstance(value, dict) and isinstance(value.get("toolName"), str):
+                call.name = value["toolName"]
         if isinstance(update.raw_input, dict) and update.raw_input:
             call.raw_input = update.raw_input
         return call
@@ -228,7 +241,8 @@ class TetherAcpClient:
                 {
                     "kind": "tool_call",
                     "tool_use_id": update.tool_call_id,
-                    "tool": call.title or call.kind or "tool",
+                    "tool": call.tool,
+                    "title": call.title,
                     "input": call.raw_input,
                     "raw": raw,
                 }

@@ -8,7 +8,6 @@ next turn continues the conversation with `--resume <session id>`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -169,8 +168,10 @@ class GeminiHeadlessAdapter:
         """End any running turn; the session is over."""
         await self.interrupt()
         if self._turn_task is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._turn_task
+            except Exception:
+                log.exception("a gemini turn failed while stopping")
         if not self._exited.is_set():
             self.ctx.emit({"kind": "exited", "code": 0, "reason": "stopped"})
             self._exited.set()
