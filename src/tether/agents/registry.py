@@ -21,6 +21,18 @@ def create_adapter(ctx: AgentContext) -> AgentAdapter:
         from tether.agents.command import CommandAdapter
 
         return CommandAdapter(ctx)
+    if kind == "codex":
+        from tether.agents.codex import CodexAdapter
+
+        return CodexAdapter(ctx)
+    if kind == "acp":
+        from tether.agents.acp import AcpAdapter
+
+        return AcpAdapter(ctx)
+    if kind == "gemini":
+        from tether.agents.gemini import create_gemini_adapter
+
+        return create_gemini_adapter(ctx)
     raise ConfigError(
         f"team {ctx.team.name!r}: agent {kind!r} is not supported by this runner yet",
         hint="use one of: claude, command, demo",

@@ -101,11 +101,15 @@ class HubClient:
         result: dict[str, Any] = await self.request("GET", f"/v1/sessions/{session_id}")
         return result
 
-    async def start(self, team: str, prompt: str | None = None) -> dict[str, Any]:
-        """Start a session of a team; returns the session (its `id`)."""
-        result: dict[str, Any] = await self.request(
-            "POST", "/v1/sessions", json={"team": team, "prompt": prompt}
-        )
+    async def start(
+        self, team: str, prompt: str | None = None, resume: str | None = None
+    ) -> dict[str, Any]:
+        """Start a session of a team (or continue the agent's own session `resume`);
+        returns the session (its `id`)."""
+        body: dict[str, Any] = {"team": team, "prompt": prompt}
+        if resume is not None:
+            body["resume"] = resume
+        result: dict[str, Any] = await self.request("POST", "/v1/sessions", json=body)
         return result
 
     async def send(self, session_id: str, text: str) -> dict[str, Any]:

@@ -154,13 +154,17 @@ class RemoteSession:
         message: str | None = None,
         updated_input: dict[str, Any] | None = None,
         timeout: float = 30.0,
+        option_id: str | None = None,
     ) -> None:
-        """Answer a pending permission request with `allow` or `deny`."""
+        """Answer a pending permission request with `allow` or `deny` (`option_id`: one of
+        the request's `options`, e.g. "for this session")."""
         payload: dict[str, Any] = {"request_id": request_id, "behavior": behavior}
         if message is not None:
             payload["message"] = message
         if updated_input is not None:
             payload["updated_input"] = updated_input
+        if option_id is not None:
+            payload["option_id"] = option_id
         await self._request("permission_decision", payload, timeout)
 
     async def interrupt(self, timeout: float = 30.0) -> None:

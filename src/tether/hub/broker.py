@@ -375,7 +375,7 @@ class Broker:
     # -- sessions --------------------------------------------------------------------------
 
     async def start_session(
-        self, team: str, principal: Principal, prompt: str | None = None
+        self, team: str, principal: Principal, prompt: str | None = None, resume: str | None = None
     ) -> LiveSession:
         """Create a session of a team and ask its runner to start the agent."""
         entry = self.teams.get(team)
@@ -409,7 +409,7 @@ class Broker:
         await link.send(
             make(
                 "control",
-                ControlStart(team=team, prompt=prompt, by=principal.label),
+                ControlStart(team=team, prompt=prompt, by=principal.label, resume=resume),
                 session=record.id,
             )
         )

@@ -82,6 +82,7 @@ class StartRequest(BaseModel):
 
     team: str
     prompt: str | None = None
+    resume: str | None = None  # the agent's own session/thread id to continue
 
 
 class MessageRequest(BaseModel):
@@ -135,7 +136,7 @@ async def start_session(request: Request, body: StartRequest, principal: User) -
         raise NotFound(f"no team {body.team!r}", hint="list teams with `tether teams`")
     if not await request.app.state.policy.can_use_team(principal, team):
         raise Forbidden(f"you may not use team {body.team!r}")
-    live = await broker.start_session(body.team, principal, body.prompt)
+    live = await broker.start_session(body.team, principal, body.prompt, resume=body.resume)
     await request.app.state.audit(
         "session_start", principal, session=live.record.id, team=body.team
     )

@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 import tether
+from tether.agents.detect import detect_agents
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
@@ -82,6 +83,7 @@ class Runner:
         self.connected = asyncio.Event()
         self._backoff = Backoff()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.agents: dict[str, str | None] = {}  # agent CLI → version (None: not installed)
 
     def hello(self) -> Hello:
         """What this runner announces."""
@@ -100,10 +102,12 @@ class Runner:
             version=tether.__version__,
             teams=teams,
             sessions=self.outbox.last_seqs(),
+            agents=self.agents,
         )
 
     async def run(self) -> None:
         """Connect, serve, and reconnect for ever (until cancelled)."""
+        self.agents = await detect_agents()
         try:
             while True:
                 try:

@@ -1,0 +1,359 @@
+"""The Codex adapter: `codex app-server`, JSON-RPC over stdio (wire notes: docs/agents.md).
+
+`initialize` → `initialized` → `thread/start` (or `thread/resume`) with the team's approval
+policy and sandbox; each user message is a `turn/start`; `turn/interrupt` stops a turn.
+Codex's approval requests become `permission_request`s the session's owner answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.agents.base import AgentContext
+from tether.agents.jsonrpc import LineRpc
+from tether.agents.process import ProcessHost, program_argv
+from tether.errors import AgentError
+from tether.protocol.messages import ControlPermissionDecision
+
+log = logging.getLogger("tether.agents.codex")
+
+DEFAULT_APPROVAL_POLICY = "on-request"
+DEFAULT_SANDBOX = "workspace-write"
+APPROVAL_METHODS = {
+    "item/commandExecution/requestApproval": "shell",
+    "item/fileChange/requestApproval": "apply_patch",
+}
+# Codex's decisions, as options the owner picks from (ACP-like kinds).
+_OPTION_NAMES = {
+    "accept": ("Allow", "allow_once"),
+    "acceptForSession": ("Allow for this session", "allow_always"),
+    "decline": ("Deny (the turn goes on)", "reject_once"),
+    "cancel": ("Deny and stop the turn", "reject_once"),
+}
+_TURN_STATUS = {"completed": "success", "interrupted": "interrupted", "failed": "error"}
+
+
+@dataclass
+class _Approval:
+    rpc_id: Any
+    decisions: dict[str, Any] = field(default_factory=dict)  # option id → decision value
+
+
+class CodexAdapter(ProcessHost):
+    """Drives one `codex app-server` process (one thread)."""
+
+    agent_name = "codex"
+
+    def __init__(self, ctx: AgentContext) -> None:
+        super().__init__(ctx)
+        self.rpc: LineRpc | None = None
+        self.thread_id: str | None = ctx.resume
+        self.turn_id: str | None = None
+        self._approvals: dict[str, _Approval] = {}
+        self._texts: dict[str, str] = {}  # agentMessage item id → text streamed so far
+        self._usage: dict[str, Any] | None = None
+
+    # -- argv and thread settings ------------------------------------------------------------
+
+    def argv(self) -> list[str]:
+        """`codex app-server` (the team's `command` replaces `codex`)."""
+        return [*program_argv(self.ctx, "codex"), "app-server"]
+
+    def thread_settings(self) -> dict[str, Any]:
+        """approvalPolicy / sandbox / model / cwd for `thread/start` and `thread/resume`."""
+        team = self.ctx.team
+        if team.skip_permissions:
+            policy, sandbox = "never", team.sandbox or "danger-full-access"
+        else:
+            policy = team.approval_policy or DEFAULT_APPROVAL_POLICY
+            sandbox = team.sandbox or DEFAULT_SANDBOX
+        settings: dict[str, Any] = {"cwd": team.path, "approvalPolicy": policy, "sandbox": sandbox}
+        if team.model:
+            settings["model"] = team.model
+        return settings
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Spawn, initialize, and start (or resume) the thread."""
+        team = self.ctx.team
+        proc = await self.spawn_process(self.argv(), dict(team.env))
+        self.rpc = LineRpc(proc, self.agent_name, self._on_notification, self._on_request)
+        self.add_reader(self.spawn_task(self.rpc.read_forever()))
+        timeout = team.session_init_timeout
+        try:
+            await self.rpc.request(
+                "initialize",
+                {"clientInfo": {"name": "tether", "title": "tether", "version": _version()}},
+                timeout,
+            )
+            await self.rpc.notify("initialized")
+            if self.ctx.resume:
+                params = {"threadId": self.ctx.resume, "excludeTurns": True}
+                result = await self.rpc.request(
+                    "thread/resume", {**params, **self.thread_settings()}, timeout
+                )
+            else:
+                result = await self.rpc.request("thread/start", self.thread_settings(), timeout)
+        except TimeoutError:
+            await self.stop()
+            raise AgentError(
+                f"codex did not get ready within {timeout:g} s",
+                hint="check the codex install and its model provider; raise session_init_timeout",
+            ) from None
+        except AgentError as exc:
+            await self.stop()
+            tail = "; ".join(list(self.stderr_tail)[-3:])
+            raise AgentError(
+                f"codex could not start: {exc}" + (f" ({tail})" if tail else "")
+            ) from None
+        thread = result.get("thread") or {}
+        self.thread_id = str(thread.get("id") or self.thread_id)
+        self.ctx.emit(
+            {
+                "kind": "status",
+                "state": "idle",
+                "agent": self.agent_name,
+                "agent_session_id": self.thread_id,
+                "model": result.get("model"),
+                "permission_mode": result.get("approvalPolicy"),
+            }
+        )
+
+    async def send_user_message(self, text: str) -> None:
+        """Start a turn."""
+        rpc = self._require_rpc()
+        result = await rpc.request(
+            "turn/start",
+            {"threadId": self.thread_id, "input": [{"type": "text", "text": text}]},
+            timeout=60,
+        )
+        turn = (result or {}).get("turn") or {}
+        self.turn_id = turn.get("id") or self.turn_id
+
+    async def decide_permission(self, decision: ControlPermissionDecision) -> None:
+        """Answer an approval: accept / acceptForSession / decline, or an offered option."""
+        approval = self._approvals.pop(decision.request_id, None)
+        if approval is None:
+            raise AgentError(f"no pending permission request {decision.request_id!r}")
+        if decision.option_id is not None:
+            choice = approval.decisions.get(decision.option_id)
+            if choice is None and decision.option_id in _OPTION_NAMES:
+                choice = decision.option_id
+            if choice is None:
+                self._approvals[decision.request_id] = approval
+                raise AgentError(
+                    f"option {decision.option_id!r} was not offered for {decision.request_id}",
+                    hint="pick one of: " + ", ".join(approval.decisions),
+                )
+        else:
+            choice = "accept" if decision.behavior == "allow" else "decline"
+        await self._require_rpc().respond(approval.rpc_id, {"decision": choice})
+
+    async def interrupt(self) -> None:
+        """Interrupt the running turn."""
+        if self.rpc is None or self.turn_id is None:
+            return
+        with contextlib.suppress(TimeoutError, AgentError):
+            await self.rpc.request(
+                "turn/interrupt", {"threadId": self.thread_id, "turnId": self.turn_id}, timeout=10
+            )
+
+    def _require_rpc(self) -> LineRpc:
+        if self.rpc is None:
+            raise AgentError("codex is not running")
+        return self.rpc
+
+    # -- from the agent ----------------------------------------------------------------------
+
+    def _on_request(
+        self, rpc_id: Any, method: str, params: dict[str, Any], raw: dict[str, Any]
+    ) -> None:
+        tool = APPROVAL_METHODS.get(method)
+        if tool is None:
+            # Never leave the agent waiting on something tether cannot answer.
+            assert self.rpc is not None
+            self.spawn_task(
+                self.rpc.respond_error(rpc_id, -32601, f"tether does not support {method}")
+            )
+            return
+        request_id = f"codex-{rpc_id}"
+        offered = params.get("availableDecisions") or [
+            "accept",
+            "acceptForSession",
+            "decline",
+            "cancel",
+        ]
+        approval = _Approval(rpc_id)
+        for value in [*offered, "decline"]:
+            option_id = value if isinstance(value, str) else next(iter(value), "")
+            if option_id and option_id not in approval.decisions:
+                approval.decisions[option_id] = value
+        self._approvals[request_id] = approval
+        tool_input = {
+            k: params[k] for k in ("command", "cwd", "reason", "grantRoot") if params.get(k)
+        }
+        self.ctx.emit(
+            {
+                "kind": "permission_request",
+                "request_id": request_id,
+                "tool": tool,
+                "input": tool_input,
+                "tool_use_id": params.get("itemId"),
+                "options": [_option(o, v) for o, v in approval.decisions.items()],
+                "raw": raw,
+            }
+        )
+
+    def _on_notification(self, method: str, params: dict[str, Any], raw: dict[str, Any]) -> None:
+        emit = self.ctx.emit
+        if method == "turn/started":
+            self.turn_id = (params.get("turn") or {}).get("id") or self.turn_id
+        elif method == "item/agentMessage/delta":
+            item_id = str(params.get("itemId"))
+            self._texts[item_id] = self._texts.get(item_id, "") + str(params.get("delta", ""))
+        elif method == "item/started":
+            self._on_item(params.get("item") or {}, raw, started=True)
+        elif method == "item/completed":
+            self._on_item(params.get("item") or {}, raw, started=False)
+        elif method == "serverRequest/resolved":
+            request_id = f"codex-{params.get('requestId')}"
+            if self._approvals.pop(request_id, None) is not None:
+                emit(_cancelled(request_id, raw))
+        elif method == "thread/tokenUsage/updated":
+            usage = (params.get("tokenUsage") or {}).get("last")
+            self._usage = usage if isinstance(usage, dict) else self._usage
+        elif method == "error" and not params.get("willRetry"):
+            error = params.get("error") or {}
+            emit(
+                {
+                    "kind": "error",
+                    "code": "agent",
+                    "message": str(error.get("message", error)),
+                    "raw": raw,
+                }
+            )
+        elif method == "turn/completed":
+            self._on_turn_completed(params.get("turn") or {}, raw)
+
+    def _on_item(self, item: dict[str, Any], raw: dict[str, Any], *, started: bool) -> None:
+        kind, item_id = item.get("type"), str(item.get("id"))
+        emit = self.ctx.emit
+        if kind == "agentMessage" and not started:
+            self._texts.pop(item_id, None)
+            if item.get("text"):
+                emit({"kind": "agent_message", "text": item["text"], "raw": raw})
+        elif kind == "commandExecution" and started:
+            tool_input = {"command": item.get("command"), "cwd": item.get("cwd")}
+            emit(
+                {
+                    "kind": "tool_call",
+                    "tool_use_id": item_id,
+                    "tool": "shell",
+                    "input": tool_input,
+                    "raw": raw,
+                }
+            )
+        elif kind == "commandExecution":
+            status = item.get("status")
+            failed = status != "completed" or item.get("exitCode") not in (0, None)
+            output = item.get("aggregatedOutput") or ("" if status == "completed" else str(status))
+            emit(
+                {
+                    "kind": "tool_result",
+                    "tool_use_id": item_id,
+                    "output": output,
+                    "is_error": failed,
+                    "raw": raw,
+                }
+            )
+        elif kind == "fileChange" and started:
+            tool_input = {"changes": item.get("changes") or []}
+            emit(
+                {
+                    "kind": "tool_call",
+                    "tool_use_id": item_id,
+                    "tool": "apply_patch",
+                    "input": tool_input,
+                    "raw": raw,
+                }
+            )
+        elif kind == "fileChange":
+            status = str(item.get("status"))
+            emit(
+                {
+                    "kind": "tool_result",
+                    "tool_use_id": item_id,
+                    "output": status,
+                    "is_error": status != "completed",
+                    "raw": raw,
+                }
+            )
+        elif kind in ("mcpToolCall", "webSearch", "dynamicToolCall") and started:
+            name = str(item.get("tool") or (item.get("query") and "web_search") or kind)
+            arguments = item.get("arguments")
+            tool_input = arguments if isinstance(arguments, dict) else {}
+            emit(
+                {
+                    "kind": "tool_call",
+                    "tool_use_id": item_id,
+                    "tool": name,
+                    "input": tool_input,
+                    "raw": raw,
+                }
+            )
+
+    def _on_turn_completed(self, turn: dict[str, Any], raw: dict[str, Any]) -> None:
+        # Text streamed into a message the turn never completed (an interrupt) still counts.
+        for text in self._texts.values():
+            if text:
+                self.ctx.emit({"kind": "agent_message", "text": text, "partial": True})
+        self._texts.clear()
+        for request_id in list(self._approvals):
+            self._approvals.pop(request_id)
+            self.ctx.emit(_cancelled(request_id, None))
+        status = _TURN_STATUS.get(str(turn.get("status")), "error")
+        event: dict[str, Any] = {"kind": "turn_finished", "status": status, "raw": raw}
+        error = turn.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            event["result"] = str(error["message"])
+        if self._usage is not None:
+            event["usage"] = self._usage
+        self._usage = None
+        self.turn_id = None
+        self.ctx.emit(event)
+
+    def on_process_exit(self, code: int) -> None:
+        """Pending approvals die with the process."""
+        for request_id in list(self._approvals):
+            self._approvals.pop(request_id)
+            self.ctx.emit(_cancelled(request_id, None))
+
+
+def _option(option_id: str, value: Any) -> dict[str, Any]:
+    name, kind = _OPTION_NAMES.get(option_id, (option_id, "allow_always"))
+    if option_id == "acceptWithExecpolicyAmendment":
+        name = "Always allow this command"
+    option: dict[str, Any] = {"option_id": option_id, "name": name, "kind": kind}
+    if not isinstance(value, str):
+        option["value"] = value
+    return option
+
+
+def _cancelled(request_id: str, raw: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "kind": "permission_decision",
+        "request_id": request_id,
+        "behavior": "cancelled",
+        "by": "codex",
+        "raw": raw,
+    }
+
+
+def _version() -> str:
+    import tether
+
+    return str(tether.__version__)

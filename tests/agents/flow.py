@@ -1,0 +1,71 @@
+"""Drive a session through the real hub the way a remote owner would: send a turn, answer
+its permission requests, collect its events until the turn ends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.support.timing import scaled
+from tether.client import RemoteSession
+
+
+async def next_event(remote: RemoteSession, kind: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The next event of `kind` (earlier events are dropped)."""
+
+    async def scan() -> dict[str, Any]:
+        async for event in remote:
+            if event.kind == kind:
+                return event.payload
+        raise AssertionError(f"the stream ended before a {kind} event")
+
+    return await asyncio.wait_for(scan(), scaled(timeout))
+
+
+async def run_turn(
+    remote: RemoteSession,
+    text: str,
+    *,
+    answer: str | None = None,
+    option_id: str | None = None,
+    timeout: float = 90.0,
+) -> list[dict[str, Any]]:
+    """Send `text`, answer every permission request with `answer` (allow/deny), and return
+    the turn's events up to and including `turn_finished`."""
+    await remote.send_message(text)
+    return await finish_turn(remote, answer=answer, option_id=option_id, timeout=timeout)
+
+
+async def finish_turn(
+    remote: RemoteSession,
+    *,
+    answer: str | None = None,
+    option_id: str | None = None,
+    timeout: float = 90.0,
+) -> list[dict[str, Any]]:
+    """Collect events until `turn_finished`, answering permission requests on the way."""
+    seen: list[dict[str, Any]] = []
+
+    async def scan() -> list[dict[str, Any]]:
+        async for event in remote:
+            seen.append(event.payload)
+            if event.kind == "permission_request":
+                assert answer is not None, f"unexpected permission request: {event.payload}"
+                await remote.decide_permission(
+                    str(event.payload["request_id"]), answer, option_id=option_id
+                )
+            if event.kind == "turn_finished":
+                return seen
+        raise AssertionError(f"the stream ended before the turn finished: {seen}")
+
+    return await asyncio.wait_for(scan(), scaled(timeout))
+
+
+def texts(events: list[dict[str, Any]], kind: str = "agent_message") -> list[str]:
+    """The `text` of each event of `kind`."""
+    return [str(e.get("text", "")) for e in events if e.get("kind") == kind]
+
+
+def of_kind(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The events of `kind`."""
+    return [e for e in events if e.get("kind") == kind]

@@ -1,0 +1,62 @@
+"""Finding agent CLIs and their versions; a missing CLI is a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.hub import running_hub
+from tests.support.openai_responses import codex_bin
+from tether.agents.detect import (
+    detect_agents,
+    find_agent_binary,
+    package_version,
+    require_agent_binary,
+)
+from tether.errors import AgentError
+
+
+def test_missing_binary_names_it_and_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TETHER_CODEX_BIN", raising=False)
+    monkeypatch.chdir("/")
+    with pytest.raises(AgentError) as caught:
+        require_agent_binary("codex", path="/nonexistent")
+    message = str(caught.value)
+    assert "'codex'" in message and "npm install -g @openai/codex" in message
+
+
+def test_env_override_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "my-gemini"
+    fake.write_text("#!/bin/sh\necho 'gemini 9.8.7'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("TETHER_GEMINI_BIN", str(fake))
+    assert find_agent_binary("gemini", path="/nonexistent") == str(fake)
+
+
+async def test_version_from_the_command_when_there_is_no_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "claude"
+    fake.write_text("#!/bin/sh\necho '3.2.1 (Claude Code)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("TETHER_CLAUDE_BIN", str(fake))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.chdir(tmp_path)
+    agents = await detect_agents(("claude", "no-such-agent"))
+    assert agents == {"claude": "3.2.1", "no-such-agent": None}
+
+
+@pytest.mark.skipif(codex_bin() is None, reason="the codex CLI is not installed")
+async def test_runner_hello_reports_installed_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = str(codex_bin())
+    monkeypatch.setenv("TETHER_CODEX_BIN", binary)
+    expected = package_version(binary)
+    assert expected and expected[0].isdigit()
+    async with running_hub(tmp_path) as hub:
+        assert hub.runner is not None
+        hello = hub.runner.hello()
+    assert hello.agents["codex"] == expected
+    assert set(hello.agents) == {"claude", "codex", "gemini"}

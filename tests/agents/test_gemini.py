@@ -1,0 +1,135 @@
+"""The real Gemini CLI through the hub and runner, against a scripted Gemini API:
+`gemini --acp` (a turn, a shell command allowed and denied by the remote owner, an
+interrupt with and without a pending request, `session/load` in a new process) and the
+headless stream-json mode of `skip_permissions` teams. Gemini takes seconds to start, so
+each test keeps to as few processes as it can."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.agents.flow import next_event, of_kind, run_turn, texts
+from tests.support.gemini_api import (
+    DEFAULT_GEMINI_MODEL,
+    ScriptedGeminiServer,
+    backdate_gemini_sessions,
+    gemini_bin,
+    gemini_env,
+)
+from tests.support.hub import running_hub
+from tests.support.timing import scaled
+from tether.config import TeamConfig, TetherConfig
+
+pytestmark = pytest.mark.skipif(gemini_bin() is None, reason="the gemini CLI is not installed")
+
+
+@pytest.fixture
+def gemini_api() -> Iterator[ScriptedGeminiServer]:
+    with ScriptedGeminiServer() as server:
+        yield server
+
+
+def gemini_config(tmp_path: Path, server: ScriptedGeminiServer, **options: object) -> TetherConfig:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    env, _ = gemini_env(tmp_path / "home", server.base_url, base_env={})
+    team = TeamConfig(
+        name="gemini",
+        path=str(work),
+        agent="gemini",
+        command=[str(gemini_bin())],
+        model=DEFAULT_GEMINI_MODEL,
+        env=env,
+        **options,  # type: ignore[arg-type]
+    )
+    return TetherConfig(teams={"gemini": team})
+
+
+async def test_acp_turn_approvals_interrupts_and_load(
+    tmp_path: Path, gemini_api: ScriptedGeminiServer
+) -> None:
+    work = tmp_path / "work"
+    gemini_api.script(
+        gemini_api.text("first answer ALPHA"),
+        gemini_api.shell("touch allowed.txt", description="make a file"),
+        gemini_api.text("made it"),
+        gemini_api.shell("touch denied.txt", description="make a file"),
+        gemini_api.text("was refused"),
+        gemini_api.hang("thinking"),
+        gemini_api.shell("touch never.txt", description="make a file"),
+    )
+    config = gemini_config(tmp_path, gemini_api)
+    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
+        session = await client.start("gemini")
+        async with hub.session(session["id"]) as remote:
+            first = await run_turn(remote, "remember BANANA")
+            assert of_kind(first, "turn_finished")[0]["status"] == "success"
+            assert "first answer ALPHA" in texts(first)
+
+            allowed = await run_turn(remote, "make a file", answer="allow")
+            request = of_kind(allowed, "permission_request")[0]
+            assert [o["option_id"] for o in request["options"]] == [
+                "proceed_always",
+                "proceed_once",
+                "cancel",
+            ]
+            assert (work / "allowed.txt").exists()
+            assert "made it" in texts(allowed)
+
+            denied = await run_turn(remote, "make another", answer="deny")
+            assert not (work / "denied.txt").exists()
+            assert of_kind(denied, "turn_finished")[0]["status"] == "success"
+            assert "was refused" in texts(denied)
+
+            await remote.send_message("think")
+            await asyncio.to_thread(gemini_api.wait_for_requests, 6, scaled(60))
+            await remote.interrupt()
+            assert (await next_event(remote, "turn_finished"))["status"] == "interrupted"
+            gemini_api.release()
+
+            # Cancelling while the owner has not answered yet: tether answers `cancelled`.
+            await remote.send_message("make a third")
+            request = await next_event(remote, "permission_request")
+            await remote.interrupt()
+            withdrawn = await next_event(remote, "permission_decision")
+            assert withdrawn["request_id"] == request["request_id"]
+            assert withdrawn["behavior"] == "cancelled"
+            assert (await next_event(remote, "turn_finished"))["status"] == "interrupted"
+            assert not (work / "never.txt").exists()
+
+            await client.stop(session["id"])
+            await next_event(remote, "exited")
+        agent_session = (await client.session(session["id"]))["agent_session_id"]
+
+        backdate_gemini_sessions(tmp_path / "home")  # Gemini 0.61 same-minute load bug
+        gemini_api.script(gemini_api.text("after load"))
+        resumed = await client.start("gemini", resume=agent_session)
+        async with hub.session(resumed["id"]) as remote:
+            events = await run_turn(remote, "what did I ask first?")
+            assert "after load" in texts(events)
+    last = gemini_api.main_requests[-1]
+    assert "remember BANANA" in last.user_texts()
+    assert "first answer ALPHA" in last.model_texts()
+
+
+async def test_headless_mode_for_skip_permissions(
+    tmp_path: Path, gemini_api: ScriptedGeminiServer
+) -> None:
+    gemini_api.script(
+        gemini_api.shell("touch yolo.txt", description="make a file"),
+        gemini_api.text("done without asking"),
+    )
+    config = gemini_config(tmp_path, gemini_api, skip_permissions=True)
+    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
+        session = await client.start("gemini")
+        async with hub.session(session["id"]) as remote:
+            events = await run_turn(remote, "make a file")
+            assert of_kind(events, "permission_request") == []
+            assert of_kind(events, "tool_call")[0]["tool"] == "run_shell_command"
+            assert "done without asking" in texts(events)
+            assert of_kind(events, "turn_finished")[0]["status"] == "success"
+    assert (tmp_path / "work" / "yolo.txt").exists()
