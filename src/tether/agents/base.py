@@ -50,3 +50,16 @@ class AgentAdapter(Protocol):
 
     async def wait_exited(self) -> None:
         """Return once the process has ended and `exited` was emitted."""
+
+
+async def set_permission_mode(adapter: AgentAdapter | None, mode: str) -> None:
+    """Change a running agent's permission mode, if its adapter can (not every agent has modes)."""
+    from tether.errors import AgentError
+
+    change = getattr(adapter, "set_permission_mode", None)
+    if change is None:
+        raise AgentError(
+            "this agent has no permission modes to change",
+            hint="permission modes exist for agent = claude (and the demo)",
+        )
+    await change(mode)

@@ -93,10 +93,30 @@ class HubClient:
         result: dict[str, Any] = await self.request("GET", f"/v1/sessions/{session_id}")
         return result
 
-    async def start(self, team: str, prompt: str | None = None) -> dict[str, Any]:
-        """Start a session of a team; returns the session (its `id`)."""
+    async def start(
+        self, team: str, prompt: str | None = None, *, adopt: str | None = None
+    ) -> dict[str, Any]:
+        """Start a session of a team; returns the session (its `id`).
+
+        `adopt`: an agent session started outside tether (Claude: its session id) to continue.
+        """
+        body: dict[str, Any] = {"team": team, "prompt": prompt}
+        if adopt is not None:
+            body["adopt"] = adopt
+        result: dict[str, Any] = await self.request("POST", "/v1/sessions", json=body)
+        return result
+
+    async def resume(self, session_id: str, prompt: str | None = None) -> dict[str, Any]:
+        """Start the agent of an exited session again (same session id, same log)."""
         result: dict[str, Any] = await self.request(
-            "POST", "/v1/sessions", json={"team": team, "prompt": prompt}
+            "POST", f"/v1/sessions/{session_id}/resume", json={"prompt": prompt}
+        )
+        return result
+
+    async def set_permission_mode(self, session_id: str, mode: str) -> dict[str, Any]:
+        """Change the running agent's permission mode."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/permission-mode", json={"mode": mode}
         )
         return result
 
