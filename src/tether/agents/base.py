@@ -24,6 +24,10 @@ class AgentContext:
     emit: Emit
     data_dir: Path
     resume: str | None = None
+    # `resume` names the agent session this very tether session ran before (a resume
+    # after its process ended, not an adoption): if the agent never wrote any history
+    # for it (no turn was ever sent), starting afresh under the same id loses nothing.
+    resume_own: bool = False
 
 
 class AgentAdapter(Protocol):

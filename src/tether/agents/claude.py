@@ -34,6 +34,9 @@ __all__ = ["STREAM_JSON_FLAGS", "AgentStartError", "ClaudeAdapter"]
 
 log = logging.getLogger("tether.agents.claude")
 
+# What the CLI says when `--resume` names a session without a transcript.
+_NO_HISTORY = "No conversation found"
+
 # After closing stdin an idle CLI exits in ≈0.3 s; past this we send SIGTERM.
 _GRACEFUL_EXIT_S = 3.0
 
@@ -72,6 +75,7 @@ class ClaudeAdapter:
         self.permission_mode: str | None = None
         # Known from the start: we either resume an id or choose the new session's id.
         self.agent_session_id: str = ctx.resume or new_agent_session_id()
+        self._resuming = ctx.resume is not None
 
     @property
     def pid(self) -> int | None:
@@ -86,7 +90,7 @@ class ClaudeAdapter:
             self.ctx.team,
             self.default_command,
             agent_session_id=self.agent_session_id,
-            resume=self.ctx.resume is not None,
+            resume=self._resuming,
         )
 
     def env(self) -> dict[str, str]:
@@ -97,27 +101,16 @@ class ClaudeAdapter:
 
     async def start(self) -> None:
         """Spawn, send `initialize`, and report the session idle with its agent session id."""
-        team = self.ctx.team
-        env = self.env()
-        self._secrets = secret_values({**os.environ, **env})
-        self._proc = await self.ctx.transport.spawn(self.argv(), cwd=team.path, env=env)
-        self._spawn_task(self._read_stdout())
-        self._spawn_task(self._read_stderr())
-        self._spawn_task(self._watch_exit())
         try:
-            init = await self._control(
-                {"subtype": "initialize", "hooks": None}, team.session_init_timeout
-            )
-        except TimeoutError:
-            await self.stop()
-            raise AgentStartError(
-                f"{self.agent_name} did not answer `initialize` within"
-                f" {team.session_init_timeout:g} s",
-                exit_code=self._exit_code,
-                hint="check the agent's install and credentials; raise session_init_timeout",
-            ) from None
-        except AgentError:
-            raise await self._start_failure() from None
+            init = await self._launch()
+        except AgentStartError as exc:
+            if not (self._resuming and self.ctx.resume_own and _NO_HISTORY in str(exc)):
+                raise
+            # This session's agent never got a turn, so it has no history to resume;
+            # the CLI accepts the same id for a new session then.
+            log.info("%s has no history to resume; starting it afresh", self.agent_session_id)
+            self._resuming = False
+            init = await self._launch()
         self._started = True
         if isinstance(init.get("current_permission_mode"), str):
             self.permission_mode = init["current_permission_mode"]
@@ -132,6 +125,34 @@ class ClaudeAdapter:
             event["detail"] = f"{self.agent_name} {init['claude_code_version']}"
         self.ctx.emit({k: v for k, v in event.items() if v is not None})
 
+    async def _launch(self) -> dict[str, Any]:
+        """Spawn the process and exchange `initialize`; return its answer."""
+        team = self.ctx.team
+        env = self.env()
+        self._secrets = secret_values({**os.environ, **env})
+        self._exited = asyncio.Event()
+        self._exit_code = None
+        self._early_errors.clear()
+        self._stderr_tail.clear()
+        self._proc = await self.ctx.transport.spawn(self.argv(), cwd=team.path, env=env)
+        self._spawn_task(self._read_stdout())
+        self._spawn_task(self._read_stderr())
+        self._spawn_task(self._watch_exit())
+        try:
+            return await self._control(
+                {"subtype": "initialize", "hooks": None}, team.session_init_timeout
+            )
+        except TimeoutError:
+            await self.stop()
+            raise AgentStartError(
+                f"{self.agent_name} did not answer `initialize` within"
+                f" {team.session_init_timeout:g} s",
+                exit_code=self._exit_code,
+                hint="check the agent's install and credentials; raise session_init_timeout",
+            ) from None
+        except AgentError:
+            raise await self._start_failure() from None
+
     async def _start_failure(self) -> AgentStartError:
         """The process went away during start: wait for its exit and say why."""
         with contextlib.suppress(TimeoutError):
@@ -142,7 +163,7 @@ class ClaudeAdapter:
         code = self._exit_code if self._exit_code is None or self._exit_code >= 0 else None
         message = f"{self.agent_name} exited (code {code}) before it was ready"
         hint = None
-        if self.ctx.resume and "No conversation found" in why:
+        if self._resuming and _NO_HISTORY in why:
             hint = "the agent session id is unknown on this machine (check the id and the team)"
         elif "root/sudo" in why:
             hint = "set skip_permissions only where IS_SANDBOX=1 is acceptable (see docs/claude.md)"
@@ -303,8 +324,9 @@ class ClaudeAdapter:
 
     async def _watch_exit(self) -> None:
         assert self._proc is not None
+        proc, exited = self._proc, self._exited  # this launch's, should start() relaunch
         try:
-            code = await self._proc.wait()
+            code = await proc.wait()
             self._exit_code = code
             # Let the readers drain what the process wrote before it ended.
             readers = [t for t in self._tasks if t is not asyncio.current_task()]
@@ -317,7 +339,7 @@ class ClaudeAdapter:
                 self.ctx.emit(self._exited_event(code))
             # else: start() raises AgentStartError and the supervisor reports the exit.
         finally:
-            self._exited.set()
+            exited.set()
 
     def _exited_event(self, code: int) -> dict[str, Any]:
         event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}

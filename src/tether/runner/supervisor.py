@@ -166,6 +166,7 @@ class SessionSupervisor:
             emit=lambda payload: self.emit(session_id, payload),
             data_dir=self.data_dir,
             resume=control.resume,
+            resume_own=control.resume is not None and control.after_seq > 0,
         )
         try:
             adapter = create_adapter(ctx)
