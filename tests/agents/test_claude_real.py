@@ -23,7 +23,7 @@ from tests.support.claude_hub import SKIP_REASON, TEAM, claude_hub, run_tether
 from tests.support.hub import HubHandle, wait_for_event
 from tests.support.timing import scaled
 from tether.client import RemoteSession
-from tether.errors import Conflict, Forbidden
+from tether.errors import Conflict, Forbidden, NotFound
 
 pytestmark = [
     pytest.mark.claude,
@@ -375,3 +375,29 @@ async def test_adopting_an_unknown_session_fails_clearly(
     assert "No conversation found" in str(error["message"])
     assert exited["code"] == 1
     assert info["state"] == "exited"
+
+
+async def test_interrupt_while_a_prompt_is_pending_cancels_it(
+    tmp_path: Path, api: ScriptedAnthropicAPI
+) -> None:
+    target = project(tmp_path) / "cancelled.txt"
+    api.script(Reply.tool_use("Bash", {"command": f"touch {target}"}), Reply.text("next"))
+    async with claude_hub(tmp_path, api) as hub:
+        session_id, remote, _idle = await started(hub)
+        try:
+            await remote.send_message("create cancelled.txt")
+            request = await wait_for_event(remote, "permission_request")
+            await remote.interrupt()
+            cancelled = await wait_for_event(remote, "permission_decision")
+            finished = await wait_for_event(remote, "turn_finished")
+            async with hub.client() as client:
+                info = await client.session(session_id)
+                # The request is gone: answering it now is refused, not lost in the agent.
+                with pytest.raises(NotFound):
+                    await client.decide(session_id, str(request["request_id"]), "allow")
+        finally:
+            await remote.close()
+    assert cancelled == {**cancelled, "request_id": request["request_id"], "behavior": "cancelled"}
+    assert finished["status"] == "interrupted"
+    assert info["state"] == "idle" and info["pending"] == []
+    assert not target.exists()
