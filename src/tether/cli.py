@@ -304,12 +304,16 @@ def start(
     team: Annotated[str, typer.Argument(help="Team name.")],
     prompt: Annotated[str | None, typer.Option("--prompt", "-p", help="First turn.")] = None,
     hub: HubOpt = None,
+    adopt: Annotated[
+        str | None,
+        typer.Option(help="Continue an agent session started outside tether (its session id)."),
+    ] = None,
 ) -> None:
     """Start a session of a team; prints the session id."""
 
     async def go() -> dict[str, Any]:
         async with client(hub) as c:
-            return await c.start(team, prompt)
+            return await c.start(team, prompt, adopt=adopt)
 
     session = run(go())
     out.print(session["id"])
@@ -341,6 +345,40 @@ def stop(session: Annotated[str, typer.Argument(help="Session id.")], hub: HubOp
 
     run(go())
     err.print("stopping")
+
+
+@app.command()
+def resume(
+    session: Annotated[str, typer.Argument(help="Session id (one that has exited).")],
+    prompt: Annotated[str | None, typer.Option("--prompt", "-p", help="First turn.")] = None,
+    hub: HubOpt = None,
+) -> None:
+    """Start the agent of an exited session again: same session, the agent keeps its history."""
+
+    async def go() -> None:
+        async with client(hub) as c:
+            await c.resume(session, prompt)
+
+    run(go())
+    err.print("resuming")
+
+
+@app.command()
+def mode(
+    session: Annotated[str, typer.Argument(help="Session id.")],
+    permission_mode: Annotated[
+        str, typer.Argument(metavar="MODE", help="Claude: default, acceptEdits, plan, …")
+    ],
+    hub: HubOpt = None,
+) -> None:
+    """Change the permission mode of a session's agent (as owner, or when no owner is connected)."""
+
+    async def go() -> None:
+        async with client(hub) as c:
+            await c.set_permission_mode(session, permission_mode)
+
+    run(go())
+    err.print(f"asked for permission mode {permission_mode}")
 
 
 @app.command()

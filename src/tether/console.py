@@ -30,7 +30,11 @@ def render_event(console: Console, seq: int, payload: dict[str, Any]) -> None:
     if kind == "status":
         state = str(payload.get("state"))
         line.append(f"· {state}", style=_STATE_STYLE.get(state, "dim"))
-        extra = [str(payload[k]) for k in ("agent", "model", "detail") if payload.get(k)]
+        extra = [
+            str(payload[k])
+            for k in ("agent", "model", "permission_mode", "detail")
+            if payload.get(k)
+        ]
         if extra:
             line.append("  " + " · ".join(extra), style="dim")
     elif kind == "user_message":

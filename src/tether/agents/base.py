@@ -24,6 +24,10 @@ class AgentContext:
     emit: Emit
     data_dir: Path
     resume: str | None = None
+    # `resume` names the agent session this very tether session ran before (a resume
+    # after its process ended, not an adoption): if the agent never wrote any history
+    # for it (no turn was ever sent), starting afresh under the same id loses nothing.
+    resume_own: bool = False
 
 
 class AgentAdapter(Protocol):
@@ -50,3 +54,16 @@ class AgentAdapter(Protocol):
 
     async def wait_exited(self) -> None:
         """Return once the process has ended and `exited` was emitted."""
+
+
+async def set_permission_mode(adapter: AgentAdapter | None, mode: str) -> None:
+    """Change a running agent's permission mode, if its adapter can (not every agent has modes)."""
+    from tether.errors import AgentError
+
+    change = getattr(adapter, "set_permission_mode", None)
+    if change is None:
+        raise AgentError(
+            "this agent has no permission modes to change",
+            hint="permission modes exist for agent = claude (and the demo)",
+        )
+    await change(mode)

@@ -73,9 +73,7 @@ class DemoAgent:
                     "response": {
                         "subtype": "success",
                         "request_id": msg.get("request_id"),
-                        "response": {"commands": [], "models": []}
-                        if subtype == "initialize"
-                        else {},
+                        "response": self.control_answer(str(subtype)),
                     },
                 }
             )
@@ -89,6 +87,13 @@ class DemoAgent:
             if isinstance(content, list):
                 content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
             self.turns.put(str(content or ""))
+
+    def control_answer(self, subtype: str) -> dict[str, Any]:
+        if subtype == "initialize":
+            return {"commands": [], "models": [], "current_permission_mode": self.permission_mode}
+        if subtype == "set_permission_mode":
+            return {"mode": self.permission_mode}
+        return {}
 
     # turns -------------------------------------------------------------------------------
 
@@ -250,7 +255,7 @@ def main(argv: list[str]) -> int:
     session_id = str(uuid.uuid4())
     mode = "default"
     for i, arg in enumerate(argv):
-        if arg.startswith("--resume="):
+        if arg.startswith(("--resume=", "--session-id=")):
             session_id = arg.split("=", 1)[1]
         elif arg == "--resume" and i + 1 < len(argv):
             session_id = argv[i + 1]

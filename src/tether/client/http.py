@@ -102,14 +102,36 @@ class HubClient:
         return result
 
     async def start(
-        self, team: str, prompt: str | None = None, resume: str | None = None
+        self,
+        team: str,
+        prompt: str | None = None,
+        resume: str | None = None,
+        *,
+        adopt: str | None = None,
     ) -> dict[str, Any]:
-        """Start a session of a team (or continue the agent's own session `resume`);
-        returns the session (its `id`)."""
+        """Start a session of a team; returns the session (its `id`).
+
+        `adopt` (alias `resume`): an agent session started outside tether — Claude's session
+        id, Codex's thread id, an ACP session id — to continue.
+        """
         body: dict[str, Any] = {"team": team, "prompt": prompt}
-        if resume is not None:
-            body["resume"] = resume
+        if adopt or resume:
+            body["adopt"] = adopt or resume
         result: dict[str, Any] = await self.request("POST", "/v1/sessions", json=body)
+        return result
+
+    async def resume(self, session_id: str, prompt: str | None = None) -> dict[str, Any]:
+        """Start the agent of an exited session again (same session id, same log)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/resume", json={"prompt": prompt}
+        )
+        return result
+
+    async def set_permission_mode(self, session_id: str, mode: str) -> dict[str, Any]:
+        """Change the running agent's permission mode."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/permission-mode", json={"mode": mode}
+        )
         return result
 
     async def send(self, session_id: str, text: str) -> dict[str, Any]:

@@ -171,6 +171,10 @@ class RemoteSession:
         """Interrupt the running turn."""
         await self._request("interrupt", {}, timeout)
 
+    async def set_permission_mode(self, mode: str, timeout: float = 30.0) -> None:
+        """Change the agent's permission mode (the change shows up as a `status` event)."""
+        await self._request("set_permission_mode", {"mode": mode}, timeout)
+
     async def _request(self, type_: str, payload: dict[str, Any], timeout: float) -> None:
         await asyncio.wait_for(self.connected.wait(), timeout)
         assert self._ws is not None

@@ -375,7 +375,12 @@ class Broker:
     # -- sessions --------------------------------------------------------------------------
 
     async def start_session(
-        self, team: str, principal: Principal, prompt: str | None = None, resume: str | None = None
+        self,
+        team: str,
+        principal: Principal,
+        prompt: str | None = None,
+        *,
+        resume: str | None = None,
     ) -> LiveSession:
         """Create a session of a team and ask its runner to start the agent."""
         entry = self.teams.get(team)
@@ -414,6 +419,38 @@ class Broker:
             )
         )
         return live
+
+    async def resume_session(
+        self, live: LiveSession, principal: Principal, prompt: str | None = None
+    ) -> None:
+        """Start the agent of an exited session again, continuing its agent session and its
+        event log (the runner numbers new events after the durable seq: no gap)."""
+        session_id = live.record.id
+        if live.tracker.state is not SessionState.EXITED:
+            raise Conflict(
+                f"session {session_id} is still running ({live.tracker.state.value})",
+                hint="send it a message instead, or stop it first",
+            )
+        agent_session_id = live.tracker.agent_session_id or live.record.agent_session_id
+        if not agent_session_id:
+            raise Conflict(
+                f"session {session_id} never reported an agent session id, so it cannot be resumed",
+                hint="start a new session of the team",
+            )
+        link = self.runners.get(live.record.runner_id or "")
+        if link is None:
+            raise Conflict(
+                f"the runner of session {session_id} ({live.record.runner_id}) is not connected",
+                hint="start it (`tether runner`) and try again",
+            )
+        start = ControlStart(
+            team=live.record.team,
+            prompt=prompt,
+            by=principal.label,
+            resume=agent_session_id,
+            after_seq=live.durable_seq,
+        )
+        await link.send(make("control", start, session=session_id))
 
     async def control(self, live: LiveSession, payload: BaseModel) -> None:
         """Send a control message to the session's runner, or say why it cannot be done."""

@@ -21,12 +21,16 @@ from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
     ControlPermissionDecision,
+    ControlSetPermissionMode,
     ControlStop,
     ControlUserMessage,
     SessionInfo,
 )
 
 router = APIRouter()
+
+# An agent's own session id (handed to the agent as `--resume=<id>`): a plain token.
+AGENT_SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 
 def broker_of(conn: HTTPConnection) -> Broker:
@@ -82,7 +86,10 @@ class StartRequest(BaseModel):
 
     team: str
     prompt: str | None = None
-    resume: str | None = None  # the agent's own session/thread id to continue
+    # An agent session started outside tether (Claude's session id, Codex's thread id,
+    # an ACP session id) to continue; `resume` is accepted as another name for it.
+    adopt: str | None = Field(default=None, pattern=AGENT_SESSION_ID_PATTERN)
+    resume: str | None = Field(default=None, pattern=AGENT_SESSION_ID_PATTERN)
 
 
 class MessageRequest(BaseModel):
@@ -136,7 +143,9 @@ async def start_session(request: Request, body: StartRequest, principal: User) -
         raise NotFound(f"no team {body.team!r}", hint="list teams with `tether teams`")
     if not await request.app.state.policy.can_use_team(principal, team):
         raise Forbidden(f"you may not use team {body.team!r}")
-    live = await broker.start_session(body.team, principal, body.prompt, resume=body.resume)
+    live = await broker.start_session(
+        body.team, principal, body.prompt, resume=body.adopt or body.resume
+    )
     await request.app.state.audit(
         "session_start", principal, session=live.record.id, team=body.team
     )
@@ -224,6 +233,45 @@ async def stop_session(request: Request, session_id: str, principal: User) -> di
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlStop(by=principal.label))
     await request.app.state.audit("session_stop", principal, session=session_id)
+    return {"accepted": True}
+
+
+class ResumeRequest(BaseModel):
+    """Continue an exited session, optionally with a first turn."""
+
+    prompt: str | None = None
+
+
+class PermissionModeRequest(BaseModel):
+    """A permission mode for the running agent (Claude: default, acceptEdits, plan …)."""
+
+    mode: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/v1/sessions/{session_id}/resume", status_code=202)
+async def resume_session(
+    request: Request, session_id: str, body: ResumeRequest, principal: User
+) -> SessionInfo:
+    """Start the agent of an exited session again (same session, same agent session id)."""
+    live = await writable_session(request, session_id, principal)
+    broker = broker_of(request)
+    await broker.resume_session(live, principal, body.prompt)
+    await request.app.state.audit(
+        "session_resume", principal, session=session_id, team=live.record.team
+    )
+    return broker.info(live)
+
+
+@router.post("/v1/sessions/{session_id}/permission-mode", status_code=202)
+async def set_permission_mode(
+    request: Request, session_id: str, body: PermissionModeRequest, principal: User
+) -> dict[str, Any]:
+    """Change the running agent's permission mode (the outcome arrives as a `status` event)."""
+    live = await writable_session(request, session_id, principal)
+    await broker_of(request).control(
+        live, ControlSetPermissionMode(mode=body.mode, by=principal.label)
+    )
+    await request.app.state.audit("permission_mode", principal, session=session_id, mode=body.mode)
     return {"accepted": True}
 
 

@@ -22,22 +22,25 @@ from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
     ControlPermissionDecision,
+    ControlSetPermissionMode,
     ControlUserMessage,
     Ready,
     Resume,
     Role,
     ViewerPermissionDecision,
+    ViewerSetPermissionMode,
     ViewerUserMessage,
 )
 from tether.runner.daemon import run_first_completed
 
 log = logging.getLogger("tether.hub.viewer")
 
-WRITE_TYPES = frozenset({"user_message", "permission_decision", "interrupt"})
+WRITE_TYPES = frozenset({"user_message", "permission_decision", "interrupt", "set_permission_mode"})
 _AUDIT_ACTION = {
     "user_message": "user_message",
     "permission_decision": "permission_decision",
     "interrupt": "interrupt",
+    "set_permission_mode": "permission_mode",
 }
 
 
@@ -195,6 +198,9 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
         )
     elif env.type == "interrupt":
         await broker.control(live, ControlInterrupt(by=by))
+    elif env.type == "set_permission_mode":
+        change = parse_payload(env, ViewerSetPermissionMode)
+        await broker.control(live, ControlSetPermissionMode(mode=change.mode, by=by))
     viewer.push(make("ack", {"ref": env.id}, session=live.record.id))
 
 

@@ -2,7 +2,7 @@
 
 Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · ping/pong · error.
 Viewer ↔ hub (`/v1/sessions/{id}/stream`): ready → role · resume · event ·
-user_message · permission_decision · interrupt · ack · error · ping/pong.
+user_message · permission_decision · interrupt · set_permission_mode · ack · error · ping/pong.
 """
 
 from __future__ import annotations
@@ -94,8 +94,21 @@ class ControlStop(_Payload):
     by: str | None = None
 
 
+class ControlSetPermissionMode(_Payload):
+    """Change the running agent's permission mode (Claude: default, acceptEdits, plan …)."""
+
+    action: Literal["set_permission_mode"] = "set_permission_mode"
+    mode: str = Field(min_length=1, max_length=64)
+    by: str | None = None
+
+
 Control = Annotated[
-    ControlStart | ControlUserMessage | ControlPermissionDecision | ControlInterrupt | ControlStop,
+    ControlStart
+    | ControlUserMessage
+    | ControlPermissionDecision
+    | ControlInterrupt
+    | ControlStop
+    | ControlSetPermissionMode,
     Field(discriminator="action"),
 ]
 
@@ -162,6 +175,12 @@ class Interrupt(_Payload):
     """Viewer → hub: interrupt the running turn (owner only)."""
 
 
+class ViewerSetPermissionMode(_Payload):
+    """Viewer → hub: change the agent's permission mode (owner only)."""
+
+    mode: str = Field(min_length=1, max_length=64)
+
+
 class Ack(_Payload):
     """Acknowledges a request (`ref` = the request envelope's `id`).
 
@@ -200,6 +219,7 @@ MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
     "user_message": ("viewer → hub", ViewerUserMessage),
     "permission_decision": ("viewer → hub", ViewerPermissionDecision),
     "interrupt": ("viewer → hub", Interrupt),
+    "set_permission_mode": ("viewer → hub", ViewerSetPermissionMode),
     "error": ("any", ErrorMessage),
     "ping": ("any", Ping),
     "pong": ("any", Pong),

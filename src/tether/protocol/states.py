@@ -1,6 +1,7 @@
 """Session states and how events move a session between them — all in one place, as data.
 
     starting → idle ⇄ busy ⇄ waiting_permission → exited      (lost: runner away)
+    exited → starting                                          (resumed: a `status` starting)
 
 A state is never stored on its own authority: it is derived by replaying events
 through `SessionTracker`, so the hub, a viewer and a test all agree.
@@ -81,6 +82,9 @@ class SessionTracker:
         return self.state
 
     def _apply_status(self, payload: dict[str, Any]) -> None:
+        if self.state is SessionState.EXITED and payload.get("state") == SessionState.STARTING:
+            # The session is being resumed: a new agent process continues the same log.
+            self.exit_code = None
         if payload.get("agent_session_id"):
             self.agent_session_id = str(payload["agent_session_id"])
         state = payload.get("state")

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.agents.base import AgentAdapter, AgentContext
+from tether.agents.base import AgentAdapter, AgentContext, set_permission_mode
 from tether.agents.registry import create_adapter
 from tether.config import TeamConfig, TetherConfig
 from tether.errors import TetherError
 from tether.protocol.messages import (
     ControlInterrupt,
     ControlPermissionDecision,
+    ControlSetPermissionMode,
     ControlStart,
     ControlStop,
     ControlUserMessage,
@@ -27,7 +28,12 @@ from tether.transports.factory import transport_for
 log = logging.getLogger("tether.runner")
 
 AnyControl = (
-    ControlStart | ControlUserMessage | ControlPermissionDecision | ControlInterrupt | ControlStop
+    ControlStart
+    | ControlUserMessage
+    | ControlPermissionDecision
+    | ControlInterrupt
+    | ControlStop
+    | ControlSetPermissionMode
 )
 TransportFactory = Callable[[TeamConfig], Transport]
 
@@ -107,6 +113,9 @@ class SessionSupervisor:
                 await session.adapter.interrupt()
             elif isinstance(control, ControlStop):
                 await self.stop(session_id)
+            elif isinstance(control, ControlSetPermissionMode):
+                session = await self._ready(session_id)
+                await set_permission_mode(session.adapter, control.mode)
         except TetherError as exc:
             log.info("session %s: %s failed: %s", session_id, control.action, exc)
             self.emit(session_id, {"kind": "error", "code": exc.code, "message": str(exc)})
@@ -157,13 +166,15 @@ class SessionSupervisor:
             emit=lambda payload: self.emit(session_id, payload),
             data_dir=self.data_dir,
             resume=control.resume,
+            resume_own=control.resume is not None and control.after_seq > 0,
         )
         try:
             adapter = create_adapter(ctx)
             await adapter.start()
         except TetherError as exc:
             self.emit(session_id, {"kind": "error", "code": exc.code, "message": str(exc)})
-            self.emit(session_id, {"kind": "exited", "code": None, "reason": str(exc)})
+            code = getattr(exc, "exit_code", None)  # the process ran, then ended early
+            self.emit(session_id, {"kind": "exited", "code": code, "reason": str(exc)})
             session.ready.set()
             return
         session.adapter = adapter

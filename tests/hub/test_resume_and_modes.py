@@ -1,0 +1,84 @@
+"""Resuming an exited session, adopting an agent session, and permission modes, through an
+in-process hub and runner with the demo agent (the real CLI: tests/agents/test_claude_real.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.hub import running_hub, wait_for_event
+from tether.errors import Conflict, Forbidden, ProtocolError
+
+
+async def test_resume_continues_the_same_session_and_log(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as hub, hub.client() as client:
+        session_id = (await client.start("demo"))["id"]
+        async with hub.session(session_id) as remote:
+            first = await wait_for_event(remote, "status", state="idle")
+            with pytest.raises(Conflict, match="still running"):
+                await client.resume(session_id)
+            await remote.send_message("hello")
+            await wait_for_event(remote, "turn_finished")
+            await client.stop(session_id)
+            await wait_for_event(remote, "exited")
+            info = await client.resume(session_id, prompt="again")
+            second = await wait_for_event(remote, "status", state="idle")
+            finished = await wait_for_event(remote, "turn_finished")
+        events = (await client.events(session_id))["events"]
+        final = await client.session(session_id)
+    assert info["id"] == session_id
+    assert second["agent_session_id"] == first["agent_session_id"]
+    assert finished["result"] == "You said: again"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert final["state"] == "idle" and final["exit_code"] is None
+
+
+async def test_adopt_hands_the_agent_session_id_to_the_agent(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as hub, hub.client() as client:
+        session_id = (await client.start("demo", adopt="0b4d6a3e-outside"))["id"]
+        async with hub.session(session_id) as remote:
+            idle = await wait_for_event(remote, "status", state="idle")
+        assert idle["agent_session_id"] == "0b4d6a3e-outside"
+        with pytest.raises(ProtocolError):
+            await client.start("demo", adopt="--dangerously-skip-permissions")
+
+
+async def test_permission_mode_from_owner_not_follower(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as hub, hub.client() as client:
+        session_id = (await client.start("demo"))["id"]
+        owner = await hub.session(session_id).connect()
+        follower = await hub.session(session_id, follow=True).connect()
+        try:
+            idle = await wait_for_event(owner, "status", state="idle")
+            assert idle["permission_mode"] == "default"
+            with pytest.raises(Forbidden):
+                await follower.set_permission_mode("plan")
+            await owner.set_permission_mode("bypassPermissions")
+            changed = await wait_for_event(follower, "status", permission_mode="bypassPermissions")
+            # The demo now runs commands without asking.
+            await owner.send_message("run touch x")
+            finished = await wait_for_event(owner, "turn_finished")
+        finally:
+            await follower.close()
+            await owner.close()
+        events = (await client.events(session_id))["events"]
+    assert changed["state"] == "idle"
+    assert finished["result"] == "ran touch x"
+    assert "permission_request" not in [e["payload"]["kind"] for e in events]
+
+
+async def test_permission_mode_over_http_needs_a_mode(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as hub:
+        async with hub.client() as client:
+            session_id = (await client.start("demo"))["id"]
+        async with httpx.AsyncClient(base_url=hub.url, timeout=10) as http:
+            response = await http.post(
+                f"/v1/sessions/{session_id}/permission-mode",
+                json={"mode": ""},
+                headers={"Authorization": f"Bearer {hub.token}"},
+            )
+            assert response.status_code == 422
+            unauthenticated = await http.post(f"/v1/sessions/{session_id}/resume", json={})
+            assert unauthenticated.status_code == 401
