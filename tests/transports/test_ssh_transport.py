@@ -149,3 +149,20 @@ async def test_refused_connection_is_retried_then_reported(tmp_path: Path) -> No
         with pytest.raises(SshConnectionRefused, match="connection refused"):
             await transport.spawn(["true"], cwd=str(tmp_path), env={})
         assert transport.metrics()["attempts"] == 4 and transport.metrics()["retries"] == 3
+
+
+async def test_sync_push_copies_the_workspace_over_the_master(
+    server: SshServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "local src"
+    (source / "sub dir").mkdir(parents=True)
+    (source / "sub dir" / "b c.txt").write_text("pushed\n")
+    dest = tmp_path / "remote dest; x"
+    team = ssh_team(server, dest, sync="push", sync_from=str(source))
+    transport = _transport(team, tmp_path)
+    await transport.ensure_master()
+    offset = server.log_offset()
+    proc = await transport.spawn(["cat", "sub dir/b c.txt"], cwd=str(dest), env={})
+    assert await _collect(proc) == ["pushed"]
+    assert await proc.wait() == 0
+    assert server.count_logins(offset) == 0  # rsync and the session rode on the master

@@ -129,3 +129,14 @@ def test_file_readable_by_others_is_warned_about(
     with caplog.at_level(logging.WARNING, logger="tether.config"):
         load_config(file)
     assert caplog.text == ""
+
+
+def test_every_setting_is_documented() -> None:
+    from tether.config import RemoteOptions, TeamConfig, TetherConfig
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    internal = {"name", "source"}
+    for model in (TetherConfig, TeamConfig, RemoteOptions):
+        for field in model.model_fields:
+            if field not in internal:
+                assert f"| `{field}` |" in doc, f"{model.__name__}.{field} is not in docs/config.md"

@@ -108,7 +108,9 @@ class SshTransport:
 
     async def ensure_master(self) -> None:
         """Open the shared connection unless it is up; raise a classified SshError if not."""
-        if self.ssh.control_path is None:
+        if self.ssh.control_path is None or self._socket_exists():
+            # A stale socket is no problem: the session's own ssh (ControlMaster=auto)
+            # replaces it, and its failures are classified like ours.
             return
         async with _master_lock(self.ssh.control_path):
             if await self.master_alive():
