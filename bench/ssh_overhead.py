@@ -98,47 +98,52 @@ async def turn_latency(proc: AgentProcess, turns: int) -> float:
     return statistics.median(samples)
 
 
-def bare_ssh(server: SshServer, control: str, runs: int) -> tuple[float, float]:
-    cold, warm = [], []
-    opts = server.ssh_options(control_path=control)
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(["ssh", *server.ssh_options(), server.host, "true"], check=True)
-        cold.append(time.perf_counter() - t0)
-    subprocess.run(["ssh", *opts, server.host, "true"], check=True)
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(["ssh", *opts, server.host, "true"], check=True)
-        warm.append(time.perf_counter() - t0)
-    subprocess.run(["ssh", *opts, "-O", "exit", server.host], capture_output=True)
-    return statistics.median(cold), statistics.median(warm)
+def timed_run(argv: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+async def spawn_only(transport: Transport, cwd: str) -> float:
+    """Until the remote wrapper has exec'd the program: the transport's own start cost."""
+    t0 = time.perf_counter()
+    proc = await transport.spawn(["cat"], cwd=cwd, env={})
+    seconds = time.perf_counter() - t0
+    await proc.close_stdin()
+    await proc.wait()
+    return seconds
+
+
+async def stopped(seconds_and_proc: tuple[float, AgentProcess]) -> float:
+    seconds, proc = seconds_and_proc
+    await proc.close_stdin()
+    await proc.wait()
+    return seconds
 
 
 async def bench(runs: int, turns: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="tb-", dir="/tmp"))
+    rows: dict[str, list[float]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        rows.setdefault(name, []).append(seconds)
+
     with SshServer() as server:
-        bare_cold, bare_warm = bare_ssh(server, server.control_path(), runs)
+        bare_opts = server.ssh_options(control_path=server.control_path())
         team: TeamConfig = ssh_team(server, work)
         local = LocalTransport()
-        local_starts, ssh_cold, ssh_warm = [], [], []
-        for _ in range(runs):
-            seconds, proc = await start_agent(local, str(work))
-            local_starts.append(seconds)
-            await proc.close_stdin()
-            await proc.wait()
-        for _ in range(runs):
-            transport = SshTransport(team, work, _target(team))
-            await transport.close_master()
-            seconds, proc = await start_agent(transport, str(work))
-            ssh_cold.append(seconds)
-            await proc.close_stdin()
-            await proc.wait()
         transport = SshTransport(team, work, _target(team))
+        # Interleaved, so a change in machine load hits every column alike.
         for _ in range(runs):
-            seconds, proc = await start_agent(transport, str(work))
-            ssh_warm.append(seconds)
-            await proc.close_stdin()
-            await proc.wait()
+            add("bare cold", timed_run(["ssh", *server.ssh_options(), server.host, "true"]))
+            await transport.close_master()
+            add("ssh cold", await stopped(await start_agent(transport, str(work))))
+            add("local start", await stopped(await start_agent(local, str(work))))
+            timed_run(["ssh", *bare_opts, server.host, "true"])  # make sure its master is up
+            add("bare warm", timed_run(["ssh", *bare_opts, server.host, "true"]))
+            add("ssh warm", await stopped(await start_agent(transport, str(work))))
+            add("ssh spawn", await spawn_only(transport, str(work)))
+            add("local spawn", await spawn_only(local, str(work)))
         _, local_proc = await start_agent(local, str(work))
         _, ssh_proc = await start_agent(transport, str(work))
         local_turn = await turn_latency(local_proc, turns)
@@ -146,29 +151,37 @@ async def bench(runs: int, turns: int) -> None:
         for proc in (local_proc, ssh_proc):
             await proc.close_stdin()
             await proc.wait()
-        logins = server.count_logins()
+        subprocess.run(["ssh", *bare_opts, "-O", "exit", server.host], capture_output=True)
         await transport.close_master()
 
-    local_start = statistics.median(local_starts)
-    warm = statistics.median(ssh_warm)
-    print(f"medians of {runs} starts, {turns} turns; loopback sshd; sshd logins: {logins}")
-    print(f"{'':32}{'local':>12}{'tether ssh':>12}{'bare ssh':>12}")
+    med = {name: statistics.median(values) for name, values in rows.items()}
+    print(f"medians of {runs} interleaved runs and {turns} turns; loopback sshd; demo agent")
+    print(f"{'':36}{'local':>12}{'tether ssh':>12}{'bare ssh':>12}")
     print(
-        f"{'session start, cold':32}{ms(local_start):>12}{ms(statistics.median(ssh_cold)):>12}"
-        f"{ms(bare_cold):>12}"
+        f"{'session start, cold':36}{ms(med['local start']):>12}{ms(med['ssh cold']):>12}"
+        f"{ms(med['bare cold']):>12}"
     )
     print(
-        f"{'session start, warm master':32}{ms(local_start):>12}{ms(warm):>12}{ms(bare_warm):>12}"
+        f"{'session start, warm master':36}{ms(med['local start']):>12}{ms(med['ssh warm']):>12}"
+        f"{ms(med['bare warm']):>12}"
     )
-    print(f"{'turn: message -> first byte':32}{ms(local_turn):>12}{ms(ssh_turn):>12}{'-':>12}")
+    print(
+        f"{'spawn only (until exec), warm':36}{ms(med['local spawn']):>12}"
+        f"{ms(med['ssh spawn']):>12}{ms(med['bare warm']):>12}"
+    )
+    print(f"{'turn: message -> first byte':36}{ms(local_turn):>12}{ms(ssh_turn):>12}{'-':>12}")
     print()
-    print(f"warm start / bare warm ssh:                    {warm / bare_warm:5.2f}x (target 1.2x)")
+    warm, bare, agent = med["ssh warm"], med["bare warm"], med["local start"]
     print(
-        f"(warm start - local start) / bare warm ssh:    {(warm - local_start) / bare_warm:5.2f}x"
-        "  (what tether adds to ssh, agent startup excluded)"
+        f"warm spawn / bare warm ssh:                 {med['ssh spawn'] / bare:5.2f}x (target 1.2x)"
+    )
+    print(f"warm session start / (bare ssh + local):    {warm / (bare + agent):5.2f}x")
+    print(
+        f"warm session start / bare warm ssh:         {warm / bare:5.2f}x"
+        " (includes the agent's own start-up)"
     )
     print(
-        f"warm turn overhead (ssh - local):              {(ssh_turn - local_turn) * 1000:6.2f} ms"
+        f"warm turn overhead (ssh - local):           {(ssh_turn - local_turn) * 1000:6.2f} ms"
         " (target < 1 ms)"
     )
 
