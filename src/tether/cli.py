@@ -203,8 +203,12 @@ def runner(
 def teams(
     hub: HubOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    action: Annotated[str | None, typer.Argument(
-        help="`check`: validate the config and probe each team's host, path and agent.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Argument(
+            help="`check`: validate the config and probe each team's host, path and agent."
+        ),
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:

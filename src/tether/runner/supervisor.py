@@ -228,9 +228,15 @@ class SessionSupervisor:
             return True
         victim = self.pool.least_recently_used_idle(self._live_ids())
         if victim is None:
-            self.emit(session_id, {"kind": "error", "code": "conflict",
-                                   "message": f"this runner already runs max_processes = {limit}"
-                                   " sessions and none is idle; stop one or raise max_processes"})
+            self.emit(
+                session_id,
+                {
+                    "kind": "error",
+                    "code": "conflict",
+                    "message": f"this runner already runs max_processes = {limit}"
+                    " sessions and none is idle; stop one or raise max_processes",
+                },
+            )
             self.emit(session_id, {"kind": "exited", "code": None, "reason": "max_processes"})
             return False
         log.info("evicting idle session %s to make room for %s", victim, session_id)

@@ -145,7 +145,6 @@ class SshTransport:
             except SshError as exc:
                 self._last_error = exc.code
                 if not exc.retryable or delay is None:
-                    self._failed += 1
                     raise
                 self._retries += 1
                 log.warning("%s; retrying in %g s", exc.message, delay)
@@ -170,6 +169,7 @@ class SshTransport:
         try:
             process = await self.with_retries(attempt)
         except TransportError as exc:
+            self._failed += 1
             self._last_error = exc.code
             raise
         self._spawned += 1
