@@ -95,8 +95,6 @@ class ExecTransport:
             raise TransportError(
                 f"the agent behind {self.where!r} did not start within {timeout:g} s"
             ) from None
-        except TransportError:
-            pass  # the prefix command died while we wrote the env: its stderr tells why
         if process.remote_pid is None:
             code = await proc.wait()
             self._failed += 1

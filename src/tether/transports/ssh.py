@@ -201,8 +201,6 @@ class SshTransport:
                 f"the agent on {self.where} did not start within {timeout:g} s",
                 hint="the host may be overloaded; raise session_init_timeout",
             ) from None
-        except TransportError:
-            pass  # the carrier died while we wrote the env: its stderr tells why
         if process.remote_pid is not None:
             return process
         code = await proc.wait()

@@ -108,10 +108,13 @@ class RemoteProcess:
     async def handshake(self, env: Mapping[str, str], timeout: float) -> None:
         """Send the env block, wait for the wrapper's marker.
 
-        Raises TransportError (from `failed`) if the carrier ends first, TimeoutError if
-        nothing comes in time.
+        Returns with `remote_pid` unset if the carrier ended first (its stderr is in
+        `early_stderr`); raises TimeoutError if nothing comes in time.
         """
-        await self.write(env_block(env))
+        block = env_block(env)
+        with contextlib.suppress(TransportError):
+            # If the carrier already died, its stderr (read below) says why.
+            await self.write(block)
         reader = self._proc.stderr
         assert reader is not None
         async with asyncio.timeout(timeout):
