@@ -229,8 +229,23 @@ def runner(
 
 
 @app.command()
-def teams(hub: HubOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List the teams runners serve."""
+def teams(
+    hub: HubOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    action: Annotated[
+        str | None,
+        typer.Argument(
+            help="`check`: validate the config and probe each team's host, path and agent."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List the teams runners serve; `tether teams check -c tether.toml` probes a config."""
+    if action is not None:
+        from tether.teams_check_cli import teams_check
+
+        raise typer.Exit(teams_check(action, config, data_dir_of(data_dir), as_json, out, err))
 
     async def go() -> list[dict[str, Any]]:
         async with client(hub) as c:

@@ -16,7 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tether.errors import ConfigError
 
@@ -69,6 +76,7 @@ class TeamConfig(BaseModel):
     approval_policy: str | None = None
     sandbox: str | None = None
     sync: Literal["none", "push"] = "none"
+    sync_from: str | None = None
     env: dict[str, str] = {}
     turn_quiet_s: float = Field(default=1.0, gt=0)
 
@@ -78,6 +86,21 @@ class TeamConfig(BaseModel):
         if value is not None and not value:
             raise ValueError("command must name a program (a non-empty list)")
         return value
+
+    @model_validator(mode="after")
+    def _remote_settings_fit(self) -> TeamConfig:
+        if self.sync == "push" and not self.sync_from:
+            raise ValueError('sync = "push" needs sync_from (the local directory to copy)')
+        if self.remote:
+            from tether.transports.remote_spec import SshTarget, parse_remote
+
+            try:
+                spec = parse_remote(self.remote, self.name or "?")
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+            if self.sync == "push" and not isinstance(spec, SshTarget):
+                raise ValueError('sync = "push" works only with remote = "ssh ..."')
+        return self
 
     @property
     def host(self) -> str:

@@ -13,7 +13,9 @@
     ├── StoreError                   the event store failed (disk full, corrupt file …)
     ├── AgentError                   an agent could not be started or misbehaved
     └── TransportError               a process could not be spawned or reached
-        └── SshError                 classified OpenSSH failures (see transports.ssh)
+        ├── SshError                 classified OpenSSH failures (tree in transports.failures)
+        ├── RemotePathNotFound       the team path is missing on the host/container
+        └── RemoteCommandNotFound    the agent program is missing there
 
 Every message says what happened and, where there is one, what to do next.
 """

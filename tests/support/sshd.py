@@ -2,7 +2,7 @@
 
 Usage::
 
-    from support.sshd import SshServer, sshd_available
+    from tests.support.sshd import SshServer, sshd_available
 
     pytestmark = pytest.mark.skipif(not sshd_available(), reason="no /usr/sbin/sshd")
 

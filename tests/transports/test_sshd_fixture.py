@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from support.sshd import SshServer, sshd_available, sshd_server
+from tests.support.sshd import SshServer, sshd_available, sshd_server
 
 pytestmark = [
     pytest.mark.ssh,

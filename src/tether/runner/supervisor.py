@@ -22,6 +22,7 @@ from tether.protocol.messages import (
     ControlUserMessage,
 )
 from tether.runner.outbox import Outbox
+from tether.runner.pool import EVICT_REASON, IDLE_REASON, SessionPool
 from tether.transports.base import Transport
 from tether.transports.factory import transport_for
 
@@ -66,6 +67,9 @@ class SessionSupervisor:
         self.transport_factory = transport_factory or (lambda team: transport_for(team, data_dir))
         self.sessions: dict[str, RunningSession] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.pool = SessionPool()
+        self._end_reasons: dict[str, str] = {}
+        self._reaper: asyncio.Task[None] | None = None
 
     def emit(self, session_id: str, payload: dict[str, Any]) -> None:
         """Record an event of a session (assigns its seq)."""
@@ -79,6 +83,9 @@ class SessionSupervisor:
             running = self.sessions.get(session_id)
             if running is not None:
                 running.exited = True
+            if session_id in self._end_reasons:
+                payload["reason"] = self._end_reasons.pop(session_id)
+        self.pool.observe(session_id, payload)
         return self.outbox.append(session_id, payload)
 
     async def handle(self, session_id: str, control: AnyControl) -> None:
@@ -146,6 +153,9 @@ class SessionSupervisor:
         existing = self.sessions.get(session_id)
         if existing is not None and not existing.exited:
             return  # a repeated start (hub resent it): already running
+        if not await self._make_room(session_id):
+            return
+        self._start_reaper()
         session = RunningSession(
             id=session_id, team=team, started_at=asyncio.get_running_loop().time()
         )
@@ -217,8 +227,61 @@ class SessionSupervisor:
                 id=session_id, team=TeamConfig(name="?"), exited=True
             )
 
+    # -- idle sessions and the process pool ------------------------------------------------
+
+    def _live_ids(self) -> list[str]:
+        return [s.id for s in self.sessions.values() if not s.exited]
+
+    async def _make_room(self, session_id: str) -> bool:
+        """Under `max_processes`, or made so by stopping the LRU idle session; else refuse."""
+        limit = self.config.max_processes
+        if len(self._live_ids()) < limit:
+            return True
+        victim = self.pool.least_recently_used_idle(self._live_ids())
+        if victim is None:
+            self.emit(
+                session_id,
+                {
+                    "kind": "error",
+                    "code": "conflict",
+                    "message": f"this runner already runs max_processes = {limit}"
+                    " sessions and none is idle; stop one or raise max_processes",
+                },
+            )
+            self.emit(session_id, {"kind": "exited", "code": None, "reason": "max_processes"})
+            return False
+        log.info("evicting idle session %s to make room for %s", victim, session_id)
+        self._end_reasons[victim] = EVICT_REASON.format(limit=limit)
+        await self.stop(victim)
+        return True
+
+    def _start_reaper(self) -> None:
+        idle_teams = any(t.idle_timeout for t in self.config.teams.values())
+        if idle_teams and (self._reaper is None or self._reaper.done()):
+            self._reaper = asyncio.create_task(self._reap_idle())
+
+    async def _reap_idle(self) -> None:
+        """Put sessions idle longer than their team's `idle_timeout` to sleep."""
+        timeouts = [t.idle_timeout for t in self.config.teams.values() if t.idle_timeout]
+        interval = min(5.0, max(0.05, min(timeouts) / 4))
+        while True:
+            await asyncio.sleep(interval)
+            for session_id in self._live_ids():
+                session = self.sessions[session_id]
+                limit = session.team.idle_timeout
+                idle = self.pool.idle_for(session_id)
+                if not limit or idle is None or idle < limit or session_id in self._end_reasons:
+                    continue
+                log.info("session %s idle for %.0f s: stopping it", session_id, idle)
+                self._end_reasons[session_id] = IDLE_REASON.format(seconds=limit)
+                task = asyncio.create_task(self.stop(session_id))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
     async def shutdown(self) -> None:
         """Stop every session (runner exiting)."""
+        if self._reaper is not None:
+            self._reaper.cancel()
         live = [s for s in self.sessions.values() if not s.exited and s.adapter is not None]
         await asyncio.gather(*(self.stop(s.id) for s in live), return_exceptions=True)
 

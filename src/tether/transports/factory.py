@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from tether.config import TeamConfig
-from tether.errors import ConfigError
 from tether.transports.base import Transport
+from tether.transports.exec_prefix import ExecTransport
 from tether.transports.local import LocalTransport
+from tether.transports.remote_spec import SshTarget, parse_remote
+from tether.transports.ssh import SshTransport
 
 _local = LocalTransport()
 
 
 def transport_for(team: TeamConfig, data_dir: Path) -> Transport:
     """`local` when the team has no `remote`; otherwise the matching remote transport."""
-    if not team.remote:
+    spec = parse_remote(team.remote, team.name)
+    if spec is None:
         return _local
-    raise ConfigError(
-        f"team {team.name!r}: remote {team.remote!r} needs the ssh/exec transport,"
-        " which this build does not have yet",
-    )
+    if isinstance(spec, SshTarget):
+        return SshTransport(team, data_dir, spec)
+    return ExecTransport(team, spec)
