@@ -43,11 +43,20 @@ class HubClient:
     """Async client for the hub's HTTP API."""
 
     def __init__(
-        self, hub_url: str, token: TokenProvider, *, timeout: float = 30.0, verify: Any = True
+        self,
+        hub_url: str,
+        token: TokenProvider,
+        *,
+        timeout: float = 30.0,
+        verify: Any = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.hub_url = hub_url.rstrip("/")
         self._token = token
-        self._http = httpx.AsyncClient(base_url=self.hub_url, timeout=timeout, verify=verify)
+        # `transport` lets code inside the hub (the MCP endpoint) call the API in process.
+        self._http = httpx.AsyncClient(
+            base_url=self.hub_url, timeout=timeout, verify=verify, transport=transport
+        )
 
     async def __aenter__(self) -> HubClient:
         return self
