@@ -45,7 +45,7 @@ class TeamService:
 
     def __init__(self, access: HubAccess, pool: ConversationPool | None = None) -> None:
         self.access = access
-        self.pool = pool or ConversationPool()
+        self.pool = pool if pool is not None else ConversationPool()
 
     # -- teams -----------------------------------------------------------------------------
 
