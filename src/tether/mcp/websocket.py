@@ -9,6 +9,7 @@ memory streams. The `mcp` subprotocol is selected when the client offers it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -35,22 +36,28 @@ async def serve_websocket(websocket: WebSocket, server: Server[Any]) -> None:
     outbound, outbound_receive = anyio.create_memory_object_stream[SessionMessage](16)
 
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(_read_frames, websocket, inbound_send)
+        tasks.start_soon(_read_frames, websocket, inbound_send, outbound.clone())
         tasks.start_soon(_write_frames, websocket, outbound_receive)
         # Returns when the inbound stream ends (the client left); it closes `outbound`.
         await server.run(inbound, outbound, server.create_initialization_options())
         tasks.cancel_scope.cancel()
-    if websocket.application_state is WebSocketState.CONNECTED:
-        await websocket.close()
+    if (
+        websocket.client_state is WebSocketState.CONNECTED
+        and websocket.application_state is WebSocketState.CONNECTED
+    ):
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close()
 
 
 async def _read_frames(
-    websocket: WebSocket, inbound: MemoryObjectSendStream[SessionMessage | Exception]
+    websocket: WebSocket,
+    inbound: MemoryObjectSendStream[SessionMessage | Exception],
+    replies: MemoryObjectSendStream[SessionMessage],
 ) -> None:
     # Handlers see the socket as the request (headers, the principal in its scope),
     # the way streamable HTTP hands them its Starlette Request.
     metadata = ServerMessageMetadata(request_context=websocket)
-    async with inbound:
+    async with inbound, replies:
         while True:
             try:
                 frame = await websocket.receive()
@@ -66,10 +73,22 @@ async def _read_frames(
             try:
                 message = mcp_types.jsonrpc_message_adapter.validate_json(text, by_name=False)
             except ValidationError as exc:
-                # The SDK answers a parse error itself when it gets the exception.
-                await inbound.send(exc)
+                # JSON-RPC: what is not a message gets a parse error (id null); the
+                # connection carries on.
+                log.info("mcp ws: not a JSON-RPC message: %s", exc.errors()[0].get("msg"))
+                await replies.send(SessionMessage(_parse_error()))
                 continue
             await inbound.send(SessionMessage(message, metadata=metadata))
+
+
+def _parse_error() -> mcp_types.JSONRPCError:
+    return mcp_types.JSONRPCError(
+        jsonrpc="2.0",
+        id=None,
+        error=mcp_types.ErrorData(
+            code=mcp_types.PARSE_ERROR, message="each text frame must hold one JSON-RPC message"
+        ),
+    )
 
 
 async def _write_frames(
