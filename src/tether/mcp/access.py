@@ -68,17 +68,22 @@ class HubAccess(Protocol):
 
 
 class _PollWatch:
+    """Polling that starts fast (most demo and tool replies come quickly) and backs off."""
+
     def __init__(self, interval: float) -> None:
         self.interval = interval
+        self.next = min(0.02, interval)
 
     async def wait(self, timeout: float) -> None:
-        await asyncio.sleep(max(0.0, min(timeout, self.interval)))
+        await asyncio.sleep(max(0.0, min(timeout, self.next)))
+        self.next = min(self.interval, self.next * 1.5)
 
 
 class RemoteAccess:
-    """For `tether mcp` on stdio: one hub client with the local token; waiting polls."""
+    """For `tether mcp` on stdio: one hub client with the local token; waiting polls the log
+    (from every 20 ms, backing off to `poll_interval`)."""
 
-    def __init__(self, hub: HubClient, *, label: str = "mcp", poll_interval: float = 0.2) -> None:
+    def __init__(self, hub: HubClient, *, label: str = "mcp", poll_interval: float = 0.5) -> None:
         self.hub = hub
         self._caller = Caller(key="stdio", label=label, hub=hub)
         self._poll_interval = poll_interval
@@ -90,7 +95,7 @@ class RemoteAccess:
 
     @contextlib.asynccontextmanager
     async def watch(self, session_id: str) -> AsyncIterator[Watch]:
-        """Poll every `poll_interval` seconds."""
+        """Poll, backing off from 20 ms to `poll_interval`."""
         yield _PollWatch(self._poll_interval)
 
     async def sleep_if_idle(self, session_id: str) -> bool:
