@@ -80,7 +80,9 @@ class HubMcp:
                 "missing or invalid token",
                 "pass `Authorization: Bearer <token>` (see `tether up` output)",
             )
-        if principal.kind != "user" or principal.session_scope is not None:
+        # Like the hub's viewer API: runners are refused; so are share links (one session,
+        # read-only), which have no business messaging teams.
+        if principal.kind in ("runner", "share") or principal.session_scope is not None:
             return None, _refusal(
                 403, "forbidden", "only user credentials can use tether's MCP tools", None
             )
