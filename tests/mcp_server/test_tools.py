@@ -154,3 +154,17 @@ async def test_idle_conversations_are_put_to_sleep(tmp_path: Path) -> None:
                 while (await caller.hub.session(session))["state"] != "exited":
                     await asyncio.sleep(0.05)
         await access.hub.aclose()
+
+
+async def test_timeout_returns_the_session_and_the_turn_runs_on(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as hub, mcp_session("http", hub.url, hub.token) as mcp:
+        result = await call(mcp, "send_message", to_team="demo", message="long 30", timeout_s=0.2)
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        assert data["status"] == "timeout"
+        assert f"session_report(session={data['session']!r}" in text_of(result)
+        transcript = await wait_for_transcript(mcp, data["session"], "turn finished: success")
+        assert "chunk 30/30" in transcript
+        # Once that turn has ended, the conversation takes the next one.
+        again = await call(mcp, "send_message", to_team="demo", message="done?")
+        assert again.content[0].text == "You said: done?"
