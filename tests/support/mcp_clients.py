@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
+from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import CallToolResult
 
-from mcp import ClientSession, StdioServerParameters, stdio_client
 from tether.mcp import websocket_client
 
 TRANSPORTS = ("stdio", "http", "ws")
@@ -27,7 +26,7 @@ def auth_headers(token: str | None) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def http_streams(url: str, token: str | None) -> AsyncIterator[Any]:
     """Streamable HTTP to `<hub>/mcp`."""
-    client: httpx2.AsyncClient = create_mcp_http_client(headers=auth_headers(token))
+    client = httpx2.AsyncClient(headers=auth_headers(token), timeout=httpx2.Timeout(30, read=300))
     async with client, streamable_http_client(f"{url}/mcp", http_client=client) as streams:
         yield streams
 

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 import anyio
-import mcp_types
+import mcp.types as mcp_types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.lowlevel.server import Server
 from mcp.shared.message import ServerMessageMetadata, SessionMessage

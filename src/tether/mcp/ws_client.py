@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import mcp_types
+import mcp.types as mcp_types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
