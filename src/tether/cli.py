@@ -441,6 +441,30 @@ def attach(
     raise typer.Exit(code)
 
 
+@app.command("mcp")
+def mcp_stdio(
+    hub: HubOpt = None,
+    data_dir: DataDirOpt = None,
+    idle_timeout: Annotated[
+        float, typer.Option(help="Stop a pooled conversation idle this many seconds (0: never).")
+    ] = 1800.0,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Serve tether's MCP tools on stdio (add to Claude Code, Codex …; see docs/mcp.md)."""
+    from tether.mcp.stdio import serve_stdio
+
+    setup_logging(verbose)
+    try:
+        token = read_token(data_dir_of(data_dir))
+    except TetherError as exc:
+        fail(exc)
+    run(
+        serve_stdio(
+            hub_url_of(hub, data_dir), static_token(token), idle_timeout=idle_timeout or None
+        )
+    )
+
+
 @protocol_app.command("schema")
 def protocol_schema() -> None:
     """Print the JSON Schema of the wire protocol."""

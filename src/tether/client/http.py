@@ -51,11 +51,15 @@ class HubClient:
         timeout: float = 30.0,
         verify: Any = True,
         insecure: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         check_hub_url(hub_url, insecure=insecure)
         self.hub_url = hub_url.rstrip("/")
         self._token = token
-        self._http = httpx.AsyncClient(base_url=self.hub_url, timeout=timeout, verify=verify)
+        # `transport` lets code inside the hub (the MCP endpoint) call the API in process.
+        self._http = httpx.AsyncClient(
+            base_url=self.hub_url, timeout=timeout, verify=verify, transport=transport
+        )
 
     async def __aenter__(self) -> HubClient:
         return self

@@ -18,6 +18,7 @@ from tether.errors import AuthError, Conflict, Forbidden, NotFound, TetherError
 from tether.hub.broker import Broker
 from tether.hub.routes import router
 from tether.hub.settings import HubSettings
+from tether.mcp.hub import mount_mcp
 from tether.store.base import Store
 from tether.store.sqlite import SqliteStore
 from tether.web import mount_web
@@ -56,7 +57,8 @@ def create_app(
         await broker.load()
         log.info("hub ready (data dir %s)", settings.data_dir)
         try:
-            yield
+            async with app.state.mcp.running():
+                yield
         finally:
             await the_store.close()
 
@@ -68,6 +70,7 @@ def create_app(
     app.state.policy = policy or SingleUserPolicy()
     app.state.audit = _log_audit
     app.include_router(router)
+    mount_mcp(app)  # /mcp (streamable HTTP) and /mcp/ws (WebSocket), see docs/mcp.md
     mount_web(app)
 
     @app.exception_handler(TetherError)
