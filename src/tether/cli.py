@@ -451,16 +451,21 @@ def mcp_stdio(
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Serve tether's MCP tools on stdio (add to Claude Code, Codex …; see docs/mcp.md)."""
+    from tether.client.access import hub_access
     from tether.mcp.stdio import serve_stdio
 
     setup_logging(verbose)
     try:
-        token = read_token(data_dir_of(data_dir))
+        access = hub_access(hub_url_of(hub, data_dir), data_dir_of(data_dir))
     except TetherError as exc:
         fail(exc)
     run(
         serve_stdio(
-            hub_url_of(hub, data_dir), static_token(token), idle_timeout=idle_timeout or None
+            access.url,
+            access.token,
+            idle_timeout=idle_timeout or None,
+            verify=access.ssl or True,
+            insecure=access.insecure,
         )
     )
 

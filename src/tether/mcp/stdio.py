@@ -8,6 +8,7 @@ authenticates every call it makes.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import anyio
 
@@ -27,9 +28,11 @@ async def serve_stdio(
     *,
     idle_timeout: float | None = 1800.0,
     sweep_interval: float = 30.0,
+    verify: Any = True,
+    insecure: bool = False,
 ) -> None:
     """Serve MCP on this process's stdin/stdout until the client closes stdin."""
-    async with HubClient(hub_url, token) as hub:
+    async with HubClient(hub_url, token, verify=verify, insecure=insecure) as hub:
         try:
             await hub.teams()
         except AuthError:
