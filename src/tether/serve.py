@@ -87,6 +87,8 @@ def uvicorn_server(
         port=port,
         log_level=log_level,
         ws_max_size=16 * 1024 * 1024,
+        # Frames are small JSON; compressing each costs more CPU than it saves on the wire.
+        ws_per_message_deflate=False,
         ws_ping_interval=None,
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
