@@ -106,8 +106,12 @@ def test_send_stop_and_sessions(cluster: Cluster) -> None:
     events = json_events(watched)
     assert_gap_free([e["seq"] for e in events])
     assert events[-1]["kind"] == "exited" and events[-1]["reason"] == "stopped"
+    assert events[-1]["code"] == 0  # the agent ended cleanly on TERM
     assert "hi from send" in [e.get("text") for e in events]
     assert cluster.get(f"/v1/sessions/{session}")["state"] == "exited"
+    row = next(line for line in cluster.cli("sessions").stdout.splitlines() if session in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert (cells[2], cells[7]) == ("exited", "0")
     # Sending to an exited session is a clear error.
     again = cluster.cli("send", session, "anyone?", check=False)
     assert again.returncode == 2 and "has exited" in again.stderr
