@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import sys
 from pathlib import Path
 
 from tests.support.hub import running_hub, wait_for_event
@@ -58,3 +59,31 @@ async def test_args_mode_stop_finishes_the_running_turn_before_exiting(tmp_path:
         order = [p["kind"] for p in payloads]
         assert order.index("turn_finished") < order.index("exited")
         assert order[-1] == "exited"
+
+
+async def test_an_event_over_the_frame_limit_is_truncated_not_wedging_the_session(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "big.py"
+    script.write_text(
+        "import sys\n"
+        "for line in sys.stdin:\n"
+        "    print('x' * 3_000_000, flush=True)\n"
+        "    print('after the big one', flush=True)\n"
+    )
+    team = command_team("big", tmp_path, [sys.executable, str(script)], mode="stdin")
+    async with running_hub(tmp_path, TetherConfig(teams={"big": team})) as hub:
+        async with hub.client() as client:
+            session = (await client.start("big"))["id"]
+            async with hub.session(session) as remote:
+                await wait_for_event(remote, "status", state="idle")
+                await remote.send_message("go")
+                after = await wait_for_event(remote, "output", text="after the big one")
+                assert after["stream"] == "stdout"
+            payloads = await kinds_of(client, session)
+        big = next(
+            p for p in payloads if p["kind"] == "output" and p["text"] != "after the big one"
+        )
+        assert big["truncated"] is True
+        assert str(big["text"]).startswith("xxxx") and len(str(big["text"])) < 1024 * 1024
+        assert "truncated" in str(big["text"])[-100:]

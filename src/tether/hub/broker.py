@@ -263,6 +263,7 @@ class Broker:
             sessions=durable,
             heartbeat_s=self.settings.heartbeat_s,
             dead_after_s=self.settings.dead_after_s,
+            max_frame_bytes=self.settings.max_frame_bytes,
         )
 
     def runner_disconnected(self, link: RunnerLink) -> None:
