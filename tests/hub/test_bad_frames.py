@@ -161,3 +161,14 @@ async def test_frames_over_the_transport_limit_close_the_socket_with_1009(
     async with remote:
         assert remote.role == "owner"
         await remote.send_message("after the big one", timeout=scaled(30))
+
+
+async def test_a_runner_that_never_says_hello_is_closed_cleanly(tmp_path: Path) -> None:
+    settings = HubSettings(data_dir=tmp_path, dead_after_s=0.5)
+    async with running_hub(tmp_path, settings=settings, with_runner=False) as hub:
+        headers = {"Authorization": f"Bearer {hub.token}"}
+        async with connect(ws_url(hub, "/v1/runner"), additional_headers=headers) as runner:
+            with pytest.raises(ConnectionClosed) as info:
+                await runner.recv()
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1002
+        assert "no 'hello' within 0.5 s" in info.value.rcvd.reason
