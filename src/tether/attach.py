@@ -75,8 +75,13 @@ async def attach_session(
                     hint="another viewer owns this session; wait for it to leave",
                 )
             return await _run_turn(remote, prompt, as_json, out)
+        # An exited session will say nothing more: print its log and stop watching.
+        if remote.info.get("state") == "exited" and after >= int(remote.info.get("last_seq", 0)):
+            return EXIT_OK
         async for event in remote:
             _print(event.seq, event.ts, event.payload, as_json, out)
+            if event.kind == "exited":
+                return EXIT_OK
         return EXIT_OK
     finally:
         await remote.close()

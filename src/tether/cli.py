@@ -94,7 +94,7 @@ def data_dir_of(data_dir: Path | None) -> Path:
 
 def hub_url_of(hub: str | None, data_dir: Path | None = None) -> str:
     """--hub, else what `tether up` wrote, else the default local port."""
-    from tether.serve import read_hub_url
+    from tether.hubfile import read_hub_url
 
     return (
         hub or read_hub_url(data_dir_of(data_dir)) or f"http://127.0.0.1:{DEFAULT_PORT}"

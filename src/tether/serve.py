@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import logging
-import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +17,12 @@ from tether.client.http import TokenProvider, static_token
 from tether.config import TetherConfig
 from tether.errors import ConfigError
 from tether.hub.settings import HubSettings
+from tether.hubfile import HUB_FILE as HUB_FILE  # re-exported: older imports
+from tether.hubfile import read_hub_url as read_hub_url
+from tether.hubfile import write_hub_file as write_hub_file
 from tether.runner.daemon import Runner
 
 log = logging.getLogger("tether")
-
-HUB_FILE = "hub.json"
 
 
 def is_loopback(host: str) -> bool:
@@ -55,20 +54,6 @@ def check_bind(host: str, port: int, *, insecure: bool, tls: bool) -> None:
             ) from None
 
 
-def write_hub_file(data_dir: Path, url: str) -> None:
-    """Remember where the local hub listens, for the CLI's default --hub."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / HUB_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
-
-
-def read_hub_url(data_dir: Path) -> str | None:
-    """The URL `tether up`/`tether hub` last wrote, if any."""
-    try:
-        return str(json.loads((data_dir / HUB_FILE).read_text())["url"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def uvicorn_server(
     app: Any,
     host: str,
@@ -85,6 +70,8 @@ def uvicorn_server(
         port=port,
         log_level=log_level,
         ws_max_size=16 * 1024 * 1024,
+        # Frames are small JSON; compressing each costs more CPU than it saves on the wire.
+        ws_per_message_deflate=False,
         ws_ping_interval=None,
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,

@@ -63,7 +63,11 @@ class CommandAdapter:
                 raise AgentError(str(exc)) from None
             self._spawn_task(self._finish_when_quiet())
         else:
-            proc = await self._spawn([*self.argv, text])
+            try:
+                proc = await self._spawn([*self.argv, text])
+            except Exception:
+                self._in_turn = False  # nothing runs: the next turn must not be refused
+                raise
             self._proc = proc
             self._spawn_task(self._watch_args_run(proc))
 
@@ -87,8 +91,9 @@ class CommandAdapter:
         if self._proc is not None and self._proc.returncode is None:
             await self._proc.terminate(grace_s=5.0)
         if self.ctx.team.mode == "args":
-            # Let a running turn's watcher report first.
-            await asyncio.sleep(0)
+            # Let a running turn's watcher report its turn_finished before the exit.
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=10)
             self.ctx.emit({"kind": "exited", "code": 0, "reason": "stopped"})
             self._exited.set()
         await self._exited.wait()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -261,8 +262,16 @@ def main(argv: list[str]) -> int:
             session_id = argv[i + 1]
         elif arg == "--permission-mode" and i + 1 < len(argv):
             mode = argv[i + 1]
+    # Like a well-behaved CLI, end cleanly when asked to (`tether stop` sends TERM).
+    signal.signal(signal.SIGTERM, _exit_on_term)
     time.sleep(0)  # nothing to set up: the demo is ready at once
     return DemoAgent(session_id, mode).run()
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    # Every message was flushed when written; a half-written one is better dropped than
+    # finished from a signal handler (which could deadlock on the output lock).
+    os._exit(0)
 
 
 if __name__ == "__main__":

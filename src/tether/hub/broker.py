@@ -11,6 +11,7 @@ further behind — so a slow viewer never holds up the runner or anyone else.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -262,6 +263,7 @@ class Broker:
             sessions=durable,
             heartbeat_s=self.settings.heartbeat_s,
             dead_after_s=self.settings.dead_after_s,
+            max_frame_bytes=self.settings.max_frame_bytes,
         )
 
     def runner_disconnected(self, link: RunnerLink) -> None:
@@ -291,7 +293,7 @@ class Broker:
             link.flushing = False
 
     async def _store_batch(self, link: RunnerLink, batch: list[Envelope]) -> None:
-        accepted: list[tuple[LiveSession, StoredEvent, str]] = []
+        accepted: list[tuple[LiveSession, StoredEvent, dict[str, Any]]] = []
         for env in batch:
             assert env.session is not None and env.seq is not None
             try:
@@ -334,7 +336,7 @@ class Broker:
             stored = StoredEvent(
                 env.session, env.seq, env.ts, str(env.payload.get("kind", "")), payload_text
             )
-            accepted.append((live, stored, encode(env)))
+            accepted.append((live, stored, env.payload))
         if accepted:
             try:
                 await self.store.append_events([s for _l, s, _f in accepted])
@@ -345,13 +347,20 @@ class Broker:
                 await link.close(1011, "the hub could not store events; resend later")
                 return
         touched: dict[str, LiveSession] = {}
-        for live, stored, frame in accepted:
+        woken: dict[str, LiveSession] = {}
+        for live, stored, payload in accepted:
+            if stored.seq <= live.tracker.last_seq:
+                # An older connection of this runner stored it meanwhile (a reconnect raced
+                # its last batch): the log ignored the duplicate, and so must the live view.
+                continue
             before = (live.tracker.state, live.tracker.exit_code, live.tracker.agent_session_id)
-            live.tracker.apply(stored.seq, json.loads(stored.payload))
-            live.recent.append((stored.seq, frame))
+            live.tracker.apply(stored.seq, payload)
+            live.recent.append((stored.seq, _event_frame(stored)))
             after = (live.tracker.state, live.tracker.exit_code, live.tracker.agent_session_id)
             if before != after:
                 touched[live.record.id] = live
+            woken[live.record.id] = live
+        for live in woken.values():
             self._changed(live)
         for live in touched.values():
             live.record.state = live.tracker.state.value
@@ -519,13 +528,9 @@ class Broker:
         """Event frames with seq > cursor: from memory if the tail covers them, else the store."""
         recent = live.recent
         if recent and recent[0][0] <= cursor + 1:
-            out = []
-            for seq, frame in recent:
-                if seq > cursor:
-                    out.append((seq, frame))
-                    if len(out) >= limit:
-                        break
-            return out
+            # The tail holds consecutive seqs, so the cursor's position is arithmetic.
+            start = cursor + 1 - recent[0][0]
+            return list(itertools.islice(recent, start, start + limit))
         events = await self.store.read_events(live.record.id, cursor, limit)
         return [(e.seq, _event_frame(e)) for e in events if e.seq <= live.durable_seq]
 

@@ -24,7 +24,15 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
     settings = broker.settings
     await ws.accept()
     heard = Heard()
-    first = await asyncio.wait_for(receive_envelope(ws, settings.max_frame_bytes, heard), 30)
+    try:
+        first = await asyncio.wait_for(
+            receive_envelope(ws, settings.max_frame_bytes, heard), settings.dead_after_s
+        )
+    except TimeoutError:
+        reason = f"no 'hello' within {settings.dead_after_s:g} s"
+        log.warning("closing a runner connection: %s", reason)
+        await close_quietly(ws, CloseCode.PROTOCOL_ERROR, reason)
+        return
     if first is None:
         return
     try:

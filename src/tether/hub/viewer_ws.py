@@ -106,28 +106,30 @@ async def _serve(
 
 async def _send(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer) -> None:
     timeout = broker.settings.viewer_send_timeout_s
+    loop = asyncio.get_running_loop()
     while True:
         await viewer.wake.wait()
         viewer.wake.clear()
-        while viewer.outgoing:
-            await _send_or_lag(ws, viewer.outgoing.popleft(), timeout)
-        while viewer.cursor is not None and viewer.cursor < live.durable_seq:
-            frames = await broker.frames_after(live, viewer.cursor)
-            if not frames:
-                break
-            for seq, frame in frames:
-                await _send_or_lag(ws, frame, timeout)
-                viewer.cursor = seq
-            while viewer.outgoing:
-                await _send_or_lag(ws, viewer.outgoing.popleft(), timeout)
-
-
-async def _send_or_lag(ws: WebSocket, frame: str, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(ws.send_text(frame), timeout)
-    except TimeoutError:
-        await close_quietly(ws, CloseCode.LAGGING, "lagging: reconnect and resume")
-        raise
+        try:
+            # One deadline per batch, not per frame: a timer per frame costs more than the
+            # send itself at thousands of events a second.
+            async with asyncio.timeout(timeout) as deadline:
+                while viewer.outgoing:
+                    await ws.send_text(viewer.outgoing.popleft())
+                while viewer.cursor is not None and viewer.cursor < live.durable_seq:
+                    deadline.reschedule(loop.time() + timeout)
+                    frames = await broker.frames_after(live, viewer.cursor)
+                    if not frames:
+                        break
+                    for seq, frame in frames:
+                        await ws.send_text(frame)
+                        viewer.cursor = seq
+                    while viewer.outgoing:
+                        await ws.send_text(viewer.outgoing.popleft())
+        except TimeoutError:
+            log.info("viewer %s is lagging; closing it (it will resume)", viewer.id)
+            await close_quietly(ws, CloseCode.LAGGING, "lagging: reconnect and resume")
+            return
 
 
 async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker) -> None:

@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from tether.errors import FrameTooLarge, ProtocolError, UnsupportedVersion
 
@@ -30,7 +30,7 @@ class Envelope(BaseModel):
     v: int = PROTOCOL_VERSION
     type: str
     session: str | None = None
-    seq: int | None = None
+    seq: StrictInt | None = None
     id: str | None = None
     ts: float = 0.0
     payload: dict[str, Any] = {}
@@ -80,21 +80,25 @@ def decode(frame: str | bytes, *, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> E
     Raises `FrameTooLarge`, `UnsupportedVersion` or `ProtocolError`, each with a
     message fit to send back to the peer.
     """
-    size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8"))
+    size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise FrameTooLarge(
             f"frame of {size} bytes is over the {max_bytes}-byte limit",
             hint="split the message or raise max_frame_bytes on both sides",
         )
     try:
-        data = json.loads(frame)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = _DECODER.decode(frame.decode("utf-8") if isinstance(frame, bytes) else frame)
+    except RecursionError:
+        raise ProtocolError("frame is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8, an integer of 4300+ digits
         raise ProtocolError(f"frame is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("frame must be a JSON object (an envelope)")
     version = data.get("v")
     if version is None:
         raise ProtocolError("frame has no 'v' (protocol version) field")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ProtocolError(f"'v' (protocol version) must be an integer, not {version!r}")
     if version != PROTOCOL_VERSION:
         raise UnsupportedVersion(
             f"protocol version {version!r} is not supported; this side speaks v{PROTOCOL_VERSION}",
@@ -108,6 +112,15 @@ def decode(frame: str | bytes, *, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> E
         return Envelope.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(f"bad envelope: {_first_problem(exc)}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: a browser's JSON.parse would choke on them downstream.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# Built once: json.loads(…, parse_constant=…) would build a decoder for every frame.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def parse_payload(envelope: Envelope, model: type[M]) -> M:

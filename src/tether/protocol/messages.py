@@ -47,6 +47,8 @@ class Welcome(_Payload):
     heartbeat_s: float = 15.0
     dead_after_s: float = 30.0
     hub_version: str = ""
+    max_frame_bytes: int = 1024 * 1024
+    """Largest frame the hub accepts; the runner shrinks bigger events to fit."""
 
 
 class ControlStart(_Payload):

@@ -166,6 +166,7 @@ class Runner:
             raise ProtocolError(f"expected welcome, got {first.type!r}")
         welcome = parse_payload(first, Welcome)
         self.heartbeat_s, self.dead_after_s = welcome.heartbeat_s, welcome.dead_after_s
+        self.outbox.max_event_bytes = welcome.max_frame_bytes
         self.supervisor.adopt_orphans(
             {
                 sid: seq

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.protocol.codec import PROTOCOL_VERSION
+from tether.protocol.codec import DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION
+from tether.runner.oversize import fit_payload, json_size
 
 log = logging.getLogger("tether.runner.outbox")
 
@@ -51,9 +52,16 @@ def encode_event(session_id: str, seq: int, payload: dict[str, Any], ts: float) 
 class Outbox:
     """Per-session seq assignment and at-least-once delivery bookkeeping."""
 
-    def __init__(self, spill_dir: Path | None = None, memory_limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        spill_dir: Path | None = None,
+        memory_limit: int = 10_000,
+        max_event_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
         self.spill_dir = spill_dir
         self.memory_limit = memory_limit
+        self.max_event_bytes = max_event_bytes
+        """The hub's frame limit: bigger events are shrunk (see `runner.oversize`)."""
         self._logs: dict[str, _SessionLog] = {}
         self._in_memory = 0
         self._changed = asyncio.Event()
@@ -68,7 +76,16 @@ class Outbox:
         log_ = self._logs.setdefault(session_id, _SessionLog())
         log_.last_seq += 1
         seq = log_.last_seq
-        log_.memory.append((seq, encode_event(session_id, seq, payload, time.time())))
+        now = time.time()
+        frame = encode_event(session_id, seq, payload, now)
+        # Characters undercount UTF-8 bytes at most 4x: only count bytes when it may matter.
+        if len(frame) * 4 > self.max_event_bytes:
+            size = len(frame.encode("utf-8"))
+            if size > self.max_event_bytes:
+                envelope = size - json_size(payload)
+                payload = fit_payload(payload, self.max_event_bytes - envelope, json_size)
+                frame = encode_event(session_id, seq, payload, now)
+        log_.memory.append((seq, frame))
         self._in_memory += 1
         if self._in_memory > self.memory_limit and self.spill_dir is not None:
             self._spill(session_id, log_)

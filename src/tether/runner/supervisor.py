@@ -209,12 +209,8 @@ class SessionSupervisor:
         for session_id, durable in hub_live.items():
             if session_id in self.sessions:
                 continue
+            # Spilled events we still owe the hub keep their seqs; the exit goes after them.
             self.outbox.start_at(session_id, durable)
-            if (
-                session_id in self.outbox.last_seqs()
-                and self.outbox.last_seqs()[session_id] > durable
-            ):
-                continue  # we still owe the hub spilled events; the exit follows them
             self.emit(
                 session_id,
                 {

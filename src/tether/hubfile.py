@@ -1,0 +1,26 @@
+"""Where the local hub listens (`hub.json` in the data dir), for the CLI's default --hub.
+
+Kept apart from `tether.serve` so that client commands need not import the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+HUB_FILE = "hub.json"
+
+
+def write_hub_file(data_dir: Path, url: str) -> None:
+    """Remember where the local hub listens, for the CLI's default --hub."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / HUB_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
+
+
+def read_hub_url(data_dir: Path) -> str | None:
+    """The URL `tether up`/`tether hub` last wrote, if any."""
+    try:
+        return str(json.loads((data_dir / HUB_FILE).read_text())["url"])
+    except (OSError, ValueError, KeyError):
+        return None

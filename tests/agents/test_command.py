@@ -1,0 +1,89 @@
+"""The `command` agent through an in-process hub and runner: failures leave it usable, and
+a stop ends the running turn before the session."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import sys
+from pathlib import Path
+
+from tests.support.hub import running_hub, wait_for_event
+from tests.support.timing import scaled
+from tether.config import TeamConfig, TetherConfig
+
+
+def command_team(name: str, path: Path, command: list[str], mode: str = "args") -> TeamConfig:
+    return TeamConfig(name=name, path=str(path), agent="command", command=command, mode=mode)  # type: ignore[arg-type]
+
+
+async def kinds_of(hub_client: object, session: str) -> list[dict[str, object]]:
+    events = (await hub_client.events(session))["events"]  # type: ignore[attr-defined]
+    return [e["payload"] for e in events]
+
+
+async def test_args_mode_turn_that_cannot_start_leaves_the_session_usable(tmp_path: Path) -> None:
+    program = tmp_path / "greet"
+    program.write_text('#!/bin/sh\necho "hello $1"\n')
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    config = TetherConfig(teams={"greet": command_team("greet", tmp_path, [str(program)])})
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        session = (await client.start("greet"))["id"]
+        async with hub.session(session) as remote:
+            await wait_for_event(remote, "status", state="idle")
+            hidden = program.rename(tmp_path / "hidden")
+            await remote.send_message("first")
+            error = await wait_for_event(remote, "error")
+            assert "could not start" in str(error["message"])
+            hidden.rename(program)
+            await remote.send_message("second")
+            output = await wait_for_event(remote, "output")
+            assert output["text"] == "hello second"
+            finished = await wait_for_event(remote, "turn_finished")
+            assert finished["status"] == "success"
+
+
+async def test_args_mode_stop_finishes_the_running_turn_before_exiting(tmp_path: Path) -> None:
+    config = TetherConfig(teams={"nap": command_team("nap", tmp_path, ["sleep"])})
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        session = (await client.start("nap"))["id"]
+        async with hub.session(session) as remote:
+            await wait_for_event(remote, "status", state="idle")
+            await remote.send_message("30")
+            await wait_for_event(remote, "user_message")
+            await asyncio.sleep(scaled(0.3))  # let `sleep 30` start
+            await client.stop(session)
+            exited = await wait_for_event(remote, "exited")
+            assert exited["reason"] == "stopped"
+        payloads = await kinds_of(client, session)
+        order = [p["kind"] for p in payloads]
+        assert order.index("turn_finished") < order.index("exited")
+        assert order[-1] == "exited"
+
+
+async def test_an_event_over_the_frame_limit_is_truncated_not_wedging_the_session(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "big.py"
+    script.write_text(
+        "import sys\n"
+        "for line in sys.stdin:\n"
+        "    print('x' * 3_000_000, flush=True)\n"
+        "    print('after the big one', flush=True)\n"
+    )
+    team = command_team("big", tmp_path, [sys.executable, str(script)], mode="stdin")
+    async with running_hub(tmp_path, TetherConfig(teams={"big": team})) as hub:
+        async with hub.client() as client:
+            session = (await client.start("big"))["id"]
+            async with hub.session(session) as remote:
+                await wait_for_event(remote, "status", state="idle")
+                await remote.send_message("go")
+                after = await wait_for_event(remote, "output", text="after the big one")
+                assert after["stream"] == "stdout"
+            payloads = await kinds_of(client, session)
+        big = next(
+            p for p in payloads if p["kind"] == "output" and p["text"] != "after the big one"
+        )
+        assert big["truncated"] is True
+        assert str(big["text"]).startswith("xxxx") and len(str(big["text"])) < 1024 * 1024
+        assert "truncated" in str(big["text"])[-100:]

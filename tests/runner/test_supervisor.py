@@ -1,0 +1,47 @@
+"""SessionSupervisor.adopt_orphans: sessions the hub believes run here after a runner restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tether.config import TetherConfig
+from tether.runner.outbox import Outbox
+from tether.runner.supervisor import SessionSupervisor
+
+
+def payloads(box: Outbox) -> list[tuple[int, dict[str, object]]]:
+    return [(json.loads(f)["seq"], json.loads(f)["payload"]) for f in box.take_unsent(limit=10**6)]
+
+
+def test_orphan_gets_an_exited_event_right_after_the_durable_seq(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "spill")
+    supervisor = SessionSupervisor(TetherConfig(), box, tmp_path)
+    supervisor.adopt_orphans({"s_1": 17})
+    box.rewind({"s_1": 17})
+    [(seq, payload)] = payloads(box)
+    assert seq == 18 and payload["kind"] == "exited"
+    assert "runner restarted" in str(payload["reason"])
+    # A second reconnect does not announce it again.
+    supervisor.adopt_orphans({"s_1": 18})
+    box.rewind({"s_1": 18})
+    assert payloads(box) == []
+
+
+def test_orphan_with_spilled_events_still_owed_exits_after_them(tmp_path: Path) -> None:
+    spill = tmp_path / "spill"
+    before = Outbox(spill, memory_limit=2)
+    for n in range(10):
+        before.append("s_1", {"kind": "agent_message", "text": str(n)})
+    spilled = before.last_seqs()["s_1"] - 2  # roughly: the newest ones stayed in memory
+    del before  # kill -9: memory is gone, the spill file stays
+    box = Outbox(spill, memory_limit=2)
+    recovered = box.last_seqs()["s_1"]
+    assert recovered >= spilled
+    supervisor = SessionSupervisor(TetherConfig(), box, tmp_path)
+    supervisor.adopt_orphans({"s_1": 3})
+    box.rewind({"s_1": 3})
+    events = payloads(box)
+    assert [seq for seq, _ in events] == list(range(4, recovered + 2))
+    assert events[-1][1]["kind"] == "exited"
+    assert all(p["kind"] == "agent_message" for _, p in events[:-1])

@@ -1,0 +1,182 @@
+"""SqliteStore: migrations, refusing a newer schema, idempotent and batched appends, paging."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tether.errors import StoreError
+from tether.store import SessionRecord, SqliteStore, StoredEvent
+from tether.store.migrations import MIGRATIONS
+
+
+def event(seq: int, session: str = "s_1", text: str = "x") -> StoredEvent:
+    return StoredEvent(
+        session, seq, float(seq), "agent_message", f'{{"kind":"agent_message","text":"{text}"}}'
+    )
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+async def test_fresh_file_is_created_in_wal_mode_and_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "tether.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+    assert user_version(path) == len(MIGRATIONS)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sessions", "events", "runners"} <= tables
+
+
+async def test_reopening_a_migrated_file_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "tether.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.create_session(SessionRecord(id="s_1", team="demo", created_at=1, updated_at=1))
+    await store.append_events([event(1), event(2)])
+    await store.close()
+    again = SqliteStore(path)
+    await again.open()
+    try:
+        assert user_version(path) == len(MIGRATIONS)
+        record = await again.get_session("s_1")
+        assert record is not None and record.team == "demo" and record.last_seq == 2
+        assert await again.durable_seq("s_1") == 2
+    finally:
+        await again.close()
+
+
+async def test_extra_migrations_run_after_ours_once(tmp_path: Path) -> None:
+    path = tmp_path / "tether.db"
+    extra = ["CREATE TABLE devices (id TEXT PRIMARY KEY)"]
+    for _ in range(2):
+        store = SqliteStore(path, extra_migrations=extra)
+        await store.open()
+        await store.close()
+    assert user_version(path) == len(MIGRATIONS) + 1
+
+
+async def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "tether.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version={len(MIGRATIONS) + 5}")
+    store = SqliteStore(path)
+    with pytest.raises(StoreError) as info:
+        await store.open()
+    assert f"schema version {len(MIGRATIONS) + 5}, newer than this tether" in str(info.value)
+    assert info.value.hint and "upgrade tether" in info.value.hint
+    await store.close()
+
+
+async def test_duplicate_session_seq_is_ignored_first_write_wins(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "tether.db")
+    await store.open()
+    try:
+        await store.append_events([event(1, text="first"), event(2)])
+        await store.append_events([event(1, text="second"), event(2), event(3)])
+        events = await store.read_events("s_1", 0)
+        assert [e.seq for e in events] == [1, 2, 3]
+        assert '"first"' in events[0].payload
+    finally:
+        await store.close()
+
+
+async def test_concurrent_appends_are_batched_and_all_durable(tmp_path: Path) -> None:
+    path = tmp_path / "tether.db"
+    store = SqliteStore(path)
+    await store.open()
+    commits: list[int] = []
+    original = store._commit_batch
+
+    def counting(conn: sqlite3.Connection, batch: list[object]) -> None:
+        commits.append(len(batch))
+        original(conn, batch)  # type: ignore[arg-type]
+
+    store._commit_batch = counting  # type: ignore[method-assign]
+    writers = [
+        store.append_events([event(seq, session=f"s_{n}") for seq in range(1, 6)])
+        for n in range(200)
+    ]
+    await asyncio.gather(*writers)
+    await store.close()
+    assert sum(commits) == 200
+    assert len(commits) < 200  # many appends shared a transaction
+    # Every awaited append is on disk: a new connection sees all of them.
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1000
+
+
+async def test_one_failing_write_does_not_fail_its_batch_neighbours(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "tether.db")
+    await store.open()
+    try:
+
+        def broken(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+        results = await asyncio.gather(
+            store.append_events([event(1)]),
+            store.write(broken),
+            store.append_events([event(2)]),
+            return_exceptions=True,
+        )
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], StoreError) and "no_such_table" in str(results[1])
+        assert await store.durable_seq("s_1") == 2
+    finally:
+        await store.close()
+
+
+async def test_read_events_pages_in_seq_order(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "tether.db")
+    await store.open()
+    try:
+        await store.append_events([event(seq) for seq in range(25, 0, -1)])
+        await store.append_events([event(1, session="s_other")])
+        pages, after = [], 0
+        while page := await store.read_events("s_1", after, limit=10):
+            pages.append([e.seq for e in page])
+            after = page[-1].seq
+        assert pages == [list(range(1, 11)), list(range(11, 21)), list(range(21, 26))]
+        assert await store.read_events("s_1", 25) == []
+        assert await store.read_events("s_nobody", 0) == []
+        assert await store.durable_seq("s_nobody") == 0
+    finally:
+        await store.close()
+
+
+async def test_writes_after_close_are_refused(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "tether.db")
+    await store.open()
+    await store.close()
+    with pytest.raises(StoreError, match="closed"):
+        await store.append_events([event(1)])
+
+
+async def test_sessions_and_runners_round_trip(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "tether.db")
+    await store.open()
+    try:
+        await store.create_session(SessionRecord(id="s_a", team="t", created_at=1, updated_at=1))
+        await store.create_session(SessionRecord(id="s_b", team="t", created_at=2, updated_at=2))
+        await store.update_session("s_a", state="exited", exit_code=3)
+        with pytest.raises(ValueError, match="not updatable"):
+            await store.update_session("s_a", team="other")
+        listed = await store.list_sessions()
+        assert [s.id for s in listed] == ["s_b", "s_a"]
+        assert (listed[1].state, listed[1].exit_code) == ("exited", 3)
+        await store.save_runner("r1", "0.1", "[]", 5.0)
+        await store.save_runner("r1", "0.2", "[]", 6.0)
+        assert await store.list_runners() == [
+            {"id": "r1", "version": "0.2", "teams": "[]", "last_seen": 6.0}
+        ]
+    finally:
+        await store.close()
