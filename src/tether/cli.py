@@ -479,6 +479,19 @@ def protocol_schema() -> None:
 
 
 @app.command()
+def token(hub: HubOpt = None) -> None:
+    """Print a fresh short-lived session token for this machine's device (for curl, HTTP MCP
+    clients and scripts). It expires in minutes; never paste it anywhere it is logged."""
+    from tether.client.access import hub_access
+
+    try:
+        access = hub_access(hub_url_of(hub), data_dir_of(None))
+    except TetherError as exc:
+        fail(exc)
+    sys.stdout.write(run(access.token()) + "\n")
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(tether.__version__)

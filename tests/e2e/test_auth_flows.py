@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.procs import (
@@ -68,6 +69,10 @@ def test_up_pair_attach_and_revoke(tmp_path: Path) -> None:
         # Zero setup: the local CLI is already signed in.
         session = run_cli(home, url, "start", "demo").stdout.strip()
         assert session.startswith("s_")
+        # `tether token` hands scripts (curl, an HTTP MCP client) a working session token.
+        token = run_cli(home, url, "token").stdout.strip()
+        teams = httpx.get(f"{url}/v1/teams", headers={"Authorization": f"Bearer {token}"})
+        assert teams.status_code == 200 and [t["name"] for t in teams.json()] == ["demo"]
         # Pair a second "machine" with a code, as a phone/laptop would.
         minted = run_cli(home, url, "pair", "new").stdout
         code = re.search(r"pairing code: (\S+)", minted).group(1)  # type: ignore[union-attr]

@@ -34,17 +34,16 @@ def mcp_config(transport: str, hub_url: str, token: str, tether_home: Path) -> s
             "headers": {"Authorization": f"Bearer {token}"},
         }
     else:
-        # The token comes from the usual place: $TETHER_HOME/hub.token (0600).
+        # A signed-in machine needs nothing here (`tether mcp` uses its device
+        # credentials); the test hub has a static token, handed over as TETHER_TOKEN.
         tether_home.mkdir(parents=True, exist_ok=True)
-        token_file = tether_home / "hub.token"
-        token_file.write_text(token + "\n")
-        token_file.chmod(0o600)
         server = {
             "type": "stdio",
             "command": sys.executable,
             "args": ["-m", "tether", "mcp", "--hub", hub_url],
             "env": {
                 "TETHER_HOME": str(tether_home),
+                "TETHER_TOKEN": token,
                 "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
             },
         }

@@ -10,5 +10,5 @@ from tests.support.procs import run_cli
 def test_tether_mcp_without_a_token_explains(tmp_path: Path) -> None:
     proc = run_cli(tmp_path / "empty-home", "http://127.0.0.1:9", "mcp", check=False, input="")
     assert proc.returncode == 2
-    assert "no hub token" in proc.stderr
-    assert "tether up" in proc.stderr
+    assert "no cli credentials" in proc.stderr
+    assert "tether login" in proc.stderr

@@ -53,7 +53,8 @@ class HubClient:
         insecure: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        check_hub_url(hub_url, insecure=insecure)
+        if transport is None:  # an in-process transport never touches the network
+            check_hub_url(hub_url, insecure=insecure)
         self.hub_url = hub_url.rstrip("/")
         self._token = token
         # `transport` lets code inside the hub (the MCP endpoint) call the API in process.

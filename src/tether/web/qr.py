@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from tether.errors import Forbidden
 from tether.hub.routes import User
 from tether.web.headers import SECURITY_HEADERS
 
@@ -38,6 +39,8 @@ def qr_svg(text: str) -> bytes:
 @qr_router.post("/v1/qr", include_in_schema=True)
 async def make_qr(body: QrRequest, principal: User) -> Response:
     """Draw a QR code for a signed-in user (the UI shows it as an image)."""
+    if principal.read_only:
+        raise Forbidden("a read-only link cannot make pairing or share QR codes")
     return Response(
         qr_svg(body.text),
         media_type="image/svg+xml",
