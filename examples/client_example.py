@@ -18,14 +18,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tether.auth.tokenfile import read_token
-from tether.client import HubClient, RemoteSession, SessionEvent, static_token
+from tether.client import HubClient, RemoteSession, SessionEvent, TokenProvider, static_token
+from tether.client.access import hub_access
 from tether.config import tether_home
 from tether.hubfile import read_hub_url
 
 
-async def main(hub_url: str, token: str, team: str, prompt: str) -> int:
-    tokens = static_token(token)  # any `async () -> str` works, e.g. one that refreshes
+async def main(hub_url: str, tokens: TokenProvider, team: str, prompt: str) -> int:
+    # `tokens` is any `async () -> str`: here this machine's device credentials, which mint
+    # (and refresh) short-lived session tokens; static_token("…") wraps a fixed one.
     async with HubClient(hub_url, tokens) as hub:
         session = await hub.start(team)
     print(f"started session {session['id']} of team {team}")
@@ -65,10 +66,11 @@ async def main(hub_url: str, token: str, team: str, prompt: str) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hub", help="hub URL (default: the one `tether up` started)")
-    parser.add_argument("--token", help="hub token (default: the local token file)")
+    parser.add_argument("--token", help="a session token (default: this machine's sign-in)")
     parser.add_argument("--team", default="demo")
     parser.add_argument("--prompt", default="run touch hello.txt")
     args = parser.parse_args()
     home = Path(tether_home())
     url = args.hub or read_hub_url(home) or "http://127.0.0.1:8765"
-    sys.exit(asyncio.run(main(url, args.token or read_token(home), args.team, args.prompt)))
+    tokens = static_token(args.token) if args.token else hub_access(url, home).token
+    sys.exit(asyncio.run(main(url, tokens, args.team, args.prompt)))

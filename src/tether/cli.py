@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -66,14 +68,42 @@ def fail(exc: TetherError) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
-def run(coro: Any) -> Any:
-    """Run a coroutine, translating tether errors and Ctrl+C."""
+class _Terminated(Exception):
+    """SIGTERM arrived: the coroutine was cancelled so its cleanup (stopping agents) ran."""
+
+
+async def _cancel_on_sigterm(coro: Any) -> Any:
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
-        return asyncio.run(coro)
+        return await coro
+    except asyncio.CancelledError:
+        if terminated:
+            raise _Terminated from None
+        raise
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine, translating tether errors, Ctrl+C and SIGTERM (both end it cleanly:
+    a runner stops its agents first)."""
+    try:
+        return asyncio.run(_cancel_on_sigterm(coro))
     except TetherError as exc:
         fail(exc)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except _Terminated:
+        raise typer.Exit(143) from None
 
 
 def setup_logging(verbose: bool) -> None:

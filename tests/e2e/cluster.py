@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -70,6 +71,8 @@ class Cluster:
     port: int = field(default_factory=free_port)
     hub_proc: subprocess.Popen[str] | None = None
     runner_proc: subprocess.Popen[str] | None = None
+    _token: str | None = None
+    _runner_paired: bool = False
 
     @property
     def home(self) -> Path:
@@ -84,7 +87,11 @@ class Cluster:
         return self.root / "tether.toml"
 
     def token(self) -> str:
-        return (self.home / "hub.token").read_text().strip()
+        """A session token of the hub machine's signed-in CLI (`tether token`), cached:
+        it lives for minutes, longer than any test here."""
+        if self._token is None:
+            self._token = self.cli("token").stdout.strip()
+        return self._token
 
     def _spawn(self, name: str, *args: str, **env: str) -> subprocess.Popen[str]:
         log = open(self.root / f"{name}.log", "a")  # noqa: SIM115 (the child owns it)
@@ -114,6 +121,15 @@ class Cluster:
         raise AssertionError(f"hub did not start:\n{self.log('hub')}")
 
     def start_runner(self) -> None:
+        # The first start pairs the runner with a code, as a user would on another machine;
+        # a restart reuses the credentials it stored.
+        pairing: list[str] = []
+        if not self._runner_paired:
+            minted = self.cli("pair", "new").stdout
+            match = re.search(r"pairing code: (\S+)", minted)
+            assert match, minted
+            pairing = ["--pair", match.group(1)]
+            self._runner_paired = True
         self.runner_proc = self._spawn(
             "runner",
             "runner",
@@ -123,6 +139,7 @@ class Cluster:
             str(self.config),
             "--runner-id",
             "e2e",
+            *pairing,
             TETHER_DEMO_DELAY=str(self.demo_delay),
         )
         wait_until(self.runner_online, timeout=30, interval=0.05, what="the runner to connect")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.cluster import Cluster, assert_gap_free
-from tests.support.procs import wait_until
+from tests.support.procs import cli_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -139,7 +139,7 @@ def test_sessions_table_shows_state_owner_followers_seq_and_exit_code(cluster: C
         assert crashed_row[1:3] == ["demo", "exited"]
         assert crashed_row[7] == "5"  # the exit code, persisted
         live_row = [cell.strip() for cell in rows[live].split("│")[1:-1]]
-        assert live_row[2] == "idle" and live_row[3] == "local" and live_row[4] == "1"
+        assert live_row[2] == "idle" and live_row[3] == "admin" and live_row[4] == "1"
         assert live_row[5] == "now"
         assert int(live_row[6]) >= 2 and live_row[7] == "-"
     finally:
@@ -206,8 +206,6 @@ def test_example_client_program_runs_against_the_hub(cluster: Cluster, tmp_path:
             str(example),
             "--hub",
             cluster.url,
-            "--token",
-            cluster.token(),
             "--team",
             "demo",
             "--prompt",
@@ -216,6 +214,7 @@ def test_example_client_program_runs_against_the_hub(cluster: Cluster, tmp_path:
         capture_output=True,
         text=True,
         timeout=60,
+        env=cli_env(cluster.home, cluster.url),  # this machine's sign-in, as a user runs it
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "permission requested: Bash" in done.stdout

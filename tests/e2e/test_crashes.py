@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -125,5 +127,36 @@ async def test_hub_killed_mid_stream_then_restarted(tmp_path: Path) -> None:
         assert len(drops) >= 1 and roles[0] == "owner" and len(roles) >= 2
         # So did `tether attach`.
         assert [e["seq"] for e in viewer.events()] == seen
+    finally:
+        cluster.close()
+
+
+def _agents_in(work: Path) -> list[int]:
+    """Pids of demo agents whose working directory is `work`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if "tether.agents.demo_agent" not in (proc / "cmdline").read_text():
+                continue
+            if Path(os.readlink(proc / "cwd")) == work:
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_runner_terminated_stops_its_agents_first(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path, demo_delay=0.05).start()
+    try:
+        session = cluster.start_session()
+        send(cluster, session, "long 4000")  # 200 s of streaming: it cannot end by itself
+        wait_until(lambda: _agents_in(tmp_path / "work"), what="the demo agent to run")
+        assert cluster.runner_proc is not None
+        os.killpg(cluster.runner_proc.pid, signal.SIGTERM)
+        assert cluster.runner_proc.wait(timeout=scaled(30)) == 143
+        # No agent is left running on its own once its runner has gone.
+        wait_until(lambda: not _agents_in(tmp_path / "work"), what="the agent to be stopped")
     finally:
         cluster.close()

@@ -56,7 +56,7 @@ async def test_reopening_a_migrated_file_keeps_its_data(tmp_path: Path) -> None:
 
 async def test_extra_migrations_run_after_ours_once(tmp_path: Path) -> None:
     path = tmp_path / "tether.db"
-    extra = ["CREATE TABLE devices (id TEXT PRIMARY KEY)"]
+    extra = ["CREATE TABLE extra_things (id TEXT PRIMARY KEY)"]
     for _ in range(2):
         store = SqliteStore(path, extra_migrations=extra)
         await store.open()

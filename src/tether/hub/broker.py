@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.websockets import WebSocketDisconnect
 
 from tether.auth.principal import Principal
 from tether.errors import Conflict, NotFound, StoreError
@@ -111,6 +112,7 @@ class Broker:
         self.sessions: dict[str, LiveSession] = {}
         self._load_lock = asyncio.Lock()
         self.listeners: list[Callable[[LiveSession], None]] = []
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -282,13 +284,20 @@ class Broker:
         link.pending.append(envelope)
         if not link.flushing:
             link.flushing = True
-            asyncio.get_running_loop().create_task(self._flush(link))
+            task = asyncio.get_running_loop().create_task(self._flush(link))
+            self._background.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._background.discard)
 
     async def _flush(self, link: RunnerLink) -> None:
         try:
             while link.pending:
                 batch, link.pending = link.pending, []
                 await self._store_batch(link, batch)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            # The runner's socket went away mid-batch. What was stored stays stored; the
+            # runner learns the durable seq from `welcome` when it reconnects, and resends.
+            log.info("runner %s went away while its events were stored: %r", link.id, exc)
+            link.pending.clear()
         finally:
             link.flushing = False
 
