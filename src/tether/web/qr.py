@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from tether.errors import Forbidden
 from tether.hub.routes import User
 from tether.web.headers import SECURITY_HEADERS
 
@@ -37,7 +38,10 @@ def qr_svg(text: str) -> bytes:
 
 @qr_router.post("/v1/qr", include_in_schema=True)
 async def make_qr(body: QrRequest, principal: User) -> Response:
-    """Draw a QR code for a signed-in user (the UI shows it as an image)."""
+    """Draw a QR code for a signed-in user (the UI shows it as an image); a share link
+    can only watch its session."""
+    if principal.read_only or principal.kind == "share":
+        raise Forbidden("a share link can only watch its session")
     return Response(
         qr_svg(body.text),
         media_type="image/svg+xml",

@@ -54,7 +54,7 @@ export function linkPanel({ title, url, code, expiresAt }) {
   );
 }
 
-export function devicesPage(main) {
+export function devicesPage(main, _match, ctx) {
   document.title = "Devices · tether";
   const pairArea = h("div", { id: "pairing" });
   const list = h("div", { class: "list", id: "devices" }, h("p", { class: "muted" }, "Loading…"));
@@ -75,8 +75,11 @@ export function devicesPage(main) {
   async function pair() {
     pairButton.disabled = true;
     try {
-      const p = await post("/v1/pairing", {});
-      clear(pairArea).appendChild(linkPanel({ title: "Scan with the new device, or type the code", url: p.url, code: p.code, expiresAt: p.expires_at }));
+      const p = await post("/v1/pairing-codes", {});
+      // The code rides in the fragment: a browser never sends it to a server or a proxy.
+      const url = `${window.location.origin}/signin#code=${encodeURIComponent(p.code)}`;
+      const expiresAt = Date.now() / 1000 + Number(p.expires_in || 300);
+      clear(pairArea).appendChild(linkPanel({ title: "Scan with the new device, or type the code", url, code: p.code, expiresAt }));
     } catch (err) {
       clear(pairArea).appendChild(err instanceof ApiError && err.status === 404 ? unavailable("Pairing") : h("p", { class: "error" }, err.message));
     } finally {
@@ -111,7 +114,7 @@ export function devicesPage(main) {
               h("strong", {}, String(d.name || d.label || d.id)),
               " ",
               d.kind ? h("span", { class: "chip" }, String(d.kind)) : null,
-              d.current ? h("span", { class: "chip" }, "this browser") : null,
+              d.current || (ctx && ctx.me && d.id === ctx.me.device_id) ? h("span", { class: "chip" }, "this browser") : null,
               h("div", { class: "muted small" }, `paired ${when(d.created_at)} · last seen ${typeof d.last_seen === "number" ? ago(d.last_seen) : when(d.last_seen)}${revoked ? " · revoked" : ""}`),
             ),
             revoked ? null : h("button", { type: "button", class: "danger", onclick: () => revoke(d) }, "Revoke"),
@@ -128,16 +131,17 @@ export function devicesPage(main) {
 export function auditPage(main) {
   document.title = "Audit · tether";
   const body = h("div", { id: "audit" }, h("p", { class: "muted" }, "Loading…"));
-  main.appendChild(h("section", {}, h("h1", {}, "Audit log"), body));
-  get("/v1/audit")
+  main.appendChild(h("section", {}, h("h1", {}, "Audit log"), h("p", { class: "muted" }, "The last 24 hours, newest first."), body));
+  const since = Math.floor(Date.now() / 1000 - 86400);
+  get(`/v1/audit?since=${since}&limit=10000`)
     .then((data) => {
-      const entries = listOf(data, "entries", "events", "items");
+      const entries = listOf(data, "entries", "events", "items").slice().reverse().slice(0, 500);
       clear(body);
       if (!entries.length) {
         body.appendChild(h("p", { class: "muted" }, "Nothing recorded yet."));
         return;
       }
-      const known = new Set(["ts", "at", "time", "action", "actor", "by", "user", "id"]);
+      const known = new Set(["ts", "at", "time", "action", "actor", "by", "user", "id", "details"]);
       body.appendChild(
         h(
           "div",
@@ -150,12 +154,13 @@ export function auditPage(main) {
               "tbody",
               {},
               entries.map((e) => {
-                const details = e.details ?? Object.fromEntries(Object.entries(e).filter(([k]) => !known.has(k)));
+                const extra = Object.fromEntries(Object.entries(e).filter(([k, v]) => !known.has(k) && v !== null && v !== undefined));
+                const details = { ...extra, ...(e.details || {}) };
                 return h(
                   "tr",
                   {},
                   h("td", { class: "nowrap" }, when(e.ts ?? e.at ?? e.time)),
-                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? "")),
+                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? e.user_id ?? "")),
                   h("td", {}, String(e.action ?? "")),
                   h("td", { class: "mono small" }, preview(details, 200)),
                 );

@@ -1,6 +1,10 @@
 // The viewer socket (docs/protocol.md): ready → role → we send `resume {after: lastSeq}`
 // → events. On any drop it reconnects with backoff and resumes from the last seq it
 // rendered; events at or below that seq are dropped, so nothing shows twice.
+// A 4001 close (the session token expired or was revoked) first refreshes the session
+// cookie and reconnects; only when that fails is the viewer signed out.
+
+import { refreshSession } from "./api.js";
 
 const FATAL = {
   4001: "signed out: sign in again",
@@ -24,6 +28,7 @@ export class SessionStream {
     this.stopped = false;
     this.timer = null;
     this.nextId = 1;
+    this.refreshed = false; // refreshed since the last `ready`?
     this.waiting = new Map(); // id → {resolve, reject}
     this.heardAt = Date.now();
     this.watchdog = setInterval(() => this.checkSilence(), 5000);
@@ -76,6 +81,7 @@ export class SessionStream {
     switch (env.type) {
       case "ready":
         this.attempt = 0;
+        this.refreshed = false;
         this.handlers.onReady?.(payload);
         this.sendFrame("resume", { after: this.lastSeq });
         this.status("live", "");
@@ -139,6 +145,16 @@ export class SessionStream {
     for (const waiter of this.waiting.values()) waiter.reject(new Error("connection lost"));
     this.waiting.clear();
     if (this.stopped) return;
+    if (event.code === 4001 && !this.refreshed) {
+      this.refreshed = true;
+      this.status("reconnecting", "signing in again");
+      refreshSession().then((ok) => {
+        if (this.stopped) return;
+        if (ok) this.connect();
+        else this.closed(ws, event);
+      });
+      return;
+    }
     if (FATAL[event.code]) {
       this.stopped = true;
       this.status("closed", FATAL[event.code]);
