@@ -42,7 +42,7 @@ export function signinPage(main, _match, ctx) {
     message.textContent = "";
     try {
       const data = await post("/v1/auth/browser", { code }, { quiet401: true, noRefresh: true });
-      ctx.signedIn((data && data.user) || {});
+      ctx.signedIn({ ...((data && data.user) || {}), device_id: data && data.device_id });
     } catch (err) {
       button.disabled = false;
       if (err instanceof ApiError && err.status === 404) {
