@@ -15,7 +15,7 @@ function when(value) {
 }
 
 /** A panel showing a link (and maybe a code) with its QR code, expiry and a copy button. */
-export function linkPanel({ title, url, code, expiresAt }) {
+export function linkPanel({ title, url, code, expiresAt, note }) {
   const img = h("img", { class: "qr", alt: "QR code of the link", width: 180, height: 180 });
   img.hidden = true;
   if (url || code) {
@@ -51,6 +51,7 @@ export function linkPanel({ title, url, code, expiresAt }) {
     img,
     url ? h("div", { class: "mono small wrap link-url" }, String(url)) : null,
     h("div", { class: "row" }, copy, expiresAt ? h("span", { class: "muted small" }, `expires ${when(expiresAt)}`) : null),
+    note ? h("p", { class: "muted small" }, note) : null,
   );
 }
 
@@ -128,6 +129,13 @@ export function devicesPage(main, _match, ctx) {
   load();
 }
 
+/** An audit entry's details as `key=value` pairs (ids and reasons; never a secret). */
+function auditDetails(e) {
+  const pairs = Object.entries(e.details || {}).filter(([, v]) => v !== null && v !== undefined && v !== "");
+  if (e.device_id) pairs.unshift(["device", e.device_id]);
+  return pairs.map(([k, v]) => `${k}=${typeof v === "string" ? v : preview(v, 80)}`).join("  ");
+}
+
 export function auditPage(main) {
   document.title = "Audit · tether";
   const body = h("div", { id: "audit" }, h("p", { class: "muted" }, "Loading…"));
@@ -141,7 +149,6 @@ export function auditPage(main) {
         body.appendChild(h("p", { class: "muted" }, "Nothing recorded yet."));
         return;
       }
-      const known = new Set(["ts", "at", "time", "action", "actor", "by", "user", "id", "details"]);
       body.appendChild(
         h(
           "div",
@@ -149,22 +156,21 @@ export function auditPage(main) {
           h(
             "table",
             { class: "audit" },
-            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Who"), h("th", {}, "What"), h("th", {}, "Details"))),
+            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Who"), h("th", {}, "What"), h("th", {}, "From"), h("th", {}, "Details"))),
             h(
               "tbody",
               {},
-              entries.map((e) => {
-                const extra = Object.fromEntries(Object.entries(e).filter(([k, v]) => !known.has(k) && v !== null && v !== undefined));
-                const details = { ...extra, ...(e.details || {}) };
-                return h(
+              entries.map((e) =>
+                h(
                   "tr",
                   {},
                   h("td", { class: "nowrap" }, when(e.ts ?? e.at ?? e.time)),
-                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? e.user_id ?? "")),
+                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? e.user_id ?? "—")),
                   h("td", {}, String(e.action ?? "")),
-                  h("td", { class: "mono small" }, preview(details, 200)),
-                );
-              }),
+                  h("td", { class: "mono small" }, String(e.address ?? "")),
+                  h("td", { class: "mono small wrap" }, auditDetails(e)),
+                ),
+              ),
             ),
           ),
         ),

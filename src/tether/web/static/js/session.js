@@ -188,7 +188,12 @@ export function sessionPage(main, match, ctx) {
       // The token rides in the fragment, which browsers never send to a server or proxy.
       const url = `${window.location.origin}/share#token=${encodeURIComponent(link.token)}`;
       clear(shareArea).appendChild(
-        linkPanel({ title: "Read-only link to this session", url, expiresAt: link.expires_at }),
+        linkPanel({
+          title: "Read-only link to this session",
+          url,
+          expiresAt: link.expires_at,
+          note: `Anyone with the link can watch, never steer. Revoke it with: tether share revoke ${link.id}`,
+        }),
       );
     } catch (err) {
       clear(shareArea).appendChild(
