@@ -238,12 +238,23 @@ async def test_the_page_outlives_the_session_token(tmp_path: Path, browser: Brow
         await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
             "You said: after"
         )
+        # The browser itself drops the session cookie after its 10 minutes: a reconnect
+        # refreshes over HTTP first (a socket without any cookie would wait for an
+        # `auth` frame).
+        hub.clock.advance(11 * 60)
+        await context.clear_cookies(name="tether_session")
+        await hub.restart()
+        await expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
+        await send_message(page, "cookie gone")
+        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
+            "You said: cookie gone"
+        )
         assert "/signin" not in page.url
         seqs = await page.locator("[data-seq]").evaluate_all("els => els.map(e => e.dataset.seq)")
         assert len(seqs) == len(set(seqs))
         # Every refresh rotated the token once: no reuse, the device is fine.
         actions = [e.action for e in await hub.auth.audit_entries()]
-        assert actions.count("token_refresh") >= 4  # sign-in, list, reload, socket
+        assert actions.count("token_refresh") >= 5  # sign-in, list, reload, socket, cookie
         assert "token_reuse" not in actions and "device_revoked" not in actions
         await context.close()
 
@@ -256,6 +267,7 @@ async def test_devices_pairing_and_audit_pages(tmp_path: Path, browser: Browser)
         mine = page.locator(".device", has_text="this browser")
         await expect(mine).to_have_count(1)
         await expect(mine).to_contain_text("browser")
+        await expect(mine).to_contain_text("on Linux")  # named after its User-Agent
 
         await page.click("text=Pair a new device")
         code = await page.locator("#pairing .pair-code").inner_text()

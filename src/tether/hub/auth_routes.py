@@ -21,6 +21,7 @@ from tether.auth.service import REFRESH_TTL_S, AuthService, Refreshed
 from tether.auth.tokens import ACCESS_TTL_S
 from tether.errors import AuthError, Forbidden
 from tether.hub.routes import User, visible_session
+from tether.web.useragent import browser_name
 
 auth_router = APIRouter()
 
@@ -142,7 +143,7 @@ async def browser_sign_in(
     if not body.code:
         raise AuthError('send {"code": …} or {"share": …}')
     device_key = new_device_key()
-    agent = request.headers.get("user-agent", "browser")[:40]
+    agent = browser_name(request.headers.get("user-agent", ""))
     pairing = await service.pair(
         body.code,
         name=agent,

@@ -1,6 +1,6 @@
 // One session: live transcript, permission cards, message box, role and connection state.
 
-import { ApiError, isReadOnlyLink, post, rememberShare, viaShare } from "./api.js";
+import { ApiError, get, isReadOnlyLink, post, rememberShare, viaShare } from "./api.js";
 import { linkPanel } from "./admin.js";
 import { clear, h } from "./dom.js";
 import { stateChip } from "./sessions.js";
@@ -270,7 +270,11 @@ export function sessionPage(main, match, ctx) {
         setFlash(String(payload.message || payload.code || "error"));
       },
     },
-    { follow: readOnlyLink || params.get("follow") === "1" },
+    {
+      follow: readOnlyLink || params.get("follow") === "1",
+      // A share link's cookie is the link's own; a signed-in page refreshes its cookie.
+      beforeReconnect: byLink ? null : () => get("/v1/auth/me", { quiet401: true }),
+    },
   );
   refresh();
   stream.connect();

@@ -18,10 +18,14 @@ export class SessionStream {
    * handlers: onReady(payload), onRole(payload), onEvent(seq, payload, ts), onSession(info),
    * onStatus(state, detail), onFatal(code, message), onError(payload)
    */
-  constructor(sessionId, handlers, { follow = false } = {}) {
+  constructor(sessionId, handlers, { follow = false, beforeReconnect = null } = {}) {
     this.sessionId = sessionId;
     this.handlers = handlers;
     this.follow = follow;
+    // Called before every reconnect after a drop: a page that was open past the session
+    // cookie's lifetime refreshes it over HTTP first. (A handshake without any cookie
+    // would be taken for a first-frame `auth` socket and wait 10 s before its 4001.)
+    this.beforeReconnect = beforeReconnect;
     this.lastSeq = 0;
     this.ws = null;
     this.attempt = 0;
@@ -29,6 +33,7 @@ export class SessionStream {
     this.timer = null;
     this.nextId = 1;
     this.refreshed = false; // refreshed since the last `ready`?
+    this.generation = 0;
     this.waiting = new Map(); // id → {resolve, reject}
     this.heardAt = Date.now();
     this.watchdog = setInterval(() => this.checkSilence(), 5000);
@@ -54,11 +59,23 @@ export class SessionStream {
     ws.onclose = (event) => this.closed(ws, event);
   }
 
+  async reconnect() {
+    const generation = ++this.generation; // a newer reconnect supersedes this one
+    if (this.beforeReconnect) {
+      try {
+        await this.beforeReconnect();
+      } catch (_err) {
+        // the socket's own 4001 handling decides what a failure means
+      }
+    }
+    if (generation === this.generation) this.connect();
+  }
+
   connectNow() {
     clearTimeout(this.timer);
     this.attempt = 0;
     if (this.ws && this.ws.readyState <= 1) this.ws.close(1000, "reconnect");
-    else this.connect();
+    else this.reconnect();
   }
 
   /** Reconnect as owner-candidate (follow=false) or as a follower on purpose. */
@@ -164,7 +181,7 @@ export class SessionStream {
     const delay = Math.min(5000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
     this.attempt = Math.min(this.attempt + 1, 10);
     this.status("reconnecting", `reconnecting in ${(delay / 1000).toFixed(1)} s`);
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.timer = setTimeout(() => this.reconnect(), delay);
   }
 
   checkSilence() {
