@@ -80,7 +80,11 @@ export function devicesPage(main, _match, ctx) {
       // The code rides in the fragment: a browser never sends it to a server or a proxy.
       const url = `${window.location.origin}/signin#code=${encodeURIComponent(p.code)}`;
       const expiresAt = Date.now() / 1000 + Number(p.expires_in || 300);
-      clear(pairArea).appendChild(linkPanel({ title: "Scan with the new device, or type the code", url, code: p.code, expiresAt }));
+      const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(window.location.hostname);
+      const note = loopback
+        ? `This link points at ${window.location.host}, which only this machine can reach: a phone needs the hub's address on your network (serve it with TLS: tether hub --tls-cert … --tls-key …).`
+        : "Single use; it works for five minutes.";
+      clear(pairArea).appendChild(linkPanel({ title: "Scan with the new device, or type the code", url, code: p.code, expiresAt, note }));
     } catch (err) {
       clear(pairArea).appendChild(err instanceof ApiError && err.status === 404 ? unavailable("Pairing") : h("p", { class: "error" }, err.message));
     } finally {
