@@ -94,7 +94,7 @@ async def shoot(hub: WebHub, browser: Browser) -> None:
     await page.wait_for_selector(".device")
     await page.click("text=Pair a new device")
     await page.wait_for_selector("#pairing img.qr:not([hidden])")
-    await page.screenshot(path=OUT / "devices.png")
+    await page.screenshot(path=OUT / "devices.png", full_page=True)
     await page.click("nav >> text=Audit")
     await page.wait_for_selector("#audit table")
     await page.screenshot(path=OUT / "audit.png")
