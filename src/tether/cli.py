@@ -177,7 +177,17 @@ def up(
         )
         out.print("  stop:  Ctrl+C")
 
-    run(run_embedded(teams, home, "127.0.0.1", port, on_ready=ready, on_first_start=show_signin))
+    run(
+        run_embedded(
+            teams,
+            home,
+            "127.0.0.1",
+            port,
+            on_ready=ready,
+            on_first_start=show_signin,
+            on_signin_link=show_signin_link,
+        )
+    )
 
 
 @app.command()
@@ -533,9 +543,17 @@ def show_signin(url: str, code: str) -> None:
         "[bold]first start:[/] an admin user was created. One-time sign-in code "
         f"(15 minutes): [bold]{code}[/]"
     )
+    show_signin_link(url, code)
+    out.print(f"  another machine: tether login --hub {url} --code {code}", soft_wrap=True)
+
+
+def show_signin_link(url: str, code: str) -> None:
+    """A one-time sign-in link for a browser. The code is in the URL fragment, which a
+    browser never sends to a server (see docs/web.md)."""
     out.print(
-        f"  browser: open {url} and enter it;  another machine: "
-        f"tether login --hub {url} --code {code}"
+        f"  sign in from a browser (one-time link, 15 minutes): {url}/signin#code={code}",
+        soft_wrap=True,
+        highlight=False,
     )
 
 

@@ -223,6 +223,12 @@ def register(app: typer.Typer) -> None:
                 f"{_when(answer['expires_at'])}"
             )
             cli.out.print(f"  token (give it to the viewer; shown once): {answer['token']}")
+            # The token rides in the fragment, which browsers never send to a server.
+            cli.out.print(
+                f"  browser: {cli.hub_url_of(hub)}/share#token={answer['token']}",
+                soft_wrap=True,
+                highlight=False,
+            )
             cli.out.print(
                 f"  watch:  TETHER_TOKEN=<token> tether attach {target} --hub {cli.hub_url_of(hub)}"
             )

@@ -105,12 +105,16 @@ async def run_embedded(
     settings: HubSettings | None = None,
     on_ready: object = None,
     on_first_start: Callable[[str, str], None] | None = None,
+    on_signin_link: Callable[[str, str], None] | None = None,
 ) -> None:
     """`tether up`: the hub and one runner in this process, on loopback.
 
     First start creates the admin (`on_first_start(url, code)` shows the one-time
-    sign-in code); this machine's CLI and the embedded runner are paired automatically."""
-    from tether.hub.bootstrap import bootstrap_hub, embedded_runner_token
+    sign-in code); this machine's CLI and the embedded runner are paired automatically.
+    Later starts mint a fresh one-time code for the admin's browser
+    (`on_signin_link(url, code)`): the hub is on loopback and this terminal already
+    holds the admin's CLI credentials, so the link grants nothing new."""
+    from tether.hub.bootstrap import bootstrap_hub, embedded_runner_token, signin_code
     from tether.hub.secure import create_secure_app
 
     hub_settings = settings or HubSettings(data_dir=data_dir)
@@ -137,6 +141,8 @@ async def run_embedded(
         await asyncio.wait_for(runner.connected.wait(), 30)
         if boot.signin_code and on_first_start is not None:
             on_first_start(url, boot.signin_code)
+        elif not boot.signin_code and on_signin_link is not None:
+            on_signin_link(url, await signin_code(app.state.auth, boot.admin))
         if callable(on_ready):
             on_ready(url)
         await asyncio.wait({hub_task, runner_task}, return_when=asyncio.FIRST_COMPLETED)

@@ -63,3 +63,49 @@ async def test_browser_sign_in_csrf_refresh_and_logout(tmp_path: Path) -> None:
             assert device is not None and device.revoked
         async with httpx.AsyncClient(base_url=hub.url, cookies={"tether_session": token}) as b:
             assert (await b.get("/v1/sessions")).status_code == 401
+
+
+async def test_a_share_link_opened_by_a_browser(tmp_path: Path) -> None:
+    async with secure_hub(tmp_path) as hub:
+        owner = await hub.device()
+        async with hub.client(owner.token) as client:
+            session = await client.start("demo")
+            share = await client.request(
+                "POST", f"/v1/sessions/{session['id']}/shares", json={"ttl_s": 600}
+            )
+        sid = session["id"]
+        async with httpx.AsyncClient(base_url=hub.url) as browser:
+            assert (
+                await browser.post("/v1/auth/browser", json={"share": "tsh_nope"})
+            ).status_code == 401
+            opened = await browser.post("/v1/auth/browser", json={"share": share["token"]})
+            assert opened.status_code == 200, opened.text
+            assert opened.json()["share"]["session"] == sid
+            (cookie,) = opened.headers.get_list("set-cookie")
+            assert cookie.startswith("tether_share=tsh_")
+            assert f"Path=/v1/sessions/{sid}" in cookie
+            assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=" in cookie
+            # Watch: yes. Write: no (and cookie writes still need the CSRF header).
+            assert (await browser.get(f"/v1/sessions/{sid}")).status_code == 200
+            csrf = {"X-Tether-CSRF": "1"}
+            msg = {"text": "sneaky"}
+            assert (await browser.post(f"/v1/sessions/{sid}/messages", json=msg)).status_code == 403
+            written = await browser.post(f"/v1/sessions/{sid}/messages", json=msg, headers=csrf)
+            assert written.status_code == 403 and "read-only" in written.text
+            # The cookie is scoped to that session's paths: nothing else is reachable.
+            assert (await browser.get("/v1/sessions")).status_code == 401
+            assert (await browser.get("/v1/auth/me")).status_code == 401
+            # A signed-in browser that opens a link stays itself elsewhere.
+            code = await hub.auth.new_pairing_code(hub.admin)
+            assert (await browser.post("/v1/auth/browser", json={"code": code})).status_code == 200
+            me = (await browser.get("/v1/auth/me")).json()
+            assert me["kind"] == "user" and me["name"] == "admin"
+            # … and once the link is revoked, the session cookie takes over on its paths.
+            async with hub.client(owner.token) as client:
+                await client.request("POST", f"/v1/shares/{share['id']}/revoke")
+            ws_url = hub.url.replace("http://", "ws://") + f"/v1/sessions/{sid}/stream"
+            jar = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+            async with connect(ws_url, additional_headers={"Cookie": jar, "Origin": hub.url}) as ws:
+                assert json.loads(await ws.recv())["type"] == "ready"
+                role = json.loads(await ws.recv())
+                assert role["type"] == "role" and role["payload"]["role"] == "owner"

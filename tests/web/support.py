@@ -1,23 +1,30 @@
-"""An in-process hub with the test browser sign-in, a runner, and Chromium (Playwright)."""
+"""An in-process hub with the real auth (create_secure_app), a runner, and Chromium
+(Playwright). The hub can be restarted on the same port and data dir, and its clock
+moved forward to expire session tokens."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from tests.support.authhub import MovableClock
 from tests.support.hub import demo_team
 from tests.support.timing import scaled
-from tests.web.auth import BrowserLogins, TestAuthenticator, browser_auth_router
-from tether.client import static_token
+from tether.auth.codes import fingerprint_of, new_device_key
+from tether.auth.records import User
+from tether.auth.service import AuthService
+from tether.client.http import TokenProvider
 from tether.config import TetherConfig
-from tether.hub.app import create_app
+from tether.errors import AuthError
+from tether.hub.bootstrap import bootstrap_hub
+from tether.hub.secure import create_secure_app
 from tether.hub.settings import HubSettings
 from tether.runner.daemon import Runner
 from tether.serve import uvicorn_server, wait_started
@@ -32,41 +39,56 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+USER = "alice"
+"""The admin the browser tests sign in as (the hub's own `admin` owns nothing here)."""
 
 
 @dataclass
 class WebHub:
-    """A hub serving the web UI on a fixed loopback port, which can be restarted."""
+    """A hub with real identities serving the web UI on a fixed loopback port; restartable."""
 
     data_dir: Path
-    token: str
-    logins: BrowserLogins
     port: int = 0
+    clock: MovableClock = field(default_factory=MovableClock)
+    app: FastAPI | None = None
     server: Any = None
     serve_task: asyncio.Task[None] | None = None
     runner: Runner | None = None
     runner_task: asyncio.Task[None] | None = None
-    settings: HubSettings = field(init=False)
-    extra_routers: list[Any] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.settings = HubSettings(data_dir=self.data_dir)
+    alice: User | None = None
+    signin_code: str | None = None
+    """The first start's one-time code (for the hub's `admin`)."""
 
     @property
     def url(self) -> str:
         """The hub's base URL."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def auth(self) -> AuthService:
+        """The running app's auth service (a new one after a restart)."""
+        assert self.app is not None, "the hub is not running"
+        service: AuthService = self.app.state.auth
+        return service
+
+    @property
+    def user(self) -> User:
+        """The test user (an admin named alice)."""
+        assert self.alice is not None
+        return self.alice
+
     async def start(self) -> None:
         """Serve (on the port used before, if any)."""
-        app = create_app(self.settings, TestAuthenticator(self.token, self.logins))
-        app.include_router(browser_auth_router(self.logins))
-        for router in self.extra_routers:
-            app.include_router(router)
-        self.server = uvicorn_server(app, "127.0.0.1", self.port)
+        settings = HubSettings(data_dir=self.data_dir)
+        self.app = create_secure_app(settings, clock=self.clock)
+        self.server = uvicorn_server(self.app, "127.0.0.1", self.port)
         self.serve_task = asyncio.create_task(self.server.serve())
         await wait_started(self.server, timeout=scaled(30))
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        boot = await bootstrap_hub(self.auth, self.data_dir, self.url)
+        if self.alice is None:
+            self.signin_code = boot.signin_code
+            self.alice = await self.auth.db.create_user(USER, is_admin=True, now=self.clock())
 
     async def stop(self) -> None:
         """Stop serving (the runner stays and keeps retrying)."""
@@ -80,22 +102,53 @@ class WebHub:
         await self.stop()
         await self.start()
 
-    def signin_link(self, **kwargs: Any) -> str:
+    async def new_code(self, user: User | None = None) -> str:
+        """A fresh single-use sign-in (pairing) code for a user (default alice)."""
+        return await self.auth.new_pairing_code(user or self.user, reason="test")
+
+    async def signin_link(self, user: User | None = None) -> str:
         """A one-time sign-in link, the code in the fragment as `tether up` prints it."""
-        return f"{self.url}/signin#code={self.logins.new_code(**kwargs)}"
+        return f"{self.url}/signin#code={await self.new_code(user)}"
+
+    async def runner_device(self, name: str) -> str:
+        """A runner device of alice named `name`; returns its id."""
+        pairing = await self.auth.mint_device(
+            self.user,
+            name=name,
+            kind="runner",
+            fingerprint=fingerprint_of(new_device_key()),
+            with_refresh=False,
+        )
+        return pairing.device.id
+
+    def device_token(self, device_id: str) -> TokenProvider:
+        """Session tokens for a device, from whichever app is running (survives restarts)."""
+
+        async def provide() -> str:
+            device = await self.auth.device(device_id)
+            if device is None or device.revoked:
+                raise AuthError(f"device {device_id} was revoked")
+            return self.auth.access_token(device)
+
+        return provide
+
+    async def bearer(self, name: str = "test-cli") -> str:
+        """A session token of a fresh CLI device of alice (for HTTP calls from the test)."""
+        pairing = await self.auth.mint_device(
+            self.user, name=name, kind="cli", fingerprint=fingerprint_of(new_device_key())
+        )
+        return await self.device_token(pairing.device.id)()
 
 
 @contextlib.asynccontextmanager
-async def web_hub(
-    data_dir: Path, config: TetherConfig | None = None, extra_routers: list[Any] | None = None
-) -> AsyncIterator[WebHub]:
+async def web_hub(data_dir: Path, config: TetherConfig | None = None) -> AsyncIterator[WebHub]:
     """A hub + runner for `config` (default: one demo team), stopped on exit."""
-    hub = WebHub(data_dir, secrets.token_urlsafe(24), BrowserLogins())
-    hub.extra_routers = extra_routers or []
+    hub = WebHub(data_dir)
     await hub.start()
     try:
         cfg = config or TetherConfig(teams={"demo": demo_team(data_dir)})
-        hub.runner = Runner(hub.url, static_token(hub.token), cfg, data_dir, runner_id="web-test")
+        token = hub.device_token(await hub.runner_device("web-test"))
+        hub.runner = Runner(hub.url, token, cfg, data_dir, runner_id="web-test")
         hub.runner_task = asyncio.create_task(hub.runner.run())
         await asyncio.wait_for(hub.runner.connected.wait(), scaled(30))
         yield hub
@@ -118,15 +171,27 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def signed_in_page(
-    browser: Browser, hub: WebHub, *, viewport: dict[str, int] | None = None, **user: Any
+async def new_page(
+    browser: Browser, *, viewport: dict[str, int] | None = None
 ) -> tuple[BrowserContext, Page]:
-    """A new browser context signed in through the one-time link; the page is on /sessions."""
+    """A fresh browser context (no cookies) and a page in it."""
     context = await browser.new_context(viewport=viewport or {"width": 1100, "height": 800})  # type: ignore[arg-type]
     context.set_default_timeout(scaled(15) * 1000)
     page = await context.new_page()
     page.on("console", lambda msg: _console.append(msg.text))
-    await page.goto(hub.signin_link(**user))
+    return context, page
+
+
+async def signed_in_page(
+    browser: Browser,
+    hub: WebHub,
+    *,
+    viewport: dict[str, int] | None = None,
+    user: User | None = None,
+) -> tuple[BrowserContext, Page]:
+    """A new browser context signed in through a one-time link; the page is on /sessions."""
+    context, page = await new_page(browser, viewport=viewport)
+    await page.goto(await hub.signin_link(user))
     await page.wait_for_url("**/sessions")
     return context, page
 

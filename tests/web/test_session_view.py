@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
 from tests.support.hub import demo_team
 from tests.web.scripted_runner import scripted_runner
 from tests.web.support import (
+    WebHub,
     chromium,
     csp_violations,
     send_message,
@@ -150,27 +151,28 @@ async def test_hub_restart_mid_session_carries_on_without_duplicates(tmp_path: P
 
 
 async def test_file_edits_show_as_diffs_and_tools_collapse(tmp_path: Path) -> None:
-    async with (
-        web_hub(tmp_path) as hub,
-        scripted_runner(hub.url, hub.token),
-        chromium() as browser,
-    ):
-        context, page = await signed_in_page(browser, hub)
-        await start_session_from_ui(page, "showcase")
-        edit = page.locator("details.tool", has_text="Edit")
-        await expect(edit).not_to_have_attribute("open", "")
-        await edit.locator("summary").click()
-        await expect(edit.locator(".edit-path")).to_have_text("src/app/retry.py")
-        await expect(edit.locator(".diff-del")).to_have_text(
-            ["-     delay = self.base * 2 ** self.attempt"]
-        )
-        await expect(edit.locator(".diff-add").first).to_contain_text("min(self.max_delay")
-        await expect(edit.locator(".tool-result")).to_contain_text("has been updated")
-        link = page.locator("[data-kind=agent_message] a")
-        await expect(link).to_have_attribute(
-            "href", "https://docs.python.org/3/library/asyncio.html"
-        )
-        await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
-        await page.locator("#pending .perm-card button.allow").click()
-        await expect(page.locator("[data-kind=agent_message]").last).to_have_text("Done.")
-        await context.close()
+    async with web_hub(tmp_path) as hub, chromium() as browser:
+        token = await hub.device_token(await hub.runner_device("scripted"))()
+        async with scripted_runner(hub.url, token):
+            await check_showcase(browser, hub)
+
+
+async def check_showcase(browser: Browser, hub: WebHub) -> None:
+    """The scripted session: an Edit as a diff, collapsed tools, a safe link."""
+    context, page = await signed_in_page(browser, hub)
+    await start_session_from_ui(page, "showcase")
+    edit = page.locator("details.tool", has_text="Edit")
+    await expect(edit).not_to_have_attribute("open", "")
+    await edit.locator("summary").click()
+    await expect(edit.locator(".edit-path")).to_have_text("src/app/retry.py")
+    await expect(edit.locator(".diff-del")).to_have_text(
+        ["-     delay = self.base * 2 ** self.attempt"]
+    )
+    await expect(edit.locator(".diff-add").first).to_contain_text("min(self.max_delay")
+    await expect(edit.locator(".tool-result")).to_contain_text("has been updated")
+    link = page.locator("[data-kind=agent_message] a")
+    await expect(link).to_have_attribute("href", "https://docs.python.org/3/library/asyncio.html")
+    await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+    await page.locator("#pending .perm-card button.allow").click()
+    await expect(page.locator("[data-kind=agent_message]").last).to_have_text("Done.")
+    await context.close()

@@ -29,6 +29,8 @@ log = logging.getLogger("tether.auth")
 SESSION_COOKIE = "tether_session"
 REFRESH_COOKIE = "tether_refresh"
 DEVICE_COOKIE = "tether_device"
+SHARE_COOKIE = "tether_share"
+"""A share link opened in a browser; its path is the one session's API (`/v1/sessions/ID`)."""
 CSRF_HEADER = "x-tether-csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -53,32 +55,42 @@ class DeviceAuthenticator:
         self.service = service
 
     async def authenticate(self, conn: HTTPConnection) -> Principal | None:
-        """Check the header, else the cookie; cookie writes need the CSRF header."""
+        """Check the header, else the cookies; cookie writes need the CSRF header.
+
+        A browser that opened a share link sends its share cookie only to that session's
+        API paths; there it wins over a session cookie (the link is what grants access),
+        unless it has expired or been revoked."""
         token = bearer_token(conn)
-        if token is None:
-            token = conn.cookies.get(SESSION_COOKIE)
-            if token is None:
-                return None
-            is_http = conn.scope["type"] == "http"
-            if (
-                is_http
-                and conn.scope.get("method", "GET") not in SAFE_METHODS
-                and conn.headers.get(CSRF_HEADER) != "1"
-            ):
-                raise Forbidden(
-                    "cookie-authenticated writes need the `X-Tether-CSRF: 1` header",
-                    hint="see docs/security.md, 'Browser sign-in'",
-                )
-            if not same_origin(conn):
-                await self.service.record(
-                    "auth_failed",
-                    None,
-                    address=client_address(conn),
-                    path=conn.url.path,
-                    why="cross-origin cookie",
-                )
-                return None
-        return await self.authenticate_token(token, conn)
+        if token is not None:
+            return await self.authenticate_token(token, conn)
+        share = conn.cookies.get(SHARE_COOKIE)
+        session = conn.cookies.get(SESSION_COOKIE)
+        if share is None and session is None:
+            return None
+        is_http = conn.scope["type"] == "http"
+        if (
+            is_http
+            and conn.scope.get("method", "GET") not in SAFE_METHODS
+            and conn.headers.get(CSRF_HEADER) != "1"
+        ):
+            raise Forbidden(
+                "cookie-authenticated writes need the `X-Tether-CSRF: 1` header",
+                hint="see docs/security.md, 'Browser sign-in'",
+            )
+        if not same_origin(conn):
+            await self.service.record(
+                "auth_failed",
+                None,
+                address=client_address(conn),
+                path=conn.url.path,
+                why="cross-origin cookie",
+            )
+            return None
+        if share is not None and session is not None:
+            principal = await self.service.principal_for_share(share)
+            if principal is not None:
+                return principal
+        return await self.authenticate_token(session or share or "", conn)
 
     async def authenticate_token(self, token: str, conn: HTTPConnection) -> Principal | None:
         """A token from a header, cookie, or a socket's first `auth` frame."""

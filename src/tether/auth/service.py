@@ -307,10 +307,17 @@ class AuthService:
             is_admin=user.is_admin,
         )
 
-    async def principal_for_share(self, token: str) -> Principal | None:
-        """The read-only principal of a live share link."""
+    async def share_link(self, token: str) -> ShareLink | None:
+        """The live (unexpired, unrevoked) share link a token stands for."""
         link = await self.db.share_by_hash(codes.hash_token(token))
         if link is None or link.revoked_at is not None or link.expires_at <= self.clock():
+            return None
+        return link
+
+    async def principal_for_share(self, token: str) -> Principal | None:
+        """The read-only principal of a live share link."""
+        link = await self.share_link(token)
+        if link is None:
             return None
         return Principal(
             id=f"share:{link.id}",

@@ -13,6 +13,7 @@ from tether.auth.device_auth import (
     DEVICE_COOKIE,
     REFRESH_COOKIE,
     SESSION_COOKIE,
+    SHARE_COOKIE,
     client_address,
 )
 from tether.auth.principal import Principal
@@ -20,6 +21,7 @@ from tether.auth.service import REFRESH_TTL_S, AuthService, Refreshed
 from tether.auth.tokens import ACCESS_TTL_S
 from tether.errors import AuthError, Forbidden
 from tether.hub.routes import User, visible_session
+from tether.web.useragent import browser_name
 
 auth_router = APIRouter()
 
@@ -137,23 +139,11 @@ async def browser_sign_in(
     service = service_of(request)
     address = client_address(request)
     if body.share:
-        principal = await service.principal_for_share(body.share)
-        if principal is None:
-            await service.record("auth_failed", None, address=address, path=request.url.path)
-            raise AuthError("that share link is not valid (expired or revoked?)")
-        response.set_cookie(
-            SESSION_COOKIE,
-            body.share,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
-        return {"user": None, "share": {"session": principal.session_scope}}
+        return await _open_share(request, response, service, body.share)
     if not body.code:
         raise AuthError('send {"code": …} or {"share": …}')
     device_key = new_device_key()
-    agent = request.headers.get("user-agent", "browser")[:40]
+    agent = browser_name(request.headers.get("user-agent", ""))
     pairing = await service.pair(
         body.code,
         name=agent,
@@ -175,6 +165,40 @@ async def browser_sign_in(
         "device_id": pairing.device.id,
         "expires_in": done.expires_in,
     }
+
+
+async def _open_share(
+    request: Request, response: Response, service: AuthService, share: str
+) -> dict[str, Any]:
+    """A share link opened in a browser: an HttpOnly cookie sent only to its session's API.
+
+    The browser keeps its own sign-in (if any) for everything else."""
+    link = await service.share_link(share)
+    if link is None:
+        await service.record(
+            "auth_failed", None, address=client_address(request), path=request.url.path
+        )
+        raise AuthError(
+            "that share link is not valid (expired or revoked?)",
+            hint="ask whoever shared the session for a new link",
+        )
+    response.set_cookie(
+        SHARE_COOKIE,
+        share,
+        max_age=max(1, int(link.expires_at - service.clock())),
+        path=f"/v1/sessions/{link.session_id}",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    await service.record(
+        "share_opened",
+        None,
+        address=client_address(request),
+        share=link.id,
+        session=link.session_id,
+    )
+    return {"user": None, "share": {"session": link.session_id, "expires_at": link.expires_at}}
 
 
 @auth_router.post("/v1/auth/refresh")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tether.auth.codes import fingerprint_of, new_device_key
 from tether.auth.records import Device, User
-from tether.auth.service import AuthService
+from tether.auth.service import FIRST_SIGNIN_TTL_S, AuthService
 from tether.client.credentials import CredentialStore, DeviceCredentials
 from tether.client.http import TokenProvider
 
@@ -48,6 +48,12 @@ async def bootstrap_hub(service: AuthService, data_dir: Path, url: str) -> Boots
 
         await asyncio.to_thread(save)
     return Bootstrap(admin, code)
+
+
+async def signin_code(service: AuthService, user: User) -> str:
+    """A fresh one-time sign-in code for `user` (15 minutes, single use), for a link
+    `URL/signin#code=CODE` printed on the hub machine's terminal."""
+    return await service.new_pairing_code(user, ttl=FIRST_SIGNIN_TTL_S, reason="sign-in link")
 
 
 async def embedded_runner_token(service: AuthService, admin: User, runner_id: str) -> TokenProvider:

@@ -23,6 +23,7 @@ from tether.web.qr import qr_router
 SHELL_PATHS = (
     "/",
     "/signin",
+    "/share",
     "/sessions",
     "/sessions/{session_id}",
     "/teams",

@@ -38,9 +38,10 @@ def qr_svg(text: str) -> bytes:
 
 @qr_router.post("/v1/qr", include_in_schema=True)
 async def make_qr(body: QrRequest, principal: User) -> Response:
-    """Draw a QR code for a signed-in user (the UI shows it as an image)."""
-    if principal.read_only:
-        raise Forbidden("a read-only link cannot make pairing or share QR codes")
+    """Draw a QR code for a signed-in user (the UI shows it as an image); a share link
+    can only watch its session."""
+    if principal.read_only or principal.kind == "share":
+        raise Forbidden("a share link can only watch its session")
     return Response(
         qr_svg(body.text),
         media_type="image/svg+xml",

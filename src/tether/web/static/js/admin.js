@@ -15,7 +15,7 @@ function when(value) {
 }
 
 /** A panel showing a link (and maybe a code) with its QR code, expiry and a copy button. */
-export function linkPanel({ title, url, code, expiresAt }) {
+export function linkPanel({ title, url, code, expiresAt, note }) {
   const img = h("img", { class: "qr", alt: "QR code of the link", width: 180, height: 180 });
   img.hidden = true;
   if (url || code) {
@@ -51,10 +51,11 @@ export function linkPanel({ title, url, code, expiresAt }) {
     img,
     url ? h("div", { class: "mono small wrap link-url" }, String(url)) : null,
     h("div", { class: "row" }, copy, expiresAt ? h("span", { class: "muted small" }, `expires ${when(expiresAt)}`) : null),
+    note ? h("p", { class: "muted small" }, note) : null,
   );
 }
 
-export function devicesPage(main) {
+export function devicesPage(main, _match, ctx) {
   document.title = "Devices · tether";
   const pairArea = h("div", { id: "pairing" });
   const list = h("div", { class: "list", id: "devices" }, h("p", { class: "muted" }, "Loading…"));
@@ -75,8 +76,15 @@ export function devicesPage(main) {
   async function pair() {
     pairButton.disabled = true;
     try {
-      const p = await post("/v1/pairing", {});
-      clear(pairArea).appendChild(linkPanel({ title: "Scan with the new device, or type the code", url: p.url, code: p.code, expiresAt: p.expires_at }));
+      const p = await post("/v1/pairing-codes", {});
+      // The code rides in the fragment: a browser never sends it to a server or a proxy.
+      const url = `${window.location.origin}/signin#code=${encodeURIComponent(p.code)}`;
+      const expiresAt = Date.now() / 1000 + Number(p.expires_in || 300);
+      const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(window.location.hostname);
+      const note = loopback
+        ? `This link points at ${window.location.host}, which only this machine can reach: a phone needs the hub's address on your network (serve it with TLS: tether hub --tls-cert … --tls-key …).`
+        : "Single use; it works for five minutes.";
+      clear(pairArea).appendChild(linkPanel({ title: "Scan with the new device, or type the code", url, code: p.code, expiresAt, note }));
     } catch (err) {
       clear(pairArea).appendChild(err instanceof ApiError && err.status === 404 ? unavailable("Pairing") : h("p", { class: "error" }, err.message));
     } finally {
@@ -111,7 +119,7 @@ export function devicesPage(main) {
               h("strong", {}, String(d.name || d.label || d.id)),
               " ",
               d.kind ? h("span", { class: "chip" }, String(d.kind)) : null,
-              d.current ? h("span", { class: "chip" }, "this browser") : null,
+              d.current || (ctx && ctx.me && d.id === ctx.me.device_id) ? h("span", { class: "chip" }, "this browser") : null,
               h("div", { class: "muted small" }, `paired ${when(d.created_at)} · last seen ${typeof d.last_seen === "number" ? ago(d.last_seen) : when(d.last_seen)}${revoked ? " · revoked" : ""}`),
             ),
             revoked ? null : h("button", { type: "button", class: "danger", onclick: () => revoke(d) }, "Revoke"),
@@ -125,19 +133,26 @@ export function devicesPage(main) {
   load();
 }
 
+/** An audit entry's details as `key=value` pairs (ids and reasons; never a secret). */
+function auditDetails(e) {
+  const pairs = Object.entries(e.details || {}).filter(([, v]) => v !== null && v !== undefined && v !== "");
+  if (e.device_id) pairs.unshift(["device", e.device_id]);
+  return pairs.map(([k, v]) => `${k}=${typeof v === "string" ? v : preview(v, 80)}`).join("  ");
+}
+
 export function auditPage(main) {
   document.title = "Audit · tether";
   const body = h("div", { id: "audit" }, h("p", { class: "muted" }, "Loading…"));
-  main.appendChild(h("section", {}, h("h1", {}, "Audit log"), body));
-  get("/v1/audit")
+  main.appendChild(h("section", {}, h("h1", {}, "Audit log"), h("p", { class: "muted" }, "The last 24 hours, newest first."), body));
+  const since = Math.floor(Date.now() / 1000 - 86400);
+  get(`/v1/audit?since=${since}&limit=10000`)
     .then((data) => {
-      const entries = listOf(data, "entries", "events", "items");
+      const entries = listOf(data, "entries", "events", "items").slice().reverse().slice(0, 500);
       clear(body);
       if (!entries.length) {
         body.appendChild(h("p", { class: "muted" }, "Nothing recorded yet."));
         return;
       }
-      const known = new Set(["ts", "at", "time", "action", "actor", "by", "user", "id"]);
       body.appendChild(
         h(
           "div",
@@ -145,21 +160,21 @@ export function auditPage(main) {
           h(
             "table",
             { class: "audit" },
-            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Who"), h("th", {}, "What"), h("th", {}, "Details"))),
+            h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Who"), h("th", {}, "What"), h("th", {}, "From"), h("th", {}, "Details"))),
             h(
               "tbody",
               {},
-              entries.map((e) => {
-                const details = e.details ?? Object.fromEntries(Object.entries(e).filter(([k]) => !known.has(k)));
-                return h(
+              entries.map((e) =>
+                h(
                   "tr",
                   {},
                   h("td", { class: "nowrap" }, when(e.ts ?? e.at ?? e.time)),
-                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? "")),
+                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? e.user_id ?? "—")),
                   h("td", {}, String(e.action ?? "")),
-                  h("td", { class: "mono small" }, preview(details, 200)),
-                );
-              }),
+                  h("td", { class: "mono small" }, String(e.address ?? "")),
+                  h("td", { class: "mono small wrap" }, auditDetails(e)),
+                ),
+              ),
             ),
           ),
         ),

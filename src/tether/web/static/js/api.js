@@ -12,19 +12,55 @@ export class ApiError extends Error {
 
 let onUnauthorized = () => {};
 
-/** Called when a request answers 401 (the cookie is missing or expired). */
+/** Called when a request answers 401 and a refresh did not help (signed out). */
 export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
-/** Call the API; resolve to the JSON body (or the text for non-JSON), reject with ApiError. */
-export async function api(method, path, body, { quiet401 = false, raw = false } = {}) {
+let refreshing = null;
+
+async function refreshOnce() {
+  const response = await fetch("/v1/auth/refresh", {
+    method: "POST",
+    headers: { Accept: "application/json", "X-Tether-CSRF": "1" },
+    credentials: "same-origin",
+    cache: "no-store",
+    redirect: "error",
+  });
+  return response.ok;
+}
+
+async function refreshLocked() {
+  // Another tab may have refreshed while we waited for the lock: a refresh token is
+  // single use (presenting a spent one revokes the device), so check before spending it.
+  const me = await fetch("/v1/auth/me", { credentials: "same-origin", cache: "no-store" });
+  if (me.ok) return true;
+  return refreshOnce();
+}
+
+/**
+ * Get a new session cookie from the refresh cookies (docs/security.md, "Browser sign-in").
+ * One refresh at a time per browser: concurrent callers in this tab share one request,
+ * and tabs take turns through a Web Lock where the browser has them.
+ */
+export function refreshSession() {
+  if (!refreshing) {
+    const run = navigator.locks ? navigator.locks.request("tether-refresh", refreshLocked) : refreshOnce();
+    refreshing = run
+      .catch(() => false)
+      .finally(() => {
+        refreshing = null;
+      });
+  }
+  return refreshing;
+}
+
+async function send(method, path, body) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") headers["X-Tether-CSRF"] = "1";
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
   try {
-    response = await fetch(path, {
+    return await fetch(path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -34,6 +70,19 @@ export async function api(method, path, body, { quiet401 = false, raw = false } 
     });
   } catch (err) {
     throw new ApiError(0, "cannot reach the hub", "check your connection; it retries on its own");
+  }
+}
+
+/**
+ * Call the API; resolve to the JSON body (or the text for non-JSON), reject with ApiError.
+ * A 401 is answered by one refresh of the session cookie and one retry (the session token
+ * lives minutes); `noRefresh` skips that (sign-in itself), `quiet401` skips the sign-out
+ * handler.
+ */
+export async function api(method, path, body, { quiet401 = false, raw = false, noRefresh = false } = {}) {
+  let response = await send(method, path, body);
+  if (response.status === 401 && !noRefresh && (await refreshSession())) {
+    response = await send(method, path, body);
   }
   if (response.status === 401 && !quiet401) onUnauthorized();
   if (!response.ok) {
@@ -78,4 +127,33 @@ export async function qrDataUrl(text) {
 /** Is the signed-in user a read-only share-link holder? */
 export function isReadOnlyLink(user) {
   return Boolean(user && (user.read_only || user.kind === "share"));
+}
+
+// Share links opened in this browser: session id → expiry (epoch seconds). No secret here:
+// the link's token is in an HttpOnly cookie the page cannot read.
+const SHARES_KEY = "tether.shares";
+
+function sharesNow() {
+  let shares = {};
+  try {
+    shares = JSON.parse(localStorage.getItem(SHARES_KEY) || "{}") || {};
+  } catch (_err) {
+    shares = {};
+  }
+  const now = Date.now() / 1000;
+  for (const [id, until] of Object.entries(shares)) if (!(until > now)) delete shares[id];
+  return shares;
+}
+
+/** Remember (until `expiresAt`) or forget that this browser watches a session by link. */
+export function rememberShare(sessionId, expiresAt) {
+  const shares = sharesNow();
+  if (expiresAt) shares[sessionId] = expiresAt;
+  else delete shares[sessionId];
+  localStorage.setItem(SHARES_KEY, JSON.stringify(shares));
+}
+
+/** Does this browser watch `sessionId` through a share link? */
+export function viaShare(sessionId) {
+  return Object.prototype.hasOwnProperty.call(sharesNow(), sessionId);
 }

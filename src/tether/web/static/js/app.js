@@ -1,17 +1,19 @@
 // The app shell's router: one page module per path, all sharing the signed-in user.
 
-import { ApiError, get, isReadOnlyLink, post, setUnauthorizedHandler } from "./api.js";
+import { ApiError, get, isReadOnlyLink, post, setUnauthorizedHandler, viaShare } from "./api.js";
 import { auditPage, devicesPage } from "./admin.js";
 import { clear, h } from "./dom.js";
 import { sessionPage } from "./session.js";
 import { sessionsPage } from "./sessions.js";
+import { sharePage } from "./share.js";
 import { signinPage } from "./signin.js";
 import { teamsPage } from "./teams.js";
 
 const ROUTES = [
   [/^\/signin$/, signinPage, { public: true }],
+  [/^\/share$/, sharePage, { public: true }],
   [/^\/(sessions)?$/, sessionsPage],
-  [/^\/sessions\/([A-Za-z0-9_-]+)$/, sessionPage],
+  [/^\/sessions\/([A-Za-z0-9_-]+)$/, sessionPage, { share: true }],
   [/^\/teams$/, teamsPage],
   [/^\/devices$/, devicesPage],
   [/^\/audit$/, auditPage],
@@ -50,6 +52,7 @@ function topbar() {
 
 async function loadMe() {
   try {
+    // A 401 here first tries the refresh cookies (the session cookie lives minutes).
     const data = await get("/v1/auth/me", { quiet401: true });
     me = (data && data.user) || data || {};
   } catch (err) {
@@ -75,7 +78,16 @@ async function route() {
     return;
   }
   const [m, page, opts] = match;
-  if (!opts.public && !me) {
+  // A pairing QR code (`tether pair new`) opens `/#pair=CODE`: sign in with it.
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  if (path !== "/signin" && (fragment.get("pair") || fragment.get("code"))) {
+    history.replaceState(null, "", "/signin#code=" + encodeURIComponent(fragment.get("pair") || fragment.get("code")));
+    route();
+    return;
+  }
+  // Someone who opened a share link watches that one session without signing in.
+  const byLink = Boolean(opts.share && viaShare(m[1]));
+  if (!opts.public && !me && !byLink) {
     try {
       await loadMe();
     } catch (err) {
@@ -87,6 +99,13 @@ async function route() {
       history.replaceState(null, "", "/signin");
       route();
       return;
+    }
+  }
+  if (!opts.public && !me && byLink) {
+    try {
+      await loadMe();
+    } catch (_err) {
+      me = null; // the link still works; the page says if the hub is away
     }
   }
   topbar();

@@ -1,6 +1,6 @@
 // One session: live transcript, permission cards, message box, role and connection state.
 
-import { ApiError, isReadOnlyLink, post } from "./api.js";
+import { ApiError, get, isReadOnlyLink, post, rememberShare, viaShare } from "./api.js";
 import { linkPanel } from "./admin.js";
 import { clear, h } from "./dom.js";
 import { stateChip } from "./sessions.js";
@@ -18,7 +18,8 @@ const NEXT_STATE = {
 export function sessionPage(main, match, ctx) {
   const sessionId = match[1];
   const params = new URLSearchParams(window.location.search);
-  const readOnlyLink = isReadOnlyLink(ctx.me);
+  const byLink = viaShare(sessionId);
+  const readOnlyLink = byLink || isReadOnlyLink(ctx.me);
   let info = { id: sessionId, team: "…", state: "starting" };
   let role = null;
   let connection = "connecting";
@@ -183,8 +184,17 @@ export function sessionPage(main, match, ctx) {
   async function share() {
     shareBtn.disabled = true;
     try {
-      const link = await post(`/v1/sessions/${encodeURIComponent(sessionId)}/share`, {});
-      clear(shareArea).appendChild(linkPanel({ title: "Read-only link to this session", url: link.url, expiresAt: link.expires_at }));
+      const link = await post(`/v1/sessions/${encodeURIComponent(sessionId)}/shares`, { ttl_s: 3600 });
+      // The token rides in the fragment, which browsers never send to a server or proxy.
+      const url = `${window.location.origin}/share#token=${encodeURIComponent(link.token)}`;
+      clear(shareArea).appendChild(
+        linkPanel({
+          title: "Read-only link to this session",
+          url,
+          expiresAt: link.expires_at,
+          note: `Anyone with the link can watch, never steer. Revoke it with: tether share revoke ${link.id}`,
+        }),
+      );
     } catch (err) {
       clear(shareArea).appendChild(
         h("p", { class: "muted notice-box" }, err instanceof ApiError && err.status === 404 ? "Share links are not available on this hub." : `Could not create a link: ${err.message}`),
@@ -247,6 +257,12 @@ export function sessionPage(main, match, ctx) {
         refresh();
       },
       onFatal(code, message) {
+        if (byLink) {
+          // The link expired or was revoked: say so (there is nothing to sign in to).
+          rememberShare(sessionId, null);
+          setFlash("This share link is not valid any more (it expired or was revoked).");
+          return;
+        }
         setFlash(message);
         if (code === 4001) ctx.navigate("/signin", { replace: true });
       },
@@ -254,7 +270,11 @@ export function sessionPage(main, match, ctx) {
         setFlash(String(payload.message || payload.code || "error"));
       },
     },
-    { follow: readOnlyLink || params.get("follow") === "1" },
+    {
+      follow: readOnlyLink || params.get("follow") === "1",
+      // A share link's cookie is the link's own; a signed-in page refreshes its cookie.
+      beforeReconnect: byLink ? null : () => get("/v1/auth/me", { quiet401: true }),
+    },
   );
   refresh();
   stream.connect();

@@ -27,7 +27,7 @@ export function signinPage(main, _match, ctx) {
     "form",
     { class: "card signin", onsubmit: (e) => { e.preventDefault(); submit(input.value); } },
     h("h1", {}, "Sign in to tether"),
-    h("p", { class: "muted" }, "Enter a pairing code (", h("code", {}, "tether pair"), "), or open the one-time sign-in link that ", h("code", {}, "tether up"), " prints."),
+    h("p", { class: "muted" }, "Enter a pairing code (", h("code", {}, "tether pair new"), "), or open the one-time sign-in link that ", h("code", {}, "tether up"), " prints."),
     h("label", { for: "code" }, "Code"),
     input,
     button,
@@ -41,13 +41,15 @@ export function signinPage(main, _match, ctx) {
     button.disabled = true;
     message.textContent = "";
     try {
-      const data = await post("/v1/auth/browser", { code }, { quiet401: true });
-      ctx.signedIn((data && data.user) || {});
+      const data = await post("/v1/auth/browser", { code }, { quiet401: true, noRefresh: true });
+      ctx.signedIn({ ...((data && data.user) || {}), device_id: data && data.device_id });
     } catch (err) {
       button.disabled = false;
       if (err instanceof ApiError && err.status === 404) {
         message.textContent = "This hub does not offer browser sign-in.";
-      } else if (err instanceof ApiError && (err.status === 401 || err.status === 400 || err.status === 403)) {
+      } else if (err instanceof ApiError && err.status === 429) {
+        message.textContent = `${err.message}. Wait a few minutes before trying again.`;
+      } else if (err instanceof ApiError && (err.status === 401 || err.status === 400 || err.status === 403 || err.status === 422)) {
         message.textContent = `${err.message}. Codes work once and expire after a few minutes: get a new one.`;
       } else {
         message.textContent = err.message;

@@ -1,6 +1,10 @@
 // The viewer socket (docs/protocol.md): ready → role → we send `resume {after: lastSeq}`
 // → events. On any drop it reconnects with backoff and resumes from the last seq it
 // rendered; events at or below that seq are dropped, so nothing shows twice.
+// A 4001 close (the session token expired or was revoked) first refreshes the session
+// cookie and reconnects; only when that fails is the viewer signed out.
+
+import { refreshSession } from "./api.js";
 
 const FATAL = {
   4001: "signed out: sign in again",
@@ -14,16 +18,22 @@ export class SessionStream {
    * handlers: onReady(payload), onRole(payload), onEvent(seq, payload, ts), onSession(info),
    * onStatus(state, detail), onFatal(code, message), onError(payload)
    */
-  constructor(sessionId, handlers, { follow = false } = {}) {
+  constructor(sessionId, handlers, { follow = false, beforeReconnect = null } = {}) {
     this.sessionId = sessionId;
     this.handlers = handlers;
     this.follow = follow;
+    // Called before every reconnect after a drop: a page that was open past the session
+    // cookie's lifetime refreshes it over HTTP first. (A handshake without any cookie
+    // would be taken for a first-frame `auth` socket and wait 10 s before its 4001.)
+    this.beforeReconnect = beforeReconnect;
     this.lastSeq = 0;
     this.ws = null;
     this.attempt = 0;
     this.stopped = false;
     this.timer = null;
     this.nextId = 1;
+    this.refreshed = false; // refreshed since the last `ready`?
+    this.generation = 0;
     this.waiting = new Map(); // id → {resolve, reject}
     this.heardAt = Date.now();
     this.watchdog = setInterval(() => this.checkSilence(), 5000);
@@ -49,11 +59,23 @@ export class SessionStream {
     ws.onclose = (event) => this.closed(ws, event);
   }
 
+  async reconnect() {
+    const generation = ++this.generation; // a newer reconnect supersedes this one
+    if (this.beforeReconnect) {
+      try {
+        await this.beforeReconnect();
+      } catch (_err) {
+        // the socket's own 4001 handling decides what a failure means
+      }
+    }
+    if (generation === this.generation) this.connect();
+  }
+
   connectNow() {
     clearTimeout(this.timer);
     this.attempt = 0;
     if (this.ws && this.ws.readyState <= 1) this.ws.close(1000, "reconnect");
-    else this.connect();
+    else this.reconnect();
   }
 
   /** Reconnect as owner-candidate (follow=false) or as a follower on purpose. */
@@ -76,6 +98,7 @@ export class SessionStream {
     switch (env.type) {
       case "ready":
         this.attempt = 0;
+        this.refreshed = false;
         this.handlers.onReady?.(payload);
         this.sendFrame("resume", { after: this.lastSeq });
         this.status("live", "");
@@ -139,6 +162,16 @@ export class SessionStream {
     for (const waiter of this.waiting.values()) waiter.reject(new Error("connection lost"));
     this.waiting.clear();
     if (this.stopped) return;
+    if (event.code === 4001 && !this.refreshed) {
+      this.refreshed = true;
+      this.status("reconnecting", "signing in again");
+      refreshSession().then((ok) => {
+        if (this.stopped) return;
+        if (ok) this.connect();
+        else this.closed(ws, event);
+      });
+      return;
+    }
     if (FATAL[event.code]) {
       this.stopped = true;
       this.status("closed", FATAL[event.code]);
@@ -148,7 +181,7 @@ export class SessionStream {
     const delay = Math.min(5000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
     this.attempt = Math.min(this.attempt + 1, 10);
     this.status("reconnecting", `reconnecting in ${(delay / 1000).toFixed(1)} s`);
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.timer = setTimeout(() => this.reconnect(), delay);
   }
 
   checkSilence() {
