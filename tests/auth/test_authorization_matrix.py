@@ -59,7 +59,6 @@ ROUTES = [
     Route("POST", "/v1/sessions/{S}/shares", {"ttl_s": 60}, SKIP, 403, 403),
     Route("POST", "/v1/sessions/{S}/permission-mode", {"mode": "plan"}, 403, 403, 403),
     Route("POST", "/v1/sessions/{S}/resume", {}, 403, 403, 403),
-    Route("POST", "/v1/qr", {"text": "hello"}, 200, 403, 200),
     Route("GET", "/v1/auth/me", None, 200, 200, 200),
     Route("POST", "/v1/auth/logout", None, SKIP, SKIP, SKIP),
     Route("POST", "/v1/pairing-codes", None, SKIP, 403, SKIP),
