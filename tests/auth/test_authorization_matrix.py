@@ -68,6 +68,7 @@ ROUTES = [
     Route("GET", "/v1/shares", None, 200, 403, 200),
     Route("POST", "/v1/shares/{L}/revoke", None, SKIP, 403, 404),
     Route("GET", "/v1/audit", None, 403, 403, 403),
+    Route("GET", "/metrics", None, 403, 403, 403),
     Route("POST", "/v1/qr", {"text": "https://hub.example/signin#code=X"}, 200, 403, 200),
 ]
 # Routes whose credential is in the body (or none at all), tested in test_pairing.py.

@@ -113,6 +113,7 @@ class Broker:
         self._load_lock = asyncio.Lock()
         self.listeners: list[Callable[[LiveSession], None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        self.events_stored = 0  # since start, for /metrics
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -349,6 +350,7 @@ class Broker:
         if accepted:
             try:
                 await self.store.append_events([s for _l, s, _f in accepted])
+                self.events_stored += len(accepted)
             except StoreError as exc:
                 log.error("could not store events from runner %s: %s", link.id, exc)
                 for live, _s, _f in accepted:
