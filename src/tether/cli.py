@@ -391,6 +391,20 @@ def send(
 
 
 @app.command()
+def interrupt(
+    session: Annotated[str, typer.Argument(help="Session id.")], hub: HubOpt = None
+) -> None:
+    """Interrupt the running turn (as owner, or when no owner is connected)."""
+
+    async def go() -> None:
+        async with client(hub) as c:
+            await c.interrupt(session)
+
+    run(go())
+    err.print("interrupting")
+
+
+@app.command()
 def stop(session: Annotated[str, typer.Argument(help="Session id.")], hub: HubOpt = None) -> None:
     """Stop a session's agent."""
 
@@ -520,8 +534,10 @@ def protocol_schema() -> None:
 
 @app.command()
 def token(hub: HubOpt = None) -> None:
-    """Print a fresh short-lived session token for this machine's device (for curl, HTTP MCP
-    clients and scripts). It expires in minutes; never paste it anywhere it is logged."""
+    """Print a short-lived session token of this machine's device (for curl, HTTP MCP, scripts).
+
+    It expires in minutes; never paste it anywhere it is logged.
+    """
     from tether.client.access import hub_access
 
     try:

@@ -220,3 +220,24 @@ def test_example_client_program_runs_against_the_hub(cluster: Cluster, tmp_path:
     assert "permission requested: Bash" in done.stdout
     assert "allowed" in done.stdout
     assert "turn finished: success" in done.stdout
+
+
+def test_interrupt_command_ends_a_streaming_turn(cluster: Cluster) -> None:
+    session = cluster.start_session()
+    cluster.cli("send", session, "long 2000")
+    wait_until(
+        lambda: "agent_message" in kinds([e["payload"] for e in cluster.events(session)]),
+        what="the answer to start streaming",
+    )
+    assert "interrupting" in cluster.cli("interrupt", session).stderr
+    finished = wait_until(
+        lambda: [
+            e["payload"] for e in cluster.events(session) if e["payload"]["kind"] == "turn_finished"
+        ],
+        what="the turn to end",
+    )
+    assert finished[0]["status"] == "interrupted", [
+        (e["seq"], e["payload"]["kind"], e["payload"].get("text", "")[:20])
+        for e in cluster.events(session)
+        if e["payload"]["kind"] != "agent_message"
+    ] + [cluster.log("runner")[-3000:], cluster.log("hub")[-3000:]]

@@ -152,6 +152,8 @@ def test_runner_terminated_stops_its_agents_first(tmp_path: Path) -> None:
     try:
         session = cluster.start_session()
         send(cluster, session, "long 4000")  # 200 s of streaming: it cannot end by itself
+        # Right after the agent process appears, while its session is still starting:
+        # the runner must not leave it behind either.
         wait_until(lambda: _agents_in(tmp_path / "work"), what="the demo agent to run")
         assert cluster.runner_proc is not None
         os.killpg(cluster.runner_proc.pid, signal.SIGTERM)

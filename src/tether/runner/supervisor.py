@@ -278,8 +278,25 @@ class SessionSupervisor:
         """Stop every session (runner exiting)."""
         if self._reaper is not None:
             self._reaper.cancel()
+        starting = [s for s in self.sessions.values() if not s.exited and not s.ready.is_set()]
+        if starting:
+            # An agent half-way through its start has a process but no adapter to stop it
+            # yet: let the start finish (briefly), so no agent outlives its runner.
+            log.info("waiting for %d session(s) still starting", len(starting))
+            await asyncio.wait(
+                [asyncio.ensure_future(s.ready.wait()) for s in starting],
+                timeout=_SHUTDOWN_START_WAIT_S,
+            )
         live = [s for s in self.sessions.values() if not s.exited and s.adapter is not None]
-        await asyncio.gather(*(self.stop(s.id) for s in live), return_exceptions=True)
+        if live:
+            log.info("stopping %d session(s) before the runner exits", len(live))
+        results = await asyncio.gather(*(self.stop(s.id) for s in live), return_exceptions=True)
+        for session, result in zip(live, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("could not stop session %s: %r", session.id, result)
+
+
+_SHUTDOWN_START_WAIT_S = 15.0
 
 
 class _SessionGone(TetherError):
