@@ -28,6 +28,7 @@ from tether.agents.claude_launch import (
 )
 from tether.errors import AgentError, TransportError
 from tether.protocol.messages import ControlPermissionDecision
+from tether.tasks import keep_task
 from tether.transports.base import AgentProcess
 
 __all__ = ["STREAM_JSON_FLAGS", "AgentStartError", "ClaudeAdapter"]
@@ -257,9 +258,7 @@ class ClaudeAdapter:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _spawn_task(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        keep_task(self._tasks, coro)
 
     async def _write(self, message: dict[str, Any]) -> None:
         if self._proc is None:

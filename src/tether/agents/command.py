@@ -19,6 +19,7 @@ from typing import Any
 from tether.agents.base import AgentContext
 from tether.errors import AgentError, Conflict, TransportError
 from tether.protocol.messages import ControlPermissionDecision
+from tether.tasks import keep_task
 from tether.transports.base import AgentProcess, Stream
 
 
@@ -111,9 +112,7 @@ class CommandAdapter:
         return proc
 
     def _spawn_task(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        keep_task(self._tasks, coro)
 
     async def _pump(self, proc: AgentProcess, stream: Stream) -> None:
         async for raw in proc.lines(stream):

@@ -13,6 +13,7 @@ from typing import Any
 from tether.agents.base import AgentContext
 from tether.agents.detect import require_agent_binary
 from tether.errors import TransportError
+from tether.tasks import keep_task
 from tether.transports.base import AgentProcess
 
 log = logging.getLogger("tether.agents")
@@ -52,9 +53,7 @@ class ProcessHost:
 
     def spawn_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` in the background, owned by this adapter."""
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = keep_task(self._tasks, coro)
         task.add_done_callback(_log_failure)
         return task
 

@@ -32,6 +32,7 @@ from tether.errors import (
     TetherError,
 )
 from tether.protocol.codec import decode, encode, make
+from tether.tasks import keep_task
 
 log = logging.getLogger("tether.client")
 
@@ -325,9 +326,7 @@ class RemoteSession:
         self._announced.add(request_id)
         # In a task of its own: the callback may well await decide_permission(), whose
         # ack arrives through the loop that is calling us.
-        task = asyncio.create_task(self._call("permission", request))
-        self._callback_tasks.add(task)
-        task.add_done_callback(self._callback_tasks.discard)
+        keep_task(self._callback_tasks, self._call("permission", request))
 
     async def _call(self, name: str, *args: Any) -> None:
         callback = self._callbacks.get(name)

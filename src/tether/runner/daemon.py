@@ -24,6 +24,7 @@ from tether.protocol.codec import decode, encode, make, parse_payload
 from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
 from tether.runner.outbox import Outbox
 from tether.runner.supervisor import SessionSupervisor
+from tether.tasks import keep_task, run_first_completed
 
 log = logging.getLogger("tether.runner")
 
@@ -225,10 +226,7 @@ class Runner:
             # pong and unknown types: nothing to do (liveness already noted)
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_log_failure)
+        keep_task(self._tasks, coro).add_done_callback(_log_failure)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
@@ -246,23 +244,6 @@ def _why(exc: BaseException) -> str:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "runner"
-
-
-async def run_first_completed(*coros: Awaitable[Any]) -> None:
-    """Run coroutines together until the first one ends; cancel the rest; re-raise its error.
-
-    (Unlike a TaskGroup this does not wrap a connection error in an ExceptionGroup.)
-    """
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
 
 
 async def run_until_cancelled(runner: Runner) -> None:
