@@ -8,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -40,6 +41,17 @@ class HubHandle:
     def session(self, session_id: str, **kwargs: object) -> RemoteSession:
         """A RemoteSession on this hub."""
         return RemoteSession(self.url, session_id, static_token(self.token), **kwargs)  # type: ignore[arg-type]
+
+    def allowing_session(self, session_id: str, decided: list[str] | None = None) -> RemoteSession:
+        """A RemoteSession that allows every permission request (noting its id in `decided`)."""
+
+        async def allow(request: dict[str, object]) -> None:
+            if decided is not None:
+                decided.append(str(request["request_id"]))
+            await remote.decide_permission(str(request["request_id"]), "allow")
+
+        remote = self.session(session_id, on_permission_request=allow)
+        return remote
 
 
 def demo_team(path: Path, name: str = "demo", **kwargs: object) -> TeamConfig:
@@ -123,7 +135,7 @@ async def running_hub(
 
 async def wait_for_event(
     remote: RemoteSession, kind: str, timeout: float = 30.0, **fields: object
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Consume `remote`'s events until one of `kind` (with `fields`) arrives; return its payload."""
 
     async def scan() -> dict[str, object]:
