@@ -114,12 +114,6 @@ class AuthDb:
 
     # -- users -------------------------------------------------------------------------
 
-    async def admin_exists(self) -> bool:
-        """Is there any admin user yet?"""
-        return await self.store.read(
-            lambda c: c.execute("SELECT 1 FROM users WHERE is_admin=1").fetchone() is not None
-        )
-
     async def create_user(self, name: str, *, is_admin: bool, now: float) -> User:
         """A new user (names are unique)."""
         user = User(new_id("u_"), name, is_admin, now)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -244,9 +243,3 @@ def _why(exc: BaseException) -> str:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "runner"
-
-
-async def run_until_cancelled(runner: Runner) -> None:
-    """Run a runner; swallow the final cancellation."""
-    with contextlib.suppress(asyncio.CancelledError):
-        await runner.run()
