@@ -30,6 +30,20 @@ def program_argv(ctx: AgentContext, binary: str) -> list[str]:
     return [binary]
 
 
+def exited_event(code: int, *, stopping: bool, failure: str | None = None) -> dict[str, Any]:
+    """The `exited` event of a process that ended with `code` (negative: killed by that
+    signal). Its reason: "stopped" when tether stopped it, else `failure` (if given) when
+    the code is not 0."""
+    event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}
+    if code < 0:
+        event["signal"] = -code
+    if stopping:
+        event["reason"] = "stopped"
+    elif code != 0 and failure is not None:
+        event["reason"] = failure
+    return event
+
+
 class ProcessHost:
     """Owns one agent process and the tasks around it."""
 
@@ -93,14 +107,8 @@ class ProcessHost:
         if readers:  # let the readers drain what the process wrote before it ended
             await asyncio.wait(readers, timeout=5)
         self.on_process_exit(code)
-        event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}
-        if code < 0:
-            event["signal"] = -code
-        if self.stopping:
-            event["reason"] = "stopped"
-        elif code != 0 and self.stderr_tail:
-            event["reason"] = "\n".join(self.stderr_tail)
-        self.ctx.emit(event)
+        failure = "\n".join(self.stderr_tail) if self.stderr_tail else None
+        self.ctx.emit(exited_event(code, stopping=self.stopping, failure=failure))
         self.exited.set()
 
 
