@@ -12,7 +12,6 @@ import contextlib
 import inspect
 import itertools
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from tether.backoff import Backoff
 from tether.client.http import TokenProvider
 from tether.client.tls import check_hub_url
 from tether.errors import (
@@ -191,11 +191,11 @@ class RemoteSession:
     # -- connection loop -------------------------------------------------------------------
 
     async def _run(self) -> None:
-        attempt = 0
+        backoff = Backoff(base=0.25, cap=10.0)
         while True:
             try:
                 await self._connect_once()
-                attempt = 0
+                backoff.reset()
             except (AuthError, NotFound) as exc:
                 self._fail(exc)
                 return
@@ -231,9 +231,7 @@ class RemoteSession:
             if not self._reconnect:
                 self._queue.put_nowait(None)
                 return
-            delay = min(10.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
-            attempt += 1
-            await asyncio.sleep(delay)
+            await asyncio.sleep(backoff.next_delay())
 
     def _fail(self, exc: BaseException) -> None:
         self.closed_error = exc

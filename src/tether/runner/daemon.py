@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 import tether
 from tether.agents.detect import detect_agents
+from tether.backoff import Backoff
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
@@ -29,26 +29,6 @@ log = logging.getLogger("tether.runner")
 
 TokenProvider = Callable[[], Awaitable[str]]
 _control_adapter: TypeAdapter[Any] = TypeAdapter(Control)
-
-
-class Backoff:
-    """Jittered exponential backoff: 0.5 s, 1 s, 2 s … capped, each scaled by a random 50–100 %."""
-
-    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
-        self.base = base
-        self.cap = cap
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt."""
-        delay = min(self.cap, self.base * (2**self.attempt))
-        self.attempt += 1
-        jittered: float = delay * random.uniform(0.5, 1.0)
-        return jittered
-
-    def reset(self) -> None:
-        """After a successful connection."""
-        self.attempt = 0
 
 
 class Runner:
