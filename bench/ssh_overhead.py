@@ -32,25 +32,15 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 from tests.support.ssh_teams import ssh_team  # noqa: E402
 from tests.support.sshd import SshServer  # noqa: E402
 
+from tether.agents.claude_launch import STREAM_JSON_FLAGS  # noqa: E402
 from tether.config import TeamConfig  # noqa: E402
 from tether.transports.base import AgentProcess, Transport  # noqa: E402
 from tether.transports.local import LocalTransport  # noqa: E402
 from tether.transports.remote_spec import SshTarget, parse_remote  # noqa: E402
 from tether.transports.ssh import SshTransport  # noqa: E402
 
-DEMO = [
-    sys.executable,
-    "-m",
-    "tether.agents.demo_agent",
-    "-p",
-    "--input-format",
-    "stream-json",
-    "--output-format",
-    "stream-json",
-    "--verbose",
-    "--permission-prompt-tool",
-    "stdio",
-]
+# The demo agent, started with the flags the Claude adapter gives `claude`.
+DEMO = [sys.executable, "-m", "tether.agents.demo_agent", *STREAM_JSON_FLAGS]
 ENV = {"PYTHONPATH": str(ROOT / "src")}
 INIT = {
     "type": "control_request",

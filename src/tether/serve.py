@@ -13,7 +13,6 @@ from typing import Any
 
 import uvicorn
 
-from tether.client.http import TokenProvider, static_token
 from tether.config import TetherConfig
 from tether.errors import ConfigError
 from tether.hub.settings import HubSettings
@@ -191,8 +190,3 @@ async def run_hub(
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await hub_task
-
-
-def runner_token_provider(token: str) -> TokenProvider:
-    """A token provider for a runner's static token."""
-    return static_token(token)

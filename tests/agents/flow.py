@@ -6,20 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from tests.support.hub import wait_for_event
 from tests.support.timing import scaled
 from tether.client import RemoteSession
 
 
 async def next_event(remote: RemoteSession, kind: str, timeout: float = 60.0) -> dict[str, Any]:
     """The next event of `kind` (earlier events are dropped)."""
-
-    async def scan() -> dict[str, Any]:
-        async for event in remote:
-            if event.kind == kind:
-                return event.payload
-        raise AssertionError(f"the stream ended before a {kind} event")
-
-    return await asyncio.wait_for(scan(), scaled(timeout))
+    return await wait_for_event(remote, kind, timeout)
 
 
 async def run_turn(

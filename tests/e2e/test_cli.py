@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.cluster import Cluster, assert_gap_free
-from tests.support.procs import cli_env, wait_until
+from tests.support.procs import cli_env, json_lines, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def json_events(proc: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    return json_lines(proc.stdout)
 
 
 def kinds(events: list[dict[str, Any]]) -> list[str]:

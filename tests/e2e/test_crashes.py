@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.cluster import Cluster, assert_gap_free
-from tests.support.procs import wait_until
+from tests.support.procs import json_lines, wait_until
 from tests.support.timing import scaled
 from tether.client import RemoteSession, SessionEvent, static_token
 
@@ -53,7 +52,7 @@ def test_runner_killed_mid_stream_then_restarted(tmp_path: Path) -> None:
         cluster.kill_runner()
         cluster.start_runner()
         done = cluster.cli("attach", session, "--after", "0", "--json", timeout=60)
-        printed = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        printed = json_lines(done.stdout)
         assert_gap_free([e["seq"] for e in printed])
         last = printed[-1]
         assert last["kind"] == "exited"

@@ -80,13 +80,7 @@ async def test_permission_allowed_by_owner(tmp_path: Path) -> None:
     async with running_hub(tmp_path) as hub, hub.client() as client:
         session = await client.start("demo")
         decided: list[str] = []
-
-        async def allow(request: dict[str, object]) -> None:
-            decided.append(str(request["request_id"]))
-            await remote.decide_permission(str(request["request_id"]), "allow")
-
-        remote = hub.session(session["id"], on_permission_request=allow)
-        async with remote:
+        async with hub.allowing_session(session["id"], decided) as remote:
             await remote.send_message("run touch file")
             finished = await wait_for_event(remote, "turn_finished")
         assert finished["result"] == "ran touch file"

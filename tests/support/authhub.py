@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 import time
@@ -13,8 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.support.hub import demo_team
-from tests.support.timing import scaled
+from tests.support.hub import connected_runner, demo_team, serving
 from tether.auth.codes import fingerprint_of, new_device_key
 from tether.auth.records import User
 from tether.auth.service import AuthService
@@ -26,7 +24,6 @@ from tether.hub.broker import Broker
 from tether.hub.secure import create_secure_app
 from tether.hub.settings import HubSettings
 from tether.runner.daemon import Runner
-from tether.serve import uvicorn_server, wait_started
 
 
 class MovableClock:
@@ -142,34 +139,15 @@ async def secure_hub(
     clock = MovableClock()
     hub_settings = settings or HubSettings(data_dir=data_dir)
     app = create_secure_app(hub_settings, clock=clock)
-    server = uvicorn_server(app, "127.0.0.1", 0)
-    serve_task = asyncio.create_task(server.serve())
-    runner_task: asyncio.Task[None] | None = None
-    try:
-        await wait_started(server, timeout=scaled(30))
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
+    async with serving(app) as url, contextlib.AsyncExitStack() as stack:
         boot = await bootstrap_hub(app.state.auth, data_dir, url)
         runner = None
         if with_runner:
             cfg = config or TetherConfig(teams={"demo": demo_team(data_dir)})
             token = await embedded_runner_token(app.state.auth, boot.admin, runner_id)
-            runner = Runner(
-                url,
-                token,
-                cfg,
-                data_dir,
-                runner_id=runner_id,
-                heartbeat_s=hub_settings.heartbeat_s,
-                dead_after_s=hub_settings.dead_after_s,
+            runner = await stack.enter_async_context(
+                connected_runner(
+                    url, token, cfg, data_dir, runner_id=runner_id, settings=hub_settings
+                )
             )
-            runner_task = asyncio.create_task(runner.run())
-            await asyncio.wait_for(runner.connected.wait(), scaled(30))
         yield SecureHub(url, app, data_dir, clock, boot.admin, boot.signin_code, runner)
-    finally:
-        if runner_task is not None:
-            runner_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner_task
-        server.should_exit = True
-        await serve_task

@@ -68,6 +68,8 @@ from types import TracebackType
 
 import pytest
 
+from tests.support.procs import free_port
+
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
 HOST = "127.0.0.1"
@@ -97,13 +99,6 @@ def sshd_available() -> bool:
         and shutil.which("ssh") is not None
         and os.access(SSH_KEYGEN, os.X_OK)
     )
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _keygen(path: Path, comment: str) -> Path:

@@ -48,12 +48,7 @@ async def test_demo_session_through_an_exec_prefix(fake_kubectl: Path, tmp_path:
     config = TetherConfig(teams={"pod": _team(fake_kubectl, workspace, agent="demo")})
     async with running_hub(tmp_path, config) as hub, hub.client() as client:
         session = await client.start("pod")
-
-        async def allow(request: dict[str, object]) -> None:
-            await remote.decide_permission(str(request["request_id"]), "allow")
-
-        remote = hub.session(session["id"], on_permission_request=allow)
-        async with remote:
+        async with hub.allowing_session(session["id"]) as remote:
             await remote.send_message("run make test")
             finished = await wait_for_event(remote, "turn_finished")
             assert finished["result"] == "ran make test"

@@ -33,12 +33,7 @@ async def test_demo_session_over_ssh_end_to_end(server: SshServer, tmp_path: Pat
     offset = server.log_offset()
     async with running_hub(tmp_path, config) as hub, hub.client() as client:
         session = await client.start("remote")
-
-        async def allow(request: dict[str, object]) -> None:
-            await remote.decide_permission(str(request["request_id"]), "allow")
-
-        remote = hub.session(session["id"], on_permission_request=allow)
-        async with remote:
+        async with hub.allowing_session(session["id"]) as remote:
             await remote.send_message("hello over ssh")
             first = await wait_for_event(remote, "turn_finished")
             assert first["status"] == "success"

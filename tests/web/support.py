@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.support.authhub import MovableClock
-from tests.support.hub import demo_team
+from tests.support.hub import connected_runner, demo_team
 from tests.support.timing import scaled
 from tether.auth.codes import fingerprint_of, new_device_key
 from tether.auth.records import User
@@ -54,7 +54,6 @@ class WebHub:
     server: Any = None
     serve_task: asyncio.Task[None] | None = None
     runner: Runner | None = None
-    runner_task: asyncio.Task[None] | None = None
     alice: User | None = None
     signin_code: str | None = None
     """The first start's one-time code (for the hub's `admin`)."""
@@ -148,15 +147,10 @@ async def web_hub(data_dir: Path, config: TetherConfig | None = None) -> AsyncIt
     try:
         cfg = config or TetherConfig(teams={"demo": demo_team(data_dir)})
         token = hub.device_token(await hub.runner_device("web-test"))
-        hub.runner = Runner(hub.url, token, cfg, data_dir, runner_id="web-test")
-        hub.runner_task = asyncio.create_task(hub.runner.run())
-        await asyncio.wait_for(hub.runner.connected.wait(), scaled(30))
-        yield hub
+        async with connected_runner(hub.url, token, cfg, data_dir, runner_id="web-test") as runner:
+            hub.runner = runner
+            yield hub
     finally:
-        if hub.runner_task is not None:
-            hub.runner_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await hub.runner_task
         await hub.stop()
 
 

@@ -26,8 +26,10 @@ from tether.agents.claude_launch import (
     redact,
     secret_values,
 )
+from tether.agents.process import exited_event
 from tether.errors import AgentError, TransportError
 from tether.protocol.messages import ControlPermissionDecision
+from tether.tasks import keep_task
 from tether.transports.base import AgentProcess
 
 __all__ = ["STREAM_JSON_FLAGS", "AgentStartError", "ClaudeAdapter"]
@@ -257,9 +259,7 @@ class ClaudeAdapter:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _spawn_task(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        keep_task(self._tasks, coro)
 
     async def _write(self, message: dict[str, Any]) -> None:
         if self._proc is None:
@@ -342,15 +342,9 @@ class ClaudeAdapter:
             exited.set()
 
     def _exited_event(self, code: int) -> dict[str, Any]:
-        event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}
-        if code < 0:
-            event["signal"] = -code
-        if self._stopping:
-            event["reason"] = "stopped"
-        elif code != 0:
-            why = [*self._early_errors, *self._stderr_tail]
-            event["reason"] = "\n".join(why) if why else self._exit_reason(code)
-        return event
+        why = [*self._early_errors, *self._stderr_tail]
+        failure = "\n".join(why) if why else self._exit_reason(code)
+        return exited_event(code, stopping=self._stopping, failure=failure)
 
     def _exit_reason(self, code: int) -> str:
         if code < 0:

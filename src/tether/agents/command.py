@@ -17,8 +17,10 @@ import shutil
 from typing import Any
 
 from tether.agents.base import AgentContext
+from tether.agents.process import exited_event
 from tether.errors import AgentError, Conflict, TransportError
 from tether.protocol.messages import ControlPermissionDecision
+from tether.tasks import keep_task
 from tether.transports.base import AgentProcess, Stream
 
 
@@ -111,9 +113,7 @@ class CommandAdapter:
         return proc
 
     def _spawn_task(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        keep_task(self._tasks, coro)
 
     async def _pump(self, proc: AgentProcess, stream: Stream) -> None:
         async for raw in proc.lines(stream):
@@ -148,12 +148,7 @@ class CommandAdapter:
     async def _watch_stdin_mode(self, proc: AgentProcess) -> None:
         code = await self._pump_both(proc)
         self._end_turn("success" if code == 0 else "error", f"exit code {code}")
-        event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}
-        if code < 0:
-            event["signal"] = -code
-        if self._stopping:
-            event["reason"] = "stopped"
-        self.ctx.emit(event)
+        self.ctx.emit(exited_event(code, stopping=self._stopping))
         self._exited.set()
 
     async def _watch_args_run(self, proc: AgentProcess) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from tether.agents.base import AgentContext
 from tether.agents.detect import require_agent_binary
 from tether.errors import TransportError
+from tether.tasks import keep_task
 from tether.transports.base import AgentProcess
 
 log = logging.getLogger("tether.agents")
@@ -27,6 +28,20 @@ def program_argv(ctx: AgentContext, binary: str) -> list[str]:
     if ctx.transport.name == "local":
         return [require_agent_binary(binary, ctx.team.env.get("PATH"))]
     return [binary]
+
+
+def exited_event(code: int, *, stopping: bool, failure: str | None = None) -> dict[str, Any]:
+    """The `exited` event of a process that ended with `code` (negative: killed by that
+    signal). Its reason: "stopped" when tether stopped it, else `failure` (if given) when
+    the code is not 0."""
+    event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}
+    if code < 0:
+        event["signal"] = -code
+    if stopping:
+        event["reason"] = "stopped"
+    elif code != 0 and failure is not None:
+        event["reason"] = failure
+    return event
 
 
 class ProcessHost:
@@ -52,9 +67,7 @@ class ProcessHost:
 
     def spawn_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` in the background, owned by this adapter."""
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = keep_task(self._tasks, coro)
         task.add_done_callback(_log_failure)
         return task
 
@@ -94,14 +107,8 @@ class ProcessHost:
         if readers:  # let the readers drain what the process wrote before it ended
             await asyncio.wait(readers, timeout=5)
         self.on_process_exit(code)
-        event: dict[str, Any] = {"kind": "exited", "code": code if code >= 0 else None}
-        if code < 0:
-            event["signal"] = -code
-        if self.stopping:
-            event["reason"] = "stopped"
-        elif code != 0 and self.stderr_tail:
-            event["reason"] = "\n".join(self.stderr_tail)
-        self.ctx.emit(event)
+        failure = "\n".join(self.stderr_tail) if self.stderr_tail else None
+        self.ctx.emit(exited_event(code, stopping=self.stopping, failure=failure))
         self.exited.set()
 
 

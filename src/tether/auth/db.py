@@ -40,6 +40,34 @@ _DEVICE_COLS = (
 # Built from the constant column list above, never from input.
 _DEVICE_INSERT = f"INSERT INTO devices ({_DEVICE_COLS}) VALUES (?,?,?,?,?,?,?,NULL,NULL)"  # noqa: S608
 _DEVICE_SELECT = f"SELECT {_DEVICE_COLS} FROM devices"  # noqa: S608
+_USER_SELECT = "SELECT id, name, is_admin, created_at, disabled_at FROM users"
+_SHARE_SELECT = (
+    "SELECT id, session_id, user_id, created_at, expires_at, revoked_at FROM share_links"
+)
+
+
+def _insert_device(conn: sqlite3.Connection, device: Device, last_seen: float) -> None:
+    conn.execute(
+        _DEVICE_INSERT,
+        (
+            device.id,
+            device.user_id,
+            device.name,
+            device.kind,
+            device.fingerprint,
+            device.created_at,
+            last_seen,
+        ),
+    )
+
+
+def _insert_refresh(
+    conn: sqlite3.Connection, token_hash: str, device_id: str, now: float, ttl: float
+) -> None:
+    conn.execute(
+        "INSERT INTO refresh_tokens VALUES (?,?,?,?,NULL)",
+        (token_hash, device_id, now, now + ttl),
+    )
 
 
 def _device(row: tuple[Any, ...] | None) -> Device | None:
@@ -86,12 +114,6 @@ class AuthDb:
 
     # -- users -------------------------------------------------------------------------
 
-    async def admin_exists(self) -> bool:
-        """Is there any admin user yet?"""
-        return await self.store.read(
-            lambda c: c.execute("SELECT 1 FROM users WHERE is_admin=1").fetchone() is not None
-        )
-
     async def create_user(self, name: str, *, is_admin: bool, now: float) -> User:
         """A new user (names are unique)."""
         user = User(new_id("u_"), name, is_admin, now)
@@ -109,7 +131,7 @@ class AuthDb:
         return await self.store.read(
             lambda c: _user(
                 c.execute(
-                    "SELECT id, name, is_admin, created_at, disabled_at FROM users WHERE id=?",
+                    _USER_SELECT + " WHERE id=?",
                     (user_id,),
                 ).fetchone()
             )
@@ -120,7 +142,7 @@ class AuthDb:
         return await self.store.read(
             lambda c: _user(
                 c.execute(
-                    "SELECT id, name, is_admin, created_at, disabled_at FROM users WHERE name=?",
+                    _USER_SELECT + " WHERE name=?",
                     (name,),
                 ).fetchone()
             )
@@ -130,10 +152,7 @@ class AuthDb:
         """The oldest admin."""
         return await self.store.read(
             lambda c: _user(
-                c.execute(
-                    "SELECT id, name, is_admin, created_at, disabled_at FROM users WHERE is_admin=1"
-                    " ORDER BY created_at LIMIT 1"
-                ).fetchone()
+                c.execute(_USER_SELECT + " WHERE is_admin=1 ORDER BY created_at LIMIT 1").fetchone()
             )
         )
 
@@ -173,22 +192,8 @@ class AuthDb:
                 "UPDATE pairing_codes SET used_at=?, used_by_device=? WHERE code_hash=?",
                 (now, device.id, code_hash),
             )
-            conn.execute(
-                _DEVICE_INSERT,
-                (
-                    device.id,
-                    device.user_id,
-                    device.name,
-                    device.kind,
-                    device.fingerprint,
-                    device.created_at,
-                    now,
-                ),
-            )
-            conn.execute(
-                "INSERT INTO refresh_tokens VALUES (?,?,?,?,NULL)",
-                (refresh_hash, device.id, now, now + refresh_ttl),
-            )
+            _insert_device(conn, device, now)
+            _insert_refresh(conn, refresh_hash, device.id, now, refresh_ttl)
             return "ok"
 
         return str(await self.store.write(redeem))
@@ -211,23 +216,9 @@ class AuthDb:
         """A device minted directly by the hub (the embedded runner, the local CLI)."""
 
         def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                _DEVICE_INSERT,
-                (
-                    device.id,
-                    device.user_id,
-                    device.name,
-                    device.kind,
-                    device.fingerprint,
-                    device.created_at,
-                    now,
-                ),
-            )
+            _insert_device(conn, device, now)
             if refresh_hash is not None:
-                conn.execute(
-                    "INSERT INTO refresh_tokens VALUES (?,?,?,?,NULL)",
-                    (refresh_hash, device.id, now, now + refresh_ttl),
-                )
+                _insert_refresh(conn, refresh_hash, device.id, now, refresh_ttl)
 
         await self.store.write(insert)
 
@@ -278,10 +269,7 @@ class AuthDb:
             if expires_at <= now:
                 return RefreshResult("expired", device)
             conn.execute("UPDATE refresh_tokens SET used_at=? WHERE token_hash=?", (now, old_hash))
-            conn.execute(
-                "INSERT INTO refresh_tokens VALUES (?,?,?,?,NULL)",
-                (new_hash, device_id, now, now + ttl),
-            )
+            _insert_refresh(conn, new_hash, device_id, now, ttl)
             conn.execute("UPDATE devices SET last_seen=? WHERE id=?", (now, device_id))
             return RefreshResult("ok", device)
 
@@ -328,8 +316,7 @@ class AuthDb:
         return await self.store.read(
             lambda c: (lambda r: ShareLink(*r) if r else None)(
                 c.execute(
-                    "SELECT id, session_id, user_id, created_at, expires_at, revoked_at"
-                    " FROM share_links WHERE token_hash=?",
+                    _SHARE_SELECT + " WHERE token_hash=?",
                     (token_hash,),
                 ).fetchone()
             )
@@ -339,14 +326,12 @@ class AuthDb:
         """Share links of one user (or all)."""
 
         def select(conn: sqlite3.Connection) -> list[ShareLink]:
-            sql = (
-                "SELECT id, session_id, user_id, created_at, expires_at, revoked_at"
-                " FROM share_links"
-            )
             rows = (
-                conn.execute(sql + " ORDER BY created_at")
+                conn.execute(_SHARE_SELECT + " ORDER BY created_at")
                 if user_id is None
-                else conn.execute(sql + " WHERE user_id=? ORDER BY created_at", (user_id,))
+                else conn.execute(
+                    _SHARE_SELECT + " WHERE user_id=? ORDER BY created_at", (user_id,)
+                )
             )
             return [ShareLink(*r) for r in rows.fetchall()]
 

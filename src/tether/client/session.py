@@ -12,7 +12,6 @@ import contextlib
 import inspect
 import itertools
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from tether.backoff import Backoff
 from tether.client.http import TokenProvider
 from tether.client.tls import check_hub_url
 from tether.errors import (
@@ -32,6 +32,7 @@ from tether.errors import (
     TetherError,
 )
 from tether.protocol.codec import decode, encode, make
+from tether.tasks import keep_task
 
 log = logging.getLogger("tether.client")
 
@@ -190,11 +191,11 @@ class RemoteSession:
     # -- connection loop -------------------------------------------------------------------
 
     async def _run(self) -> None:
-        attempt = 0
+        backoff = Backoff(base=0.25, cap=10.0)
         while True:
             try:
                 await self._connect_once()
-                attempt = 0
+                backoff.reset()
             except (AuthError, NotFound) as exc:
                 self._fail(exc)
                 return
@@ -230,9 +231,7 @@ class RemoteSession:
             if not self._reconnect:
                 self._queue.put_nowait(None)
                 return
-            delay = min(10.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
-            attempt += 1
-            await asyncio.sleep(delay)
+            await asyncio.sleep(backoff.next_delay())
 
     def _fail(self, exc: BaseException) -> None:
         self.closed_error = exc
@@ -325,9 +324,7 @@ class RemoteSession:
         self._announced.add(request_id)
         # In a task of its own: the callback may well await decide_permission(), whose
         # ack arrives through the loop that is calling us.
-        task = asyncio.create_task(self._call("permission", request))
-        self._callback_tasks.add(task)
-        task.add_done_callback(self._callback_tasks.discard)
+        keep_task(self._callback_tasks, self._call("permission", request))
 
     async def _call(self, name: str, *args: Any) -> None:
         callback = self._callbacks.get(name)

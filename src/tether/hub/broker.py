@@ -37,6 +37,7 @@ from tether.protocol.messages import (
 )
 from tether.protocol.states import SessionState, SessionTracker
 from tether.store.base import SessionRecord, Store, StoredEvent
+from tether.tasks import keep_task
 
 log = logging.getLogger("tether.hub")
 
@@ -285,9 +286,7 @@ class Broker:
         link.pending.append(envelope)
         if not link.flushing:
             link.flushing = True
-            task = asyncio.get_running_loop().create_task(self._flush(link))
-            self._background.add(task)  # keep a reference until it is done
-            task.add_done_callback(self._background.discard)
+            keep_task(self._background, self._flush(link))
 
     async def _flush(self, link: RunnerLink) -> None:
         try:

@@ -13,7 +13,7 @@ from tether.hub.broker import Broker, RunnerLink
 from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
 from tether.protocol.codec import make, parse_payload
 from tether.protocol.messages import CloseCode, Hello
-from tether.runner.daemon import run_first_completed
+from tether.tasks import run_first_completed
 
 log = logging.getLogger("tether.hub.runner")
 

@@ -31,7 +31,7 @@ from tether.protocol.messages import (
     ViewerSetPermissionMode,
     ViewerUserMessage,
 )
-from tether.runner.daemon import run_first_completed
+from tether.tasks import run_first_completed
 
 log = logging.getLogger("tether.hub.viewer")
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 import tether
 from tether.agents.detect import detect_agents
+from tether.backoff import Backoff
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
@@ -24,31 +23,12 @@ from tether.protocol.codec import decode, encode, make, parse_payload
 from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
 from tether.runner.outbox import Outbox
 from tether.runner.supervisor import SessionSupervisor
+from tether.tasks import keep_task, run_first_completed
 
 log = logging.getLogger("tether.runner")
 
 TokenProvider = Callable[[], Awaitable[str]]
 _control_adapter: TypeAdapter[Any] = TypeAdapter(Control)
-
-
-class Backoff:
-    """Jittered exponential backoff: 0.5 s, 1 s, 2 s … capped, each scaled by a random 50–100 %."""
-
-    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
-        self.base = base
-        self.cap = cap
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt."""
-        delay = min(self.cap, self.base * (2**self.attempt))
-        self.attempt += 1
-        jittered: float = delay * random.uniform(0.5, 1.0)
-        return jittered
-
-    def reset(self) -> None:
-        """After a successful connection."""
-        self.attempt = 0
 
 
 class Runner:
@@ -225,10 +205,7 @@ class Runner:
             # pong and unknown types: nothing to do (liveness already noted)
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_log_failure)
+        keep_task(self._tasks, coro).add_done_callback(_log_failure)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
@@ -246,26 +223,3 @@ def _why(exc: BaseException) -> str:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "runner"
-
-
-async def run_first_completed(*coros: Awaitable[Any]) -> None:
-    """Run coroutines together until the first one ends; cancel the rest; re-raise its error.
-
-    (Unlike a TaskGroup this does not wrap a connection error in an ExceptionGroup.)
-    """
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-
-
-async def run_until_cancelled(runner: Runner) -> None:
-    """Run a runner; swallow the final cancellation."""
-    with contextlib.suppress(asyncio.CancelledError):
-        await runner.run()

@@ -23,6 +23,7 @@ from tether.protocol.messages import (
 )
 from tether.runner.outbox import Outbox
 from tether.runner.pool import EVICT_REASON, IDLE_REASON, SessionPool
+from tether.tasks import keep_task
 from tether.transports.base import Transport
 from tether.transports.factory import transport_for
 
@@ -270,9 +271,7 @@ class SessionSupervisor:
                     continue
                 log.info("session %s idle for %.0f s: stopping it", session_id, idle)
                 self._end_reasons[session_id] = IDLE_REASON.format(seconds=limit)
-                task = asyncio.create_task(self.stop(session_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                keep_task(self._tasks, self.stop(session_id))
 
     async def shutdown(self) -> None:
         """Stop every session (runner exiting)."""

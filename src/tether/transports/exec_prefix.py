@@ -12,8 +12,6 @@ separate arguments of the `wrapped` sh script, so nothing is re-parsed there eit
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
@@ -22,6 +20,7 @@ from typing import Any
 from tether.config import TeamConfig
 from tether.errors import AgentError, TransportError
 from tether.transports.remote_spec import ExecPrefix
+from tether.transports.subprocesses import keep_until_ended, run_to_end, start_piped
 from tether.transports.wrapped import RemoteProcess, wrapper_argv
 
 log = logging.getLogger("tether.transports.exec")
@@ -43,23 +42,7 @@ class ExecTransport:
     async def run(self, words: Sequence[str], timeout: float = 30) -> tuple[int, str, str]:
         """Run `PREFIX WORDS` to completion: (exit code, stdout, stderr)."""
         self._check_prefix()
-        proc = await asyncio.create_subprocess_exec(
-            *self.prefix,
-            *words,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        except (TimeoutError, asyncio.CancelledError):
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            raise
-        assert proc.returncode is not None
-        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return await run_to_end([*self.prefix, *words], timeout=timeout)
 
     def _check_prefix(self) -> None:
         if shutil.which(self.prefix[0]) is None:
@@ -76,15 +59,7 @@ class ExecTransport:
         if not argv:
             raise AgentError("no command to run")
         self._check_prefix()
-        proc = await asyncio.create_subprocess_exec(
-            *self.prefix,
-            *wrapper_argv(cwd, argv),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=64 * 1024 * 1024,
-        )
+        proc = await start_piped([*self.prefix, *wrapper_argv(cwd, argv)])
         process = RemoteProcess(proc, where=self.where, run_remote=self._run_remote)
         timeout = self.team.session_init_timeout
         try:
@@ -107,9 +82,7 @@ class ExecTransport:
                 hint="is the container/pod running and the name right?",
             )
         self._spawned += 1
-        self._live.add(process)
-        watcher = asyncio.ensure_future(process.wait())
-        watcher.add_done_callback(lambda _f: self._live.discard(process))
+        keep_until_ended(self._live, process)
         return process
 
     async def _run_remote(self, words: Sequence[str]) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -12,8 +11,13 @@ from typing import Any
 
 from tether.errors import AgentError, TransportError
 from tether.transports.base import Stream
-
-LINE_LIMIT = 64 * 1024 * 1024
+from tether.transports.subprocesses import (
+    close_pipe,
+    keep_until_ended,
+    read_lines,
+    signal_group,
+    start_piped,
+)
 
 
 class LocalProcess:
@@ -48,24 +52,15 @@ class LocalProcess:
 
     async def close_stdin(self) -> None:
         """Send EOF."""
-        if self._proc.stdin is not None and not self._proc.stdin.is_closing():
-            self._proc.stdin.close()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                await self._proc.stdin.wait_closed()
+        await close_pipe(self._proc.stdin)
 
     async def lines(self, stream: Stream) -> AsyncIterator[bytes]:
         """Yield lines (without the newline) until EOF."""
         reader = self._proc.stdout if stream == "stdout" else self._proc.stderr
         if reader is None:
             return
-        while True:
-            try:
-                line = await reader.readline()
-            except ValueError:  # a line over LINE_LIMIT: hand over what we have
-                line = await reader.read(LINE_LIMIT)
-            if not line:
-                return
-            yield line.rstrip(b"\r\n")
+        async for line in read_lines(reader):
+            yield line
 
     async def wait(self) -> int:
         """Wait for the end."""
@@ -75,19 +70,12 @@ class LocalProcess:
         """TERM the process group, KILL it after `grace_s`."""
         if self._proc.returncode is not None:
             return self._proc.returncode
-        self._signal(signal.SIGTERM)
+        signal_group(self._proc, signal.SIGTERM)
         try:
             return await asyncio.wait_for(self._proc.wait(), grace_s)
         except TimeoutError:
-            self._signal(signal.SIGKILL)
+            signal_group(self._proc, signal.SIGKILL)
             return await self._proc.wait()
-
-    def _signal(self, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, sig)
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self._proc.send_signal(sig)
 
 
 class LocalTransport:
@@ -117,24 +105,13 @@ class LocalTransport:
                 f"the team path {cwd!r} does not exist", hint="fix `path` in the team config"
             )
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=cwd,
-                env={**os.environ, **env},
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-                limit=LINE_LIMIT,
-            )
+            proc = await start_piped(argv, cwd=cwd, env={**os.environ, **env})
         except OSError as exc:
             self._failed += 1
             raise AgentError(f"could not start {program!r}: {exc.strerror or exc}") from None
         self._spawned += 1
         process = LocalProcess(proc, argv)
-        self._live.add(process)
-        proc_wait = asyncio.ensure_future(proc.wait())
-        proc_wait.add_done_callback(lambda _f: self._live.discard(process))
+        keep_until_ended(self._live, process)
         return process
 
     def is_ready(self) -> bool:

@@ -24,6 +24,7 @@ from tether.errors import AgentError, TransportError
 from tether.transports.failures import SshError, SshTimeout, classify_ssh
 from tether.transports.remote_spec import SshTarget
 from tether.transports.ssh_options import SshCommand, build_ssh_command
+from tether.transports.subprocesses import keep_until_ended, run_to_end, start_piped
 from tether.transports.wrapped import RemoteProcess, wrapper_argv
 
 log = logging.getLogger("tether.transports.ssh")
@@ -82,22 +83,7 @@ class SshTransport:
         stdin: bytes | None = None,
     ) -> tuple[int, str, str]:
         """Run one ssh command to completion: (exit code, stdout, stderr)."""
-        proc = await asyncio.create_subprocess_exec(
-            *self.ssh.argv(*words, remote=remote),
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-        except (TimeoutError, asyncio.CancelledError):
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            raise
-        assert proc.returncode is not None
-        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return await run_to_end(self.ssh.argv(*words, remote=remote), timeout=timeout, stdin=stdin)
 
     async def master_alive(self) -> bool:
         """Is the shared connection up (`ssh -O check`)?"""
@@ -173,22 +159,13 @@ class SshTransport:
             self._last_error = exc.code
             raise
         self._spawned += 1
-        self._live.add(process)
-        watcher = asyncio.ensure_future(process.wait())
-        watcher.add_done_callback(lambda _f: self._live.discard(process))
+        keep_until_ended(self._live, process)
         return process
 
     async def _start(self, argv: Sequence[str], cwd: str, env: Mapping[str, str]) -> RemoteProcess:
         self.attempts += 1 if self.ssh.control_path is None else 0
         remote = shlex.join(wrapper_argv(cwd, argv))
-        proc = await asyncio.create_subprocess_exec(
-            *self.ssh.argv(remote=remote),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=64 * 1024 * 1024,
-        )
+        proc = await start_piped(self.ssh.argv(remote=remote))
         process = RemoteProcess(
             proc, where=self.where, run_remote=self._run_remote, explain_exit=self._explain_exit
         )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import signal
 from collections import deque
@@ -30,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from tether.errors import AgentError, TransportError
 from tether.transports.base import Stream
 from tether.transports.failures import RemoteCommandNotFound, RemotePathNotFound
-from tether.transports.local import LINE_LIMIT
+from tether.transports.subprocesses import close_pipe, read_lines, signal_group
 
 MARKER = b"\x1etether-ready "
 WRAPPER = r"""while IFS= read -r tether_kv; do
@@ -185,11 +184,7 @@ class RemoteProcess:
 
     async def close_stdin(self) -> None:
         """EOF to the agent."""
-        stdin = self._proc.stdin
-        if stdin is not None and not stdin.is_closing():
-            stdin.close()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                await stdin.wait_closed()
+        await close_pipe(self._proc.stdin)
 
     async def lines(self, stream: Stream) -> AsyncIterator[bytes]:
         """Lines of the agent's stdout/stderr; stderr ends with a note if the carrier dropped."""
@@ -200,14 +195,7 @@ class RemoteProcess:
         reader = self._proc.stdout if stream == "stdout" else self._proc.stderr
         if reader is None:
             return
-        while True:
-            try:
-                line = await reader.readline()
-            except ValueError:  # a line over LINE_LIMIT: hand over what we have
-                line = await reader.read(LINE_LIMIT)
-            if not line:
-                break
-            line = line.rstrip(b"\r\n")
+        async for line in read_lines(reader):
             if stream == "stderr":
                 self._stderr_tail.append(line.decode("utf-8", "replace"))
             yield line
@@ -236,17 +224,10 @@ class RemoteProcess:
                 with contextlib.suppress(TransportError, OSError, TimeoutError):
                     await asyncio.wait_for(self._run_remote(["sh", "-c", script]), grace_s)
             if sig == signal.SIGKILL or not self.remote_pid:
-                self._signal_carrier(sig)
+                signal_group(self._proc, sig)
             try:
                 return await asyncio.wait_for(self.wait(), grace_s)
             except TimeoutError:
                 continue
-        self._signal_carrier(signal.SIGKILL)
+        signal_group(self._proc, signal.SIGKILL)
         return await self.wait()
-
-    def _signal_carrier(self, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, sig)
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self._proc.send_signal(sig)
