@@ -187,13 +187,14 @@ class Cluster:
         return response.json()
 
     def events(self, session: str) -> list[dict[str, Any]]:
-        """Every stored event of a session (paged)."""
+        """Every event stored so far (paged; a short page means we have caught up, so a
+        session that keeps streaming cannot keep us paging for ever)."""
         out: list[dict[str, Any]] = []
         while True:
             page = self.get(f"/v1/sessions/{session}/events", after=len(out), limit=5000)
-            if not page["events"]:
-                return out
             out.extend(page["events"])
+            if len(page["events"]) < 5000:
+                return out
 
     def cli(
         self, *args: str, timeout: float = 60, check: bool = True

@@ -236,8 +236,4 @@ def test_interrupt_command_ends_a_streaming_turn(cluster: Cluster) -> None:
         ],
         what="the turn to end",
     )
-    assert finished[0]["status"] == "interrupted", [
-        (e["seq"], e["payload"]["kind"], e["payload"].get("text", "")[:20])
-        for e in cluster.events(session)
-        if e["payload"]["kind"] != "agent_message"
-    ] + [cluster.log("runner")[-3000:], cluster.log("hub")[-3000:]]
+    assert finished[0]["status"] == "interrupted"

@@ -517,9 +517,7 @@ class Broker:
     def _persist_owner(self, live: LiveSession) -> None:
         owner = live.owner.principal.label if live.owner else None
         live.record.owner = owner
-        task = asyncio.get_running_loop().create_task(
-            self.store.update_session(live.record.id, owner=owner)
-        )
+        task = keep_task(self._background, self.store.update_session(live.record.id, owner=owner))
         task.add_done_callback(_log_task_error)
 
     def _changed(self, live: LiveSession, *, presence: bool = False) -> None:
