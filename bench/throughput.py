@@ -32,6 +32,9 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from tether.client.access import hub_access
+from tether.client.credentials import CredentialStore, pair_device
+
 TEXT = "lorem ipsum dolor sit amet " * 4  # ~100 bytes of agent text per event
 
 
@@ -42,10 +45,11 @@ def free_port() -> int:
 
 
 class Bench:
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, runner_token: str) -> None:
         self.url = url
         self.ws_url = url.replace("http://", "ws://")
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.runner_headers = {"Authorization": f"Bearer {runner_token}"}
         self.session_id = ""
         self.acked = 0
         self.sent_at: dict[int, float] = {}
@@ -101,11 +105,11 @@ class Bench:
         )
 
 
-async def run(args: argparse.Namespace, url: str, token: str) -> dict[str, Any]:
-    bench = Bench(url, token)
+async def run(args: argparse.Namespace, url: str, token: str, runner_token: str) -> dict[str, Any]:
+    bench = Bench(url, token, runner_token)
     results: dict[str, Any] = {}
     async with connect(
-        f"{bench.ws_url}/v1/runner", additional_headers=bench.headers, max_size=None
+        f"{bench.ws_url}/v1/runner", additional_headers=bench.runner_headers, max_size=None
     ) as runner:
         hello = {
             "runner_id": "bench",
@@ -206,18 +210,35 @@ def per_second_p99(timeline: list[tuple[float, float]], start: float) -> list[fl
     return [round(sorted(v)[int(len(v) * 0.99)] * 1000, 1) for _k, v in sorted(buckets.items())]
 
 
+async def credentials(url: str, home: Path) -> tuple[str, str]:
+    """Tokens as a user would get them: the hub machine's signed-in CLI, and a runner
+    device paired with a code that CLI minted."""
+    user = hub_access(url, home)
+    async with user.client() as hub:
+        code = (await hub.request("POST", "/v1/pairing-codes"))["code"]
+    runner_home = home / "runner"
+    await pair_device(CredentialStore(runner_home), url, code, kind="runner", name="bench")
+    runner = hub_access(url, runner_home, kind="runner")
+    return await user.token(), await runner.token()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=5000, help="paced events per second")
     parser.add_argument("--seconds", type=float, default=10, help="length of the paced phase")
     parser.add_argument("--flood", type=int, default=50_000, help="events in the flood phase")
     parser.add_argument("-v", "--verbose", action="store_true", help="p99 of every second")
-    parser.add_argument("--hub", help="use a running hub at this URL (token from TETHER_TOKEN)")
+    parser.add_argument(
+        "--hub",
+        help="use a running hub at this URL (TETHER_TOKEN: a user's token,"
+        " TETHER_RUNNER_TOKEN: a runner device's token)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as tmp:
         proc = None
         if args.hub:
             url, token = args.hub.rstrip("/"), os.environ["TETHER_TOKEN"]
+            runner_token = os.environ["TETHER_RUNNER_TOKEN"]
         else:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
@@ -238,9 +259,9 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise SystemExit("the hub did not start")
                 time.sleep(0.1)
-            token = (Path(tmp) / "hub.token").read_text().strip()
+            token, runner_token = asyncio.run(credentials(url, Path(tmp)))
         try:
-            results = asyncio.run(run(args, url, token))
+            results = asyncio.run(run(args, url, token, runner_token))
         finally:
             if proc is not None:
                 proc.terminate()
