@@ -136,9 +136,18 @@ async def test_wake_status_sleep(tmp_path: Path) -> None:
             with anyio.fail_after(scaled(30)):
                 while (await client.session(session))["state"] != "exited":
                     await asyncio.sleep(0.05)
-        # The next message starts a new conversation.
-        fresh = await call(mcp, "send_message", to_team="demo", message="y", from_team="qa")
-        assert fresh.structured_content["session"] != session
+        # The next message wakes the same session: its agent resumes with its context.
+        woken = await call(mcp, "send_message", to_team="demo", message="y", from_team="qa")
+        assert not woken.is_error, text_of(woken)
+        assert woken.structured_content["session"] == session
+        assert woken.content[0].text == "You said: y"
+        async with hub.client() as client:
+            kinds = [e["payload"]["kind"] for e in (await client.events(session))["events"]]
+        assert kinds.count("exited") == 1 and kinds[-1] == "turn_finished"
+        # team_wake on a sleeping conversation resumes it too.
+        await call(mcp, "team_sleep", team="demo")
+        rewoken = await call(mcp, "team_wake", team="demo", from_team="qa")
+        assert rewoken.structured_content == {"team": "demo", "session": session, "state": "idle"}
 
 
 async def test_idle_conversations_are_put_to_sleep(tmp_path: Path) -> None:
@@ -149,10 +158,13 @@ async def test_idle_conversations_are_put_to_sleep(tmp_path: Path) -> None:
             answer = await service.send_message(caller, "demo", "hello", timeout_s=scaled(30))
             session = answer.data["session"]
             assert await service.sweep_once() == [session]
-            assert len(service.pool) == 0
+            assert await service.sweep_once() == []  # asleep already
             with anyio.fail_after(scaled(30)):
                 while (await caller.hub.session(session))["state"] != "exited":
                     await asyncio.sleep(0.05)
+            # Still pooled: the next message resumes the same session.
+            again = await service.send_message(caller, "demo", "again", timeout_s=scaled(30))
+            assert again.data["session"] == session
         await access.hub.aclose()
 
 

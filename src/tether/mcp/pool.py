@@ -3,8 +3,10 @@
 A conversation between two teams keeps its context because every
 `send_message` from the same team to the same team goes to the same agent
 session. A conversation answers "busy" while a turn runs (there is no queue);
-one left idle for `idle_timeout` seconds is put to sleep (its session stopped)
-by the service's sweeper. The pool itself is plain bookkeeping, no I/O.
+one left idle for `idle_timeout` seconds is put to sleep (its agent process
+stopped) by the service's sweeper, and stays in the pool: the next message resumes
+the same session, so the agent keeps its context. The pool itself is plain
+bookkeeping, no I/O.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Conversation:
     session_id: str
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
+    asleep: bool = False
+    """Its agent was stopped to save resources; the next turn resumes the same session."""
     open_turn_after: int | None = None
     """The seq after which a turn was sent whose end nobody has seen yet (quick_message,
     a send_message that timed out): the conversation counts as busy until it ends."""
@@ -82,7 +86,7 @@ class ConversationPool:
         return [
             c
             for c in self._by_key.values()
-            if not c.lock.locked() and now - c.last_used >= self.idle_timeout
+            if not c.asleep and not c.lock.locked() and now - c.last_used >= self.idle_timeout
         ]
 
     def __len__(self) -> int:

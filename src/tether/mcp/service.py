@@ -135,6 +135,8 @@ class TeamService:
                 log.info("mcp: %s → %s: new session %s", _sender(from_team), to_team, started["id"])
                 return conversation, 0
             await conversation.lock.acquire()
+            if conversation.asleep:
+                return conversation, await self._resume(caller, conversation, message)
         try:
             accepted = await caller.hub.send(conversation.session_id, message)
         except BaseException:
@@ -142,6 +144,23 @@ class TeamService:
             raise
         conversation.touch()
         return conversation, int(accepted.get("after_seq", 0))
+
+    async def _resume(self, caller: Caller, conversation: Conversation, prompt: str | None) -> int:
+        """Wake a sleeping conversation (its lock held): the same session's agent starts
+        again with its history and takes `prompt` as its next turn. Returns the seq the
+        new turn follows."""
+        # One try: if the agent cannot resume, the conversation is dropped at its next turn.
+        conversation.asleep = False
+        try:
+            # Put to sleep a moment ago, its agent may still be on its way out.
+            await self._wait_exited(caller, conversation.session_id, WAKE_TIMEOUT_S)
+            info = await caller.hub.resume(conversation.session_id, prompt=prompt)
+        except BaseException:
+            conversation.lock.release()
+            raise
+        conversation.touch()
+        log.info("mcp: session %s woken (resumed with its context)", conversation.session_id)
+        return int(info.get("last_seq", 0))
 
     async def _usable(self, caller: Caller, from_team: str, to_team: str) -> Conversation | None:
         """The pair's live conversation if it can take a turn now; None if there is none."""
@@ -154,6 +173,8 @@ class TeamService:
             self.pool.drop(conversation)
             return None
         state = info["state"]
+        if state == SessionState.EXITED and conversation.asleep:
+            return conversation  # the caller resumes it
         if state == SessionState.EXITED:
             self.pool.drop(conversation)
             return None
@@ -315,14 +336,21 @@ class TeamService:
         sender = from_team or NO_TEAM
         async with self.pool.create_lock:
             conversation = self.pool.get(caller.key, sender, team)
-            if conversation is not None and not await self._alive(caller, conversation):
+            resuming = conversation is not None and conversation.asleep
+            if conversation is not None and resuming:
+                await conversation.lock.acquire()
+                await self._resume(caller, conversation, None)
+                conversation.lock.release()
+            elif conversation is not None and not await self._alive(caller, conversation):
                 self.pool.drop(conversation)
                 conversation = None
             if conversation is None:
                 started = await caller.hub.start(team)
                 conversation = self.pool.add(caller.key, sender, team, started["id"])
         conversation.touch()
-        state = await self._wait_state(caller, conversation.session_id, WAKE_TIMEOUT_S)
+        state = await self._wait_state(
+            caller, conversation.session_id, WAKE_TIMEOUT_S, resuming=resuming
+        )
         return ToolAnswer(
             [f"Team {team!r} is awake: session {conversation.session_id} is {state}."],
             {"team": team, "session": conversation.session_id, "state": state},
@@ -335,34 +363,55 @@ class TeamService:
             return False
         return bool(info["state"] != SessionState.EXITED)
 
-    async def _wait_state(self, caller: Caller, session_id: str, timeout: float) -> str:
+    async def _wait_exited(self, caller: Caller, session_id: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        async with self.access.watch(session_id) as watch:
+            while (await caller.hub.session(session_id))["state"] != SessionState.EXITED:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return  # resume will say why it cannot
+                await watch.wait(left)
+
+    async def _wait_state(
+        self, caller: Caller, session_id: str, timeout: float, *, resuming: bool = False
+    ) -> str:
+        # A resumed session still shows `exited` until its runner reports it starting.
+        waiting = (
+            {SessionState.STARTING, SessionState.EXITED} if resuming else {SessionState.STARTING}
+        )
         deadline = time.monotonic() + timeout
         async with self.access.watch(session_id) as watch:
             while True:
                 state = str((await caller.hub.session(session_id))["state"])
                 left = deadline - time.monotonic()
-                if state != SessionState.STARTING or left <= 0:
+                if state not in waiting or left <= 0:
                     return state
                 await watch.wait(left)
 
     async def team_sleep(
         self, caller: Caller, team: str, from_team: str | None = None
     ) -> ToolAnswer:
-        """Stop the caller's conversations with a team (context is lost)."""
+        """Put the caller's conversations with a team to sleep: their agents stop, and the
+        next message (or team_wake) resumes the same session with its context."""
         stopped = []
         for conversation in self.pool.of_owner(caller.key):
             if conversation.to_team != team:
                 continue
             if from_team is not None and conversation.from_team != from_team:
                 continue
+            if conversation.asleep:
+                continue
             try:
                 await caller.hub.stop(conversation.session_id)
             except (NotFound, Conflict) as exc:
                 log.info("mcp: session %s already gone: %s", conversation.session_id, exc)
-            self.pool.drop(conversation)
+                self.pool.drop(conversation)
+            else:
+                conversation.asleep = True
             stopped.append(conversation.session_id)
         text = (
-            f"Stopped {len(stopped)} session(s) of team {team!r}: {', '.join(stopped)}"
+            f"Put {len(stopped)} session(s) of team {team!r} to sleep: {', '.join(stopped)}"
+            " (the next message resumes each with its context)"
             if stopped
             else f"You have no conversation with team {team!r} to put to sleep."
         )
@@ -521,7 +570,7 @@ class TeamService:
                 )
                 continue
             if done:
-                self.pool.drop(conversation)
+                conversation.asleep = True
                 slept.append(conversation.session_id)
                 log.info(
                     "mcp: session %s (%s → %s) idle; put to sleep",
