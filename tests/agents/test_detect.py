@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.hub import running_hub
 from tests.support.openai_responses import codex_bin
+from tether.agents import detect
 from tether.agents.detect import (
     detect_agents,
     find_agent_binary,
@@ -19,7 +20,8 @@ from tether.errors import AgentError
 
 def test_missing_binary_names_it_and_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TETHER_CODEX_BIN", raising=False)
-    monkeypatch.chdir("/")
+    # Not even a checkout's node_modules/.bin (CI installs the real CLIs there).
+    monkeypatch.setattr(detect, "_search_dirs", list)
     with pytest.raises(AgentError) as caught:
         require_agent_binary("codex", path="/nonexistent")
     message = str(caught.value)

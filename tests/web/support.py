@@ -97,9 +97,17 @@ class WebHub:
             self.server = self.serve_task = None
 
     async def restart(self) -> None:
-        """Stop the hub and start a new one on the same data dir and port."""
+        """Stop the hub and start a new one on the same data dir and port; return once its
+        runner (if any) is back, so a message sent next has somewhere to go."""
         await self.stop()
         await self.start()
+        if self.runner is not None:
+            assert self.app is not None
+            broker = self.app.state.broker
+            deadline = asyncio.get_running_loop().time() + scaled(30)
+            while not broker.runners:
+                assert asyncio.get_running_loop().time() < deadline, "the runner did not return"
+                await asyncio.sleep(0.05)
 
     async def new_code(self, user: User | None = None) -> str:
         """A fresh single-use sign-in (pairing) code for a user (default alice)."""
