@@ -3,7 +3,8 @@
     TetherError                      every error tether raises on purpose
     ├── ProtocolError                a frame that cannot be decoded or is not allowed
     │   ├── FrameTooLarge
-    │   └── UnsupportedVersion
+    │   ├── UnsupportedVersion
+    │   └── UnknownMessageType
     ├── ConfigError                  a config file or setting that is wrong
     ├── AuthError                    missing, wrong, expired or revoked credentials
     │   └── Forbidden                authenticated, but not allowed to do this
@@ -53,6 +54,12 @@ class UnsupportedVersion(ProtocolError):
     """A frame whose protocol version this side does not speak."""
 
     code = "unsupported_version"
+
+
+class UnknownMessageType(ProtocolError):
+    """A frame of a type this side does not know (ignored; the connection carries on)."""
+
+    code = "unknown_type"
 
 
 class ConfigError(TetherError):

@@ -69,7 +69,7 @@ async def test_viewer_socket_reports_bad_frames_and_carries_on(hub: HubHandle) -
         await ws.send(env("teleport", id="q1"))
         error = (await next_of(ws, "error"))["payload"]
         assert "unknown message type 'teleport'" in error["message"]
-        assert error["ref"] == "q1"
+        assert error["code"] == "unknown_type" and error["ref"] == "q1"
 
         await ws.send(json.dumps({"v": 9, "type": "resume", "payload": {}}))
         error = (await next_of(ws, "error"))["payload"]

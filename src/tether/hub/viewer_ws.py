@@ -13,7 +13,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketState
 
 from tether.auth.principal import Principal
-from tether.errors import ProtocolError, TetherError
+from tether.errors import ProtocolError, TetherError, UnknownMessageType
 from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
 from tether.ids import new_connection_id
@@ -176,7 +176,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
     if env.type == "pong":
         return
     if env.type not in WRITE_TYPES:
-        raise ProtocolError(f"unknown message type {env.type!r}; ignored")
+        raise UnknownMessageType(f"unknown message type {env.type!r}; ignored")
     if viewer.role != "owner":
         raise _ReadOnly(viewer.principal.read_only)
     by = viewer.principal.label
