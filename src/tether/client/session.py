@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tether.backoff import Backoff
 from tether.client.http import TokenProvider
@@ -32,6 +32,7 @@ from tether.errors import (
     TetherError,
 )
 from tether.protocol.codec import decode, encode, make
+from tether.reconnect import RECONNECTABLE
 from tether.tasks import keep_task
 
 log = logging.getLogger("tether.client")
@@ -199,13 +200,7 @@ class RemoteSession:
             except (AuthError, NotFound) as exc:
                 self._fail(exc)
                 return
-            except (
-                OSError,
-                ConnectionClosed,
-                InvalidHandshake,
-                TimeoutError,
-                ProtocolError,
-            ) as exc:
+            except RECONNECTABLE as exc:
                 code = exc.rcvd.code if isinstance(exc, ConnectionClosed) and exc.rcvd else None
                 reason = (
                     exc.rcvd.reason if isinstance(exc, ConnectionClosed) and exc.rcvd else str(exc)

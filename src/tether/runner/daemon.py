@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 import tether
 from tether.agents.detect import detect_agents
@@ -21,6 +21,7 @@ from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
 from tether.protocol.codec import decode, encode, make, parse_payload
 from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
+from tether.reconnect import RECONNECTABLE
 from tether.runner.outbox import Outbox
 from tether.runner.supervisor import SessionSupervisor
 from tether.tasks import keep_task, run_first_completed
@@ -94,13 +95,7 @@ class Runner:
                     await self._connect_once()
                 except AuthError as exc:
                     log.error("the hub refused this runner: %s", exc)
-                except (
-                    OSError,
-                    ConnectionClosed,
-                    InvalidHandshake,
-                    TimeoutError,
-                    ProtocolError,
-                ) as exc:
+                except RECONNECTABLE as exc:
                     log.warning("connection to the hub at %s lost: %s", self.hub_url, _why(exc))
                 self.connected.clear()
                 delay = self._backoff.next_delay()
