@@ -297,9 +297,12 @@ def teams(
         return
     table = Table("team", "agent", "host", "path", "runner", "online")
     for t in rows:
+        agent = t["agent"]
+        if "agent_installed" in t:  # the runner looked for this agent's CLI
+            agent += f" {t['agent_version']}" if t["agent_installed"] else " (CLI missing!)"
         table.add_row(
             t["name"],
-            t["agent"],
+            agent,
             t["host"],
             t["path"],
             t["runner_id"],

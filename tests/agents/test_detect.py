@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hub import running_hub
+from tests.support.hub import demo_team, running_hub
 from tests.support.openai_responses import codex_bin
 from tether.agents import detect
 from tether.agents.detect import (
@@ -15,6 +15,7 @@ from tether.agents.detect import (
     package_version,
     require_agent_binary,
 )
+from tether.config import TeamConfig, TetherConfig
 from tether.errors import AgentError
 
 
@@ -62,3 +63,27 @@ async def test_runner_hello_reports_installed_agents(
         hello = hub.runner.hello()
     assert hello.agents["codex"] == expected
     assert set(hello.agents) == {"claude", "codex", "gemini"}
+
+
+@pytest.mark.skipif(codex_bin() is None, reason="the codex CLI is not installed")
+async def test_teams_show_whether_the_runner_has_each_agent_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = str(codex_bin())
+    monkeypatch.setenv("TETHER_CODEX_BIN", binary)
+    monkeypatch.delenv("TETHER_GEMINI_BIN", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no gemini anywhere
+    monkeypatch.setattr(detect, "_search_dirs", list)
+    config = TetherConfig(
+        teams={
+            "api": TeamConfig(name="api", path=str(tmp_path), agent="codex"),
+            "docs": TeamConfig(name="docs", path=str(tmp_path), agent="gemini"),
+            "toy": demo_team(tmp_path, name="toy"),
+        }
+    )
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        teams = {t["name"]: t for t in await client.teams()}
+    assert teams["api"]["agent_version"] == package_version(binary)
+    assert teams["api"]["agent_installed"] is True
+    assert teams["docs"]["agent_installed"] is False
+    assert "agent_installed" not in teams["toy"]  # nothing to look for

@@ -54,6 +54,7 @@ class RunnerLink:
     close: CloseFn
     version: str = ""
     teams: list[TeamInfo] = field(default_factory=list)
+    agents: dict[str, str | None] = field(default_factory=dict)  # agent CLI → version
     last_seen: float = field(default_factory=time.time)
     principal: Principal | None = None
     pending: list[Envelope] = field(default_factory=list)
@@ -222,15 +223,22 @@ class Broker:
         return out
 
     def list_teams(self) -> list[dict[str, Any]]:
-        """Every team a runner has announced, and whether that runner is connected now."""
-        return [
-            {
+        """Every team a runner has announced, whether that runner is connected now, and
+        (for claude/codex/gemini teams) the version of the agent CLI it found, or None
+        when the CLI is missing there."""
+        teams = []
+        for _name, (runner_id, info) in sorted(self.teams.items()):
+            link = self.runners.get(runner_id)
+            team: dict[str, Any] = {
                 **info.model_dump(),
                 "runner_id": runner_id,
-                "runner_connected": runner_id in self.runners,
+                "runner_connected": link is not None,
             }
-            for _name, (runner_id, info) in sorted(self.teams.items())
-        ]
+            if link is not None and info.agent in link.agents:
+                team["agent_version"] = link.agents[info.agent]
+                team["agent_installed"] = link.agents[info.agent] is not None
+            teams.append(team)
+        return teams
 
     # -- runners ---------------------------------------------------------------------------
 
@@ -241,6 +249,7 @@ class Broker:
             log.warning("runner %s connected again; closing its older connection", link.id)
             await old.close(4010, "replaced by a newer connection of the same runner")
         link.version, link.teams = hello.version, list(hello.teams)
+        link.agents = dict(hello.agents)
         self.runners[link.id] = link
         for team in hello.teams:
             self.teams[team.name] = (link.id, team)
