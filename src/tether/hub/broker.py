@@ -29,6 +29,7 @@ from tether.hub.settings import HubSettings
 from tether.ids import new_session_id
 from tether.protocol.codec import Envelope, encode, make
 from tether.protocol.messages import (
+    ControlPermissionDecision,
     ControlStart,
     Hello,
     SessionInfo,
@@ -479,6 +480,16 @@ class Broker:
             after_seq=live.durable_seq,
         )
         await link.send(make("control", start, session=session_id))
+
+    async def decide_permission(
+        self, live: LiveSession, decision: ControlPermissionDecision
+    ) -> None:
+        """Pass an answer to the runner, if the request is still pending."""
+        if decision.request_id not in live.tracker.pending:
+            raise NotFound(
+                f"no pending permission request {decision.request_id!r} (already answered?)"
+            )
+        await self.control(live, decision)
 
     async def control(self, live: LiveSession, payload: BaseModel) -> None:
         """Send a control message to the session's runner, or say why it cannot be done."""

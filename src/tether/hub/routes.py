@@ -196,9 +196,7 @@ async def decide_permission(
 ) -> dict[str, Any]:
     """Answer a pending permission request."""
     live = await writable_session(request, session_id, principal)
-    if request_id not in live.tracker.pending:
-        raise NotFound(f"no pending permission request {request_id!r} (already answered?)")
-    await broker_of(request).control(
+    await broker_of(request).decide_permission(
         live,
         ControlPermissionDecision(
             request_id=request_id,

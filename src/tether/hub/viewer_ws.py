@@ -185,9 +185,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
         await broker.control(live, ControlUserMessage(text=msg.text, by=by))
     elif env.type == "permission_decision":
         decision = parse_payload(env, ViewerPermissionDecision)
-        if decision.request_id not in live.tracker.pending:
-            raise _NoSuchRequest(decision.request_id)
-        await broker.control(
+        await broker.decide_permission(
             live,
             ControlPermissionDecision(
                 request_id=decision.request_id,
@@ -218,10 +216,3 @@ class _ReadOnly(TetherError):
                 "permission requests or interrupt",
                 hint="reconnect when the owner has left to take the owner slot",
             )
-
-
-class _NoSuchRequest(TetherError):
-    code = "not_found"
-
-    def __init__(self, request_id: str) -> None:
-        super().__init__(f"no pending permission request {request_id!r} (already answered?)")
