@@ -129,7 +129,7 @@ def test_read_only_secrets_file_is_read_and_never_written(tmp_path: Path) -> Non
     os.chmod(path, 0o400)
     secrets = HubSecrets(path)
     assert secrets.get_bytes("session_token_key") == bytes.fromhex("ab" * 32)
-    with pytest.raises(ConfigError, match="cannot add it .the file is read-only") as info:
+    with pytest.raises(ConfigError, match=r"cannot add it \(the file is read-only\)") as info:
         secrets.get("pairing_code_key")
     assert info.value.hint and "openssl rand -hex 32" in info.value.hint
     assert json.loads(path.read_text()) == {"session_token_key": "ab" * 32}
