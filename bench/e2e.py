@@ -27,7 +27,9 @@ to as many consumers. Scenarios:
 
 Every receiver checks that each line arrived exactly once and in order, and the table
 says so. Hub RSS comes from /proc/PID/status of the hub process (for `tether up` that
-process is hub and runner together). Exit status: 0 when every scenario ran and every
+process is hub and runner together); CPU µs per line of each process from
+/proc/PID/stat over the measured phases (steadier than latency on a busy machine, whose
+CPU pressure is printed beside them). Exit status: 0 when every scenario ran and every
 line arrived once (targets missed or met are shown, not judged); 1 otherwise.
 """
 
