@@ -165,10 +165,10 @@ def _walk(routes: list[Any]) -> Iterator[Any]:
 
 @pytest.mark.filterwarnings("ignore")
 def test_the_table_covers_every_route() -> None:
-    from tether.hub.secure import create_secure_app
+    from tether.app import create_app
     from tether.hub.settings import HubSettings
 
-    app = create_secure_app(HubSettings(data_dir=Path("/nonexistent")))
+    app = create_app(HubSettings(data_dir=Path("/nonexistent")))
     routes = list(_walk(app.routes))
     http = {(m, r.path) for r in routes if isinstance(r, APIRoute) for m in r.methods}
     sockets = {r.path for r in routes if isinstance(r, APIWebSocketRoute)}

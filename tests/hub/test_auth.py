@@ -1,4 +1,4 @@
-"""The skeleton's auth: every /v1 route and both sockets need the hub token; /healthz is open."""
+"""Every /v1 route and both sockets need a valid session token; /healthz is open."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import tether
 from tether.auth.principal import Principal
 from tether.errors import AuthError, Forbidden, NotFound
 from tether.hub.broker import Broker, LiveSession
+from tether.hub.hub import hub_of
 from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
 from tether.hub.viewer_ws import viewer_socket
@@ -34,15 +35,13 @@ AGENT_SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 
 def broker_of(conn: HTTPConnection) -> Broker:
-    """The app's broker."""
-    broker: Broker = conn.app.state.broker
-    return broker
+    """The hub's broker."""
+    return hub_of(conn).broker
 
 
 async def authenticate(conn: HTTPConnection) -> Principal | None:
-    """Run the app's authenticator on a request or socket."""
-    principal: Principal | None = await conn.app.state.authenticator.authenticate(conn)
-    return principal
+    """Run the hub's authenticator on a request or socket."""
+    return await hub_of(conn).authenticator.authenticate(conn)
 
 
 async def require_user(request: Request) -> Principal:
@@ -65,7 +64,7 @@ async def visible_session(request: Request, session_id: str, principal: Principa
     """The session if the caller may see it, else NotFound/Forbidden."""
     broker = broker_of(request)
     live = await broker.session(session_id)
-    if not await request.app.state.policy.can_view(principal, live.record):
+    if not await hub_of(request).policy.can_view(principal, live.record):
         raise Forbidden(f"you may not see session {session_id}")
     return live
 
@@ -118,13 +117,13 @@ async def healthz(request: Request) -> dict[str, Any]:
 async def list_teams(request: Request, principal: User) -> list[dict[str, Any]]:
     """Teams announced by runners."""
     teams = broker_of(request).list_teams()
-    return [t for t in teams if await request.app.state.policy.can_use_team(principal, t)]
+    return [t for t in teams if await hub_of(request).policy.can_use_team(principal, t)]
 
 
 @router.get("/v1/sessions")
 async def list_sessions(request: Request, principal: User) -> list[SessionInfo]:
     """Sessions the caller may see, newest first."""
-    policy = request.app.state.policy
+    policy = hub_of(request).policy
     out = []
     for info in await broker_of(request).list_sessions():
         if await policy.can_view_info(principal, info):
@@ -141,14 +140,12 @@ async def start_session(request: Request, body: StartRequest, principal: User) -
     team = next((t for t in broker.list_teams() if t["name"] == body.team), None)
     if team is None:
         raise NotFound(f"no team {body.team!r}", hint="list teams with `tether teams`")
-    if not await request.app.state.policy.can_use_team(principal, team):
+    if not await hub_of(request).policy.can_use_team(principal, team):
         raise Forbidden(f"you may not use team {body.team!r}")
     live = await broker.start_session(
         body.team, principal, body.prompt, resume=body.adopt or body.resume
     )
-    await request.app.state.audit(
-        "session_start", principal, session=live.record.id, team=body.team
-    )
+    await hub_of(request).audit("session_start", principal, session=live.record.id, team=body.team)
     return broker.info(live)
 
 
@@ -186,7 +183,7 @@ async def post_message(
     """Hand the agent a turn (listen on the stream socket for the answer)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlUserMessage(text=body.text, by=principal.label))
-    await request.app.state.audit("user_message", principal, session=session_id)
+    await hub_of(request).audit("user_message", principal, session=session_id)
     return {"accepted": True, "session": session_id, "after_seq": live.durable_seq}
 
 
@@ -207,7 +204,7 @@ async def decide_permission(
             by=principal.label,
         ),
     )
-    await request.app.state.audit(
+    await hub_of(request).audit(
         "permission_decision",
         principal,
         session=session_id,
@@ -230,7 +227,7 @@ async def stop_session(request: Request, session_id: str, principal: User) -> di
     """End the session's agent process."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlStop(by=principal.label))
-    await request.app.state.audit("session_stop", principal, session=session_id)
+    await hub_of(request).audit("session_stop", principal, session=session_id)
     return {"accepted": True}
 
 
@@ -254,7 +251,7 @@ async def resume_session(
     live = await writable_session(request, session_id, principal)
     broker = broker_of(request)
     await broker.resume_session(live, principal, body.prompt)
-    await request.app.state.audit(
+    await hub_of(request).audit(
         "session_resume", principal, session=session_id, team=live.record.team
     )
     return broker.info(live)
@@ -269,7 +266,7 @@ async def set_permission_mode(
     await broker_of(request).control(
         live, ControlSetPermissionMode(mode=body.mode, by=principal.label)
     )
-    await request.app.state.audit("permission_mode", principal, session=session_id, mode=body.mode)
+    await hub_of(request).audit("permission_mode", principal, session=session_id, mode=body.mode)
     return {"accepted": True}
 
 
@@ -282,8 +279,7 @@ async def runner_endpoint(ws: WebSocket) -> None:
         code = CloseCode.UNAUTHORIZED if principal is None else CloseCode.FORBIDDEN
         await close_quietly(ws, code, "unauthorized: runner token required")
         return
-    ws.scope["tether.principal"] = principal
-    await runner_socket(ws, broker_of(ws))
+    await runner_socket(ws, broker_of(ws), principal)
 
 
 @router.websocket("/v1/sessions/{session_id}/stream")
@@ -303,7 +299,7 @@ async def viewer_endpoint(ws: WebSocket, session_id: str) -> None:
         await accept_once(ws)
         await close_quietly(ws, CloseCode.NOT_FOUND, f"no session {session_id}")
         return
-    if not await ws.app.state.policy.can_view(principal, live.record):
+    if not await hub_of(ws).policy.can_view(principal, live.record):
         await accept_once(ws)
         await close_quietly(ws, CloseCode.FORBIDDEN, "forbidden: not your session")
         return

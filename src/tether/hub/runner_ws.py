@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from starlette.websockets import WebSocket
 
+from tether.auth.principal import Principal
 from tether.errors import ProtocolError
 from tether.hub.broker import Broker, RunnerLink
+from tether.hub.hub import hub_of
 from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
 from tether.protocol.codec import make, parse_payload
 from tether.protocol.messages import CloseCode, Hello
@@ -18,9 +19,8 @@ from tether.tasks import run_first_completed
 log = logging.getLogger("tether.hub.runner")
 
 
-async def runner_socket(ws: WebSocket, broker: Broker) -> None:
-    """Serve one runner connection (the caller has authenticated it)."""
-    principal = ws.scope.get("tether.principal")
+async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> None:
+    """Serve one runner connection (the caller has authenticated it as `principal`)."""
     settings = broker.settings
     await ws.accept()
     heard = Heard()
@@ -45,14 +45,12 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
         await ws.send_text(error_frame(exc))
         await close_quietly(ws, CloseCode.PROTOCOL_ERROR, str(exc))
         return
-    policy = ws.app.state.policy
-    refuse = getattr(policy, "refuse_runner", None)
-    if principal is not None and refuse is not None:
-        why = await refuse(principal, hello.runner_id, [t.name for t in hello.teams])
-        if why:
-            await ws.app.state.audit("runner_refused", principal, runner=hello.runner_id, why=why)
-            await close_quietly(ws, CloseCode.FORBIDDEN, f"forbidden: {why}")
-            return
+    hub = hub_of(ws)
+    why = await hub.policy.refuse_runner(principal, hello.runner_id, [t.name for t in hello.teams])
+    if why:
+        await hub.audit("runner_refused", principal, runner=hello.runner_id, why=why)
+        await close_quietly(ws, CloseCode.FORBIDDEN, f"forbidden: {why}")
+        return
     link = RunnerLink(
         id=hello.runner_id,
         send_text=ws.send_text,
@@ -62,14 +60,8 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
     welcome = await broker.runner_connected(link, hello)
     await link.send(make("welcome", welcome))
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
-    live_connections = getattr(ws.app.state, "live_connections", None)
-    tracked = (
-        live_connections.track(principal, link.close)
-        if live_connections is not None and principal is not None
-        else contextlib.nullcontext()
-    )
     try:
-        with tracked:
+        with hub.live.track(principal, link.close):
             await run_first_completed(
                 _receive(ws, broker, link, heard), _ping(ws, link, heard, broker)
             )

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from tether.auth.principal import Principal
 from tether.errors import ProtocolError, TetherError, UnknownMessageType
 from tether.hub.broker import Broker, LiveSession, Viewer
+from tether.hub.hub import hub_of
 from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
 from tether.ids import new_connection_id
 from tether.protocol.codec import Envelope, encode, make, parse_payload
@@ -50,11 +51,7 @@ async def viewer_socket(
     """Serve one viewer connection (authenticated and authorized by the caller)."""
     if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
         await ws.accept()
-    live_connections = getattr(ws.app.state, "live_connections", None)
-    if live_connections is None:
-        await _serve(ws, broker, live, principal, follow=follow)
-        return
-    with live_connections.track(principal, lambda code, why: close_quietly(ws, code, why)):
+    with hub_of(ws).live.track(principal, lambda code, why: close_quietly(ws, code, why)):
         await _serve(ws, broker, live, principal, follow=follow)
 
 
@@ -63,7 +60,7 @@ async def _serve(
 ) -> None:
     viewer = Viewer(id=new_connection_id(), principal=principal)
     role = broker.join(live, viewer, follow=follow)
-    audit = ws.app.state.audit
+    audit = hub_of(ws).audit
     if role == "owner":
         await audit("owner_taken", principal, session=live.record.id)
     reason = None
@@ -156,7 +153,7 @@ async def _receive(
         try:
             await _handle(broker, live, viewer, env)
             if env.type in WRITE_TYPES:
-                await ws.app.state.audit(
+                await hub_of(ws).audit(
                     _AUDIT_ACTION[env.type], viewer.principal, session=live.record.id, via="socket"
                 )
         except TetherError as exc:
