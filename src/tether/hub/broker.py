@@ -11,6 +11,7 @@ further behind — so a slow viewer never holds up the runner or anyone else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -28,6 +29,7 @@ from tether.errors import Conflict, NotFound, StoreError
 from tether.hub.settings import HubSettings
 from tether.ids import new_session_id
 from tether.protocol.codec import Envelope, encode, make
+from tether.protocol.delivery import HubCursor, Incoming, Receiver
 from tether.protocol.messages import (
     ControlPermissionDecision,
     ControlStart,
@@ -61,6 +63,10 @@ class RunnerLink:
     pending: list[Envelope] = field(default_factory=list)
     flushing: bool = False
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    receiver: Receiver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.receiver = Receiver(self.id)
 
     async def send(self, envelope: Envelope) -> None:
         """Send one frame (sends are serialized)."""
@@ -93,14 +99,14 @@ class LiveSession:
     record: SessionRecord
     tracker: SessionTracker
     recent: deque[tuple[int, str]]
-    submitted_seq: int = 0
+    cursor: HubCursor
     viewers: dict[str, Viewer] = field(default_factory=dict)
     owner: Viewer | None = None
 
     @property
     def durable_seq(self) -> int:
         """Highest seq stored (and applied)."""
-        return self.tracker.last_seq
+        return self.cursor.durable
 
 
 class Broker:
@@ -157,7 +163,10 @@ class Broker:
                     recent.append((event.seq, _event_frame(event)))
                 after = events[-1].seq
             live = LiveSession(
-                record=record, tracker=tracker, recent=recent, submitted_seq=tracker.last_seq
+                record=record,
+                tracker=tracker,
+                recent=recent,
+                cursor=HubCursor(record.runner_id, durable=tracker.last_seq),
             )
             self.sessions[session_id] = live
             return live
@@ -248,7 +257,8 @@ class Broker:
         old = self.runners.get(link.id)
         if old is not None and old is not link:
             log.warning("runner %s connected again; closing its older connection", link.id)
-            await old.close(4010, "replaced by a newer connection of the same runner")
+            closing = old.receiver.replaced()
+            await old.close(closing.code, closing.reason)
         link.version, link.teams = hello.version, list(hello.teams)
         link.agents = dict(hello.agents)
         self.runners[link.id] = link
@@ -268,10 +278,10 @@ class Broker:
         for live in self.sessions.values():
             if live.record.runner_id == link.id and live.tracker.state is not SessionState.EXITED:
                 durable.setdefault(live.record.id, live.durable_seq)
-        for session_id, seq in durable.items():
+        for session_id in durable:
             live_or_none = self.sessions.get(session_id)
             if live_or_none is not None:
-                live_or_none.submitted_seq = seq
+                live_or_none.cursor.reset()
                 self._changed(live_or_none, presence=True)
         return Welcome(
             sessions=durable,
@@ -287,7 +297,7 @@ class Broker:
             self.runner_last_seen[link.id] = time.time()
             for live in self.sessions.values():
                 if live.record.runner_id == link.id:
-                    live.submitted_seq = live.durable_seq
+                    live.cursor.reset()
                     self._changed(live, presence=True)
 
     def ingest(self, link: RunnerLink, envelope: Envelope) -> None:
@@ -312,70 +322,44 @@ class Broker:
             link.flushing = False
 
     async def _store_batch(self, link: RunnerLink, batch: list[Envelope]) -> None:
-        accepted: list[tuple[LiveSession, StoredEvent, dict[str, Any]]] = []
-        for env in batch:
-            assert env.session is not None and env.seq is not None
+        """Take a batch through the delivery rules: refuse, write, apply, ack, close."""
+        incoming = [Incoming(env.session or "", env.seq or 0) for env in batch]
+        cursors: dict[str, HubCursor] = {}
+        for session_id in dict.fromkeys(event.session_id for event in incoming):
+            with contextlib.suppress(NotFound):
+                cursors[session_id] = (await self.session(session_id)).cursor
+        receiver, closed_before = link.receiver, link.receiver.closing
+        plan = receiver.plan(incoming, cursors)
+        for refusal in plan.refusals:
+            await link.send(make("error", {"code": refusal.code, "message": refusal.message}))
+        stored = {i: _stored(batch[i]) for i in plan.accepted}
+        if stored:
             try:
-                live = await self.session(env.session)
-            except NotFound:
-                await link.send(
-                    make(
-                        "error",
-                        {"code": "not_found", "message": f"no session {env.session!r} on this hub"},
-                    )
-                )
-                continue
-            if live.record.runner_id != link.id:
-                await link.send(
-                    make(
-                        "error",
-                        {
-                            "code": "forbidden",
-                            "message": f"session {env.session} belongs to another runner",
-                        },
-                    )
-                )
-                continue
-            if env.seq <= live.submitted_seq:
-                continue  # a resend of something we have (or are writing): ack covers it
-            if env.seq != live.submitted_seq + 1:
-                log.warning(
-                    "runner %s skipped from seq %d to %d in %s; asking it to resend",
-                    link.id,
-                    live.submitted_seq,
-                    env.seq,
-                    env.session,
-                )
-                await link.close(
-                    1002, f"seq gap in {env.session}: expected {live.submitted_seq + 1}"
-                )
-                return
-            live.submitted_seq = env.seq
-            payload_text = json.dumps(env.payload, separators=(",", ":"), ensure_ascii=False)
-            stored = StoredEvent(
-                env.session, env.seq, env.ts, str(env.payload.get("kind", "")), payload_text
-            )
-            accepted.append((live, stored, env.payload))
-        if accepted:
-            try:
-                await self.store.append_events([s for _l, s, _f in accepted])
-                self.events_stored += len(accepted)
+                await self.store.append_events(list(stored.values()))
             except StoreError as exc:
                 log.error("could not store events from runner %s: %s", link.id, exc)
-                for live, _s, _f in accepted:
-                    live.submitted_seq = live.durable_seq
-                await link.close(1011, "the hub could not store events; resend later")
+                closing = receiver.write_failed(plan, incoming, cursors)
+                await link.close(closing.code, closing.reason)
                 return
+            self.events_stored += len(plan.accepted)
+        written = receiver.written(plan, incoming, cursors)
+        await self._apply([(stored[i], batch[i].payload) for i in written.new])
+        for session_id, seq in written.acks:
+            await link.send(make("ack", session=session_id, seq=seq))
+        if receiver.closing is not None and receiver.closing is not closed_before:
+            log.warning("closing runner %s: %s", link.id, receiver.closing.reason)
+            await link.close(receiver.closing.code, receiver.closing.reason)
+
+    async def _apply(self, events: list[tuple[StoredEvent, dict[str, Any]]]) -> None:
+        """Events new to the log (in seq order): into each session's state, its recent
+        frames and its viewers; a changed state goes to the session's record too."""
         touched: dict[str, LiveSession] = {}
         woken: dict[str, LiveSession] = {}
-        for live, stored, payload in accepted:
-            if stored.seq <= live.tracker.last_seq:
-                # An older connection of this runner stored it meanwhile (a reconnect raced
-                # its last batch): the log ignored the duplicate, and so must the live view.
-                continue
+        for event, payload in events:
+            live = self.sessions[event.session_id]
             before = (live.tracker.state, live.tracker.exit_code, live.tracker.agent_session_id)
-            live.tracker.apply(stored.seq, payload)
-            live.recent.append((stored.seq, _event_frame(stored)))
+            live.tracker.apply(event.seq, payload)
+            live.recent.append((event.seq, _event_frame(event)))
             after = (live.tracker.state, live.tracker.exit_code, live.tracker.agent_session_id)
             if before != after:
                 touched[live.record.id] = live
@@ -392,14 +376,6 @@ class Broker:
                 exit_code=live.record.exit_code,
                 agent_session_id=live.record.agent_session_id,
             )
-        acks: dict[str, int] = {}
-        for env in batch:
-            assert env.session is not None
-            live_or_none = self.sessions.get(env.session)
-            if live_or_none is not None and live_or_none.record.runner_id == link.id:
-                acks[env.session] = live_or_none.durable_seq
-        for session_id, seq in acks.items():
-            await link.send(make("ack", session=session_id, seq=seq))
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -438,6 +414,7 @@ class Broker:
             record=record,
             tracker=SessionTracker(),
             recent=deque(maxlen=self.settings.recent_events),
+            cursor=HubCursor(runner_id),
         )
         self.sessions[record.id] = live
         await link.send(
@@ -561,6 +538,13 @@ class Broker:
             return list(itertools.islice(recent, start, start + limit))
         events = await self.store.read_events(live.record.id, cursor, limit)
         return [(e.seq, _event_frame(e)) for e in events if e.seq <= live.durable_seq]
+
+
+def _stored(env: Envelope) -> StoredEvent:
+    payload_text = json.dumps(env.payload, separators=(",", ":"), ensure_ascii=False)
+    return StoredEvent(
+        env.session or "", env.seq or 0, env.ts, str(env.payload.get("kind", "")), payload_text
+    )
 
 
 def _event_frame(event: StoredEvent) -> str:
