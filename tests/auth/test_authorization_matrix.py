@@ -135,9 +135,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
                 assert owner_remote.role == "owner"
                 live = hub.broker.sessions[session["id"]]
                 for _ in range(int(scaled(300))):  # let the agent settle: no writes underway
-                    if live.tracker.state.value == "idle" and not live.viewers.keys() - {
-                        v for v in live.viewers if live.viewers[v] is live.owner
-                    }:
+                    if live.tracker.state.value == "idle" and hub.broker.info(live).followers == 0:
                         break
                     await asyncio.sleep(0.1)
                 assert live.tracker.state.value == "idle"

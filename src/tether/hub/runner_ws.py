@@ -86,7 +86,7 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
                         error_frame(ProtocolError("an event needs 'session' and 'seq' >= 1"))
                     )
                 continue
-            broker.ingest(link, env)
+            broker.ingest.submit(link, env)
         elif env.type == "ping":
             await link.send(make("pong"))
         elif env.type in ("pong", "error"):

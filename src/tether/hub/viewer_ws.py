@@ -59,7 +59,7 @@ async def _serve(
     ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
 ) -> None:
     viewer = Viewer(id=new_connection_id(), principal=principal)
-    role = broker.join(live, viewer, follow=follow)
+    role = await broker.join(live, viewer, follow=follow)
     audit = hub_of(ws).audit
     if role == "owner":
         await audit("owner_taken", principal, session=live.record.id)
@@ -95,9 +95,7 @@ async def _serve(
             _heartbeat(ws, viewer, heard, broker),
         )
     finally:
-        was_owner = live.owner is viewer
-        broker.leave(live, viewer)
-        if was_owner:
+        if await broker.leave(live, viewer):
             await audit("owner_released", principal, session=live.record.id)
 
 
