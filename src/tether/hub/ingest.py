@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import weakref
@@ -24,7 +23,7 @@ from tether.hub.observers import Observers, SessionChange
 from tether.hub.runners import RunnerLink
 from tether.hub.seams import Wakeups
 from tether.hub.sessions import SessionRegistry
-from tether.protocol.codec import Envelope, make
+from tether.protocol.codec import Envelope, dumps, encode_frame
 from tether.protocol.delivery import HubCursor, Incoming
 from tether.store.base import Store, StoredEvent
 from tether.tasks import keep_task
@@ -83,7 +82,8 @@ class Ingest:
         receiver, closed_before = link.receiver, link.receiver.closing
         plan = receiver.plan(incoming, cursors)
         for refusal in plan.refusals:
-            await link.send(make("error", {"code": refusal.code, "message": refusal.message}))
+            error = {"code": refusal.code, "message": refusal.message}
+            await link.send_frame(encode_frame("error", error))
         stored = {i: _stored(batch[i]) for i in plan.accepted}
         if stored:
             try:
@@ -97,7 +97,7 @@ class Ingest:
         written = receiver.written(plan, incoming, cursors)
         await self._apply([(stored[i], batch[i].payload) for i in written.new])
         for session_id, seq in written.acks:
-            await link.send(make("ack", session=session_id, seq=seq))
+            await link.send_frame(encode_frame("ack", session=session_id, seq=seq))
         if receiver.closing is not None and receiver.closing is not closed_before:
             log.warning("closing runner %s: %s", link.id, receiver.closing.reason)
             await link.close(receiver.closing.code, receiver.closing.reason)
@@ -140,7 +140,5 @@ class Ingest:
 
 
 def _stored(env: Envelope) -> StoredEvent:
-    payload_text = json.dumps(env.payload, separators=(",", ":"), ensure_ascii=False)
-    return StoredEvent(
-        env.session or "", env.seq or 0, env.ts, str(env.payload.get("kind", "")), payload_text
-    )
+    kind = str(env.payload.get("kind", ""))
+    return StoredEvent(env.session or "", env.seq or 0, env.ts, kind, dumps(env.payload))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
 from tether.auth.principal import Principal
-from tether.protocol.codec import Envelope, encode
+from tether.protocol.codec import Envelope, encode, event_frame
 from tether.protocol.delivery import HubCursor
 from tether.protocol.states import SessionTracker
 from tether.store.base import SessionRecord, StoredEvent
@@ -66,14 +65,4 @@ class LiveSession:
 
 def stored_frame(event: StoredEvent) -> str:
     """The viewer frame of a stored event (its payload text is used as it is)."""
-    return (
-        '{"v":1,"type":"event","session":'
-        + json.dumps(event.session_id)
-        + ',"seq":'
-        + str(event.seq)
-        + ',"ts":'
-        + repr(event.ts)
-        + ',"payload":'
-        + event.payload
-        + "}"
-    )
+    return event_frame(event.session_id, event.seq, event.ts, event.payload)

@@ -18,7 +18,7 @@ from tether.auth.principal import Principal
 from tether.hub.live import LiveSession, Role, Viewer, stored_frame
 from tether.hub.observers import Observers, SessionChange
 from tether.hub.seams import OwnerClaim, OwnerSlots
-from tether.protocol.codec import encode, make
+from tether.protocol.codec import encode_frame
 from tether.protocol.messages import SessionInfo
 from tether.store.base import Store
 from tether.tasks import keep_task
@@ -109,9 +109,9 @@ class Presence:
 
     def announce(self, live: LiveSession, info: SessionInfo) -> None:
         """The session's presence changed: every viewer gets the new `session` frame."""
-        frame = encode(make("session", info, session=live.id))
+        update = encode_frame("session", info, session=live.id)
         for viewer in live.viewers.values():
-            viewer.push_text(frame)
+            viewer.push_text(update)
         self.observers.publish(SessionChange(live.id))
 
     def wake(self, session_id: str) -> None:

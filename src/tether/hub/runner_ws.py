@@ -12,7 +12,7 @@ from tether.errors import ProtocolError
 from tether.hub.broker import Broker, RunnerLink
 from tether.hub.hub import hub_of
 from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
-from tether.protocol.codec import make, parse_payload
+from tether.protocol.codec import encode_frame, parse_payload
 from tether.protocol.messages import CloseCode, Hello
 from tether.tasks import run_first_completed
 
@@ -58,7 +58,7 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
         principal=principal,
     )
     welcome = await broker.runner_connected(link, hello)
-    await link.send(make("welcome", welcome))
+    await link.send_frame(encode_frame("welcome", welcome))
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
     try:
         with hub.live.track(principal, link.close):
@@ -88,13 +88,15 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
                 continue
             broker.ingest.submit(link, env)
         elif env.type == "ping":
-            await link.send(make("pong"))
+            await link.send_frame(encode_frame("pong"))
         elif env.type in ("pong", "error"):
             if env.type == "error":
                 log.warning("runner %s reported: %s", link.id, env.payload.get("message"))
         else:
             problem = f"unknown message type {env.type!r} on the runner socket; ignored"
-            await link.send(make("error", {"code": "unknown_type", "message": problem}))
+            await link.send_frame(
+                encode_frame("error", {"code": "unknown_type", "message": problem})
+            )
 
 
 async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -> None:
@@ -105,4 +107,4 @@ async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -
             log.warning("runner %s silent for %.0f s; closing", link.id, heard.silent_for())
             await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
             return
-        await link.send(make("ping"))
+        await link.send_frame(encode_frame("ping"))

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from tether.auth.principal import Principal
 from tether.errors import Conflict
 from tether.hub.seams import CloseFn
-from tether.protocol.codec import Envelope, encode, make
+from tether.protocol.codec import Envelope, encode, encode_frame
 from tether.protocol.delivery import Receiver
 from tether.protocol.messages import Hello, TeamInfo
 from tether.store.base import Store
@@ -141,4 +141,4 @@ class RunnerDirectory:
                 f"the runner of session {session_id} ({runner_id}) is not connected",
                 hint="wait for it to reconnect, then try again",
             )
-        await link.send(make("control", control, session=session_id))
+        await link.send_frame(encode_frame("control", control, session=session_id))

@@ -9,7 +9,7 @@ import time
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tether.errors import FrameTooLarge, ProtocolError
-from tether.protocol.codec import Envelope, decode, encode, make
+from tether.protocol.codec import Envelope, decode, encode, encode_frame, make
 
 
 class Heard:
@@ -60,7 +60,7 @@ def error_frame(
     payload = {"code": code or getattr(exc, "code", "error"), "message": str(exc)}
     if ref:
         payload["ref"] = ref
-    return encode(make("error", payload))
+    return encode_frame("error", payload)
 
 
 async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:

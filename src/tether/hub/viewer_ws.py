@@ -18,7 +18,7 @@ from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.hub import hub_of
 from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
 from tether.ids import new_connection_id
-from tether.protocol.codec import Envelope, encode, make, parse_payload
+from tether.protocol.codec import Envelope, encode_frame, parse_payload
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
@@ -77,16 +77,8 @@ async def _serve(
     )
     # `session` updates queued by join() are superseded by `ready`.
     viewer.outgoing.clear()
-    await ws.send_text(encode(make("ready", ready, session=live.record.id)))
-    await ws.send_text(
-        encode(
-            make(
-                "role",
-                Role(role=role, reason=reason),
-                session=live.record.id,
-            )
-        )
-    )
+    await ws.send_text(encode_frame("ready", ready, session=live.record.id))
+    await ws.send_text(encode_frame("role", Role(role=role, reason=reason), session=live.record.id))
     heard = Heard()
     try:
         await run_first_completed(
@@ -134,7 +126,7 @@ async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker
         if heard.silent_for() > settings.dead_after_s:
             await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
             return
-        viewer.push(make("ping"))
+        viewer.push_text(encode_frame("ping"))
 
 
 async def _receive(
@@ -166,7 +158,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
         viewer.wake.set()
         return
     if env.type == "ping":
-        viewer.push(make("pong"))
+        viewer.push_text(encode_frame("pong"))
         return
     if env.type == "pong":
         return
@@ -196,7 +188,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
     elif env.type == "set_permission_mode":
         change = parse_payload(env, ViewerSetPermissionMode)
         await broker.control(live, ControlSetPermissionMode(mode=change.mode, by=by))
-    viewer.push(make("ack", {"ref": env.id}, session=live.record.id))
+    viewer.push_text(encode_frame("ack", {"ref": env.id}, session=live.record.id))
 
 
 class _ReadOnly(TetherError):

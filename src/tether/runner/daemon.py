@@ -19,7 +19,7 @@ from tether.backoff import Backoff
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
-from tether.protocol.codec import decode, encode, make, parse_payload
+from tether.protocol.codec import decode, encode_frame, parse_payload
 from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
 from tether.reconnect import RECONNECTABLE
 from tether.runner.outbox import Outbox
@@ -130,7 +130,7 @@ class Runner:
             raise
 
     async def _serve(self, ws: ClientConnection) -> None:
-        await ws.send(encode(make("hello", self.hello())))
+        await ws.send(encode_frame("hello", self.hello()))
         first = decode(await asyncio.wait_for(ws.recv(), 10), max_bytes=self.max_frame_bytes)
         if first.type == "error":
             err = parse_payload(first, ErrorMessage)
@@ -174,7 +174,7 @@ class Runner:
                 log.warning("the hub has been silent for %.0f s; reconnecting", self.dead_after_s)
                 await ws.close(4009, "heartbeat timeout")
                 return
-            await ws.send(encode(make("ping")))
+            await ws.send(encode_frame("ping"))
 
     async def _receive_loop(self, ws: ClientConnection, last_heard: list[float]) -> None:
         async for frame in ws:
@@ -194,7 +194,7 @@ class Runner:
                     continue
                 self._spawn(self.supervisor.handle(env.session, control))
             elif env.type == "ping":
-                await ws.send(encode(make("pong")))
+                await ws.send(encode_frame("pong"))
             elif env.type == "error":
                 log.warning("the hub reported: %s", env.payload.get("message"))
             # pong and unknown types: nothing to do (liveness already noted)

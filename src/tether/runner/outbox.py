@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.protocol.codec import DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION
+from tether.protocol.codec import DEFAULT_MAX_FRAME_BYTES, dumps, event_frame
 from tether.protocol.delivery import SenderLog
 from tether.runner.oversize import fit_payload, json_size
 
@@ -31,22 +31,6 @@ class _SessionLog:
     seqs: SenderLog = field(default_factory=SenderLog)
     memory: deque[tuple[int, str]] = field(default_factory=deque)  # (seq, frame), oldest first
     spilled_last: int = 0  # highest seq written to the spill file (0: none)
-
-
-def encode_event(session_id: str, seq: int, payload: dict[str, Any], ts: float) -> str:
-    """The wire frame of one event (compact JSON, one line)."""
-    return json.dumps(
-        {
-            "v": PROTOCOL_VERSION,
-            "type": "event",
-            "session": session_id,
-            "seq": seq,
-            "ts": ts,
-            "payload": payload,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
 
 
 class Outbox:
@@ -76,14 +60,15 @@ class Outbox:
         log_ = self._logs.setdefault(session_id, _SessionLog())
         seq = log_.seqs.assign()
         now = time.time()
-        frame = encode_event(session_id, seq, payload, now)
+        payload_json = dumps(payload)
+        frame = event_frame(session_id, seq, now, payload_json)
         # Characters undercount UTF-8 bytes at most 4x: only count bytes when it may matter.
         if len(frame) * 4 > self.max_event_bytes:
             size = len(frame.encode("utf-8"))
             if size > self.max_event_bytes:
-                envelope = size - json_size(payload)
+                envelope = size - len(payload_json.encode("utf-8"))
                 payload = fit_payload(payload, self.max_event_bytes - envelope, json_size)
-                frame = encode_event(session_id, seq, payload, now)
+                frame = event_frame(session_id, seq, now, dumps(payload))
         log_.memory.append((seq, frame))
         self._in_memory += 1
         if self._in_memory > self.memory_limit and self.spill_dir is not None:
