@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+import tether
 from tether.auth.principal import Principal
 from tether.errors import NotFound
 from tether.hub.ingest import Ingest
@@ -156,6 +157,7 @@ class Broker:
                 self.presence.announce(live_or_none, self.info(live_or_none))
         return Welcome(
             sessions=durable,
+            hub_version=tether.__version__,
             heartbeat_s=self.settings.heartbeat_s,
             dead_after_s=self.settings.dead_after_s,
             max_frame_bytes=self.settings.max_frame_bytes,

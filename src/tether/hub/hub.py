@@ -14,11 +14,11 @@ from typing import Any, Protocol
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
-from tether.auth.live import LiveConnections
 from tether.auth.policy import Policy
 from tether.auth.principal import Authenticator, Principal
 from tether.auth.service import AuthService
 from tether.hub.broker import Broker
+from tether.hub.seams import LiveSockets
 from tether.hub.settings import HubSettings
 from tether.store.base import Store
 
@@ -41,7 +41,7 @@ class Hub:
     policy: Policy
     broker: Broker
     """Runners, sessions, viewers, ingest and fan-out."""
-    live: LiveConnections
+    live: LiveSockets
     """Every open socket by the principal behind it (revoking closes them)."""
     audit: AuditHook
 

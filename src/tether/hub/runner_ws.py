@@ -9,9 +9,10 @@ from starlette.websockets import WebSocket
 
 from tether.auth.principal import Principal
 from tether.errors import ProtocolError
+from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, RunnerLink
 from tether.hub.hub import hub_of
-from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
+from tether.hub.sockets import close_quietly, error_frame, receive_envelope
 from tether.protocol.codec import encode_frame, parse_payload
 from tether.protocol.messages import CloseCode, Hello
 from tether.tasks import run_first_completed
@@ -100,11 +101,18 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
 
 
 async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -> None:
-    settings = broker.settings
-    while True:
-        await asyncio.sleep(settings.heartbeat_s)
-        if heard.silent_for() > settings.dead_after_s:
-            log.warning("runner %s silent for %.0f s; closing", link.id, heard.silent_for())
-            await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
-            return
+    async def ping() -> None:
         await link.send_frame(encode_frame("ping"))
+
+    async def gone(silent: float) -> None:
+        log.warning("runner %s silent for %.0f s; closing", link.id, silent)
+        await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+
+    settings = broker.settings
+    await keep_alive(
+        heard,
+        interval=settings.heartbeat_s,
+        dead_after=settings.dead_after_s,
+        ping=ping,
+        on_silent=gone,
+    )

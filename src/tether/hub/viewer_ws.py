@@ -14,9 +14,10 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from tether.auth.principal import Principal
 from tether.errors import ProtocolError, TetherError, UnknownMessageType
+from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.hub import hub_of
-from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
+from tether.hub.sockets import close_quietly, error_frame, receive_envelope
 from tether.ids import new_connection_id
 from tether.protocol.codec import Envelope, encode_frame, parse_payload
 from tether.protocol.messages import (
@@ -120,13 +121,20 @@ async def _send(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer
 
 
 async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker) -> None:
+    async def ping() -> None:
+        viewer.push_text(encode_frame("ping"))  # queued: the sender task owns the socket
+
+    async def gone(silent: float) -> None:
+        await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+
     settings = broker.settings
-    while True:
-        await asyncio.sleep(settings.heartbeat_s)
-        if heard.silent_for() > settings.dead_after_s:
-            await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
-            return
-        viewer.push_text(encode_frame("ping"))
+    await keep_alive(
+        heard,
+        interval=settings.heartbeat_s,
+        dead_after=settings.dead_after_s,
+        ping=ping,
+        on_silent=gone,
+    )
 
 
 async def _receive(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ from tether.backoff import Backoff
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
+from tether.heartbeat import Heard, keep_alive
 from tether.protocol.codec import decode, encode_frame, parse_payload
-from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
+from tether.protocol.messages import CloseCode, Control, ErrorMessage, Hello, TeamInfo, Welcome
 from tether.reconnect import RECONNECTABLE
 from tether.runner.outbox import Outbox
 from tether.runner.supervisor import SessionSupervisor
@@ -152,10 +152,15 @@ class Runner:
         self.outbox.rewind(welcome.sessions)
         self._backoff.reset()
         self.connected.set()
-        log.info("connected to the hub at %s as runner %s", self.hub_url, self.runner_id)
-        last_heard = [time.monotonic()]
+        log.info(
+            "connected to the hub at %s (tether %s) as runner %s",
+            self.hub_url,
+            welcome.hub_version or "?",
+            self.runner_id,
+        )
+        heard = Heard()
         await run_first_completed(
-            self._send_loop(ws), self._heartbeat(ws, last_heard), self._receive_loop(ws, last_heard)
+            self._send_loop(ws), self._heartbeat(ws, heard), self._receive_loop(ws, heard)
         )
 
     async def _send_loop(self, ws: ClientConnection) -> None:
@@ -167,18 +172,25 @@ class Runner:
             for frame in frames:
                 await ws.send(frame)
 
-    async def _heartbeat(self, ws: ClientConnection, last_heard: list[float]) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_s)
-            if time.monotonic() - last_heard[0] > self.dead_after_s:
-                log.warning("the hub has been silent for %.0f s; reconnecting", self.dead_after_s)
-                await ws.close(4009, "heartbeat timeout")
-                return
+    async def _heartbeat(self, ws: ClientConnection, heard: Heard) -> None:
+        async def ping() -> None:
             await ws.send(encode_frame("ping"))
 
-    async def _receive_loop(self, ws: ClientConnection, last_heard: list[float]) -> None:
+        async def gone(silent: float) -> None:
+            log.warning("the hub has been silent for %.0f s; reconnecting", silent)
+            await ws.close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+
+        await keep_alive(
+            heard,
+            interval=self.heartbeat_s,
+            dead_after=self.dead_after_s,
+            ping=ping,
+            on_silent=gone,
+        )
+
+    async def _receive_loop(self, ws: ClientConnection, heard: Heard) -> None:
         async for frame in ws:
-            last_heard[0] = time.monotonic()
+            heard.touch()
             try:
                 env = decode(frame, max_bytes=self.max_frame_bytes)
             except ProtocolError as exc:

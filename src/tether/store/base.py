@@ -60,9 +60,6 @@ class Store(Protocol):
     ) -> list[StoredEvent]:
         """Events of a session with seq > after, in seq order, at most `limit`."""
 
-    async def durable_seq(self, session_id: str) -> int:
-        """Highest stored seq of a session (0 if none)."""
-
     async def create_session(self, record: SessionRecord) -> None:
         """Insert a new session."""
 
