@@ -22,7 +22,7 @@ from tether.auth.tokens import ACCESS_TTL_S
 from tether.errors import AuthError, Forbidden
 from tether.hub.hub import hub_of
 from tether.hub.routes import User, visible_session
-from tether.web.useragent import browser_name
+from tether.hub.useragent import browser_name
 
 auth_router = APIRouter()
 
