@@ -161,3 +161,20 @@ async def test_a_runner_connecting_again_replaces_its_older_connection(tmp_path:
             pass
         assert await texts(hub, session) == [(1, "event 1"), (2, "event 2")]
         await second.close()
+
+
+async def test_a_seq_past_any_integer_the_store_holds_is_a_gap_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    async with running_hub(tmp_path, with_runner=False) as hub:
+        runner, _ = await raw_runner(hub, "raw", "raw")
+        session = await start(hub, runner, "raw")
+        await runner.send(event(session, 2**64))
+        code, reason, _ = await closed_with(runner)
+        assert code == CloseCode.PROTOCOL_ERROR and "expected 1" in reason
+        again, held = await raw_runner(hub, "raw", "raw")
+        assert held == {session: 0}
+        await again.send(event(session, 1))
+        assert (await next_of(again, "ack"))["seq"] == 1
+        assert await texts(hub, session) == [(1, "event 1")]
+        await again.close()
