@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
-from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
 import tether
 from tether.auth.principal import Principal
 from tether.errors import AuthError, Forbidden, NotFound
+from tether.hub.api_models import (
+    Accepted,
+    DecisionRequest,
+    EventsPage,
+    Health,
+    MessageAccepted,
+    MessageRequest,
+    PermissionModeRequest,
+    ResumeRequest,
+    SessionDetail,
+    StartRequest,
+    StoredEventOut,
+)
 from tether.hub.broker import Broker, LiveSession
 from tether.hub.hub import hub_of
 from tether.hub.runner_ws import runner_socket
@@ -29,9 +41,6 @@ from tether.protocol.messages import (
 )
 
 router = APIRouter()
-
-# An agent's own session id (handed to the agent as `--resume=<id>`): a plain token.
-AGENT_SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 
 def broker_of(conn: HTTPConnection) -> Broker:
@@ -80,37 +89,10 @@ async def writable_session(request: Request, session_id: str, principal: Princip
     return live
 
 
-class StartRequest(BaseModel):
-    """Start a session of a team, optionally with a first turn."""
-
-    team: str
-    prompt: str | None = None
-    # An agent session started outside tether (Claude's session id, Codex's thread id,
-    # an ACP session id) to continue; `resume` is accepted as another name for it.
-    adopt: str | None = Field(default=None, pattern=AGENT_SESSION_ID_PATTERN)
-    resume: str | None = Field(default=None, pattern=AGENT_SESSION_ID_PATTERN)
-
-
-class MessageRequest(BaseModel):
-    """A turn for the agent."""
-
-    text: str = Field(min_length=1)
-
-
-class DecisionRequest(BaseModel):
-    """The answer to a pending permission request."""
-
-    behavior: Literal["allow", "deny"]
-    message: str | None = None
-    updated_input: dict[str, Any] | None = None
-    option_id: str | None = None
-
-
 @router.get("/healthz")
-async def healthz(request: Request) -> dict[str, Any]:
+async def healthz(request: Request) -> Health:
     """Liveness: no auth, no secrets."""
-    broker = broker_of(request)
-    return {"ok": True, "version": tether.__version__, "runners": len(broker.runners)}
+    return Health(version=tether.__version__, runners=len(broker_of(request).runners))
 
 
 @router.get("/v1/teams")
@@ -150,12 +132,11 @@ async def start_session(request: Request, body: StartRequest, principal: User) -
 
 
 @router.get("/v1/sessions/{session_id}")
-async def get_session(request: Request, session_id: str, principal: User) -> dict[str, Any]:
+async def get_session(request: Request, session_id: str, principal: User) -> SessionDetail:
     """One session with its pending permission requests."""
     live = await visible_session(request, session_id, principal)
     info = broker_of(request).info(live).model_dump()
-    info["pending"] = list(live.tracker.pending.values())
-    return info
+    return SessionDetail(**info, pending=list(live.tracker.pending.values()))
 
 
 @router.get("/v1/sessions/{session_id}/events")
@@ -165,32 +146,32 @@ async def read_events(
     principal: User,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-) -> dict[str, Any]:
+) -> EventsPage:
     """Stored events with seq > after (use the last seq you got to page on)."""
     live = await visible_session(request, session_id, principal)
     events = await broker_of(request).store.read_events(session_id, after, limit)
-    return {
-        "session": session_id,
-        "last_seq": live.durable_seq,
-        "events": [{"seq": e.seq, "ts": e.ts, "payload": json.loads(e.payload)} for e in events],
-    }
+    return EventsPage(
+        session=session_id,
+        last_seq=live.durable_seq,
+        events=[StoredEventOut(seq=e.seq, ts=e.ts, payload=json.loads(e.payload)) for e in events],
+    )
 
 
 @router.post("/v1/sessions/{session_id}/messages", status_code=202)
 async def post_message(
     request: Request, session_id: str, body: MessageRequest, principal: User
-) -> dict[str, Any]:
+) -> MessageAccepted:
     """Hand the agent a turn (listen on the stream socket for the answer)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlUserMessage(text=body.text, by=principal.label))
     await hub_of(request).audit("user_message", principal, session=session_id)
-    return {"accepted": True, "session": session_id, "after_seq": live.durable_seq}
+    return MessageAccepted(session=session_id, after_seq=live.durable_seq)
 
 
 @router.post("/v1/sessions/{session_id}/permissions/{request_id}", status_code=202)
 async def decide_permission(
     request: Request, session_id: str, request_id: str, body: DecisionRequest, principal: User
-) -> dict[str, Any]:
+) -> Accepted:
     """Answer a pending permission request."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).decide_permission(
@@ -211,36 +192,24 @@ async def decide_permission(
         request_id=request_id,
         behavior=body.behavior,
     )
-    return {"accepted": True}
+    return Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/interrupt", status_code=202)
-async def interrupt(request: Request, session_id: str, principal: User) -> dict[str, Any]:
+async def interrupt(request: Request, session_id: str, principal: User) -> Accepted:
     """Interrupt the running turn."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlInterrupt(by=principal.label))
-    return {"accepted": True}
+    return Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/stop", status_code=202)
-async def stop_session(request: Request, session_id: str, principal: User) -> dict[str, Any]:
+async def stop_session(request: Request, session_id: str, principal: User) -> Accepted:
     """End the session's agent process."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlStop(by=principal.label))
     await hub_of(request).audit("session_stop", principal, session=session_id)
-    return {"accepted": True}
-
-
-class ResumeRequest(BaseModel):
-    """Continue an exited session, optionally with a first turn."""
-
-    prompt: str | None = None
-
-
-class PermissionModeRequest(BaseModel):
-    """A permission mode for the running agent (Claude: default, acceptEdits, plan …)."""
-
-    mode: str = Field(min_length=1, max_length=64)
+    return Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/resume", status_code=202)
@@ -260,14 +229,14 @@ async def resume_session(
 @router.post("/v1/sessions/{session_id}/permission-mode", status_code=202)
 async def set_permission_mode(
     request: Request, session_id: str, body: PermissionModeRequest, principal: User
-) -> dict[str, Any]:
+) -> Accepted:
     """Change the running agent's permission mode (the outcome arrives as a `status` event)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(
         live, ControlSetPermissionMode(mode=body.mode, by=principal.label)
     )
     await hub_of(request).audit("permission_mode", principal, session=session_id, mode=body.mode)
-    return {"accepted": True}
+    return Accepted()
 
 
 @router.websocket("/v1/runner")
