@@ -1,12 +1,19 @@
 """Heartbeats, one loop for every socket (the hub's runner and viewer sockets, the
-runner's connection to the hub): ping every `interval`; a peer silent for longer than
-`dead_after` is gone, and `on_silent` closes its socket."""
+runner's connection to the hub): a `ping` every `heartbeat_s`; a peer silent for longer
+than `dead_after_s` is gone, and its socket is closed with 4009."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from tether.protocol.codec import encode_frame
+from tether.protocol.messages import CloseCode
+
+log = logging.getLogger("tether")
 
 
 class Heard:
@@ -24,19 +31,33 @@ class Heard:
         return time.monotonic() - self.at
 
 
+class Timing(Protocol):
+    """How often to ping, and how long a silence means the peer is gone (the hub's
+    settings; the runner's, as the hub's `welcome` set them)."""
+
+    @property
+    def heartbeat_s(self) -> float:
+        """Seconds between pings."""
+
+    @property
+    def dead_after_s(self) -> float:
+        """Seconds of silence after which the peer counts as gone."""
+
+
 async def keep_alive(
     heard: Heard,
+    timing: Timing,
     *,
-    interval: float,
-    dead_after: float,
-    ping: Callable[[], Awaitable[None]],
-    on_silent: Callable[[float], Awaitable[None]],
+    send: Callable[[str], Awaitable[None]],
+    close: Callable[[int, str], Awaitable[None]],
+    peer: str,
 ) -> None:
-    """Until the peer falls silent: then `on_silent(seconds)`, and return."""
+    """Ping through `send` until `peer` falls silent; then close it, and return."""
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(timing.heartbeat_s)
         silent = heard.silent_for()
-        if silent > dead_after:
-            await on_silent(silent)
+        if silent > timing.dead_after_s:
+            log.warning("%s silent for %.0f s; closing", peer, silent)
+            await close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
             return
-        await ping()
+        await send(encode_frame("ping"))

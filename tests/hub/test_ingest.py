@@ -118,12 +118,18 @@ async def test_another_runners_session_and_an_unknown_one_are_refused(tmp_path: 
         await owner.close()
 
 
+async def with_one_event(hub: HubHandle) -> tuple[ClientConnection, str]:
+    """A raw runner `raw` and a session of its team, seq 1 stored and acked."""
+    runner, _ = await raw_runner(hub, "raw", "raw")
+    session = await start(hub, runner, "raw")
+    await runner.send(event(session, 1))
+    assert (await next_of(runner, "ack"))["seq"] == 1
+    return runner, session
+
+
 async def test_a_failed_write_is_not_acked_and_is_taken_again_later(tmp_path: Path) -> None:
     async with running_hub(tmp_path, with_runner=False) as hub:
-        runner, _ = await raw_runner(hub, "raw", "raw")
-        session = await start(hub, runner, "raw")
-        await runner.send(event(session, 1))
-        assert (await next_of(runner, "ack"))["seq"] == 1
+        runner, session = await with_one_event(hub)
         db = sqlite3.connect(tmp_path / "tether.db")
         db.execute(
             "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.seq = 2"
@@ -147,10 +153,7 @@ async def test_a_failed_write_is_not_acked_and_is_taken_again_later(tmp_path: Pa
 
 async def test_a_runner_connecting_again_replaces_its_older_connection(tmp_path: Path) -> None:
     async with running_hub(tmp_path, with_runner=False) as hub:
-        first, _ = await raw_runner(hub, "raw", "raw")
-        session = await start(hub, first, "raw")
-        await first.send(event(session, 1))
-        assert (await next_of(first, "ack"))["seq"] == 1
+        first, session = await with_one_event(hub)
         second, held = await raw_runner(hub, "raw", "raw")
         code, reason, _ = await closed_with(first)
         assert code == CloseCode.REPLACED and "newer connection" in reason

@@ -16,7 +16,6 @@ from tether.protocol.delivery import (
     Incoming,
     Plan,
     Receiver,
-    Refusal,
     SenderLog,
     Verdict,
 )
@@ -137,9 +136,9 @@ def test_a_batch_plan_stores_the_accepted_refuses_strangers_and_acks_its_session
     ]
     plan = receiver.plan(batch, cursors)
     assert plan.accepted == [0, 4, 5]
-    assert plan.refusals == [
-        Refusal("not_found", "no session 'nope' on this hub"),
-        Refusal("forbidden", "session theirs belongs to another runner"),
+    assert [(r.code, r.message) for r in plan.refusals] == [
+        ("not_found", "no session 'nope' on this hub"),
+        ("forbidden", "session theirs belongs to another runner"),
     ]
     assert plan.acks == ["a", "b"]
     assert (cursors["a"].submitted, cursors["b"].submitted) == (3, 6)

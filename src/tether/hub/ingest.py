@@ -82,8 +82,7 @@ class Ingest:
         receiver, closed_before = link.receiver, link.receiver.closing
         plan = receiver.plan(incoming, cursors)
         for refusal in plan.refusals:
-            error = {"code": refusal.code, "message": refusal.message}
-            await link.send_frame(encode_frame("error", error))
+            await link.send_frame(encode_frame("error", refusal))
         stored = {i: _stored(batch[i]) for i in plan.accepted}
         if stored:
             try:

@@ -11,19 +11,7 @@ from starlette.requests import HTTPConnection
 import tether
 from tether.auth.principal import Principal
 from tether.errors import AuthError, Forbidden, NotFound
-from tether.hub.api_models import (
-    Accepted,
-    DecisionRequest,
-    EventsPage,
-    Health,
-    MessageAccepted,
-    MessageRequest,
-    PermissionModeRequest,
-    ResumeRequest,
-    SessionDetail,
-    StartRequest,
-    StoredEventOut,
-)
+from tether.hub import api_models as api
 from tether.hub.broker import Broker, LiveSession
 from tether.hub.hub import hub_of
 from tether.hub.runner_ws import runner_socket
@@ -33,11 +21,11 @@ from tether.hub.ws_auth import accept_once, first_frame_principal, has_credentia
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
-    ControlPermissionDecision,
     ControlSetPermissionMode,
     ControlStop,
     ControlUserMessage,
     SessionInfo,
+    ViewerPermissionDecision,
 )
 
 router = APIRouter()
@@ -90,9 +78,9 @@ async def writable_session(request: Request, session_id: str, principal: Princip
 
 
 @router.get("/healthz")
-async def healthz(request: Request) -> Health:
+async def healthz(request: Request) -> api.Health:
     """Liveness: no auth, no secrets."""
-    return Health(version=tether.__version__, runners=len(broker_of(request).runners))
+    return api.Health(version=tether.__version__, runners=len(broker_of(request).runners))
 
 
 @router.get("/v1/teams")
@@ -114,7 +102,7 @@ async def list_sessions(request: Request, principal: User) -> list[SessionInfo]:
 
 
 @router.post("/v1/sessions", status_code=201)
-async def start_session(request: Request, body: StartRequest, principal: User) -> SessionInfo:
+async def start_session(request: Request, body: api.StartRequest, principal: User) -> SessionInfo:
     """Start a session of a team."""
     if principal.read_only:
         raise Forbidden("a read-only link cannot start sessions")
@@ -132,11 +120,11 @@ async def start_session(request: Request, body: StartRequest, principal: User) -
 
 
 @router.get("/v1/sessions/{session_id}")
-async def get_session(request: Request, session_id: str, principal: User) -> SessionDetail:
+async def get_session(request: Request, session_id: str, principal: User) -> api.SessionDetail:
     """One session with its pending permission requests."""
     live = await visible_session(request, session_id, principal)
     info = broker_of(request).info(live).model_dump()
-    return SessionDetail(**info, pending=list(live.tracker.pending.values()))
+    return api.SessionDetail(**info, pending=list(live.tracker.pending.values()))
 
 
 @router.get("/v1/sessions/{session_id}/events")
@@ -146,43 +134,40 @@ async def read_events(
     principal: User,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-) -> EventsPage:
+) -> api.EventsPage:
     """Stored events with seq > after (use the last seq you got to page on)."""
     live = await visible_session(request, session_id, principal)
     events = await broker_of(request).store.read_events(session_id, after, limit)
-    return EventsPage(
+    return api.EventsPage(
         session=session_id,
         last_seq=live.durable_seq,
-        events=[StoredEventOut(seq=e.seq, ts=e.ts, payload=json.loads(e.payload)) for e in events],
+        events=[
+            api.StoredEventOut(seq=e.seq, ts=e.ts, payload=json.loads(e.payload)) for e in events
+        ],
     )
 
 
 @router.post("/v1/sessions/{session_id}/messages", status_code=202)
 async def post_message(
-    request: Request, session_id: str, body: MessageRequest, principal: User
-) -> MessageAccepted:
+    request: Request, session_id: str, body: api.MessageRequest, principal: User
+) -> api.MessageAccepted:
     """Hand the agent a turn (listen on the stream socket for the answer)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlUserMessage(text=body.text, by=principal.label))
     await hub_of(request).audit("user_message", principal, session=session_id)
-    return MessageAccepted(session=session_id, after_seq=live.durable_seq)
+    return api.MessageAccepted(session=session_id, after_seq=live.durable_seq)
 
 
 @router.post("/v1/sessions/{session_id}/permissions/{request_id}", status_code=202)
 async def decide_permission(
-    request: Request, session_id: str, request_id: str, body: DecisionRequest, principal: User
-) -> Accepted:
+    request: Request, session_id: str, request_id: str, body: api.DecisionRequest, principal: User
+) -> api.Accepted:
     """Answer a pending permission request."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).decide_permission(
         live,
-        ControlPermissionDecision(
-            request_id=request_id,
-            behavior=body.behavior,
-            message=body.message,
-            updated_input=body.updated_input,
-            option_id=body.option_id,
-            by=principal.label,
+        ViewerPermissionDecision(request_id=request_id, **body.model_dump()).control(
+            by=principal.label
         ),
     )
     await hub_of(request).audit(
@@ -192,29 +177,29 @@ async def decide_permission(
         request_id=request_id,
         behavior=body.behavior,
     )
-    return Accepted()
+    return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/interrupt", status_code=202)
-async def interrupt(request: Request, session_id: str, principal: User) -> Accepted:
+async def interrupt(request: Request, session_id: str, principal: User) -> api.Accepted:
     """Interrupt the running turn."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlInterrupt(by=principal.label))
-    return Accepted()
+    return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/stop", status_code=202)
-async def stop_session(request: Request, session_id: str, principal: User) -> Accepted:
+async def stop_session(request: Request, session_id: str, principal: User) -> api.Accepted:
     """End the session's agent process."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlStop(by=principal.label))
     await hub_of(request).audit("session_stop", principal, session=session_id)
-    return Accepted()
+    return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/resume", status_code=202)
 async def resume_session(
-    request: Request, session_id: str, body: ResumeRequest, principal: User
+    request: Request, session_id: str, body: api.ResumeRequest, principal: User
 ) -> SessionInfo:
     """Start the agent of an exited session again (same session, same agent session id)."""
     live = await writable_session(request, session_id, principal)
@@ -228,15 +213,15 @@ async def resume_session(
 
 @router.post("/v1/sessions/{session_id}/permission-mode", status_code=202)
 async def set_permission_mode(
-    request: Request, session_id: str, body: PermissionModeRequest, principal: User
-) -> Accepted:
+    request: Request, session_id: str, body: api.PermissionModeRequest, principal: User
+) -> api.Accepted:
     """Change the running agent's permission mode (the outcome arrives as a `status` event)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(
         live, ControlSetPermissionMode(mode=body.mode, by=principal.label)
     )
     await hub_of(request).audit("permission_mode", principal, session=session_id, mode=body.mode)
-    return Accepted()
+    return api.Accepted()
 
 
 @router.websocket("/v1/runner")

@@ -63,9 +63,7 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
     try:
         with hub.live.track(principal, link.close):
-            await run_first_completed(
-                _receive(ws, broker, link, heard), _ping(ws, link, heard, broker)
-            )
+            await run_first_completed(_receive(ws, broker, link, heard), _ping(link, heard, broker))
     finally:
         broker.runner_disconnected(link)
         log.info("runner %s disconnected", link.id)
@@ -100,19 +98,7 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
             )
 
 
-async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -> None:
-    async def ping() -> None:
-        await link.send_frame(encode_frame("ping"))
-
-    async def gone(silent: float) -> None:
-        log.warning("runner %s silent for %.0f s; closing", link.id, silent)
-        await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
-
-    settings = broker.settings
+async def _ping(link: RunnerLink, heard: Heard, broker: Broker) -> None:
     await keep_alive(
-        heard,
-        interval=settings.heartbeat_s,
-        dead_after=settings.dead_after_s,
-        ping=ping,
-        on_silent=gone,
+        heard, broker.settings, send=link.send_frame, close=link.close, peer=f"runner {link.id}"
     )

@@ -23,7 +23,6 @@ from tether.protocol.codec import Envelope, encode_frame, parse_payload
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
-    ControlPermissionDecision,
     ControlSetPermissionMode,
     ControlUserMessage,
     Ready,
@@ -121,20 +120,13 @@ async def _send(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer
 
 
 async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker) -> None:
-    async def ping() -> None:
-        viewer.push_text(encode_frame("ping"))  # queued: the sender task owns the socket
+    async def queue(frame: str) -> None:
+        viewer.push_text(frame)  # the sender task owns the socket
 
-    async def gone(silent: float) -> None:
-        await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+    async def close(code: int, reason: str) -> None:
+        await close_quietly(ws, code, reason)
 
-    settings = broker.settings
-    await keep_alive(
-        heard,
-        interval=settings.heartbeat_s,
-        dead_after=settings.dead_after_s,
-        ping=ping,
-        on_silent=gone,
-    )
+    await keep_alive(heard, broker.settings, send=queue, close=close, peer=f"viewer {viewer.id}")
 
 
 async def _receive(
@@ -182,14 +174,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
         decision = parse_payload(env, ViewerPermissionDecision)
         await broker.decide_permission(
             live,
-            ControlPermissionDecision(
-                request_id=decision.request_id,
-                behavior=decision.behavior,
-                message=decision.message,
-                updated_input=decision.updated_input,
-                option_id=decision.option_id,
-                by=by,
-            ),
+            decision.control(by=by),
         )
     elif env.type == "interrupt":
         await broker.control(live, ControlInterrupt(by=by))

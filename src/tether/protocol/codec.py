@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
@@ -42,27 +42,42 @@ class Envelope(BaseModel):
     payload: dict[str, Any] = {}
 
 
-def make(
-    type: str,
-    payload: dict[str, Any] | BaseModel | None = None,
-    *,
-    session: str | None = None,
-    seq: int | None = None,
-    id: str | None = None,
-    ts: float | None = None,
-) -> Envelope:
+Payload = dict[str, Any] | BaseModel | None
+"""A frame's payload as callers give it: JSON-ready data, a model, or nothing."""
+
+
+class Fields(TypedDict, total=False):
+    """The envelope's other fields, each optional (`ts` defaults to now)."""
+
+    session: str | None
+    seq: int | None
+    id: str | None
+    ts: float | None
+
+
+def make(type: str, payload: Payload = None, **fields: Unpack[Fields]) -> Envelope:
     """Build an envelope; a pydantic payload is dumped to JSON-ready data."""
-    return Envelope(
-        type=type,
-        session=session,
-        seq=seq,
-        id=id,
-        ts=time.time() if ts is None else ts,
-        payload=_body(payload),
-    )
+    return Envelope(type=type, payload=_body(payload), **_stamped(fields))
 
 
-def _body(payload: dict[str, Any] | BaseModel | None) -> dict[str, Any]:
+def _stamped(fields: Fields) -> _Stamped:
+    ts = fields.get("ts")
+    return {
+        "session": fields.get("session"),
+        "seq": fields.get("seq"),
+        "id": fields.get("id"),
+        "ts": time.time() if ts is None else ts,
+    }
+
+
+class _Stamped(TypedDict):
+    session: str | None
+    seq: int | None
+    id: str | None
+    ts: float
+
+
+def _body(payload: Payload) -> dict[str, Any]:
     if isinstance(payload, BaseModel):
         return payload.model_dump(mode="json", exclude_none=True)
     return payload or {}
@@ -89,17 +104,14 @@ def frame_text(
 ) -> str:
     """One text frame around a payload already in JSON:
     `{"v":1,"type":…,"session":…,"seq":…,"id":…,"ts":…,"payload":…}`, unset optionals left out."""
-    text = _HEADS.get(type) or _head(type)
-    if session is not None:
-        text += ',"session":' + _string(session)
-    if seq is not None:
-        text += ',"seq":' + int.__repr__(seq)
-    if id is not None:
-        text += ',"id":' + _string(id)
-    return text + ',"ts":' + float.__repr__(float(ts)) + ',"payload":' + payload_json + "}"
+    head = _HEADS.get(type) or _head(type)
+    at = "" if session is None else f',"session":{_string(session)}'
+    number = "" if seq is None else f',"seq":{seq:d}'
+    ref = "" if id is None else f',"id":{_string(id)}'
+    return f'{head}{at}{number}{ref},"ts":{float(ts)!r},"payload":{payload_json}}}'
 
 
-# What `_ENCODER` does with a string (and how json writes ints and floats, above).
+# What `_ENCODER` does with a string (ints and floats above are written as json writes them).
 _string = json.encoder.encode_basestring
 _HEADS: dict[str, str] = {}
 
@@ -123,24 +135,9 @@ def encode(envelope: Envelope) -> str:
     )
 
 
-def encode_frame(
-    type: str,
-    payload: dict[str, Any] | BaseModel | None = None,
-    *,
-    session: str | None = None,
-    seq: int | None = None,
-    id: str | None = None,
-    ts: float | None = None,
-) -> str:
+def encode_frame(type: str, payload: Payload = None, **fields: Unpack[Fields]) -> str:
     """`encode(make(…))` without building the envelope model (acks, pings, controls)."""
-    return frame_text(
-        type,
-        dumps(_body(payload)),
-        session=session,
-        seq=seq,
-        id=id,
-        ts=time.time() if ts is None else ts,
-    )
+    return frame_text(type, dumps(_body(payload)), **_stamped(fields))
 
 
 def event_frame(session: str, seq: int, ts: float, payload_json: str) -> str:

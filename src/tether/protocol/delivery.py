@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tether.protocol.messages import CloseCode
+from tether.protocol.messages import CloseCode, ErrorMessage
 
 # -- runner side ------------------------------------------------------------------------
 
@@ -111,18 +111,11 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
-    """An `error` frame for the runner about one event; the connection carries on."""
-
-    code: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class Closing:
     """Close the runner's connection (it reconnects, and resends after `welcome`)."""
 
     code: int
+    """A `CloseCode`: 1002 for a gap, 1011 for a failed write, 4010 when replaced."""
     reason: str
 
 
@@ -160,7 +153,8 @@ class Plan:
     `Receiver.written` (or `write_failed`) says what follows."""
 
     accepted: list[int] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
+    refusals: list[ErrorMessage] = field(default_factory=list)
+    """`error` frames for the runner about single events; the connection carries on."""
     acks: list[str] = field(default_factory=list)
     """Sessions of the batch to ack once the write is durable (duplicates included)."""
 
@@ -213,11 +207,16 @@ class Receiver:
                 plan.accepted.append(position)
             elif verdict is Verdict.UNKNOWN:
                 plan.refusals.append(
-                    Refusal("not_found", f"no session {event.session_id!r} on this hub")
+                    ErrorMessage(
+                        code="not_found", message=f"no session {event.session_id!r} on this hub"
+                    )
                 )
             elif verdict is Verdict.FOREIGN:
                 plan.refusals.append(
-                    Refusal("forbidden", f"session {event.session_id} belongs to another runner")
+                    ErrorMessage(
+                        code="forbidden",
+                        message=f"session {event.session_id} belongs to another runner",
+                    )
                 )
             if verdict in (Verdict.ACCEPT, Verdict.DUPLICATE) and event.session_id not in plan.acks:
                 plan.acks.append(event.session_id)

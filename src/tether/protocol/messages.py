@@ -172,6 +172,10 @@ class ViewerPermissionDecision(_Payload):
     updated_input: dict[str, Any] | None = None
     option_id: str | None = None
 
+    def control(self, *, by: str) -> ControlPermissionDecision:
+        """The answer as the control its runner gets, signed by who gave it."""
+        return ControlPermissionDecision(**self.model_dump(), by=by)
+
 
 class Interrupt(_Payload):
     """Viewer → hub: interrupt the running turn (owner only)."""

@@ -20,7 +20,7 @@ from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
 from tether.heartbeat import Heard, keep_alive
 from tether.protocol.codec import decode, encode_frame, parse_payload
-from tether.protocol.messages import CloseCode, Control, ErrorMessage, Hello, TeamInfo, Welcome
+from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
 from tether.reconnect import RECONNECTABLE
 from tether.runner.outbox import Outbox
 from tether.runner.supervisor import SessionSupervisor
@@ -173,19 +173,8 @@ class Runner:
                 await ws.send(frame)
 
     async def _heartbeat(self, ws: ClientConnection, heard: Heard) -> None:
-        async def ping() -> None:
-            await ws.send(encode_frame("ping"))
-
-        async def gone(silent: float) -> None:
-            log.warning("the hub has been silent for %.0f s; reconnecting", silent)
-            await ws.close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
-
         await keep_alive(
-            heard,
-            interval=self.heartbeat_s,
-            dead_after=self.dead_after_s,
-            ping=ping,
-            on_silent=gone,
+            heard, self, send=ws.send, close=ws.close, peer=f"the hub at {self.hub_url}"
         )
 
     async def _receive_loop(self, ws: ClientConnection, heard: Heard) -> None:
