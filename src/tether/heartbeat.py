@@ -57,7 +57,7 @@ async def keep_alive(
         await asyncio.sleep(timing.heartbeat_s)
         silent = heard.silent_for()
         if silent > timing.dead_after_s:
-            log.warning("%s silent for %.0f s; closing", peer, silent)
+            log.info("%s silent for %.0f s; closing", peer, silent)
             await close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
             return
         await send(encode_frame("ping"))
