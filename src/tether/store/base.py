@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -34,7 +34,6 @@ class SessionRecord:
     created_at: float = 0.0
     updated_at: float = 0.0
     last_seq: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # Fields of SessionRecord that `update_session` may change.
