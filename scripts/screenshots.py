@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python scripts/screenshots.py
 
-It starts an in-process hub with the real auth (tests/web/support.py: create_secure_app,
+It starts an in-process hub with the real auth (tests/web/support.py: tether.app.create_app,
 users alice and bob), the demo agent and a scripted runner (tests/web/scripted_runner.py),
 signs Debian's Chromium in with one-time links, drives it through the main pages, and
 saves viewport-sized PNGs.

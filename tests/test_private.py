@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tether.errors import ConfigError
-from tether.hub.secrets import HubSecrets
+from tether.hub_secrets import HubSecrets
 from tether.private import append_private, private_dir, touch_private, write_private
 
 

@@ -1,4 +1,4 @@
-"""Distinct types for the identifiers that cross the wire, and how new ones are made."""
+"""The identifiers the hub makes up, as distinct types, and how new ones are made."""
 
 from __future__ import annotations
 
@@ -6,11 +6,7 @@ import secrets
 from typing import NewType
 
 SessionId = NewType("SessionId", str)
-RunnerId = NewType("RunnerId", str)
-TeamName = NewType("TeamName", str)
-RequestId = NewType("RequestId", str)
 ConnectionId = NewType("ConnectionId", str)
-PrincipalId = NewType("PrincipalId", str)
 
 
 def new_session_id() -> SessionId:

@@ -116,22 +116,24 @@ async def run_embedded(
     Later starts mint a fresh one-time code for the admin's browser
     (`on_signin_link(url, code)`): the hub is on loopback and this terminal already
     holds the admin's CLI credentials, so the link grants nothing new."""
+    from tether.app import create_app
     from tether.hub.bootstrap import bootstrap_hub, embedded_runner_token, signin_code
-    from tether.hub.secure import create_secure_app
+    from tether.hub.hub import hub_of
 
     hub_settings = settings or HubSettings(data_dir=data_dir)
-    app = create_secure_app(hub_settings)
+    app = create_app(hub_settings)
+    auth = hub_of(app).auth
     server = uvicorn_server(app, host, port)
     url = f"http://{host}:{port}"
     hub_task = asyncio.create_task(serve_hub(server))
     runner_task: asyncio.Task[None] | None = None
     try:
         await wait_started(server)
-        boot = await bootstrap_hub(app.state.auth, data_dir, url)
+        boot = await bootstrap_hub(auth, data_dir, url)
         runner_id = config.runner_id or "local"
         runner = Runner(
             url,
-            await embedded_runner_token(app.state.auth, boot.admin, runner_id),
+            await embedded_runner_token(auth, boot.admin, runner_id),
             config,
             data_dir,
             runner_id=runner_id,
@@ -144,7 +146,7 @@ async def run_embedded(
         if boot.signin_code and on_first_start is not None:
             on_first_start(url, boot.signin_code)
         elif not boot.signin_code and on_signin_link is not None:
-            on_signin_link(url, await signin_code(app.state.auth, boot.admin))
+            on_signin_link(url, await signin_code(auth, boot.admin))
         if callable(on_ready):
             on_ready(url)
         await asyncio.wait({hub_task, runner_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -170,11 +172,13 @@ async def run_hub(
     on_first_start: Callable[[str, str], None] | None = None,
 ) -> None:
     """`tether hub`: a hub with real identities (TLS when given a certificate and key)."""
+    from tether.app import create_app
     from tether.hub.bootstrap import bootstrap_hub
-    from tether.hub.secure import create_secure_app
+    from tether.hub.hub import hub_of
 
     hub_settings = settings or HubSettings(data_dir=data_dir)
-    app = create_secure_app(hub_settings)
+    app = create_app(hub_settings)
+    auth = hub_of(app).auth
     server = uvicorn_server(app, host, port, tls_cert=tls_cert, tls_key=tls_key)
     scheme = "https" if tls_cert else "http"
     hub_task = asyncio.create_task(serve_hub(server))
@@ -182,7 +186,7 @@ async def run_hub(
         await wait_started(server)
         bound = server.servers[0].sockets[0].getsockname()[1] if port == 0 else port
         url = f"{scheme}://{host}:{bound}"
-        boot = await bootstrap_hub(app.state.auth, data_dir, url)
+        boot = await bootstrap_hub(auth, data_dir, url)
         write_hub_file(data_dir, url)
         if boot.signin_code and on_first_start is not None:
             on_first_start(url, boot.signin_code)

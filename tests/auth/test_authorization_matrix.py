@@ -135,9 +135,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
                 assert owner_remote.role == "owner"
                 live = hub.broker.sessions[session["id"]]
                 for _ in range(int(scaled(300))):  # let the agent settle: no writes underway
-                    if live.tracker.state.value == "idle" and not live.viewers.keys() - {
-                        v for v in live.viewers if live.viewers[v] is live.owner
-                    }:
+                    if live.tracker.state.value == "idle" and hub.broker.info(live).followers == 0:
                         break
                     await asyncio.sleep(0.1)
                 assert live.tracker.state.value == "idle"
@@ -165,10 +163,10 @@ def _walk(routes: list[Any]) -> Iterator[Any]:
 
 @pytest.mark.filterwarnings("ignore")
 def test_the_table_covers_every_route() -> None:
-    from tether.hub.secure import create_secure_app
+    from tether.app import create_app
     from tether.hub.settings import HubSettings
 
-    app = create_secure_app(HubSettings(data_dir=Path("/nonexistent")))
+    app = create_app(HubSettings(data_dir=Path("/nonexistent")))
     routes = list(_walk(app.routes))
     http = {(m, r.path) for r in routes if isinstance(r, APIRoute) for m in r.methods}
     sockets = {r.path for r in routes if isinstance(r, APIWebSocketRoute)}

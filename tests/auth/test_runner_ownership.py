@@ -14,7 +14,7 @@ import pytest
 from tether.auth.principal import Principal
 from tether.auth.records import Device, User
 from tether.auth.service import AuthService
-from tether.hub.secrets import HubSecrets
+from tether.hub_secrets import HubSecrets
 from tether.store import SqliteStore
 from tether.store.migrations import MIGRATIONS
 

@@ -16,6 +16,9 @@ import httpx
 from tests.support.procs import cli_env, free_port, kill9, stop, tether_argv, wait_until
 from tests.support.timing import scaled
 
+TOKEN_REUSE_S = 240.0
+"""How long a test reuses a session token (they live ten minutes)."""
+
 STDIN_SCRIPT = """\
 import sys
 for line in sys.stdin:
@@ -71,7 +74,7 @@ class Cluster:
     port: int = field(default_factory=free_port)
     hub_proc: subprocess.Popen[str] | None = None
     runner_proc: subprocess.Popen[str] | None = None
-    _token: str | None = None
+    _token: tuple[str, float] | None = None  # (session token, when it was minted)
     _runner_paired: bool = False
 
     @property
@@ -87,11 +90,11 @@ class Cluster:
         return self.root / "tether.toml"
 
     def token(self) -> str:
-        """A session token of the hub machine's signed-in CLI (`tether token`), cached:
-        it lives for minutes, longer than any test here."""
-        if self._token is None:
-            self._token = self.cli("token").stdout.strip()
-        return self._token
+        """A session token of the hub machine's signed-in CLI (`tether token`), minted
+        again once it is a few minutes old (they live ten)."""
+        if self._token is None or time.monotonic() - self._token[1] > TOKEN_REUSE_S:
+            self._token = (self.cli("token").stdout.strip(), time.monotonic())
+        return self._token[0]
 
     def _spawn(self, name: str, *args: str, **env: str) -> subprocess.Popen[str]:
         log = open(self.root / f"{name}.log", "a")  # noqa: SIM115 (the child owns it)

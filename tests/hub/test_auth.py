@@ -1,4 +1,4 @@
-"""The skeleton's auth: every /v1 route and both sockets need the hub token; /healthz is open."""
+"""Every /v1 route and both sockets need a valid session token; /healthz is open."""
 
 from __future__ import annotations
 
@@ -81,3 +81,16 @@ async def test_the_right_token_works(tmp_path: Path) -> None:
         response = await http.get("/v1/teams", headers={"Authorization": f"Bearer {hub.token}"})
         assert response.status_code == 200
         assert [t["name"] for t in response.json()] == ["demo"]
+
+
+async def test_an_expired_token_is_refused_and_the_fixture_mints_fresh_ones(tmp_path: Path) -> None:
+    # Session tokens live ten minutes: what holds a socket must take a provider.
+    async with running_hub(tmp_path) as hub, httpx.AsyncClient(base_url=hub.url) as http:
+        old = hub.token
+        hub.clock.advance(11 * 60)
+        refused = await http.get("/v1/teams", headers={"Authorization": f"Bearer {old}"})
+        assert refused.status_code == 401
+        fresh = await http.get("/v1/teams", headers={"Authorization": f"Bearer {hub.token}"})
+        assert fresh.status_code == 200
+        async with hub.client() as client:
+            assert [t["name"] for t in await client.teams()] == ["demo"]

@@ -90,8 +90,13 @@ async def test_viewer_socket_reports_bad_frames_and_carries_on(hub: HubHandle) -
                 break
 
 
+async def runner_headers(hub: HubHandle, runner_id: str) -> dict[str, str]:
+    """Credentials of the admin's runner device named `runner_id`."""
+    return {"Authorization": f"Bearer {await (await hub.runner_token(runner_id))()}"}
+
+
 async def test_runner_socket_reports_bad_frames_and_carries_on(hub: HubHandle) -> None:
-    headers = {"Authorization": f"Bearer {hub.token}"}
+    headers = await runner_headers(hub, "raw")
     async with connect(ws_url(hub, "/v1/runner"), additional_headers=headers) as runner:
         hello = {"runner_id": "raw", "version": "x", "teams": [{"name": "raw", "agent": "command"}]}
         await runner.send(env("hello", hello))
@@ -132,7 +137,7 @@ async def test_runner_socket_reports_bad_frames_and_carries_on(hub: HubHandle) -
 
 
 async def test_runner_first_frame_must_be_hello(hub: HubHandle) -> None:
-    headers = {"Authorization": f"Bearer {hub.token}"}
+    headers = await runner_headers(hub, "raw")
     async with connect(ws_url(hub, "/v1/runner"), additional_headers=headers) as runner:
         await runner.send(env("event", {"kind": "agent_message", "text": "x"}, session="s", seq=1))
         error = (await next_of(runner, "error"))["payload"]
@@ -166,7 +171,7 @@ async def test_frames_over_the_transport_limit_close_the_socket_with_1009(
 async def test_a_runner_that_never_says_hello_is_closed_cleanly(tmp_path: Path) -> None:
     settings = HubSettings(data_dir=tmp_path, dead_after_s=0.5)
     async with running_hub(tmp_path, settings=settings, with_runner=False) as hub:
-        headers = {"Authorization": f"Bearer {hub.token}"}
+        headers = await runner_headers(hub, "raw")
         async with connect(ws_url(hub, "/v1/runner"), additional_headers=headers) as runner:
             with pytest.raises(ConnectionClosed) as info:
                 await runner.recv()

@@ -10,22 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.requests import HTTPConnection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.hub import running_hub
 from tests.support.timing import scaled
-from tether.auth.principal import Principal, bearer_token
-from tether.hub.app import create_app
-from tether.hub.settings import HubSettings
-from tether.serve import uvicorn_server, wait_started
 
-TOKENS = {
-    "alice-token-0123456789": Principal(id="alice", name="alice", user_id="alice"),
-    "bob-token-0123456789ab": Principal(id="bob", name="bob", user_id="bob"),
-    "runner-token-012345678": Principal(id="r1", kind="runner"),
-}
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -39,24 +29,17 @@ INITIALIZE = {
 }
 
 
-class TwoUsers:
-    """Two users and a runner, each with its own token."""
-
-    async def authenticate(self, conn: HTTPConnection) -> Principal | None:
-        return TOKENS.get(bearer_token(conn) or "")
-
-
 @contextlib.asynccontextmanager
-async def hub_of_two_users(data_dir: Path) -> AsyncIterator[str]:
-    app = create_app(HubSettings(data_dir=data_dir), TwoUsers())
-    server = uvicorn_server(app, "127.0.0.1", 0)
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_started(server, timeout=scaled(30))
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
+async def hub_of_two_users(data_dir: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """A hub, and a session token each for alice, bob and a runner device."""
+    async with running_hub(data_dir, with_runner=False) as hub:
+        alice = await hub.device(await hub.user("alice"))
+        bob = await hub.device(await hub.user("bob"))
+        runner = await hub.runner_token("r1")
+        yield (
+            hub.url,
+            {"alice": await alice.token(), "bob": await bob.token(), "r1": await runner()},
+        )
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -64,10 +47,11 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_an_mcp_session_answers_only_the_principal_that_opened_it(tmp_path: Path) -> None:
-    async with hub_of_two_users(tmp_path) as url, httpx.AsyncClient(timeout=scaled(30)) as http:
-        opened = await http.post(
-            f"{url}/mcp", json=INITIALIZE, headers=bearer("alice-token-0123456789")
-        )
+    async with (
+        hub_of_two_users(tmp_path) as (url, tokens),
+        httpx.AsyncClient(timeout=scaled(30)) as http,
+    ):
+        opened = await http.post(f"{url}/mcp", json=INITIALIZE, headers=bearer(tokens["alice"]))
         assert opened.status_code == 200, opened.text
         session_id = opened.headers["mcp-session-id"]
         listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
@@ -75,16 +59,14 @@ async def test_an_mcp_session_answers_only_the_principal_that_opened_it(tmp_path
             f"{url}/mcp",
             json=listing,
             headers={
-                **bearer("bob-token-0123456789ab"),
+                **bearer(tokens["bob"]),
                 "Mcp-Session-Id": session_id,
                 "Mcp-Protocol-Version": "2025-06-18",
             },
         )
         assert as_bob.status_code == 404
 
-        runner = await http.post(
-            f"{url}/mcp", json=INITIALIZE, headers=bearer("runner-token-012345678")
-        )
+        runner = await http.post(f"{url}/mcp", json=INITIALIZE, headers=bearer(tokens["r1"]))
         assert runner.status_code == 403
 
 

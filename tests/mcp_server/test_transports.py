@@ -51,7 +51,7 @@ async def test_tools_send_message_and_report(tmp_path: Path, transport: str) -> 
         report = await mcp.call_tool("session_report", {"session": session})
         assert not report.is_error, text_of(report)
         transcript = text_of(report)
-        assert f"user (from local): hello over {transport}" in transcript
+        assert f"user (from admin): hello over {transport}" in transcript
         assert f"agent: You said: hello over {transport}" in transcript
         assert "turn finished: success" in transcript
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tether.errors import FrameTooLarge, ProtocolError, UnsupportedVersion
 from tether.protocol import PROTOCOL_VERSION, Envelope, decode, encode, make, parse_payload
+from tether.protocol.codec import dumps, encode_frame, event_frame
 from tether.protocol.messages import Hello, Resume
 
 
@@ -154,3 +155,44 @@ def test_decode_of_arbitrary_objects_raises_only_protocol_errors(data: dict[str,
     except ProtocolError:
         return
     assert env.v == PROTOCOL_VERSION and isinstance(env.type, str)
+
+
+def _reference(env: Envelope) -> str:
+    """The v1 layout written out longhand: what every encoder must produce, byte for byte."""
+    fields: dict[str, Any] = {"v": env.v, "type": env.type}
+    for name in ("session", "seq", "id"):
+        if getattr(env, name) is not None:
+            fields[name] = getattr(env, name)
+    fields["ts"], fields["payload"] = env.ts, env.payload
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+
+@given(envelopes)
+@settings(max_examples=150, deadline=None)
+def test_every_encoder_writes_the_same_bytes(env: Envelope) -> None:
+    expected = _reference(env)
+    assert encode(env) == expected
+    built = encode_frame(
+        env.type, env.payload, session=env.session, seq=env.seq, id=env.id, ts=env.ts
+    )
+    assert built == expected
+    if env.session is not None and env.seq is not None and env.id is None:
+        as_event = _reference(env.model_copy(update={"type": "event"}))
+        assert event_frame(env.session, env.seq, env.ts, dumps(env.payload)) == as_event
+
+
+@given(
+    st.text(max_size=30),
+    st.integers(min_value=1, max_value=2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dictionaries(st.text(max_size=10), json_values, max_size=5),
+)
+@settings(max_examples=150, deadline=None)
+def test_an_event_frame_around_stored_text_is_the_event_as_sent(
+    session: str, seq: int, ts: float, payload: dict[str, Any]
+) -> None:
+    # The runner writes the frame; the hub keeps the payload's text and re-wraps it for
+    # viewers without parsing it: the viewer gets the runner's bytes.
+    sent = event_frame(session, seq, ts, dumps(payload))
+    assert sent == _reference(make("event", payload, session=session, seq=seq, ts=ts))
+    assert decode(sent, max_bytes=10**9) == make("event", payload, session=session, seq=seq, ts=ts)

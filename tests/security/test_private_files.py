@@ -17,7 +17,7 @@ from tests.security.attacker import NOBODY, traversable_home
 from tests.support.timing import scaled
 from tether.client.credentials import CredentialStore, DeviceCredentials
 from tether.errors import ConfigError
-from tether.hub.secrets import HubSecrets
+from tether.hub_secrets import HubSecrets
 from tether.hubfile import write_hub_file
 from tether.private import narrow_data_dir
 from tether.runner.outbox import Outbox
@@ -164,7 +164,7 @@ _READ_AS_NOBODY = """
 import sys
 from pathlib import Path
 from tether.errors import ConfigError
-from tether.hub.secrets import HubSecrets
+from tether.hub_secrets import HubSecrets
 secrets = HubSecrets(Path(sys.argv[1]), operator_named=True)
 print(secrets.get("session_token_key"))
 try:

@@ -1,4 +1,4 @@
-"""An in-process hub with the real auth (create_secure_app), a runner, and Chromium
+"""An in-process hub (tether.app.create_app), a runner, and Chromium
 (Playwright). The hub can be restarted on the same port and data dir, and its clock
 moved forward to expire session tokens."""
 
@@ -17,6 +17,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from tests.support.authhub import MovableClock
 from tests.support.hub import connected_runner, demo_team
 from tests.support.timing import scaled
+from tether.app import create_app
 from tether.auth.codes import fingerprint_of, new_device_key
 from tether.auth.records import User
 from tether.auth.service import AuthService
@@ -24,7 +25,7 @@ from tether.client.http import TokenProvider
 from tether.config import TetherConfig
 from tether.errors import AuthError
 from tether.hub.bootstrap import bootstrap_hub
-from tether.hub.secure import create_secure_app
+from tether.hub.hub import hub_of
 from tether.hub.settings import HubSettings
 from tether.runner.daemon import Runner
 from tether.serve import uvicorn_server, wait_started
@@ -67,8 +68,7 @@ class WebHub:
     def auth(self) -> AuthService:
         """The running app's auth service (a new one after a restart)."""
         assert self.app is not None, "the hub is not running"
-        service: AuthService = self.app.state.auth
-        return service
+        return hub_of(self.app).auth
 
     @property
     def user(self) -> User:
@@ -79,7 +79,7 @@ class WebHub:
     async def start(self) -> None:
         """Serve (on the port used before, if any)."""
         settings = HubSettings(data_dir=self.data_dir)
-        self.app = create_secure_app(settings, clock=self.clock)
+        self.app = create_app(settings, clock=self.clock)
         self.server = uvicorn_server(self.app, "127.0.0.1", self.port)
         self.serve_task = asyncio.create_task(self.server.serve())
         await wait_started(self.server, timeout=scaled(30))
@@ -103,7 +103,7 @@ class WebHub:
         await self.start()
         if self.runner is not None:
             assert self.app is not None
-            broker = self.app.state.broker
+            broker = hub_of(self.app).broker
             deadline = asyncio.get_running_loop().time() + scaled(30)
             while not broker.runners:
                 assert asyncio.get_running_loop().time() < deadline, "the runner did not return"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tether.web.useragent import browser_name
+from tether.hub.useragent import browser_name
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Who is asking, and what they may do."""
 
-from tether.auth.principal import Authenticator, Principal, StaticTokenAuthenticator
+from tether.auth.principal import Authenticator, Principal
 
-__all__ = ["Authenticator", "Principal", "StaticTokenAuthenticator"]
+__all__ = ["Authenticator", "Principal"]

@@ -1,4 +1,6 @@
-"""Authorization: which sessions and teams a principal may see and use."""
+"""Authorization: which sessions and teams a principal may see and use, and which runner
+ids and teams a runner device may serve. `tether.auth.device_auth.UserPolicy` is the one
+implementation (users see their own; admins see all; share links one session)."""
 
 from __future__ import annotations
 
@@ -21,18 +23,7 @@ class Policy(Protocol):
     async def can_use_team(self, principal: Principal, team: dict[str, Any]) -> bool:
         """May see and start sessions of this team."""
 
-
-class SingleUserPolicy:
-    """One local user owns everything; share-link holders see only their one session."""
-
-    async def can_view(self, principal: Principal, record: SessionRecord) -> bool:
-        """Anyone authenticated, within a share link's scope."""
-        return principal.session_scope in (None, record.id)
-
-    async def can_view_info(self, principal: Principal, info: SessionInfo) -> bool:
-        """Same rule for listings."""
-        return principal.session_scope in (None, info.id)
-
-    async def can_use_team(self, principal: Principal, team: dict[str, Any]) -> bool:
-        """Share-link holders see no teams."""
-        return principal.session_scope is None
+    async def refuse_runner(
+        self, principal: Principal, runner_id: str, team_names: list[str]
+    ) -> str | None:
+        """Why this runner device may not serve as `runner_id` with these teams (None: ok)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -38,7 +37,10 @@ class Authenticator(Protocol):
     """Turns a connection's credentials into a principal, or None when they are missing/bad."""
 
     async def authenticate(self, conn: HTTPConnection) -> Principal | None:
-        """Check the connection's credentials."""
+        """Check the connection's credentials (header or cookies)."""
+
+    async def authenticate_token(self, token: str, conn: HTTPConnection) -> Principal | None:
+        """Check a token that came some other way (a browser socket's first `auth` frame)."""
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:
@@ -48,27 +50,3 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
-
-
-class StaticTokenAuthenticator:
-    """The walking skeleton's auth: one secret token (0600 file) for the local user and runner."""
-
-    def __init__(self, token: str, *, name: str = "local") -> None:
-        if len(token) < 16:
-            raise ValueError("the hub token must be at least 16 characters")
-        self._token = token.encode()
-        self._name = name
-
-    async def authenticate(self, conn: HTTPConnection) -> Principal | None:
-        """Accept exactly the configured token."""
-        token = bearer_token(conn)
-        if token is None or not hmac.compare_digest(token.encode(), self._token):
-            return None
-        is_runner = conn.url.path.startswith("/v1/runner")
-        return Principal(
-            id="local",
-            kind="runner" if is_runner else "user",
-            name=self._name,
-            user_id="local",
-            is_admin=True,
-        )

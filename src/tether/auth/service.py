@@ -25,7 +25,7 @@ from tether.auth.records import DEVICE_KINDS, Device, ShareLink, User
 from tether.auth.runners import RunnerRegistry
 from tether.auth.tokens import ACCESS_TTL_S, mint_access, verify_access
 from tether.errors import AuthError, Conflict, Forbidden, NotFound
-from tether.hub.secrets import HubSecrets
+from tether.hub_secrets import HubSecrets
 
 log = logging.getLogger("tether.auth")
 

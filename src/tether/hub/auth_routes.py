@@ -1,5 +1,5 @@
 """HTTP routes of pairing, tokens, browser sign-in, devices, share links, users and the
-audit log (docs/security.md). Mounted by `tether.hub.secure.create_secure_app`."""
+audit log (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -20,16 +20,16 @@ from tether.auth.principal import Principal
 from tether.auth.service import REFRESH_TTL_S, AuthService, Refreshed
 from tether.auth.tokens import ACCESS_TTL_S
 from tether.errors import AuthError, Forbidden
+from tether.hub.hub import hub_of
 from tether.hub.routes import User, visible_session
-from tether.web.useragent import browser_name
+from tether.hub.useragent import browser_name
 
 auth_router = APIRouter()
 
 
 def service_of(request: Request) -> AuthService:
-    """The app's auth service."""
-    service: AuthService = request.app.state.auth
-    return service
+    """The hub's auth service."""
+    return hub_of(request).auth
 
 
 def person(principal: Principal) -> Principal:

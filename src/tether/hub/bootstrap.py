@@ -12,6 +12,7 @@ from tether.auth.records import Device, User
 from tether.auth.service import FIRST_SIGNIN_TTL_S, AuthService
 from tether.client.credentials import CredentialStore, DeviceCredentials
 from tether.client.http import TokenProvider
+from tether.errors import AuthError
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,19 @@ async def embedded_runner_token(service: AuthService, admin: User, runner_id: st
                 with_refresh=False,
             )
         ).device
-    device_id = device.id
+    return device_token(service, device.id)
+
+
+def device_token(service: AuthService, device_id: str) -> TokenProvider:
+    """Session tokens for a device of this hub, straight from the service (no refresh
+    token involved): each call mints a fresh one, or fails once the device is revoked."""
 
     async def provide() -> str:
         current = await service.device(device_id)
         if current is None or current.revoked:
-            from tether.errors import AuthError
-
             raise AuthError(
-                "the embedded runner's device was revoked",
-                hint="restart `tether up` to mint a new one",
+                f"device {device_id} was revoked",
+                hint="pair the device again (`tether up` mints a new one for its own runner)",
             )
         return service.access_token(current)
 

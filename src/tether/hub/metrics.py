@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -16,8 +16,6 @@ from prometheus_client.registry import Collector
 from tether.errors import Forbidden
 from tether.hub.broker import Broker
 from tether.hub.routes import User
-
-metrics_router = APIRouter()
 
 
 class BrokerCollector(Collector):
@@ -54,18 +52,17 @@ class BrokerCollector(Collector):
         yield pending
 
 
-@metrics_router.get("/metrics", include_in_schema=True)
-async def metrics(request: Request, principal: User) -> Response:
-    """Prometheus text format. Scrape with an admin's token (`tether token`)."""
-    if not principal.is_admin:
-        raise Forbidden("only admins may read /metrics")
-    registry: CollectorRegistry = request.app.state.metrics_registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-
 def mount_metrics(app: FastAPI, broker: Broker) -> None:
     """Add /metrics to the app, with a registry of its own (several hubs in one process)."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(BrokerCollector(broker))
-    app.state.metrics_registry = registry
+    metrics_router = APIRouter()
+
+    @metrics_router.get("/metrics", include_in_schema=True)
+    async def metrics(principal: User) -> Response:
+        """Prometheus text format. Scrape with an admin's token (`tether token`)."""
+        if not principal.is_admin:
+            raise Forbidden("only admins may read /metrics")
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
     app.include_router(metrics_router)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
-from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
 import tether
 from tether.auth.principal import Principal
 from tether.errors import AuthError, Forbidden, NotFound
+from tether.hub import api_models as api
 from tether.hub.broker import Broker, LiveSession
+from tether.hub.hub import hub_of
 from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
 from tether.hub.viewer_ws import viewer_socket
@@ -20,29 +21,24 @@ from tether.hub.ws_auth import accept_once, first_frame_principal, has_credentia
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
-    ControlPermissionDecision,
     ControlSetPermissionMode,
     ControlStop,
     ControlUserMessage,
     SessionInfo,
+    ViewerPermissionDecision,
 )
 
 router = APIRouter()
 
-# An agent's own session id (handed to the agent as `--resume=<id>`): a plain token.
-AGENT_SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-
 
 def broker_of(conn: HTTPConnection) -> Broker:
-    """The app's broker."""
-    broker: Broker = conn.app.state.broker
-    return broker
+    """The hub's broker."""
+    return hub_of(conn).broker
 
 
 async def authenticate(conn: HTTPConnection) -> Principal | None:
-    """Run the app's authenticator on a request or socket."""
-    principal: Principal | None = await conn.app.state.authenticator.authenticate(conn)
-    return principal
+    """Run the hub's authenticator on a request or socket."""
+    return await hub_of(conn).authenticator.authenticate(conn)
 
 
 async def require_user(request: Request) -> Principal:
@@ -65,7 +61,7 @@ async def visible_session(request: Request, session_id: str, principal: Principa
     """The session if the caller may see it, else NotFound/Forbidden."""
     broker = broker_of(request)
     live = await broker.session(session_id)
-    if not await request.app.state.policy.can_view(principal, live.record):
+    if not await hub_of(request).policy.can_view(principal, live.record):
         raise Forbidden(f"you may not see session {session_id}")
     return live
 
@@ -81,50 +77,23 @@ async def writable_session(request: Request, session_id: str, principal: Princip
     return live
 
 
-class StartRequest(BaseModel):
-    """Start a session of a team, optionally with a first turn."""
-
-    team: str
-    prompt: str | None = None
-    # An agent session started outside tether (Claude's session id, Codex's thread id,
-    # an ACP session id) to continue; `resume` is accepted as another name for it.
-    adopt: str | None = Field(default=None, pattern=AGENT_SESSION_ID_PATTERN)
-    resume: str | None = Field(default=None, pattern=AGENT_SESSION_ID_PATTERN)
-
-
-class MessageRequest(BaseModel):
-    """A turn for the agent."""
-
-    text: str = Field(min_length=1)
-
-
-class DecisionRequest(BaseModel):
-    """The answer to a pending permission request."""
-
-    behavior: Literal["allow", "deny"]
-    message: str | None = None
-    updated_input: dict[str, Any] | None = None
-    option_id: str | None = None
-
-
 @router.get("/healthz")
-async def healthz(request: Request) -> dict[str, Any]:
+async def healthz(request: Request) -> api.Health:
     """Liveness: no auth, no secrets."""
-    broker = broker_of(request)
-    return {"ok": True, "version": tether.__version__, "runners": len(broker.runners)}
+    return api.Health(version=tether.__version__, runners=len(broker_of(request).runners))
 
 
 @router.get("/v1/teams")
 async def list_teams(request: Request, principal: User) -> list[dict[str, Any]]:
     """Teams announced by runners."""
     teams = broker_of(request).list_teams()
-    return [t for t in teams if await request.app.state.policy.can_use_team(principal, t)]
+    return [t for t in teams if await hub_of(request).policy.can_use_team(principal, t)]
 
 
 @router.get("/v1/sessions")
 async def list_sessions(request: Request, principal: User) -> list[SessionInfo]:
     """Sessions the caller may see, newest first."""
-    policy = request.app.state.policy
+    policy = hub_of(request).policy
     out = []
     for info in await broker_of(request).list_sessions():
         if await policy.can_view_info(principal, info):
@@ -133,7 +102,7 @@ async def list_sessions(request: Request, principal: User) -> list[SessionInfo]:
 
 
 @router.post("/v1/sessions", status_code=201)
-async def start_session(request: Request, body: StartRequest, principal: User) -> SessionInfo:
+async def start_session(request: Request, body: api.StartRequest, principal: User) -> SessionInfo:
     """Start a session of a team."""
     if principal.read_only:
         raise Forbidden("a read-only link cannot start sessions")
@@ -141,24 +110,21 @@ async def start_session(request: Request, body: StartRequest, principal: User) -
     team = next((t for t in broker.list_teams() if t["name"] == body.team), None)
     if team is None:
         raise NotFound(f"no team {body.team!r}", hint="list teams with `tether teams`")
-    if not await request.app.state.policy.can_use_team(principal, team):
+    if not await hub_of(request).policy.can_use_team(principal, team):
         raise Forbidden(f"you may not use team {body.team!r}")
     live = await broker.start_session(
         body.team, principal, body.prompt, resume=body.adopt or body.resume
     )
-    await request.app.state.audit(
-        "session_start", principal, session=live.record.id, team=body.team
-    )
+    await hub_of(request).audit("session_start", principal, session=live.record.id, team=body.team)
     return broker.info(live)
 
 
 @router.get("/v1/sessions/{session_id}")
-async def get_session(request: Request, session_id: str, principal: User) -> dict[str, Any]:
+async def get_session(request: Request, session_id: str, principal: User) -> api.SessionDetail:
     """One session with its pending permission requests."""
     live = await visible_session(request, session_id, principal)
     info = broker_of(request).info(live).model_dump()
-    info["pending"] = list(live.tracker.pending.values())
-    return info
+    return api.SessionDetail(**info, pending=list(live.tracker.pending.values()))
 
 
 @router.get("/v1/sessions/{session_id}/events")
@@ -168,93 +134,78 @@ async def read_events(
     principal: User,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-) -> dict[str, Any]:
+) -> api.EventsPage:
     """Stored events with seq > after (use the last seq you got to page on)."""
     live = await visible_session(request, session_id, principal)
     events = await broker_of(request).store.read_events(session_id, after, limit)
-    return {
-        "session": session_id,
-        "last_seq": live.durable_seq,
-        "events": [{"seq": e.seq, "ts": e.ts, "payload": json.loads(e.payload)} for e in events],
-    }
+    return api.EventsPage(
+        session=session_id,
+        last_seq=live.durable_seq,
+        events=[
+            api.StoredEventOut(seq=e.seq, ts=e.ts, payload=json.loads(e.payload)) for e in events
+        ],
+    )
 
 
 @router.post("/v1/sessions/{session_id}/messages", status_code=202)
 async def post_message(
-    request: Request, session_id: str, body: MessageRequest, principal: User
-) -> dict[str, Any]:
+    request: Request, session_id: str, body: api.MessageRequest, principal: User
+) -> api.MessageAccepted:
     """Hand the agent a turn (listen on the stream socket for the answer)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlUserMessage(text=body.text, by=principal.label))
-    await request.app.state.audit("user_message", principal, session=session_id)
-    return {"accepted": True, "session": session_id, "after_seq": live.durable_seq}
+    await hub_of(request).audit("user_message", principal, session=session_id)
+    return api.MessageAccepted(session=session_id, after_seq=live.durable_seq)
 
 
 @router.post("/v1/sessions/{session_id}/permissions/{request_id}", status_code=202)
 async def decide_permission(
-    request: Request, session_id: str, request_id: str, body: DecisionRequest, principal: User
-) -> dict[str, Any]:
+    request: Request, session_id: str, request_id: str, body: api.DecisionRequest, principal: User
+) -> api.Accepted:
     """Answer a pending permission request."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).decide_permission(
         live,
-        ControlPermissionDecision(
-            request_id=request_id,
-            behavior=body.behavior,
-            message=body.message,
-            updated_input=body.updated_input,
-            option_id=body.option_id,
-            by=principal.label,
+        ViewerPermissionDecision(request_id=request_id, **body.model_dump()).control(
+            by=principal.label
         ),
     )
-    await request.app.state.audit(
+    await hub_of(request).audit(
         "permission_decision",
         principal,
         session=session_id,
         request_id=request_id,
         behavior=body.behavior,
     )
-    return {"accepted": True}
+    return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/interrupt", status_code=202)
-async def interrupt(request: Request, session_id: str, principal: User) -> dict[str, Any]:
+async def interrupt(request: Request, session_id: str, principal: User) -> api.Accepted:
     """Interrupt the running turn."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlInterrupt(by=principal.label))
-    return {"accepted": True}
+    return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/stop", status_code=202)
-async def stop_session(request: Request, session_id: str, principal: User) -> dict[str, Any]:
+async def stop_session(request: Request, session_id: str, principal: User) -> api.Accepted:
     """End the session's agent process."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(live, ControlStop(by=principal.label))
-    await request.app.state.audit("session_stop", principal, session=session_id)
-    return {"accepted": True}
-
-
-class ResumeRequest(BaseModel):
-    """Continue an exited session, optionally with a first turn."""
-
-    prompt: str | None = None
-
-
-class PermissionModeRequest(BaseModel):
-    """A permission mode for the running agent (Claude: default, acceptEdits, plan …)."""
-
-    mode: str = Field(min_length=1, max_length=64)
+    await hub_of(request).audit("session_stop", principal, session=session_id)
+    return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/resume", status_code=202)
 async def resume_session(
-    request: Request, session_id: str, body: ResumeRequest, principal: User
+    request: Request, session_id: str, body: api.ResumeRequest, principal: User
 ) -> SessionInfo:
     """Start the agent of an exited session again (same session, same agent session id)."""
     live = await writable_session(request, session_id, principal)
     broker = broker_of(request)
     await broker.resume_session(live, principal, body.prompt)
-    await request.app.state.audit(
+    await hub_of(request).audit(
         "session_resume", principal, session=session_id, team=live.record.team
     )
     return broker.info(live)
@@ -262,15 +213,15 @@ async def resume_session(
 
 @router.post("/v1/sessions/{session_id}/permission-mode", status_code=202)
 async def set_permission_mode(
-    request: Request, session_id: str, body: PermissionModeRequest, principal: User
-) -> dict[str, Any]:
+    request: Request, session_id: str, body: api.PermissionModeRequest, principal: User
+) -> api.Accepted:
     """Change the running agent's permission mode (the outcome arrives as a `status` event)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(
         live, ControlSetPermissionMode(mode=body.mode, by=principal.label)
     )
-    await request.app.state.audit("permission_mode", principal, session=session_id, mode=body.mode)
-    return {"accepted": True}
+    await hub_of(request).audit("permission_mode", principal, session=session_id, mode=body.mode)
+    return api.Accepted()
 
 
 @router.websocket("/v1/runner")
@@ -282,8 +233,7 @@ async def runner_endpoint(ws: WebSocket) -> None:
         code = CloseCode.UNAUTHORIZED if principal is None else CloseCode.FORBIDDEN
         await close_quietly(ws, code, "unauthorized: runner token required")
         return
-    ws.scope["tether.principal"] = principal
-    await runner_socket(ws, broker_of(ws))
+    await runner_socket(ws, broker_of(ws), principal)
 
 
 @router.websocket("/v1/sessions/{session_id}/stream")
@@ -303,7 +253,7 @@ async def viewer_endpoint(ws: WebSocket, session_id: str) -> None:
         await accept_once(ws)
         await close_quietly(ws, CloseCode.NOT_FOUND, f"no session {session_id}")
         return
-    if not await ws.app.state.policy.can_view(principal, live.record):
+    if not await hub_of(ws).policy.can_view(principal, live.record):
         await accept_once(ws)
         await close_quietly(ws, CloseCode.FORBIDDEN, "forbidden: not your session")
         return

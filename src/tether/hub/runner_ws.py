@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from starlette.websockets import WebSocket
 
+from tether.auth.principal import Principal
 from tether.errors import ProtocolError
+from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, RunnerLink
-from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
-from tether.protocol.codec import make, parse_payload
+from tether.hub.hub import hub_of
+from tether.hub.sockets import close_quietly, error_frame, receive_envelope
+from tether.protocol.codec import encode_frame, parse_payload
 from tether.protocol.messages import CloseCode, Hello
 from tether.tasks import run_first_completed
 
 log = logging.getLogger("tether.hub.runner")
 
 
-async def runner_socket(ws: WebSocket, broker: Broker) -> None:
-    """Serve one runner connection (the caller has authenticated it)."""
-    principal = ws.scope.get("tether.principal")
+async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> None:
+    """Serve one runner connection (the caller has authenticated it as `principal`)."""
     settings = broker.settings
     await ws.accept()
     heard = Heard()
@@ -45,14 +46,12 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
         await ws.send_text(error_frame(exc))
         await close_quietly(ws, CloseCode.PROTOCOL_ERROR, str(exc))
         return
-    policy = ws.app.state.policy
-    refuse = getattr(policy, "refuse_runner", None)
-    if principal is not None and refuse is not None:
-        why = await refuse(principal, hello.runner_id, [t.name for t in hello.teams])
-        if why:
-            await ws.app.state.audit("runner_refused", principal, runner=hello.runner_id, why=why)
-            await close_quietly(ws, CloseCode.FORBIDDEN, f"forbidden: {why}")
-            return
+    hub = hub_of(ws)
+    why = await hub.policy.refuse_runner(principal, hello.runner_id, [t.name for t in hello.teams])
+    if why:
+        await hub.audit("runner_refused", principal, runner=hello.runner_id, why=why)
+        await close_quietly(ws, CloseCode.FORBIDDEN, f"forbidden: {why}")
+        return
     link = RunnerLink(
         id=hello.runner_id,
         send_text=ws.send_text,
@@ -60,19 +59,11 @@ async def runner_socket(ws: WebSocket, broker: Broker) -> None:
         principal=principal,
     )
     welcome = await broker.runner_connected(link, hello)
-    await link.send(make("welcome", welcome))
+    await link.send_frame(encode_frame("welcome", welcome))
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
-    live_connections = getattr(ws.app.state, "live_connections", None)
-    tracked = (
-        live_connections.track(principal, link.close)
-        if live_connections is not None and principal is not None
-        else contextlib.nullcontext()
-    )
     try:
-        with tracked:
-            await run_first_completed(
-                _receive(ws, broker, link, heard), _ping(ws, link, heard, broker)
-            )
+        with hub.live.track(principal, link.close):
+            await run_first_completed(_receive(ws, broker, link, heard), _ping(link, heard, broker))
     finally:
         broker.runner_disconnected(link)
         log.info("runner %s disconnected", link.id)
@@ -94,23 +85,20 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
                         error_frame(ProtocolError("an event needs 'session' and 'seq' >= 1"))
                     )
                 continue
-            broker.ingest(link, env)
+            broker.ingest.submit(link, env)
         elif env.type == "ping":
-            await link.send(make("pong"))
+            await link.send_frame(encode_frame("pong"))
         elif env.type in ("pong", "error"):
             if env.type == "error":
                 log.warning("runner %s reported: %s", link.id, env.payload.get("message"))
         else:
             problem = f"unknown message type {env.type!r} on the runner socket; ignored"
-            await link.send(make("error", {"code": "unknown_type", "message": problem}))
+            await link.send_frame(
+                encode_frame("error", {"code": "unknown_type", "message": problem})
+            )
 
 
-async def _ping(ws: WebSocket, link: RunnerLink, heard: Heard, broker: Broker) -> None:
-    settings = broker.settings
-    while True:
-        await asyncio.sleep(settings.heartbeat_s)
-        if heard.silent_for() > settings.dead_after_s:
-            log.warning("runner %s silent for %.0f s; closing", link.id, heard.silent_for())
-            await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
-            return
-        await link.send(make("ping"))
+async def _ping(link: RunnerLink, heard: Heard, broker: Broker) -> None:
+    await keep_alive(
+        heard, broker.settings, send=link.send_frame, close=link.close, peer=f"runner {link.id}"
+    )

@@ -1,30 +1,14 @@
-"""Helpers shared by the hub's WebSocket endpoints: receive with limits, heartbeats, closing."""
+"""Helpers shared by the hub's WebSocket endpoints: receive with limits, error frames, closing."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tether.errors import FrameTooLarge, ProtocolError
-from tether.protocol.codec import Envelope, decode, encode, make
-
-
-class Heard:
-    """When a peer was last heard from."""
-
-    def __init__(self) -> None:
-        self.at = time.monotonic()
-
-    def touch(self) -> None:
-        """Note a frame from the peer."""
-        self.at = time.monotonic()
-
-    def silent_for(self) -> float:
-        """Seconds since the peer was last heard."""
-        return time.monotonic() - self.at
+from tether.heartbeat import Heard
+from tether.protocol.codec import Envelope, decode, encode_frame
 
 
 async def receive_envelope(
@@ -60,7 +44,7 @@ def error_frame(
     payload = {"code": code or getattr(exc, "code", "error"), "message": str(exc)}
     if ref:
         payload["ref"] = ref
-    return encode(make("error", payload))
+    return encode_frame("error", payload)
 
 
 async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:
@@ -69,22 +53,3 @@ async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:
         return
     with contextlib.suppress(Exception):
         await ws.close(code, reason[:120])
-
-
-async def heartbeat(
-    ws: WebSocket,
-    heard: Heard,
-    interval: float,
-    dead_after: float,
-    send: asyncio.Queue[str] | None = None,
-) -> None:
-    """Ping every `interval`; close the socket when the peer has been silent `dead_after`."""
-    while True:
-        await asyncio.sleep(interval)
-        if heard.silent_for() > dead_after:
-            await close_quietly(ws, 4009, "heartbeat timeout")
-            return
-        if send is not None:
-            send.put_nowait(encode(make("ping")))
-        else:
-            await ws.send_text(encode(make("ping")))

@@ -14,14 +14,15 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from tether.auth.principal import Principal
 from tether.errors import ProtocolError, TetherError, UnknownMessageType
+from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, LiveSession, Viewer
-from tether.hub.sockets import Heard, close_quietly, error_frame, receive_envelope
+from tether.hub.hub import hub_of
+from tether.hub.sockets import close_quietly, error_frame, receive_envelope
 from tether.ids import new_connection_id
-from tether.protocol.codec import Envelope, encode, make, parse_payload
+from tether.protocol.codec import Envelope, encode_frame, parse_payload
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
-    ControlPermissionDecision,
     ControlSetPermissionMode,
     ControlUserMessage,
     Ready,
@@ -50,11 +51,7 @@ async def viewer_socket(
     """Serve one viewer connection (authenticated and authorized by the caller)."""
     if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
         await ws.accept()
-    live_connections = getattr(ws.app.state, "live_connections", None)
-    if live_connections is None:
-        await _serve(ws, broker, live, principal, follow=follow)
-        return
-    with live_connections.track(principal, lambda code, why: close_quietly(ws, code, why)):
+    with hub_of(ws).live.track(principal, lambda code, why: close_quietly(ws, code, why)):
         await _serve(ws, broker, live, principal, follow=follow)
 
 
@@ -62,8 +59,8 @@ async def _serve(
     ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
 ) -> None:
     viewer = Viewer(id=new_connection_id(), principal=principal)
-    role = broker.join(live, viewer, follow=follow)
-    audit = ws.app.state.audit
+    role = await broker.join(live, viewer, follow=follow)
+    audit = hub_of(ws).audit
     if role == "owner":
         await audit("owner_taken", principal, session=live.record.id)
     reason = None
@@ -80,16 +77,8 @@ async def _serve(
     )
     # `session` updates queued by join() are superseded by `ready`.
     viewer.outgoing.clear()
-    await ws.send_text(encode(make("ready", ready, session=live.record.id)))
-    await ws.send_text(
-        encode(
-            make(
-                "role",
-                Role(role=role, reason=reason),
-                session=live.record.id,
-            )
-        )
-    )
+    await ws.send_text(encode_frame("ready", ready, session=live.record.id))
+    await ws.send_text(encode_frame("role", Role(role=role, reason=reason), session=live.record.id))
     heard = Heard()
     try:
         await run_first_completed(
@@ -98,9 +87,7 @@ async def _serve(
             _heartbeat(ws, viewer, heard, broker),
         )
     finally:
-        was_owner = live.owner is viewer
-        broker.leave(live, viewer)
-        if was_owner:
+        if await broker.leave(live, viewer):
             await audit("owner_released", principal, session=live.record.id)
 
 
@@ -133,13 +120,13 @@ async def _send(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer
 
 
 async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker) -> None:
-    settings = broker.settings
-    while True:
-        await asyncio.sleep(settings.heartbeat_s)
-        if heard.silent_for() > settings.dead_after_s:
-            await close_quietly(ws, CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
-            return
-        viewer.push(make("ping"))
+    async def queue(frame: str) -> None:
+        viewer.push_text(frame)  # the sender task owns the socket
+
+    async def close(code: int, reason: str) -> None:
+        await close_quietly(ws, code, reason)
+
+    await keep_alive(heard, broker.settings, send=queue, close=close, peer=f"viewer {viewer.id}")
 
 
 async def _receive(
@@ -156,7 +143,7 @@ async def _receive(
         try:
             await _handle(broker, live, viewer, env)
             if env.type in WRITE_TYPES:
-                await ws.app.state.audit(
+                await hub_of(ws).audit(
                     _AUDIT_ACTION[env.type], viewer.principal, session=live.record.id, via="socket"
                 )
         except TetherError as exc:
@@ -171,7 +158,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
         viewer.wake.set()
         return
     if env.type == "ping":
-        viewer.push(make("pong"))
+        viewer.push_text(encode_frame("pong"))
         return
     if env.type == "pong":
         return
@@ -187,21 +174,14 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
         decision = parse_payload(env, ViewerPermissionDecision)
         await broker.decide_permission(
             live,
-            ControlPermissionDecision(
-                request_id=decision.request_id,
-                behavior=decision.behavior,
-                message=decision.message,
-                updated_input=decision.updated_input,
-                option_id=decision.option_id,
-                by=by,
-            ),
+            decision.control(by=by),
         )
     elif env.type == "interrupt":
         await broker.control(live, ControlInterrupt(by=by))
     elif env.type == "set_permission_mode":
         change = parse_payload(env, ViewerSetPermissionMode)
         await broker.control(live, ControlSetPermissionMode(mode=change.mode, by=by))
-    viewer.push(make("ack", {"ref": env.id}, session=live.record.id))
+    viewer.push_text(encode_frame("ack", {"ref": env.id}, session=live.record.id))
 
 
 class _ReadOnly(TetherError):

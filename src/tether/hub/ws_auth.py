@@ -10,6 +10,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tether.auth.principal import Principal
+from tether.hub.hub import hub_of
 
 log = logging.getLogger("tether.hub")
 
@@ -29,10 +30,6 @@ def has_credentials(ws: WebSocket) -> bool:
 
 async def first_frame_principal(ws: WebSocket) -> Principal | None:
     """Accept, then authenticate from the first frame (`auth` with a token), or None."""
-    authenticator = ws.app.state.authenticator
-    check = getattr(authenticator, "authenticate_token", None)
-    if check is None:
-        return None
     await accept_once(ws)
     try:
         message = await asyncio.wait_for(ws.receive_text(), AUTH_FRAME_TIMEOUT_S)
@@ -45,5 +42,4 @@ async def first_frame_principal(ws: WebSocket) -> Principal | None:
     token = payload.get("token") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
         return None
-    principal: Principal | None = await check(token, ws)
-    return principal
+    return await hub_of(ws).authenticator.authenticate_token(token, ws)

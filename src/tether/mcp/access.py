@@ -27,6 +27,8 @@ from starlette.requests import HTTPConnection
 from tether.auth.principal import Principal, bearer_token
 from tether.client.http import HubClient, TokenProvider, static_token
 from tether.errors import AuthError, Conflict, NotFound
+from tether.hub.hub import hub_of
+from tether.hub.observers import SessionChange
 from tether.protocol.messages import ControlStop
 from tether.protocol.states import SessionState
 
@@ -133,10 +135,10 @@ class InHubAccess:
         self.app = app
         self._transport = httpx.ASGITransport(app=app)
         self._watches: dict[str, set[_EventWatch]] = {}
-        app.state.broker.listeners.append(self._on_change)
+        hub_of(app).broker.observers.subscribe(self._on_change)
 
-    def _on_change(self, live: Any) -> None:
-        for watch in self._watches.get(live.record.id, ()):
+    def _on_change(self, change: SessionChange) -> None:
+        for watch in self._watches.get(change.session_id, ()):
             watch.changed.set()
 
     @contextlib.asynccontextmanager
@@ -168,7 +170,7 @@ class InHubAccess:
 
     async def sleep_if_idle(self, session_id: str) -> bool:
         """Stop the session through the broker (the sweeper has no caller token)."""
-        broker = self.app.state.broker
+        broker = hub_of(self.app).broker
         try:
             live = await broker.session(session_id)
         except NotFound:

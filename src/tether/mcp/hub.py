@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from tether.auth.principal import Principal
+from tether.hub.hub import hub_of
 from tether.mcp.access import SCOPE_PRINCIPAL, InHubAccess
 from tether.mcp.pool import ConversationPool
 from tether.mcp.service import TeamService
@@ -72,7 +73,7 @@ class HubMcp:
                 tasks.cancel_scope.cancel()
 
     async def _authenticate(self, conn: HTTPConnection) -> tuple[Principal | None, Response | None]:
-        principal: Principal | None = await self.app.state.authenticator.authenticate(conn)
+        principal = await hub_of(self.app).authenticator.authenticate(conn)
         if principal is None:
             return None, _refusal(
                 401,
@@ -147,5 +148,4 @@ def mount_mcp(app: FastAPI, **options: Any) -> HubMcp:
     mcp = HubMcp(app, **options)
     app.router.routes.append(Route(HTTP_PATH, endpoint=_AsgiEndpoint(mcp.handle_http)))
     app.router.routes.append(WebSocketRoute(WS_PATH, endpoint=mcp.handle_websocket))
-    app.state.mcp = mcp
     return mcp

@@ -1,10 +1,16 @@
-"""The v1 envelope and its encode/decode, with errors that say what is wrong."""
+"""The v1 envelope and its encode/decode, with errors that say what is wrong.
+
+Every frame tether sends is written by `frame_text` (the envelope's layout, in one
+place) with the JSON of `dumps`: the runner's events (`event_frame`), the hub's
+acks, controls and viewer frames (`frame`, `encode`), and stored events re-sent to
+viewers (`event_frame` around the payload text the store kept, without parsing it).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
@@ -36,42 +42,107 @@ class Envelope(BaseModel):
     payload: dict[str, Any] = {}
 
 
-def make(
+Payload = dict[str, Any] | BaseModel | None
+"""A frame's payload as callers give it: JSON-ready data, a model, or nothing."""
+
+
+class Fields(TypedDict, total=False):
+    """The envelope's other fields, each optional (`ts` defaults to now)."""
+
+    session: str | None
+    seq: int | None
+    id: str | None
+    ts: float | None
+
+
+def make(type: str, payload: Payload = None, **fields: Unpack[Fields]) -> Envelope:
+    """Build an envelope; a pydantic payload is dumped to JSON-ready data."""
+    return Envelope(type=type, payload=_body(payload), **_stamped(fields))
+
+
+def _stamped(fields: Fields) -> _Stamped:
+    ts = fields.get("ts")
+    return {
+        "session": fields.get("session"),
+        "seq": fields.get("seq"),
+        "id": fields.get("id"),
+        "ts": time.time() if ts is None else ts,
+    }
+
+
+class _Stamped(TypedDict):
+    session: str | None
+    seq: int | None
+    id: str | None
+    ts: float
+
+
+def _body(payload: Payload) -> dict[str, Any]:
+    if isinstance(payload, BaseModel):
+        return payload.model_dump(mode="json", exclude_none=True)
+    return payload or {}
+
+
+# One encoder for every frame: compact, UTF-8 as it is (json.dumps with options would
+# build a new encoder for each call, on the hot path).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """JSON as frames carry it: compact, non-ASCII kept as it is."""
+    return _ENCODER.encode(value)
+
+
+def frame_text(
     type: str,
-    payload: dict[str, Any] | BaseModel | None = None,
+    payload_json: str,
     *,
     session: str | None = None,
     seq: int | None = None,
     id: str | None = None,
-    ts: float | None = None,
-) -> Envelope:
-    """Build an envelope; a pydantic payload is dumped to JSON-ready data."""
-    if isinstance(payload, BaseModel):
-        body = payload.model_dump(mode="json", exclude_none=True)
-    else:
-        body = payload or {}
-    return Envelope(
-        type=type,
-        session=session,
-        seq=seq,
-        id=id,
-        ts=time.time() if ts is None else ts,
-        payload=body,
-    )
+    ts: float,
+) -> str:
+    """One text frame around a payload already in JSON:
+    `{"v":1,"type":…,"session":…,"seq":…,"id":…,"ts":…,"payload":…}`, unset optionals left out."""
+    head = _HEADS.get(type) or _head(type)
+    at = "" if session is None else f',"session":{_string(session)}'
+    number = "" if seq is None else f',"seq":{seq:d}'
+    ref = "" if id is None else f',"id":{_string(id)}'
+    return f'{head}{at}{number}{ref},"ts":{float(ts)!r},"payload":{payload_json}}}'
+
+
+# What `_ENCODER` does with a string (ints and floats above are written as json writes them).
+_string = json.encoder.encode_basestring
+_HEADS: dict[str, str] = {}
+
+
+def _head(type: str) -> str:
+    head = f'{{"v":{PROTOCOL_VERSION},"type":{_string(type)}'
+    if len(_HEADS) < 64:  # the types this side sends; anything else is not kept
+        _HEADS[type] = head
+    return head
 
 
 def encode(envelope: Envelope) -> str:
     """Serialize an envelope to one compact JSON text frame (unset optionals omitted)."""
-    frame: dict[str, Any] = {"v": envelope.v, "type": envelope.type}
-    if envelope.session is not None:
-        frame["session"] = envelope.session
-    if envelope.seq is not None:
-        frame["seq"] = envelope.seq
-    if envelope.id is not None:
-        frame["id"] = envelope.id
-    frame["ts"] = envelope.ts
-    frame["payload"] = envelope.payload
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return frame_text(
+        envelope.type,
+        dumps(envelope.payload),
+        session=envelope.session,
+        seq=envelope.seq,
+        id=envelope.id,
+        ts=envelope.ts,
+    )
+
+
+def encode_frame(type: str, payload: Payload = None, **fields: Unpack[Fields]) -> str:
+    """`encode(make(…))` without building the envelope model (acks, pings, controls)."""
+    return frame_text(type, dumps(_body(payload)), **_stamped(fields))
+
+
+def event_frame(session: str, seq: int, ts: float, payload_json: str) -> str:
+    """An `event` frame around a payload already in JSON (as the store keeps it)."""
+    return frame_text("event", payload_json, session=session, seq=seq, ts=ts)
 
 
 def decode(frame: str | bytes, *, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> Envelope:

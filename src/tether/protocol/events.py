@@ -1,4 +1,4 @@
-"""The normalized event kinds (DESIGN §3). Every adapter maps its agent's output into these.
+"""The normalized event kinds (docs/protocol.md). Every adapter maps its agent's output into these.
 
 An event payload is `{"kind": …, <fields>, "raw": <the agent's original message>?}`.
 Receivers keep events of kinds they do not know (newer peers) and show them as-is.

@@ -1,4 +1,4 @@
-"""Payloads of every v1 message type, by socket (DESIGN §4).
+"""Payloads of every v1 message type, by socket (docs/protocol.md).
 
 Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · ping/pong · error.
 Viewer ↔ hub (`/v1/sessions/{id}/stream`): ready → role · resume · event ·
@@ -7,6 +7,7 @@ user_message · permission_decision · interrupt · set_permission_mode · ack �
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,16 +38,15 @@ class Hello(_Payload):
 
 
 class Welcome(_Payload):
-    """Hub → runner: the durable seq the hub holds for each of the runner's sessions.
-
-    The runner resends everything after it. `live` names the sessions the hub
-    believes still run on this runner.
-    """
+    """Hub → runner: the durable seq the hub holds for each of the runner's sessions
+    (also those the hub believes still run on this runner); the runner resends
+    everything after it."""
 
     sessions: dict[str, int] = {}
     heartbeat_s: float = 15.0
     dead_after_s: float = 30.0
     hub_version: str = ""
+    """The hub's tether version (the runner logs it)."""
     max_frame_bytes: int = 1024 * 1024
     """Largest frame the hub accepts; the runner shrinks bigger events to fit."""
 
@@ -172,6 +172,10 @@ class ViewerPermissionDecision(_Payload):
     updated_input: dict[str, Any] | None = None
     option_id: str | None = None
 
+    def control(self, *, by: str) -> ControlPermissionDecision:
+        """The answer as the control its runner gets, signed by who gave it."""
+        return ControlPermissionDecision(**self.model_dump(), by=by)
+
 
 class Interrupt(_Payload):
     """Viewer → hub: interrupt the running turn (owner only)."""
@@ -228,14 +232,16 @@ MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
 }
 
 
-class CloseCode:
+class CloseCode(IntEnum):
     """WebSocket close codes tether uses (4000–4999 are application codes)."""
 
     NORMAL = 1000
     GOING_AWAY = 1001
     PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
     POLICY = 1008
     TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
     UNAUTHORIZED = 4001
     FORBIDDEN = 4003
     NOT_FOUND = 4004

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from tether.backoff import Backoff
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ProtocolError, TetherError
-from tether.protocol.codec import decode, encode, make, parse_payload
+from tether.heartbeat import Heard, keep_alive
+from tether.protocol.codec import decode, encode_frame, parse_payload
 from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
 from tether.reconnect import RECONNECTABLE
 from tether.runner.outbox import Outbox
@@ -130,7 +130,7 @@ class Runner:
             raise
 
     async def _serve(self, ws: ClientConnection) -> None:
-        await ws.send(encode(make("hello", self.hello())))
+        await ws.send(encode_frame("hello", self.hello()))
         first = decode(await asyncio.wait_for(ws.recv(), 10), max_bytes=self.max_frame_bytes)
         if first.type == "error":
             err = parse_payload(first, ErrorMessage)
@@ -152,10 +152,15 @@ class Runner:
         self.outbox.rewind(welcome.sessions)
         self._backoff.reset()
         self.connected.set()
-        log.info("connected to the hub at %s as runner %s", self.hub_url, self.runner_id)
-        last_heard = [time.monotonic()]
+        log.info(
+            "connected to the hub at %s (tether %s) as runner %s",
+            self.hub_url,
+            welcome.hub_version or "?",
+            self.runner_id,
+        )
+        heard = Heard()
         await run_first_completed(
-            self._send_loop(ws), self._heartbeat(ws, last_heard), self._receive_loop(ws, last_heard)
+            self._send_loop(ws), self._heartbeat(ws, heard), self._receive_loop(ws, heard)
         )
 
     async def _send_loop(self, ws: ClientConnection) -> None:
@@ -167,18 +172,14 @@ class Runner:
             for frame in frames:
                 await ws.send(frame)
 
-    async def _heartbeat(self, ws: ClientConnection, last_heard: list[float]) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_s)
-            if time.monotonic() - last_heard[0] > self.dead_after_s:
-                log.warning("the hub has been silent for %.0f s; reconnecting", self.dead_after_s)
-                await ws.close(4009, "heartbeat timeout")
-                return
-            await ws.send(encode(make("ping")))
+    async def _heartbeat(self, ws: ClientConnection, heard: Heard) -> None:
+        await keep_alive(
+            heard, self, send=ws.send, close=ws.close, peer=f"the hub at {self.hub_url}"
+        )
 
-    async def _receive_loop(self, ws: ClientConnection, last_heard: list[float]) -> None:
+    async def _receive_loop(self, ws: ClientConnection, heard: Heard) -> None:
         async for frame in ws:
-            last_heard[0] = time.monotonic()
+            heard.touch()
             try:
                 env = decode(frame, max_bytes=self.max_frame_bytes)
             except ProtocolError as exc:
@@ -194,7 +195,7 @@ class Runner:
                     continue
                 self._spawn(self.supervisor.handle(env.session, control))
             elif env.type == "ping":
-                await ws.send(encode(make("pong")))
+                await ws.send(encode_frame("pong"))
             elif env.type == "error":
                 log.warning("the hub reported: %s", env.payload.get("message"))
             # pong and unknown types: nothing to do (liveness already noted)

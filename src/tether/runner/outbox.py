@@ -1,10 +1,11 @@
 """Events the runner has produced but the hub has not yet acknowledged.
 
-Each session's events get consecutive seqs here. They stay until the hub's
-cumulative `ack` covers them: in a memory ring up to a bound, then spilled to a
-JSON-lines file per session — nothing is dropped, and spilled events survive a
-runner restart. After a reconnect, `rewind` moves the send cursor back to what
-the hub holds durably, and `take_unsent` resends the rest in order.
+The delivery rules are `tether.protocol.delivery.SenderLog` (one per session: seqs,
+cumulative acks, what to resend after `welcome`); this module keeps the frames they
+speak of: in a memory ring up to a bound, then spilled to a JSON-lines file per
+session — nothing is dropped, and spilled events survive a runner restart. After a
+reconnect, `rewind` moves the send cursor back to what the hub holds durably, and
+`take_unsent` resends the rest in order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tether.private import append_private, private_dir
-from tether.protocol.codec import DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION
+from tether.protocol.codec import DEFAULT_MAX_FRAME_BYTES, dumps, event_frame
+from tether.protocol.delivery import SenderLog
 from tether.runner.oversize import fit_payload, json_size
 
 log = logging.getLogger("tether.runner.outbox")
@@ -27,27 +29,9 @@ log = logging.getLogger("tether.runner.outbox")
 
 @dataclass
 class _SessionLog:
-    last_seq: int = 0
-    acked: int = 0
-    sent: int = 0
-    memory: deque[tuple[int, str]] = field(default_factory=deque)
+    seqs: SenderLog = field(default_factory=SenderLog)
+    memory: deque[tuple[int, str]] = field(default_factory=deque)  # (seq, frame), oldest first
     spilled_last: int = 0  # highest seq written to the spill file (0: none)
-
-
-def encode_event(session_id: str, seq: int, payload: dict[str, Any], ts: float) -> str:
-    """The wire frame of one event (compact JSON, one line)."""
-    return json.dumps(
-        {
-            "v": PROTOCOL_VERSION,
-            "type": "event",
-            "session": session_id,
-            "seq": seq,
-            "ts": ts,
-            "payload": payload,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
 
 
 class Outbox:
@@ -75,17 +59,17 @@ class Outbox:
     def append(self, session_id: str, payload: dict[str, Any]) -> int:
         """Give the event the session's next seq and queue it; return the seq."""
         log_ = self._logs.setdefault(session_id, _SessionLog())
-        log_.last_seq += 1
-        seq = log_.last_seq
+        seq = log_.seqs.assign()
         now = time.time()
-        frame = encode_event(session_id, seq, payload, now)
+        payload_json = dumps(payload)
+        frame = event_frame(session_id, seq, now, payload_json)
         # Characters undercount UTF-8 bytes at most 4x: only count bytes when it may matter.
         if len(frame) * 4 > self.max_event_bytes:
             size = len(frame.encode("utf-8"))
             if size > self.max_event_bytes:
-                envelope = size - json_size(payload)
+                envelope = size - len(payload_json.encode("utf-8"))
                 payload = fit_payload(payload, self.max_event_bytes - envelope, json_size)
-                frame = encode_event(session_id, seq, payload, now)
+                frame = event_frame(session_id, seq, now, dumps(payload))
         log_.memory.append((seq, frame))
         self._in_memory += 1
         if self._in_memory > self.memory_limit and self.spill_dir is not None:
@@ -95,59 +79,57 @@ class Outbox:
 
     def start_at(self, session_id: str, seq: int) -> None:
         """Continue a session's numbering after `seq` (a resumed or orphaned session)."""
-        log_ = self._logs.setdefault(session_id, _SessionLog())
-        if log_.last_seq < seq:
-            log_.last_seq = log_.acked = log_.sent = seq
+        self._logs.setdefault(session_id, _SessionLog()).seqs.start_at(seq)
 
     def last_seqs(self) -> dict[str, int]:
         """Highest seq held for each session (sent in `hello`)."""
-        return {sid: lg.last_seq for sid, lg in self._logs.items()}
+        return {sid: lg.seqs.last_seq for sid, lg in self._logs.items()}
 
     def unacked_count(self) -> int:
         """Events not yet acknowledged, across sessions."""
-        return sum(lg.last_seq - lg.acked for lg in self._logs.values())
+        return sum(lg.seqs.unacked for lg in self._logs.values())
 
     # -- delivery -------------------------------------------------------------------------
 
     def ack(self, session_id: str, seq: int) -> None:
         """The hub holds every event of the session up to `seq` durably."""
         log_ = self._logs.get(session_id)
-        if log_ is None or seq <= log_.acked:
-            return
-        log_.acked = min(seq, log_.last_seq)
-        while log_.memory and log_.memory[0][0] <= log_.acked:
-            log_.memory.popleft()
-            self._in_memory -= 1
-        if log_.spilled_last and log_.acked >= log_.spilled_last:
-            self._spill_path(session_id).unlink(missing_ok=True)
-            log_.spilled_last = 0
+        if log_ is not None:
+            self._release(session_id, log_, log_.seqs.ack(seq))
 
     def rewind(self, durable: dict[str, int]) -> None:
         """After (re)connecting: the hub holds `durable[sid]`; resend everything after it."""
         for session_id, log_ in self._logs.items():
-            held = durable.get(session_id, 0)
-            if held > log_.last_seq:
-                # The hub has more than we remember (we restarted): continue after it.
-                log_.last_seq = held
-            self.ack(session_id, held)
-            log_.sent = max(held, log_.acked)
+            self._release(session_id, log_, log_.seqs.welcome(durable.get(session_id, 0)))
         self._changed.set()
+
+    def _release(self, session_id: str, log_: _SessionLog, upto: int | None) -> None:
+        """Let go of the frames up to `upto` (None: nothing new is acknowledged)."""
+        if upto is None:
+            return
+        while log_.memory and log_.memory[0][0] <= upto:
+            log_.memory.popleft()
+            self._in_memory -= 1
+        if log_.spilled_last and upto >= log_.spilled_last:
+            self._spill_path(session_id).unlink(missing_ok=True)
+            log_.spilled_last = 0
 
     def take_unsent(self, limit: int = 500) -> list[str]:
         """Frames not yet sent on this connection, oldest first, per session in seq order."""
         frames: list[str] = []
         for session_id, log_ in self._logs.items():
-            if log_.sent >= log_.last_seq:
+            sent = log_.seqs.sent
+            if not log_.seqs.has_unsent:
                 continue
-            mine: list[str] = []
-            if log_.spilled_last and log_.sent < log_.spilled_last:
-                mine.extend(self._read_spilled(session_id, after=log_.sent))
+            mine: list[tuple[int, str]] = []
+            if log_.spilled_last and sent < log_.spilled_last:
+                mine.extend(self._read_spilled(session_id, after=sent))
             for seq, frame in log_.memory:
-                if seq > log_.sent and len(mine) < limit:
-                    mine.append(frame)
+                if seq > sent and len(mine) < limit:
+                    mine.append((seq, frame))
             if mine:
-                log_.sent = _seq_of_last(mine, log_.sent)
-                frames.extend(mine)
+                log_.seqs.mark_sent(mine[-1][0])
+                frames.extend(frame for _seq, frame in mine)
             if len(frames) >= limit:
                 break
         if not frames:
@@ -161,7 +143,7 @@ class Outbox:
     def forget(self, session_id: str) -> None:
         """Drop a fully acknowledged, finished session's bookkeeping."""
         log_ = self._logs.get(session_id)
-        if log_ is not None and log_.acked >= log_.last_seq:
+        if log_ is not None and log_.seqs.unacked == 0:
             del self._logs[session_id]
 
     # -- spill ----------------------------------------------------------------------------
@@ -180,13 +162,14 @@ class Outbox:
                 log_.spilled_last = seq
                 self._in_memory -= 1
 
-    def _read_spilled(self, session_id: str, after: int) -> list[str]:
+    def _read_spilled(self, session_id: str, after: int) -> list[tuple[int, str]]:
         frames = []
         with self._spill_path(session_id).open(encoding="utf-8") as f:
             for line in f:
                 line = line.rstrip("\n")
-                if line and json.loads(line)["seq"] > after:
-                    frames.append(line)
+                seq = int(json.loads(line)["seq"]) if line else 0
+                if seq > after:
+                    frames.append((seq, line))
         return frames
 
     def _load_spilled(self) -> None:
@@ -204,16 +187,5 @@ class Outbox:
                 path.rename(path.with_suffix(".damaged"))
                 continue
             if last:
-                self._logs[path.stem] = _SessionLog(last_seq=last, spilled_last=last)
+                self._logs[path.stem] = _SessionLog(SenderLog(last_seq=last), spilled_last=last)
                 log.info("recovered %d spilled events of session %s", last, path.stem)
-
-
-def _seq_of_last(frames: list[str], default: int) -> int:
-    # Frames are our own encoding: the seq sits right after `"seq":`.
-    tail = frames[-1]
-    start = tail.index('"seq":') + 6
-    end = tail.index(",", start)
-    try:
-        return int(tail[start:end])
-    except ValueError:
-        return default

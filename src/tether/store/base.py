@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -34,7 +34,6 @@ class SessionRecord:
     created_at: float = 0.0
     updated_at: float = 0.0
     last_seq: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # Fields of SessionRecord that `update_session` may change.
@@ -59,9 +58,6 @@ class Store(Protocol):
         self, session_id: str, after: int, limit: int = 1000
     ) -> list[StoredEvent]:
         """Events of a session with seq > after, in seq order, at most `limit`."""
-
-    async def durable_seq(self, session_id: str) -> int:
-        """Highest stored seq of a session (0 if none)."""
 
     async def create_session(self, record: SessionRecord) -> None:
         """Insert a new session."""

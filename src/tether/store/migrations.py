@@ -107,7 +107,7 @@ MIGRATIONS: list[str] = [
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
     # 3: the signing and pairing keys leave the database for the hub's secrets file
-    # (tether.hub.secrets). The old rows are not carried over: a copy of the database taken
+    # (tether.hub_secrets). The old rows are not carried over: a copy of the database taken
     # before this upgrade must mint nothing, so the hub makes new keys (session tokens at
     # most ten minutes old stop working and clients refresh; pending pairing codes die).
     """

@@ -36,14 +36,11 @@ _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class SqliteStore:
-    """The default store: a SQLite file in WAL mode with synchronous=FULL.
+    """The default store: a SQLite file in WAL mode with synchronous=FULL (the schema of
+    every package, auth's tables included, is in `tether.store.migrations`)."""
 
-    `extra_migrations` lets other packages (auth) add their tables in order after ours.
-    """
-
-    def __init__(self, path: Path | str, *, extra_migrations: list[str] | None = None) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._migrations = MIGRATIONS + list(extra_migrations or [])
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._local = threading.local()
@@ -127,17 +124,6 @@ class SqliteStore:
                 (session_id, after, limit),
             )
             return [StoredEvent(session_id, s, ts, k, p) for s, ts, k, p in cur.fetchall()]
-
-        return await self.read(select)
-
-    async def durable_seq(self, session_id: str) -> int:
-        """Highest stored seq of a session."""
-
-        def select(conn: sqlite3.Connection) -> int:
-            row = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id=?", (session_id,)
-            ).fetchone()
-            return int(row[0])
 
         return await self.read(select)
 
@@ -248,13 +234,13 @@ class SqliteStore:
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(self._migrations):
+        if version > len(MIGRATIONS):
             raise StoreError(
                 f"the store at {self.path} has schema version {version}, newer than this tether"
-                f" ({len(self._migrations)})",
+                f" ({len(MIGRATIONS)})",
                 hint="upgrade tether, or point --data-dir elsewhere",
             )
-        for number, script in enumerate(self._migrations[version:], start=version + 1):
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             log.info("migrating store to schema version %d", number)
             conn.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
 

@@ -1,0 +1,68 @@
+"""What the hub holds in memory for a session it serves, and for each viewer connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tether.auth.principal import Principal
+from tether.protocol.codec import Envelope, encode, event_frame
+from tether.protocol.delivery import HubCursor
+from tether.protocol.states import SessionTracker
+from tether.store.base import SessionRecord, StoredEvent
+
+Role = Literal["owner", "follower"]
+
+
+@dataclass(eq=False)
+class Viewer:
+    """One viewer connection to one session."""
+
+    id: str
+    principal: Principal
+    role: Role = "follower"
+    cursor: int | None = None
+    """The last seq sent to it; None until it sent `resume`."""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    outgoing: deque[str] = field(default_factory=deque)
+    """Frames other than events (ack, error, session update), sent before the next events."""
+    closed: bool = False
+
+    def push(self, envelope: Envelope) -> None:
+        """Queue a non-event frame for this viewer."""
+        self.push_text(encode(envelope))
+
+    def push_text(self, frame: str) -> None:
+        """Queue an encoded non-event frame for this viewer."""
+        self.outgoing.append(frame)
+        self.wake.set()
+
+
+@dataclass(eq=False)
+class LiveSession:
+    """A session the hub is serving: its record, derived state, delivery state, the tail
+    of its log as viewer frames, and its viewers on this hub."""
+
+    record: SessionRecord
+    tracker: SessionTracker
+    recent: deque[tuple[int, str]]
+    """(seq, event frame) of the latest events, consecutive seqs."""
+    cursor: HubCursor
+    viewers: dict[str, Viewer] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """The session id."""
+        return self.record.id
+
+    @property
+    def durable_seq(self) -> int:
+        """Highest seq stored (and applied)."""
+        return self.cursor.durable
+
+
+def stored_frame(event: StoredEvent) -> str:
+    """The viewer frame of a stored event (its payload text is used as it is)."""
+    return event_frame(event.session_id, event.seq, event.ts, event.payload)

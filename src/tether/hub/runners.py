@@ -1,0 +1,144 @@
+"""The runner directory: which runners are connected, which teams each serves, and the
+one way a control reaches a runner (in process: its socket on this hub)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from tether.auth.principal import Principal
+from tether.errors import Conflict
+from tether.hub.seams import CloseFn
+from tether.protocol.codec import Envelope, encode, encode_frame
+from tether.protocol.delivery import Receiver
+from tether.protocol.messages import Hello, TeamInfo
+from tether.store.base import Store
+
+log = logging.getLogger("tether.hub")
+
+SendText = Callable[[str], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class RunnerLink:
+    """One connection of a runner."""
+
+    id: str
+    send_text: SendText
+    close: CloseFn
+    principal: Principal | None = None
+    version: str = ""
+    teams: list[TeamInfo] = field(default_factory=list)
+    agents: dict[str, str | None] = field(default_factory=dict)  # agent CLI → version
+    last_seen: float = field(default_factory=time.time)
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    receiver: Receiver = field(init=False)
+    """The delivery rules' view of this connection."""
+
+    def __post_init__(self) -> None:
+        self.receiver = Receiver(self.id)
+
+    async def send(self, envelope: Envelope) -> None:
+        """Send one frame (sends are serialized)."""
+        await self.send_frame(encode(envelope))
+
+    async def send_frame(self, frame: str) -> None:
+        """Send one encoded frame (sends are serialized)."""
+        async with self.send_lock:
+            await self.send_text(frame)
+
+
+class RunnerDirectory:
+    """Runners and their teams as this hub knows them (implements `Directory` and
+    `ControlRoute` of tether.hub.seams)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.links: dict[str, RunnerLink] = {}
+        """Connected runners by id."""
+        self.teams: dict[str, tuple[str, TeamInfo]] = {}
+        """Team name → (runner id, what the runner said about it)."""
+        self._last_seen: dict[str, float] = {}
+
+    async def load(self) -> None:
+        """Every runner and team ever announced, from the store."""
+        for runner in await self.store.list_runners():
+            self._last_seen[runner["id"]] = runner["last_seen"]
+            for team in json.loads(runner["teams"]):
+                info = TeamInfo.model_validate(team)
+                self.teams.setdefault(info.name, (runner["id"], info))
+
+    async def connect(self, link: RunnerLink, hello: Hello) -> RunnerLink | None:
+        """Register a runner connection (it serves its teams from now on); return the
+        older connection of the same runner it replaces, if any."""
+        old = self.links.get(link.id)
+        link.version, link.teams, link.agents = hello.version, list(hello.teams), dict(hello.agents)
+        self.links[link.id] = link
+        for team in hello.teams:
+            self.teams[team.name] = (link.id, team)
+        now = time.time()
+        self._last_seen[link.id] = now
+        teams = json.dumps([t.model_dump() for t in hello.teams])
+        await self.store.save_runner(link.id, hello.version, teams, now)
+        return old if old is not link else None
+
+    def disconnect(self, link: RunnerLink) -> bool:
+        """A runner connection ended; True when it was the runner's current one."""
+        if self.links.get(link.id) is not link:
+            return False
+        del self.links[link.id]
+        self._last_seen[link.id] = time.time()
+        return True
+
+    # -- Directory ---------------------------------------------------------------------
+
+    def team(self, name: str) -> tuple[str, TeamInfo] | None:
+        """The runner serving a team, and what it said about it."""
+        return self.teams.get(name)
+
+    def is_connected(self, runner_id: str | None) -> bool:
+        """Is the runner's socket up?"""
+        return runner_id in self.links
+
+    def last_seen(self, runner_id: str | None) -> float | None:
+        """Now for a connected runner; else when it was last connected (None: never)."""
+        if self.is_connected(runner_id):
+            return time.time()
+        return self._last_seen.get(runner_id or "")
+
+    def list_teams(self) -> list[dict[str, Any]]:
+        """Every team a runner has announced, whether that runner is connected now, and
+        (for claude/codex/gemini teams) the version of the agent CLI it found, or None
+        when the CLI is missing there."""
+        teams = []
+        for _name, (runner_id, info) in sorted(self.teams.items()):
+            link = self.links.get(runner_id)
+            team: dict[str, Any] = {
+                **info.model_dump(),
+                "runner_id": runner_id,
+                "runner_connected": link is not None,
+            }
+            if link is not None and info.agent in link.agents:
+                team["agent_version"] = link.agents[info.agent]
+                team["agent_installed"] = link.agents[info.agent] is not None
+            teams.append(team)
+        return teams
+
+    # -- ControlRoute ------------------------------------------------------------------
+
+    async def send_control(self, runner_id: str, session_id: str, control: BaseModel) -> None:
+        """Hand a control to the runner's socket."""
+        link = self.links.get(runner_id)
+        if link is None:
+            raise Conflict(
+                f"the runner of session {session_id} ({runner_id}) is not connected",
+                hint="wait for it to reconnect, then try again",
+            )
+        await link.send_frame(encode_frame("control", control, session=session_id))

@@ -1,0 +1,163 @@
+"""The session registry: the sessions this hub serves (loaded from the store on first
+use), and starting, resuming and steering them through their runner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+
+from pydantic import BaseModel
+
+from tether.auth.principal import Principal
+from tether.errors import Conflict, NotFound
+from tether.hub.live import LiveSession, stored_frame
+from tether.hub.seams import ControlRoute, Directory
+from tether.hub.settings import HubSettings
+from tether.ids import new_session_id
+from tether.protocol.delivery import HubCursor
+from tether.protocol.messages import ControlPermissionDecision, ControlStart
+from tether.protocol.states import SessionState, SessionTracker
+from tether.store.base import SessionRecord, Store
+
+_LOAD_PAGE = 5000
+
+
+class SessionRegistry:
+    """Live sessions by id, and the operations that reach their runner."""
+
+    def __init__(
+        self, store: Store, settings: HubSettings, directory: Directory, controls: ControlRoute
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.directory = directory
+        self.controls = controls
+        self.live: dict[str, LiveSession] = {}
+        self._load_lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        """Serve again every session that had not exited when the hub stopped."""
+        for record in await self.store.list_sessions():
+            if record.state != SessionState.EXITED:
+                await self.get(record.id)
+
+    async def get(self, session_id: str) -> LiveSession:
+        """The live session (loaded from the store on first use), or NotFound."""
+        live = self.live.get(session_id)
+        if live is not None:
+            return live
+        async with self._load_lock:
+            live = self.live.get(session_id)
+            if live is None:
+                live = await self._load(session_id)
+                self.live[session_id] = live
+            return live
+
+    async def _load(self, session_id: str) -> LiveSession:
+        record = await self.store.get_session(session_id)
+        if record is None:
+            raise NotFound(f"no session {session_id!r}", hint="list them with `tether sessions`")
+        live = self._new(record)
+        after = 0
+        while events := await self.store.read_events(session_id, after, limit=_LOAD_PAGE):
+            for event in events:
+                live.tracker.apply(event.seq, json.loads(event.payload))
+                live.recent.append((event.seq, stored_frame(event)))
+            after = events[-1].seq
+        live.cursor = HubCursor(record.runner_id, durable=live.tracker.last_seq)
+        return live
+
+    def _new(self, record: SessionRecord) -> LiveSession:
+        return LiveSession(
+            record=record,
+            tracker=SessionTracker(),
+            recent=deque(maxlen=self.settings.recent_events),
+            cursor=HubCursor(record.runner_id),
+        )
+
+    def of_runner(self, runner_id: str) -> list[LiveSession]:
+        """The live sessions of a runner."""
+        return [live for live in self.live.values() if live.record.runner_id == runner_id]
+
+    # -- starting and steering ---------------------------------------------------------
+
+    async def start(
+        self, team: str, principal: Principal, prompt: str | None = None, *, resume: str | None
+    ) -> LiveSession:
+        """Create a session of a team and ask its runner to start the agent."""
+        entry = self.directory.team(team)
+        if entry is None:
+            raise NotFound(f"no team {team!r}", hint="list teams with `tether teams`")
+        runner_id, info = entry
+        if not self.directory.is_connected(runner_id):
+            raise Conflict(
+                f"the runner serving team {team!r} ({runner_id}) is not connected",
+                hint="start it (`tether runner`) and try again",
+            )
+        now = time.time()
+        record = SessionRecord(
+            id=new_session_id(),
+            team=team,
+            agent=info.agent,
+            host=info.host,
+            runner_id=runner_id,
+            created_by=principal.user_id or principal.label,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.create_session(record)
+        live = self.live[record.id] = self._new(record)
+        start = ControlStart(team=team, prompt=prompt, by=principal.label, resume=resume)
+        await self.controls.send_control(runner_id, record.id, start)
+        return live
+
+    async def resume(self, live: LiveSession, principal: Principal, prompt: str | None) -> None:
+        """Start the agent of an exited session again, continuing its agent session and its
+        event log (the runner numbers new events after the durable seq: no gap)."""
+        if live.tracker.state is not SessionState.EXITED:
+            raise Conflict(
+                f"session {live.id} is still running ({live.tracker.state.value})",
+                hint="send it a message instead, or stop it first",
+            )
+        agent_session_id = live.tracker.agent_session_id or live.record.agent_session_id
+        if not agent_session_id:
+            raise Conflict(
+                f"session {live.id} never reported an agent session id, so it cannot be resumed",
+                hint="start a new session of the team",
+            )
+        if not self.directory.is_connected(live.record.runner_id):
+            raise Conflict(
+                f"the runner of session {live.id} ({live.record.runner_id}) is not connected",
+                hint="start it (`tether runner`) and try again",
+            )
+        start = ControlStart(
+            team=live.record.team,
+            prompt=prompt,
+            by=principal.label,
+            resume=agent_session_id,
+            after_seq=live.durable_seq,
+        )
+        await self.controls.send_control(live.record.runner_id or "", live.id, start)
+
+    async def decide_permission(
+        self, live: LiveSession, decision: ControlPermissionDecision
+    ) -> None:
+        """Pass an answer to the runner, if the request is still pending."""
+        if decision.request_id not in live.tracker.pending:
+            raise NotFound(
+                f"no pending permission request {decision.request_id!r} (already answered?)"
+            )
+        await self.control(live, decision)
+
+    async def control(self, live: LiveSession, payload: BaseModel) -> None:
+        """Send a control message to the session's runner, or say why it cannot be done."""
+        if live.tracker.state is SessionState.EXITED:
+            raise Conflict(f"session {live.id} has exited", hint="start a new session of the team")
+        if not self.directory.is_connected(live.record.runner_id):
+            raise Conflict(
+                f"the runner of session {live.id} is not connected",
+                hint="wait for it to reconnect, then try again",
+            )
+        await self.controls.send_control(live.record.runner_id or "", live.id, payload)

@@ -1,0 +1,85 @@
+"""The broker's parts on their own: the owner slot, the runner directory, the observers —
+and the observer API over a real hub (what the notifier will build on)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.support.hub import running_hub, wait_for_event
+from tests.support.timing import scaled
+from tether.errors import Conflict
+from tether.hub.observers import Observers, SessionChange
+from tether.hub.presence import LocalOwnerSlots
+from tether.hub.runners import RunnerDirectory
+from tether.hub.seams import OwnerClaim
+from tether.protocol.messages import ControlStop
+from tether.store import SessionRecord, SqliteStore, StoredEvent
+
+
+async def test_the_owner_slot_goes_to_the_first_and_only_its_holder_frees_it(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "tether.db")
+    await store.open()
+    try:
+        await store.create_session(SessionRecord(id="s_1", team="demo"))
+        slots = LocalOwnerSlots(store)
+        alice, bob = OwnerClaim("c_1", "d_alice", "alice"), OwnerClaim("c_2", "d_bob", "bob")
+        assert await slots.acquire("s_1", alice) is True
+        assert await slots.acquire("s_1", bob) is False
+        assert await slots.release("s_1", "c_2") is False  # bob never held it
+        assert slots.holder("s_1") == alice
+        assert await slots.release("s_1", "c_1") is True
+        assert await slots.acquire("s_1", bob) is True
+        for _ in range(int(scaled(100))):  # the row follows the slot in the background
+            record = await store.get_session("s_1")
+            if record is not None and record.owner == "bob":
+                break
+            await asyncio.sleep(0.02)
+        assert record is not None and record.owner == "bob"
+    finally:
+        await store.close()
+
+
+async def test_a_control_for_an_offline_runner_says_so(tmp_path: Path) -> None:
+    directory = RunnerDirectory(SqliteStore(tmp_path / "unused.db"))
+    with pytest.raises(Conflict, match="not connected"):
+        await directory.send_control("r_gone", "s_1", ControlStop())
+    assert directory.is_connected("r_gone") is False
+    assert directory.last_seen("r_gone") is None
+
+
+def test_a_failing_observer_does_not_stop_the_others() -> None:
+    observers = Observers()
+    heard: list[str] = []
+
+    def broken(change: SessionChange) -> None:
+        raise RuntimeError("observer bug")
+
+    observers.subscribe(broken)
+    stop = observers.subscribe(lambda change: heard.append(change.session_id))
+    observers.publish(SessionChange("s_1"))
+    stop()
+    observers.publish(SessionChange("s_2"))
+    assert heard == ["s_1"]
+
+
+async def test_observers_hear_every_durable_event_once_in_seq_order(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as hub, hub.client() as client:
+        changes: list[SessionChange] = []
+        hub.broker.observers.subscribe(changes.append)
+        session = (await client.start("demo"))["id"]
+        async with hub.session(session) as remote:
+            await remote.send_message("hello")
+            await wait_for_event(remote, "turn_finished")
+        stored = (await client.events(session))["events"]
+    heard: list[StoredEvent] = [
+        event for change in changes if change.session_id == session for event in change.durable
+    ]
+    assert [e.seq for e in heard] == [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
+    assert [e.kind for e in heard] == [e["payload"]["kind"] for e in stored]
+    # Presence changes (the viewer joining and leaving) come without events.
+    assert any(c.session_id == session and not c.durable for c in changes)
