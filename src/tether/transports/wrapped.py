@@ -210,6 +210,19 @@ class RemoteProcess:
         """Wait for the end (of the carrier, which ends with the agent)."""
         return self._translate(await self._proc.wait())
 
+    async def send_signal(self, sig: int) -> None:
+        """Signal the remote process group (the carrier's own group if its pid is unknown)."""
+        if self._proc.returncode is not None:
+            return
+        name = signal.Signals(sig).name[3:]
+        if not self.remote_pid:
+            signal_group(self._proc, signal.Signals(sig))
+            return
+        pid = str(self.remote_pid)
+        script = f"kill -{name} -- -{pid} 2>/dev/null || kill -{name} {pid}"
+        with contextlib.suppress(TransportError, OSError, TimeoutError):
+            await asyncio.wait_for(self._run_remote(["sh", "-c", script]), 10)
+
     async def terminate(self, grace_s: float = 5.0) -> int:
         """TERM the remote process group, KILL it after `grace_s`; then end the carrier."""
         if self._proc.returncode is not None:
