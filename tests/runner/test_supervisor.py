@@ -58,4 +58,3 @@ def test_an_event_model_becomes_a_payload_with_kind_first_and_raw_last() -> None
     assert "title" not in payload
     # An exit without a code says so (killed by a signal, or never ran).
     assert event_payload(Exited(signal=9)) == {"kind": "exited", "code": None, "signal": 9}
-

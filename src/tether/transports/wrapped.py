@@ -214,12 +214,10 @@ class RemoteProcess:
         """Signal the remote process group (the carrier's own group if its pid is unknown)."""
         if self._proc.returncode is not None:
             return
-        name = signal.Signals(sig).name[3:]
         if not self.remote_pid:
             signal_group(self._proc, signal.Signals(sig))
             return
-        pid = str(self.remote_pid)
-        script = f"kill -{name} -- -{pid} 2>/dev/null || kill -{name} {pid}"
+        script = _kill_group(signal.Signals(sig), self.remote_pid)
         with contextlib.suppress(TransportError, OSError, TimeoutError):
             await asyncio.wait_for(self._run_remote(["sh", "-c", script]), 10)
 
@@ -230,10 +228,7 @@ class RemoteProcess:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             self._signalled = sig
             if self.remote_pid:
-                pid = str(self.remote_pid)
-                # The wrapper's pid leads its process group (sshd/docker start it in a new
-                # session); fall back to the pid alone if it does not.
-                script = f"kill -{sig.name[3:]} -- -{pid} 2>/dev/null || kill -{sig.name[3:]} {pid}"
+                script = _kill_group(sig, self.remote_pid)
                 with contextlib.suppress(TransportError, OSError, TimeoutError):
                     await asyncio.wait_for(self._run_remote(["sh", "-c", script]), grace_s)
             if sig == signal.SIGKILL or not self.remote_pid:
@@ -244,3 +239,11 @@ class RemoteProcess:
                 continue
         signal_group(self._proc, signal.SIGKILL)
         return await self.wait()
+
+
+def _kill_group(sig: signal.Signals, pid: int) -> str:
+    """A remote `sh` line sending `sig` to the process group `pid` leads (sshd/docker start
+    the wrapper in a new session), or to `pid` alone if it leads none. No `--` before the
+    negative pid: dash, Debian's `sh`, refuses it ("Illegal number")."""
+    name = sig.name[3:]
+    return f"kill -{name} -{pid} 2>/dev/null || kill -{name} {pid}"
