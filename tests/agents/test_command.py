@@ -5,11 +5,12 @@ command's process group, here and over ssh."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.support.hub import running_hub, wait_for_event
 from tests.support.ssh_teams import ssh_team
 from tests.support.sshd import SshServer, sshd_available
 from tests.support.timing import scaled
+from tether.client import HubClient, RemoteSession
 from tether.config import TeamConfig, TetherConfig
 
 
@@ -136,42 +138,50 @@ def jobs_team(tmp_path: Path, where: str, request: pytest.FixtureRequest) -> Tea
     return team.model_copy(update={"turn_quiet_s": 0.2})
 
 
+@contextlib.asynccontextmanager
+async def job_running(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[HubClient, str, RemoteSession]]:
+    """A `jobs` session whose command has started its long job and gone quiet, so the
+    quiet time has ended the turn (seen in either order), and its owner."""
+    config = TetherConfig(teams={"jobs": jobs_team(tmp_path, where, request)})
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        session = (await client.start("jobs"))["id"]
+        async with hub.session(session) as remote:
+            await remote.send_message("run the long job")
+            seen: set[str] = set()
+            async with asyncio.timeout(scaled(60)):
+                async for event in remote:
+                    if event.kind == "turn_finished":
+                        assert event.payload["status"] == "success"
+                        seen.add("quiet")
+                    elif event.kind == "output" and event.payload["text"] == "job started":
+                        seen.add("started")
+                    if seen == {"quiet", "started"}:
+                        break
+            yield client, session, remote
+
+
 @pytest.mark.parametrize("where", ["local", "ssh"])
 async def test_interrupt_reaches_the_process_group_after_the_quiet_time_ended_the_turn(
     tmp_path: Path, where: str, request: pytest.FixtureRequest
 ) -> None:
-    team = jobs_team(tmp_path, where, request)
-    config = TetherConfig(teams={"jobs": team})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
-        session = (await client.start("jobs"))["id"]
-        async with hub.session(session) as remote:
-            await wait_for_event(remote, "status", state="idle")
-            await remote.send_message("run the long job")
-            await wait_for_event(remote, "output", text="job started")
-            # The job is quiet now: the heuristic ends the turn, the job runs on.
-            quiet = await wait_for_event(remote, "turn_finished")
-            assert quiet["status"] == "success"
-            await client.interrupt(session)
-            heard: set[str] = set()
-            while heard != {"job got SIGINT", "shell got SIGINT"}:  # in either order
-                heard.add(str((await wait_for_event(remote, "output"))["text"]))
-            await client.stop(session)
-            await wait_for_event(remote, "exited")
+    async with job_running(tmp_path, where, request) as (client, session, remote):
+        await client.interrupt(session)  # no turn is open, but the job runs on
+        heard: set[str] = set()
+        while heard != {"job got SIGINT", "shell got SIGINT"}:  # in either order
+            heard.add(str((await wait_for_event(remote, "output"))["text"]))
+        await client.stop(session)
+        await wait_for_event(remote, "exited")
 
 
 @pytest.mark.parametrize("where", ["local", "ssh"])
 async def test_stopping_the_session_ends_the_jobs_its_command_started(
     tmp_path: Path, where: str, request: pytest.FixtureRequest
 ) -> None:
-    team = jobs_team(tmp_path, where, request)
-    config = TetherConfig(teams={"jobs": team})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
-        session = (await client.start("jobs"))["id"]
-        async with hub.session(session) as remote:
-            await remote.send_message("run the long job")
-            await wait_for_event(remote, "output", text="job started")
-            await client.stop(session)
-            await wait_for_event(remote, "exited")
+    async with job_running(tmp_path, where, request) as (client, session, remote):
+        await client.stop(session)
+        await wait_for_event(remote, "exited")
     job = int((tmp_path / "job.pid").read_text())
     for _ in range(100):
         if not pid_alive(job):
