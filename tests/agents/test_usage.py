@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from acp.schema import Cost, UsageUpdate
+
+from tether.agents.acp_client import TetherAcpClient
 from tether.agents.usage import (
     TurnUsage,
     acp_usage,
@@ -78,3 +81,21 @@ def test_claude_turn_cost_prefers_the_per_turn_figure() -> None:
     assert claude_turn_cost({"total_cost_usd": 0.3}, previous_total=0.2) == 0.3 - 0.2
     assert claude_turn_cost({"total_cost_usd": 0.1}, previous_total=0.2) is None
     assert claude_turn_cost({}, previous_total=0.0) is None
+
+
+async def test_an_acp_agent_s_running_cost_is_kept_in_dollars_only() -> None:
+    client = TetherAcpClient(lambda event: None, "acp", None)
+
+    async def report(amount: float, currency: str) -> None:
+        update = UsageUpdate(
+            session_update="usage_update",
+            used=10,
+            size=100,
+            cost=Cost(amount=amount, currency=currency),
+        )
+        await client.session_update("sess_1", update)
+
+    await report(0.25, "USD")
+    assert client.cost_total == 0.25
+    await report(99.0, "EUR")  # another currency cannot be added up with dollars
+    assert client.cost_total == 0.25
