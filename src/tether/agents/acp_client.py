@@ -27,7 +27,7 @@ from acp.schema import (
     WriteTextFileResponse,
 )
 
-from tether.agents.base import Emit
+from tether.agents.base import Emit, WireObject
 from tether.agents.workspace import Workspace
 from tether.errors import AgentError, TetherError, TransportError
 from tether.protocol.events import (
@@ -55,7 +55,7 @@ class ProcessMessageTransport:
         self.agent_name = agent_name
         self._lines: AsyncIterator[bytes] = proc.lines("stdout")
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: WireObject) -> None:
         """Write one message as a line."""
         line = json.dumps(message, ensure_ascii=False) + "\n"
         try:
@@ -63,7 +63,7 @@ class ProcessMessageTransport:
         except TransportError as exc:
             raise ConnectionError(f"{self.agent_name} is not accepting input: {exc}") from None
 
-    async def receive(self) -> dict[str, Any] | None:
+    async def receive(self) -> WireObject | None:
         """The next message, or None at EOF (lines that are not JSON objects are skipped)."""
         async for raw in self._lines:
             if not raw.strip():
@@ -96,7 +96,7 @@ class _ToolCall:
     title: str = ""
     kind: str = ""
     name: str = ""  # the agent's own tool name, when its `_meta` says (claude-code-acp does)
-    raw_input: dict[str, Any] = field(default_factory=dict)
+    raw_input: WireObject = field(default_factory=dict)
     announced: bool = False
 
     @property
@@ -319,11 +319,11 @@ class TetherAcpClient:
         """Not offered (see `create_terminal`)."""
         raise RequestError.method_not_found("terminal/kill")
 
-    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def ext_method(self, method: str, params: WireObject) -> WireObject:
         """Extensions are not supported."""
         raise RequestError.method_not_found(method)
 
-    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+    async def ext_notification(self, method: str, params: WireObject) -> None:
         """Extension notifications are ignored."""
         log.debug("%s sent extension notification %s", self.agent_name, method)
 

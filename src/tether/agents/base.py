@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tether.config import TeamConfig
 from tether.errors import AgentError
 from tether.protocol.events import Event
 from tether.protocol.messages import ControlPermissionDecision
 from tether.transports.base import Transport
+
+#: One JSON object of an agent's own protocol (a stream-json message, a JSON-RPC frame or
+#: its params): untyped on purpose, since it is the agent's, not tether's; an adapter reads
+#: what it needs from it and emits typed events.
+WireObject = dict[str, Any]
 
 #: How an adapter reports what happened: one typed event of protocol/events.py at a time
 #: (the supervisor gives it its seq and queues it for the hub).

@@ -15,9 +15,8 @@ import contextlib
 import itertools
 import json
 import logging
-from typing import Any
 
-from tether.agents.base import AgentContext
+from tether.agents.base import AgentContext, WireObject
 from tether.agents.claude_launch import claude_argv, claude_env, new_agent_session_id, redact
 from tether.agents.claude_stream import ClaudeStream
 from tether.agents.process import AgentStartError, ProcessHost, exit_description
@@ -44,7 +43,7 @@ class ClaudeAdapter(ProcessHost):
 
     def __init__(self, ctx: AgentContext) -> None:
         super().__init__(ctx)
-        self._controls: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._controls: dict[str, asyncio.Future[WireObject]] = {}
         self._request_ids = itertools.count(1)
         self._resuming = ctx.resume is not None
         # Known from the start: we either resume an id or choose the new session's id.
@@ -90,7 +89,7 @@ class ClaudeAdapter(ProcessHost):
         self.stream.started = True
         self.ready(self.stream.ready_status(init))
 
-    async def _launch(self) -> dict[str, Any]:
+    async def _launch(self) -> WireObject:
         """Spawn the process and exchange `initialize`; return its answer."""
         timeout = self.ctx.team.session_init_timeout
         self.stream.early_errors.clear()
@@ -147,7 +146,7 @@ class ClaudeAdapter(ProcessHost):
                 f"permission request {decision.request_id!r} is no longer pending"
                 " (the agent withdrew it, or its turn ended)"
             )
-        answer: dict[str, Any]
+        answer: WireObject
         if decision.behavior == "allow":
             answer = {"behavior": "allow", "updatedInput": decision.updated_input or proposed}
         else:
@@ -196,7 +195,7 @@ class ClaudeAdapter(ProcessHost):
 
     # -- the wire ----------------------------------------------------------------------------
 
-    async def _write(self, message: dict[str, Any]) -> None:
+    async def _write(self, message: WireObject) -> None:
         if self.proc is None:
             raise AgentError(f"{self.agent_name} is not running")
         line = json.dumps(message, ensure_ascii=False) + "\n"
@@ -205,14 +204,14 @@ class ClaudeAdapter(ProcessHost):
         except TransportError as exc:
             raise AgentError(f"{self.agent_name} is not accepting input: {exc}") from None
 
-    async def _respond(self, request_id: str, response: dict[str, Any]) -> None:
+    async def _respond(self, request_id: str, response: WireObject) -> None:
         await self._write(
             {"type": "control_response", "response": {**response, "request_id": request_id}}
         )
 
-    async def _control(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def _control(self, request: WireObject, timeout: float) -> WireObject:
         request_id = f"tether_{next(self._request_ids)}"
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[WireObject] = asyncio.get_running_loop().create_future()
         self._controls[request_id] = fut
         try:
             await self._write(
@@ -249,7 +248,7 @@ class ClaudeAdapter(ProcessHost):
                     )
                 )
 
-    def _on_message(self, message: dict[str, Any]) -> None:
+    def _on_message(self, message: WireObject) -> None:
         kind = message.get("type")
         if kind == "control_response":
             self._on_control_response(message)
@@ -264,7 +263,7 @@ class ClaudeAdapter(ProcessHost):
         for event in self.stream.feed(message):
             self.ctx.emit(event)
 
-    def _on_control_response(self, msg: dict[str, Any]) -> None:
+    def _on_control_response(self, msg: WireObject) -> None:
         response = msg.get("response") or {}
         fut = self._controls.get(str(response.get("request_id")))
         if fut is None or fut.done():
@@ -275,7 +274,7 @@ class ClaudeAdapter(ProcessHost):
             fut.set_result(response.get("response") or {})
 
 
-def _json_object(raw: bytes) -> dict[str, Any] | None:
+def _json_object(raw: bytes) -> WireObject | None:
     try:
         message = json.loads(raw)
     except json.JSONDecodeError:

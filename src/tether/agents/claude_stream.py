@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tether.agents.base import WireObject
 from tether.agents.usage import claude_turn_cost, claude_usage
 from tether.protocol.events import (
     AgentMessage,
@@ -46,7 +47,7 @@ class ClaudeStream:
     turns: int = 0
     """Turns written and not yet finished (the CLI queues them)."""
     interrupting: bool = False
-    permissions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    permissions: dict[str, WireObject] = field(default_factory=dict)
     """Open `can_use_tool` requests: request id → the tool input the agent proposed."""
     early_errors: list[str] = field(default_factory=list)
     """Errors reported before the session was ready (why a start failed)."""
@@ -55,7 +56,7 @@ class ClaudeStream:
 
     # -- what the CLI printed ----------------------------------------------------------------
 
-    def feed(self, message: dict[str, Any]) -> list[Event]:
+    def feed(self, message: WireObject) -> list[Event]:
         """The events one stdout message means (none for messages a viewer does not need)."""
         kind = message.get("type")
         if kind == "system":
@@ -63,7 +64,7 @@ class ClaudeStream:
         handler = _HANDLERS.get(str(kind))
         return handler(self, message) if handler is not None else []
 
-    def _on_init(self, msg: dict[str, Any]) -> list[Event]:
+    def _on_init(self, msg: WireObject) -> list[Event]:
         # Sent at the start of every turn; the first one is kept whole, later ones only
         # restate the state (a queued turn starts right after the previous result).
         self.agent_session_id = _text(msg.get("session_id")) or self.agent_session_id
@@ -81,11 +82,11 @@ class ClaudeStream:
         )
         return [status]
 
-    def _on_status(self, msg: dict[str, Any]) -> list[Event]:
+    def _on_status(self, msg: WireObject) -> list[Event]:
         mode = msg.get("permissionMode")
         return self.mode_changed(mode, msg) if isinstance(mode, str) else []
 
-    def _on_permission_request(self, msg: dict[str, Any]) -> list[Event]:
+    def _on_permission_request(self, msg: WireObject) -> list[Event]:
         request = _mapping(msg.get("request"))
         if request.get("subtype") != "can_use_tool":
             return []  # the adapter answers what tether does not serve
@@ -105,7 +106,7 @@ class ClaudeStream:
         )
         return [event]
 
-    def _on_cancel(self, msg: dict[str, Any]) -> list[Event]:
+    def _on_cancel(self, msg: WireObject) -> list[Event]:
         request_id = str(msg.get("request_id"))
         if self.permissions.pop(request_id, None) is None:
             return []
@@ -114,7 +115,7 @@ class ClaudeStream:
         )
         return [cancelled]
 
-    def _on_assistant(self, msg: dict[str, Any]) -> list[Event]:
+    def _on_assistant(self, msg: WireObject) -> list[Event]:
         events: list[Event] = []
         for block in _blocks(_mapping(msg.get("message")).get("content")):
             if block.get("type") == "text" and block.get("text"):
@@ -129,7 +130,7 @@ class ClaudeStream:
                 events.append(call)
         return events
 
-    def _on_tool_results(self, msg: dict[str, Any]) -> list[Event]:
+    def _on_tool_results(self, msg: WireObject) -> list[Event]:
         # Also carries `[Request interrupted by user]` markers and replayed slash-command
         # output; only tool results are events.
         events: list[Event] = []
@@ -144,7 +145,7 @@ class ClaudeStream:
                 events.append(result)
         return events
 
-    def _on_result(self, msg: dict[str, Any]) -> list[Event]:
+    def _on_result(self, msg: WireObject) -> list[Event]:
         errors = [str(e) for e in msg.get("errors") or [] if not str(e).startswith("[ede_")]
         if self.turns == 0:
             # Not the end of a turn of ours: e.g. `--resume` of an unknown id answers
@@ -170,7 +171,7 @@ class ClaudeStream:
         )
         return [finished]
 
-    def _turn_status(self, msg: dict[str, Any]) -> TurnStatus:
+    def _turn_status(self, msg: WireObject) -> TurnStatus:
         # `is_error` is what to trust: an API error is `subtype: success, is_error: true`.
         failed = bool(msg.get("is_error"))
         aborted = str(msg.get("terminal_reason", "")).startswith("aborted")
@@ -178,7 +179,7 @@ class ClaudeStream:
             return "interrupted"
         return "error" if failed else "success"
 
-    def _turn_cost(self, msg: dict[str, Any]) -> float | None:
+    def _turn_cost(self, msg: WireObject) -> float | None:
         cost = claude_turn_cost(msg, self._cost_total)
         total = msg.get("total_cost_usd")
         if isinstance(total, int | float):
@@ -193,7 +194,7 @@ class ClaudeStream:
             return "waiting_permission"
         return "busy" if self.turns else "idle"
 
-    def ready_status(self, init: dict[str, Any]) -> Status:
+    def ready_status(self, init: WireObject) -> Status:
         """The `idle` status once `initialize` was answered with `init`."""
         if isinstance(init.get("current_permission_mode"), str):
             self.permission_mode = init["current_permission_mode"]
@@ -206,19 +207,19 @@ class ClaudeStream:
             detail=f"{self.agent_name} {version}" if isinstance(version, str) else None,
         )
 
-    def mode_changed(self, mode: str, raw: dict[str, Any] | None = None) -> list[Event]:
+    def mode_changed(self, mode: str, raw: WireObject | None = None) -> list[Event]:
         """A `status` event if the permission mode is now `mode` and was not before."""
         if mode == self.permission_mode:
             return []
         self.permission_mode = mode
         return [Status(state=self.state(), permission_mode=mode, raw=raw)]
 
-    def take_permission(self, request_id: str) -> dict[str, Any] | None:
+    def take_permission(self, request_id: str) -> WireObject | None:
         """The proposed input of an open request, which is now answered (None: not open)."""
         return self.permissions.pop(request_id, None)
 
 
-_HANDLERS: dict[str, Callable[[ClaudeStream, dict[str, Any]], list[Event]]] = {
+_HANDLERS: dict[str, Callable[[ClaudeStream, WireObject], list[Event]]] = {
     "system/init": ClaudeStream._on_init,
     "system/status": ClaudeStream._on_status,
     "control_request": ClaudeStream._on_permission_request,
@@ -238,11 +239,11 @@ def tool_result_text(content: Any) -> str:
     return "" if content is None else json.dumps(content)
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def _mapping(value: Any) -> WireObject:
     return value if isinstance(value, dict) else {}
 
 
-def _blocks(content: Any) -> list[dict[str, Any]]:
+def _blocks(content: Any) -> list[WireObject]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tether.agents.base import AgentContext
+from tether.agents.base import AgentContext, WireObject
 from tether.agents.jsonrpc import LineRpc
 from tether.agents.process import ProcessHost, program_argv
 from tether.agents.usage import TurnUsage, codex_usage
@@ -55,7 +55,7 @@ _TURN_STATUS: dict[str, Literal["success", "interrupted", "error"]] = {
 @dataclass
 class _Approval:
     rpc_id: Any
-    decisions: dict[str, Any] = field(default_factory=dict)  # option id → decision value
+    decisions: WireObject = field(default_factory=dict)  # option id → decision value
 
 
 class CodexAdapter(ProcessHost):
@@ -78,7 +78,7 @@ class CodexAdapter(ProcessHost):
         """`codex app-server` (the team's `command` replaces `codex`)."""
         return [*program_argv(self.ctx, "codex"), "app-server"]
 
-    def thread_settings(self) -> dict[str, Any]:
+    def thread_settings(self) -> WireObject:
         """approvalPolicy / sandbox / model / cwd for `thread/start` and `thread/resume`."""
         team = self.ctx.team
         if team.skip_permissions:
@@ -86,7 +86,7 @@ class CodexAdapter(ProcessHost):
         else:
             policy = team.approval_policy or DEFAULT_APPROVAL_POLICY
             sandbox = team.sandbox or DEFAULT_SANDBOX
-        settings: dict[str, Any] = {"cwd": team.path, "approvalPolicy": policy, "sandbox": sandbox}
+        settings: WireObject = {"cwd": team.path, "approvalPolicy": policy, "sandbox": sandbox}
         if team.model:
             settings["model"] = team.model
         return settings
@@ -184,9 +184,7 @@ class CodexAdapter(ProcessHost):
 
     # -- from the agent ----------------------------------------------------------------------
 
-    def _on_request(
-        self, rpc_id: Any, method: str, params: dict[str, Any], raw: dict[str, Any]
-    ) -> None:
+    def _on_request(self, rpc_id: Any, method: str, params: WireObject, raw: WireObject) -> None:
         tool = APPROVAL_METHODS.get(method)
         if tool is None:
             # Never leave the agent waiting on something tether cannot answer.
@@ -222,7 +220,7 @@ class CodexAdapter(ProcessHost):
             )
         )
 
-    def _on_notification(self, method: str, params: dict[str, Any], raw: dict[str, Any]) -> None:
+    def _on_notification(self, method: str, params: WireObject, raw: WireObject) -> None:
         if method == "turn/started":
             self.turn_id = (params.get("turn") or {}).get("id") or self.turn_id
         elif method == "item/agentMessage/delta":
@@ -251,7 +249,7 @@ class CodexAdapter(ProcessHost):
         elif method == "turn/completed":
             self._on_turn_completed(params.get("turn") or {}, raw)
 
-    def _on_turn_completed(self, turn: dict[str, Any], raw: dict[str, Any]) -> None:
+    def _on_turn_completed(self, turn: WireObject, raw: WireObject) -> None:
         # Text streamed into a message the turn never completed (an interrupt) still counts.
         for text in self._texts.values():
             if text:
@@ -281,7 +279,7 @@ class CodexAdapter(ProcessHost):
         self._cancel_approvals()
 
 
-def item_events(item: dict[str, Any], raw: dict[str, Any], *, started: bool) -> list[Event]:
+def item_events(item: WireObject, raw: WireObject, *, started: bool) -> list[Event]:
     """The events of an `item/started` or `item/completed` notification (pure)."""
     kind, item_id = item.get("type"), str(item.get("id"))
     if kind == "agentMessage":
@@ -304,15 +302,15 @@ def item_events(item: dict[str, Any], raw: dict[str, Any], *, started: bool) -> 
     return []
 
 
-def _shell_call(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _shell_call(item: WireObject) -> tuple[str, WireObject]:
     return "shell", {"command": item.get("command"), "cwd": item.get("cwd")}
 
 
-def _patch_call(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _patch_call(item: WireObject) -> tuple[str, WireObject]:
     return "apply_patch", {"changes": item.get("changes") or []}
 
 
-def _other_call(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _other_call(item: WireObject) -> tuple[str, WireObject]:
     name = str(item.get("tool") or (item.get("query") and "web_search") or item.get("type"))
     arguments = item.get("arguments")
     return name, arguments if isinstance(arguments, dict) else {}
@@ -328,17 +326,17 @@ _TOOL_ITEMS = {
 }
 
 
-def _option(option_id: str, value: Any) -> dict[str, Any]:
+def _option(option_id: str, value: Any) -> WireObject:
     name, kind = _OPTION_NAMES.get(option_id, (option_id, "allow_always"))
     if option_id == "acceptWithExecpolicyAmendment":
         name = "Always allow this command"
-    option: dict[str, Any] = {"option_id": option_id, "name": name, "kind": kind}
+    option: WireObject = {"option_id": option_id, "name": name, "kind": kind}
     if not isinstance(value, str):
         option["value"] = value
     return option
 
 
-def _cancelled(request_id: str, raw: dict[str, Any] | None) -> PermissionDecision:
+def _cancelled(request_id: str, raw: WireObject | None) -> PermissionDecision:
     return PermissionDecision(request_id=request_id, behavior="cancelled", by="codex", raw=raw)
 
 

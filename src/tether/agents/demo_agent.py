@@ -30,6 +30,9 @@ import threading
 import uuid
 from typing import Any
 
+#: One JSON object of the stream-json protocol, either way.
+Message = dict[str, Any]
+
 MODEL = "tether-demo"
 HINT = "(demo agent — try `long 20`, `run touch x`, `edit hello.py`, `exit 1`)"
 # Pretend prices (US dollars per million tokens), so the cost a viewer shows is plausible.
@@ -39,7 +42,7 @@ _GREETING = ('def greet(name):\n    print("hello", name)\n', 'print("hello", nam
 _out_lock = threading.Lock()
 
 
-def _send(message: dict[str, Any]) -> None:
+def _send(message: Message) -> None:
     with _out_lock:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
@@ -56,7 +59,7 @@ class DemoAgent:
         self.session_id = session_id
         self.permission_mode = permission_mode
         self.turns: queue.Queue[str | None] = queue.Queue()
-        self.answers: dict[str, queue.Queue[dict[str, Any]]] = {}
+        self.answers: dict[str, queue.Queue[Message]] = {}
         self.interrupted = threading.Event()
         self.initialized = False
         self.delay = float(os.environ.get("TETHER_DEMO_DELAY", "0.05"))
@@ -78,7 +81,7 @@ class DemoAgent:
                 self.on_message(msg)
         self.turns.put(None)
 
-    def on_message(self, msg: dict[str, Any]) -> None:
+    def on_message(self, msg: Message) -> None:
         kind = msg.get("type")
         if kind == "control_request":
             request = msg.get("request") or {}
@@ -91,17 +94,17 @@ class DemoAgent:
             response["response"] = self.control_answer(str(subtype))
             _send({"type": "control_response", "response": response})
         elif kind == "control_response":
-            response = msg.get("response") or {}
-            box = self.answers.get(str(response.get("request_id")))
+            answer = msg.get("response") or {}
+            box = self.answers.get(str(answer.get("request_id")))
             if box is not None:
-                box.put(response.get("response") or {})
+                box.put(answer.get("response") or {})
         elif kind == "user":
             content = (msg.get("message") or {}).get("content")
             if isinstance(content, list):
                 content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
             self.turns.put(str(content or ""))
 
-    def control_answer(self, subtype: str) -> dict[str, Any]:
+    def control_answer(self, subtype: str) -> Message:
         if subtype == "initialize":
             return {"commands": [], "models": [], "current_permission_mode": self.permission_mode}
         if subtype == "set_permission_mode":
@@ -137,12 +140,12 @@ class DemoAgent:
         if self.initialized:
             return
         self.initialized = True
-        init: dict[str, Any] = {"type": "system", "subtype": "init", "session_id": self.session_id}
+        init: Message = {"type": "system", "subtype": "init", "session_id": self.session_id}
         init.update(model=MODEL, tools=["Bash", "Edit", "Read"], cwd=os.getcwd())
         _send({**init, "permissionMode": self.permission_mode})
 
     def say(self, text: str) -> None:
-        message: dict[str, Any] = {"id": "msg_" + uuid.uuid4().hex[:12], "role": "assistant"}
+        message: Message = {"id": "msg_" + uuid.uuid4().hex[:12], "role": "assistant"}
         message["model"] = MODEL
         message["content"] = [{"type": "text", "text": text}]
         _send({"type": "assistant", "session_id": self.session_id, "message": message})
@@ -228,20 +231,20 @@ class DemoAgent:
     def ask(
         self,
         tool: str,
-        tool_input: dict[str, Any],
+        tool_input: Message,
         tool_use_id: str,
         *,
         needed: bool,
         **details: Any,
-    ) -> dict[str, Any] | None:
+    ) -> Message | None:
         """The owner's answer to a `can_use_tool` request (None: interrupted while waiting);
         allowed without asking when the permission mode says it is not `needed`."""
         if not needed:
             return {"behavior": "allow", "updatedInput": tool_input}
         request_id = "perm_" + uuid.uuid4().hex[:12]
-        box: queue.Queue[dict[str, Any]] = queue.Queue()
+        box: queue.Queue[Message] = queue.Queue()
         self.answers[request_id] = box
-        request: dict[str, Any] = {"subtype": "can_use_tool", "tool_name": tool}
+        request: Message = {"subtype": "can_use_tool", "tool_name": tool}
         request["input"] = tool_input
         request.update(permission_suggestions=[], tool_use_id=tool_use_id, **details)
         _send({"type": "control_request", "request_id": request_id, "request": request})
@@ -260,7 +263,7 @@ class DemoAgent:
         self.tool_result(tool_use_id, "[Request interrupted by user for tool use]", is_error=True)
         self.result("error_during_execution", "interrupted while waiting for permission", 0)
 
-    def call_tool(self, name: str, tool_input: dict[str, Any]) -> str:
+    def call_tool(self, name: str, tool_input: Message) -> str:
         """An assistant message calling `name`; returns its tool_use id."""
         tool_use_id = "toolu_" + uuid.uuid4().hex[:12]
         call = {"type": "tool_use", "id": tool_use_id, "name": name, "input": tool_input}
@@ -269,7 +272,7 @@ class DemoAgent:
         return tool_use_id
 
     def tool_result(self, tool_use_id: str, output: str, *, is_error: bool) -> None:
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id}
+        block: Message = {"type": "tool_result", "tool_use_id": tool_use_id}
         block["content"] = output
         block["is_error"] = is_error
         message = {"role": "user", "content": [block]}

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
-from tether.agents.base import AgentContext
+from tether.agents.base import AgentContext, WireObject
 from tether.agents.process import program_argv
 from tether.agents.usage import gemini_usage
 from tether.errors import AgentError, TransportError
@@ -155,7 +154,7 @@ class GeminiHeadlessAdapter:
         await self._exited.wait()
 
 
-def headless_events(msg: dict[str, Any], session_id: str | None) -> list[Event]:
+def headless_events(msg: WireObject, session_id: str | None) -> list[Event]:
     """The events of one headless stream-json message (pure; `result` → `turn_finished`)."""
     kind = msg.get("type")
     if kind == "init":

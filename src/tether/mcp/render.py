@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 
 @dataclass
@@ -18,6 +18,14 @@ class ToolAnswer:
 
     text: list[str]
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class TurnFacts(TypedDict):
+    """Where a turn went: its session, its team, and the seq it follows."""
+
+    session: str
+    team: str
+    after_seq: int
 
 
 def sender(from_team: str) -> str:
@@ -96,7 +104,7 @@ def slept_answer(team: str, stopped: list[str]) -> ToolAnswer:
 # -- a turn ----------------------------------------------------------------------------------
 
 
-def sent_answer(to_team: str, base: dict[str, Any]) -> ToolAnswer:
+def sent_answer(to_team: str, base: TurnFacts) -> ToolAnswer:
     """`quick_message`: sent, and where to read the reply later."""
     session, after = base["session"], base["after_seq"]
     return ToolAnswer(
@@ -108,7 +116,7 @@ def sent_answer(to_team: str, base: dict[str, Any]) -> ToolAnswer:
     )
 
 
-def reply_answer(to_team: str, base: dict[str, Any], reply: str, last_seq: int) -> ToolAnswer:
+def reply_answer(to_team: str, base: TurnFacts, reply: str, last_seq: int) -> ToolAnswer:
     """`send_message`: the team's reply."""
     footer = (
         f"(tether: reply from team {to_team!r}, session {base['session']}; "
@@ -119,7 +127,7 @@ def reply_answer(to_team: str, base: dict[str, Any], reply: str, last_seq: int) 
     )
 
 
-def timeout_answer(to_team: str, base: dict[str, Any], timeout: float, last_seq: int) -> ToolAnswer:
+def timeout_answer(to_team: str, base: TurnFacts, timeout: float, last_seq: int) -> ToolAnswer:
     """`send_message` gave up waiting; the turn runs on."""
     session, after = base["session"], base["after_seq"]
     return ToolAnswer(
@@ -133,7 +141,7 @@ def timeout_answer(to_team: str, base: dict[str, Any], timeout: float, last_seq:
 
 
 def waiting_permission_answer(
-    to_team: str, base: dict[str, Any], pending: list[dict[str, Any]], last_seq: int
+    to_team: str, base: TurnFacts, pending: list[dict[str, Any]], last_seq: int
 ) -> ToolAnswer:
     """`send_message`: the agent waits for a decision only the session's owner can give."""
     session = base["session"]

@@ -21,7 +21,7 @@ from tether.errors import Conflict, Forbidden, NotFound, TetherError
 from tether.mcp import render
 from tether.mcp.access import Caller, HubAccess
 from tether.mcp.pool import NO_TEAM, Claim, Conversation, ConversationBusy, ConversationPool
-from tether.mcp.render import ToolAnswer, sender
+from tether.mcp.render import ToolAnswer, TurnFacts, sender
 from tether.mcp.turns import TurnReader, transcript
 from tether.mcp.waiting import PAGE, TurnFailed, await_reply, wait_exited, wait_state
 from tether.protocol.states import SessionState
@@ -84,7 +84,7 @@ class TeamService:
             after = claimed.after
             if after is None:
                 after = await self._hand_over(caller, conversation, message)
-            base = {"session": conversation.session_id, "team": to_team, "after_seq": after}
+            base = TurnFacts(session=conversation.session_id, team=to_team, after_seq=after)
             if timeout < 0:
                 conversation.open_turn_after = after
                 return render.sent_answer(to_team, base)

@@ -13,7 +13,7 @@ from tether.errors import TetherError
 from tether.mcp import render
 from tether.mcp.access import Caller, HubAccess
 from tether.mcp.pool import Conversation
-from tether.mcp.render import ToolAnswer
+from tether.mcp.render import ToolAnswer, TurnFacts
 from tether.mcp.turns import TurnReader
 from tether.protocol.states import SessionState
 
@@ -25,7 +25,7 @@ async def await_reply(
     access: HubAccess,
     caller: Caller,
     conversation: Conversation,
-    base: dict[str, Any],
+    base: TurnFacts,
     timeout: float | None,
 ) -> ToolAnswer:
     """The reply to the turn `base` describes: read its events as they come until it ends
