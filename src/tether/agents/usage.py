@@ -55,21 +55,26 @@ def _count(report: Mapping[str, Any], *names: str) -> int | None:
     return None
 
 
+def _usage(prompt: int | None, output: int | None, **parts: int | None) -> TurnUsage | None:
+    """A `TurnUsage`, or None when the report had neither count."""
+    if prompt is None and output is None:
+        return None
+    return TurnUsage(input_tokens=prompt or 0, output_tokens=output or 0, **parts)
+
+
 def claude_usage(report: Any) -> TurnUsage | None:
     """Claude Code's `result.usage` (the turn's Messages API usage, summed by the CLI)."""
     if not isinstance(report, Mapping):
         return None
     fresh = _count(report, "input_tokens")
-    output = _count(report, "output_tokens")
-    if fresh is None and output is None:
-        return None
     cache_read = _count(report, "cache_read_input_tokens")
     cache_write = _count(report, "cache_creation_input_tokens")
     details = report.get("output_tokens_details")
     thinking = _count(details, "thinking_tokens") if isinstance(details, Mapping) else None
-    return TurnUsage(
-        input_tokens=(fresh or 0) + (cache_read or 0) + (cache_write or 0),
-        output_tokens=output or 0,
+    prompt = None if fresh is None else fresh + (cache_read or 0) + (cache_write or 0)
+    return _usage(
+        prompt,
+        _count(report, "output_tokens"),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
         reasoning_tokens=thinking or None,
@@ -100,13 +105,9 @@ def codex_usage(breakdown: Any) -> TurnUsage | None:
     a turn's usage is the sum of its calls."""
     if not isinstance(breakdown, Mapping):
         return None
-    prompt = _count(breakdown, "inputTokens")
-    output = _count(breakdown, "outputTokens")
-    if prompt is None and output is None:
-        return None
-    return TurnUsage(
-        input_tokens=prompt or 0,
-        output_tokens=output or 0,
+    return _usage(
+        _count(breakdown, "inputTokens"),
+        _count(breakdown, "outputTokens"),
         cache_read_tokens=_count(breakdown, "cachedInputTokens"),
         cache_write_tokens=_count(breakdown, "cacheWriteInputTokens"),
         reasoning_tokens=_count(breakdown, "reasoningOutputTokens"),
@@ -117,15 +118,8 @@ def gemini_usage(stats: Any) -> TurnUsage | None:
     """Headless Gemini's `result.stats` (one process per turn, so one turn's counts)."""
     if not isinstance(stats, Mapping):
         return None
-    prompt = _count(stats, "input_tokens")
-    output = _count(stats, "output_tokens")
-    if prompt is None and output is None:
-        return None
-    return TurnUsage(
-        input_tokens=prompt or 0,
-        output_tokens=output or 0,
-        cache_read_tokens=_count(stats, "cached"),
-    )
+    prompt, output = _count(stats, "input_tokens"), _count(stats, "output_tokens")
+    return _usage(prompt, output, cache_read_tokens=_count(stats, "cached"))
 
 
 def acp_usage(response: Mapping[str, Any]) -> TurnUsage | None:
@@ -133,22 +127,18 @@ def acp_usage(response: Mapping[str, Any]) -> TurnUsage | None:
     `_meta.quota.token_count`."""
     usage = response.get("usage")
     if isinstance(usage, Mapping):
-        prompt = _count(usage, "inputTokens")
-        output = _count(usage, "outputTokens")
-        if prompt is not None or output is not None:
-            return TurnUsage(
-                input_tokens=prompt or 0,
-                output_tokens=output or 0,
-                cache_read_tokens=_count(usage, "cachedReadTokens"),
-                cache_write_tokens=_count(usage, "cachedWriteTokens"),
-                reasoning_tokens=_count(usage, "thoughtTokens"),
-            )
+        reported = _usage(
+            _count(usage, "inputTokens"),
+            _count(usage, "outputTokens"),
+            cache_read_tokens=_count(usage, "cachedReadTokens"),
+            cache_write_tokens=_count(usage, "cachedWriteTokens"),
+            reasoning_tokens=_count(usage, "thoughtTokens"),
+        )
+        if reported is not None:
+            return reported
     meta = response.get("_meta")
     quota = meta.get("quota") if isinstance(meta, Mapping) else None
     counts = quota.get("token_count") if isinstance(quota, Mapping) else None
     if not isinstance(counts, Mapping):
         return None
-    prompt, output = _count(counts, "input_tokens"), _count(counts, "output_tokens")
-    if prompt is None and output is None:
-        return None
-    return TurnUsage(input_tokens=prompt or 0, output_tokens=output or 0)
+    return _usage(_count(counts, "input_tokens"), _count(counts, "output_tokens"))

@@ -288,14 +288,11 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 def _decision_event(control: ControlPermissionDecision) -> PermissionDecision:
     """The log's record of an answer the owner gave (after the agent took it)."""
-    return PermissionDecision(
-        request_id=control.request_id,
-        behavior=control.behavior,
-        by=control.by,
-        message=control.message,
-        updated_input=control.updated_input,
-        option_id=control.option_id,
-    )
+    return PermissionDecision.model_validate(control.model_dump(include=_DECISION_FIELDS))
+
+
+# What of an owner's answer the log keeps.
+_DECISION_FIELDS = {"request_id", "behavior", "by", "message", "updated_input", "option_id"}
 
 
 class _SessionGone(TetherError):
