@@ -17,9 +17,10 @@ import json
 import logging
 
 from tether.agents.base import AgentContext, WireObject
-from tether.agents.claude_launch import claude_argv, claude_env, new_agent_session_id, redact
+from tether.agents.claude_launch import claude_argv, claude_env, new_agent_session_id
 from tether.agents.claude_stream import ClaudeStream
 from tether.agents.process import AgentStartError, ProcessHost, exit_description
+from tether.agents.redaction import redact
 from tether.errors import AgentError, TransportError
 from tether.protocol.events import ErrorEvent
 from tether.protocol.messages import ControlPermissionDecision

@@ -13,8 +13,8 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from tether.agents.base import AgentContext
-from tether.agents.claude_launch import redact, secret_values
 from tether.agents.detect import require_agent_binary
+from tether.agents.redaction import redact, secret_values
 from tether.errors import AgentError, TransportError
 from tether.protocol.events import Exited, Status
 from tether.tasks import keep_task
