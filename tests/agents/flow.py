@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.support.hub import wait_for_event
 from tests.support.timing import scaled
-from tether.client import RemoteSession
+from tether.client import HubClient, RemoteSession
 
 
 async def next_event(remote: RemoteSession, kind: str, timeout: float = 60.0) -> dict[str, Any]:
@@ -63,3 +63,13 @@ def texts(events: list[dict[str, Any]], kind: str = "agent_message") -> list[str
 def of_kind(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The events of `kind`."""
     return [e for e in events if e.get("kind") == kind]
+
+
+async def stop_session(client: HubClient, remote: RemoteSession, session_id: str) -> str:
+    """Stop a session, wait for its exit, and return its agent's own session id (what a
+    resume in a new process takes)."""
+    await client.stop(session_id)
+    await next_event(remote, "exited")
+    agent_session = (await client.session(session_id))["agent_session_id"]
+    assert agent_session, "the agent never said its session id"
+    return str(agent_session)

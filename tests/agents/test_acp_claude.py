@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.flow import next_event, of_kind, run_turn, texts
+from tests.agents.flow import next_event, of_kind, run_turn, stop_session, texts
 from tests.support.anthropic_api import Reply, ScriptedAnthropicAPI
 from tests.support.claude_env import claude_env
 from tests.support.hub import running_hub
@@ -78,15 +78,12 @@ async def test_turn_allow_deny_interrupt_and_load(
             assert of_kind(denied, "tool_result")[0]["is_error"] is True
 
             await remote.send_message("write a long story")
-            await asyncio.to_thread(api.wait_for_main_requests, 5, scaled(60))
+            await asyncio.to_thread(api.wait_for_requests, 5, scaled(60))
             await remote.interrupt()
             finished = await next_event(remote, "turn_finished")
             assert finished["status"] == "interrupted"
 
-            await client.stop(session["id"])
-            await next_event(remote, "exited")
-        agent_session = (await client.session(session["id"]))["agent_session_id"]
-        assert agent_session
+            agent_session = await stop_session(client, remote, session["id"])
 
         resumed = await client.start("acp", resume=agent_session)
         async with hub.session(resumed["id"]) as remote:

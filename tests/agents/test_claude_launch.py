@@ -12,9 +12,8 @@ from tether.agents.claude_launch import (
     claude_argv,
     claude_env,
     is_valid_agent_session_id,
-    redact,
-    secret_values,
 )
+from tether.agents.redaction import redact, secret_values
 from tether.config import TeamConfig, TetherConfig
 
 CLAUDE = ("claude",)

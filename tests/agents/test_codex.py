@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.flow import next_event, of_kind, run_turn, texts
+from tests.agents.flow import next_event, of_kind, run_turn, stop_session, texts
 from tests.support.hub import running_hub
 from tests.support.openai_responses import ScriptedResponsesServer, codex_bin, write_codex_home
 from tests.support.timing import scaled
@@ -134,10 +134,7 @@ async def test_resume_after_the_process_ended(
         first = await client.start("codex")
         async with hub.session(first["id"]) as remote:
             await run_turn(remote, "remember BANANA")
-            await client.stop(first["id"])
-            await next_event(remote, "exited")
-        thread_id = (await client.session(first["id"]))["agent_session_id"]
-        assert thread_id
+            thread_id = await stop_session(client, remote, first["id"])
         second = await client.start("codex", resume=thread_id)
         async with hub.session(second["id"]) as remote:
             status = await next_event(remote, "status")

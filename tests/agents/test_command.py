@@ -1,15 +1,25 @@
-"""The `command` agent through an in-process hub and runner: failures leave it usable, and
-a stop ends the running turn before the session."""
+"""The `command` agent through an in-process hub and runner: failures leave it usable, a
+stop ends the running turn before the session, and an interrupt is Ctrl+C for the
+command's process group, here and over ssh."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import stat
 import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.support.hub import running_hub, wait_for_event
+from tests.support.ssh_teams import ssh_team
+from tests.support.sshd import SshServer, sshd_available
 from tests.support.timing import scaled
+from tether.client import HubClient, RemoteSession
 from tether.config import TeamConfig, TetherConfig
 
 
@@ -87,3 +97,104 @@ async def test_an_event_over_the_frame_limit_is_truncated_not_wedging_the_sessio
         assert big["truncated"] is True
         assert str(big["text"]).startswith("xxxx") and len(str(big["text"])) < 1024 * 1024
         assert "truncated" in str(big["text"])[-100:]
+
+
+JOBS = """
+import signal, subprocess, sys
+signal.signal(signal.SIGINT, lambda *_: print("shell got SIGINT", flush=True))
+JOB = (
+    "import os, signal, sys, time\\n"
+    "open('job.pid', 'w').write(str(os.getpid()))\\n"
+    "def stop(*_):\\n"
+    "    print('job got SIGINT', flush=True)\\n"
+    "    sys.exit(130)\\n"
+    "signal.signal(signal.SIGINT, stop)\\n"
+    "print('job started', flush=True)\\n"
+    "time.sleep(600)\\n"
+)
+for line in sys.stdin:
+    subprocess.Popen([sys.executable, "-c", JOB])  # same process group, like a shell's job
+"""
+
+
+@pytest.fixture(scope="module")
+def sshd() -> Iterator[SshServer]:
+    if not sshd_available():
+        pytest.skip("OpenSSH server not installed")
+    with SshServer() as server:
+        yield server
+
+
+def jobs_team(tmp_path: Path, where: str, request: pytest.FixtureRequest) -> TeamConfig:
+    """A stdin-mode command that starts a long job per line, here or over ssh."""
+    script = tmp_path / "jobs.py"
+    script.write_text(JOBS)
+    argv = [sys.executable, str(script)]
+    if where == "ssh":
+        server: SshServer = request.getfixturevalue("sshd")
+        team = ssh_team(server, tmp_path, "jobs", agent="command", command=argv, mode="stdin")
+    else:
+        team = command_team("jobs", tmp_path, argv, mode="stdin")
+    return team.model_copy(update={"turn_quiet_s": 0.2})
+
+
+@contextlib.asynccontextmanager
+async def job_running(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[HubClient, str, RemoteSession]]:
+    """A `jobs` session whose command has started its long job and gone quiet, so the
+    quiet time has ended the turn (seen in either order), and its owner."""
+    config = TetherConfig(teams={"jobs": jobs_team(tmp_path, where, request)})
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        session = (await client.start("jobs"))["id"]
+        async with hub.session(session) as remote:
+            await remote.send_message("run the long job")
+            seen: set[str] = set()
+            async with asyncio.timeout(scaled(60)):
+                async for event in remote:
+                    if event.kind == "turn_finished":
+                        assert event.payload["status"] == "success"
+                        seen.add("quiet")
+                    elif event.kind == "output" and event.payload["text"] == "job started":
+                        seen.add("started")
+                    if seen == {"quiet", "started"}:
+                        break
+            yield client, session, remote
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+async def test_interrupt_reaches_the_process_group_after_the_quiet_time_ended_the_turn(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
+    async with job_running(tmp_path, where, request) as (client, session, remote):
+        await client.interrupt(session)  # no turn is open, but the job runs on
+        heard: set[str] = set()
+        while heard != {"job got SIGINT", "shell got SIGINT"}:  # in either order
+            heard.add(str((await wait_for_event(remote, "output"))["text"]))
+        await client.stop(session)
+        await wait_for_event(remote, "exited")
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+async def test_stopping_the_session_ends_the_jobs_its_command_started(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
+    async with job_running(tmp_path, where, request) as (client, session, remote):
+        await client.stop(session)
+        await wait_for_event(remote, "exited")
+    job = int((tmp_path / "job.pid").read_text())
+    for _ in range(100):
+        if not pid_alive(job):
+            break
+        await asyncio.sleep(scaled(0.05))
+    else:
+        os.kill(job, signal.SIGKILL)
+        raise AssertionError("the job outlived its session")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

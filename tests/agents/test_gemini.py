@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.flow import next_event, of_kind, run_turn, texts
+from tests.agents.flow import next_event, of_kind, run_turn, stop_session, texts
 from tests.support.gemini_api import (
     DEFAULT_GEMINI_MODEL,
     ScriptedGeminiServer,
@@ -22,6 +22,7 @@ from tests.support.gemini_api import (
 )
 from tests.support.hub import running_hub
 from tests.support.timing import scaled
+from tether.client import RemoteSession
 from tether.config import TeamConfig, TetherConfig
 
 pytestmark = pytest.mark.skipif(gemini_bin() is None, reason="the gemini CLI is not installed")
@@ -85,25 +86,10 @@ async def test_acp_turn_approvals_interrupts_and_load(
             assert of_kind(denied, "turn_finished")[0]["status"] == "success"
             assert "was refused" in texts(denied)
 
-            await remote.send_message("think")
-            await asyncio.to_thread(gemini_api.wait_for_requests, 6, scaled(60))
-            await remote.interrupt()
-            assert (await next_event(remote, "turn_finished"))["status"] == "interrupted"
-            gemini_api.release()
-
-            # Cancelling while the owner has not answered yet: tether answers `cancelled`.
-            await remote.send_message("make a third")
-            request = await next_event(remote, "permission_request")
-            await remote.interrupt()
-            withdrawn = await next_event(remote, "permission_decision")
-            assert withdrawn["request_id"] == request["request_id"]
-            assert withdrawn["behavior"] == "cancelled"
-            assert (await next_event(remote, "turn_finished"))["status"] == "interrupted"
+            await interrupt_twice(remote, gemini_api)
             assert not (work / "never.txt").exists()
 
-            await client.stop(session["id"])
-            await next_event(remote, "exited")
-        agent_session = (await client.session(session["id"]))["agent_session_id"]
+            agent_session = await stop_session(client, remote, session["id"])
 
         backdate_gemini_sessions(tmp_path / "home")  # Gemini 0.61 same-minute load bug
         gemini_api.script(gemini_api.text("after load"))
@@ -114,6 +100,24 @@ async def test_acp_turn_approvals_interrupts_and_load(
     last = gemini_api.main_requests[-1]
     assert "remember BANANA" in last.user_texts()
     assert "first answer ALPHA" in last.model_texts()
+
+
+async def interrupt_twice(remote: RemoteSession, gemini_api: ScriptedGeminiServer) -> None:
+    """Interrupt a turn that hangs in the model, then one whose permission request the
+    owner has not answered yet (tether answers it `cancelled`)."""
+    await remote.send_message("think")
+    await asyncio.to_thread(gemini_api.wait_for_requests, 6, scaled(60))
+    await remote.interrupt()
+    assert (await next_event(remote, "turn_finished"))["status"] == "interrupted"
+    gemini_api.release()
+
+    await remote.send_message("make a third")
+    request = await next_event(remote, "permission_request")
+    await remote.interrupt()
+    withdrawn = await next_event(remote, "permission_decision")
+    assert withdrawn["request_id"] == request["request_id"]
+    assert withdrawn["behavior"] == "cancelled"
+    assert (await next_event(remote, "turn_finished"))["status"] == "interrupted"
 
 
 async def test_headless_mode_for_skip_permissions(

@@ -85,3 +85,12 @@ def test_transcript_lines() -> None:
     long_line = transcript_line(9, {"kind": "agent_message", "text": "x" * 5000})
     assert long_line.endswith("[3000 more characters]")
     assert transcript_line(4, {"kind": "something_new"}) == "[4] something_new"
+
+
+def test_a_turn_end_says_what_it_cost() -> None:
+    paid = {"kind": "turn_finished", "status": "success", "result": "ok", "cost": 0.14012}
+    assert transcript_line(9, paid) == "[9] turn finished: success ($0.1401) — ok"
+    free = {"kind": "turn_finished", "status": "error", "cost": 0}
+    assert transcript_line(10, free) == "[10] turn finished: error"
+    asked = {"kind": "user_message", "text": "hi", "by": "alice"}
+    assert transcript_line(1, asked) == "[1] user (from alice): hi"

@@ -1,4 +1,5 @@
-"""SessionSupervisor.adopt_orphans: sessions the hub believes run here after a runner restart."""
+"""SessionSupervisor: sessions the hub believes run here after a runner restart
+(adopt_orphans), and how an adapter's event models become the outbox's payloads."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import json
 from pathlib import Path
 
 from tether.config import TetherConfig
+from tether.protocol.events import Exited, ToolCall
 from tether.runner.outbox import Outbox
-from tether.runner.supervisor import SessionSupervisor
+from tether.runner.supervisor import SessionSupervisor, event_payload
 
 
 def payloads(box: Outbox) -> list[tuple[int, dict[str, object]]]:
@@ -45,3 +47,14 @@ def test_orphan_with_spilled_events_still_owed_exits_after_them(tmp_path: Path) 
     assert [seq for seq, _ in events] == list(range(4, recovered + 2))
     assert events[-1][1]["kind"] == "exited"
     assert all(p["kind"] == "agent_message" for _, p in events[:-1])
+
+
+def test_an_event_model_becomes_a_payload_with_kind_first_and_raw_last() -> None:
+    call = ToolCall(tool_use_id="t1", tool="Bash", input={"command": None}, raw={"id": None})
+    payload = event_payload(call)
+    assert list(payload) == ["kind", "tool_use_id", "tool", "input", "raw"]
+    # Unset fields are left out; what the agent sent (even its nulls) is kept as it was.
+    assert payload["input"] == {"command": None} and payload["raw"] == {"id": None}
+    assert "title" not in payload
+    # An exit without a code says so (killed by a signal, or never ran).
+    assert event_payload(Exited(signal=9)) == {"kind": "exited", "code": None, "signal": 9}

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from tether.agents.detect import find_agent_binary
 
 __all__ = [
     "CLAUDE_BIN_ENV",
@@ -37,32 +38,13 @@ CLAUDE_BIN_ENV = "TETHER_CLAUDE_BIN"
 TEST_API_KEY = "sk-ant-api03-tether-test-key"
 """Dummy API key; the scripted server accepts anything."""
 
-_PINNED_BIN = Path("/work/npmtools/node_modules/.bin/claude")
 _INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
 
 
-def _repo_root() -> Path:
-    """The repository root (``tests/support/`` is two levels below it)."""
-    return Path(__file__).resolve().parents[2]
-
-
 def find_claude_binary() -> str | None:
-    """Locate the Claude Code CLI, or return ``None``.
-
-    Order: ``$TETHER_CLAUDE_BIN``, ``claude`` on ``PATH``,
-    ``/work/npmtools/node_modules/.bin/claude``, then ``node_modules/.bin/claude``
-    under the repository root.
-    """
-    override = os.environ.get(CLAUDE_BIN_ENV)
-    if override:
-        return override if Path(override).is_file() else shutil.which(override)
-    on_path = shutil.which("claude")
-    if on_path:
-        return on_path
-    for candidate in (_PINNED_BIN, _repo_root() / "node_modules" / ".bin" / "claude"):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
+    """The Claude Code CLI: ``$TETHER_CLAUDE_BIN``, ``PATH``, then ``node_modules/.bin``
+    (where ``npm ci`` puts the pinned version), as tether itself looks; or ``None``."""
+    return find_agent_binary("claude")
 
 
 def require_claude_binary() -> str:
@@ -122,27 +104,14 @@ def claude_env(
     prepare: bool = True,
     sandbox: bool | None = None,
 ) -> dict[str, str]:
-    """Environment for running ``claude`` offline against ``base_url``.
+    """A complete environment for running ``claude`` offline against ``base_url``
+    (``ScriptedAnthropicAPI.url``) with ``home`` as its HOME.
 
-    Args:
-        base_url: The scripted server URL (``ScriptedAnthropicAPI.url``).
-        home: Temporary HOME. The CLI writes ``.claude/.claude.json`` (config,
-            because ``CLAUDE_CONFIG_DIR=home/.claude``), transcripts under
-            ``.claude/projects/<cwd-slug>/<session_id>.jsonl`` (what ``--resume``
-            reads), ``.claude/sessions/<pid>.json``, ``.claude/settings.json``,
-            ``.claude/session-env/``, ``.claude/shell-snapshots/`` and scratch
-            files under ``home/tmp``.
-        api_key: Value for ``ANTHROPIC_API_KEY``.
-        extra: Variables added last (override anything).
-        prepare: Call :func:`prepare_home` first.
-        sandbox: Set ``IS_SANDBOX=1``. As root the CLI refuses
-            ``--permission-mode bypassPermissions`` /
-            ``--dangerously-skip-permissions`` (exit 1, "cannot be used with
-            root/sudo privileges") unless ``IS_SANDBOX=1``. ``None`` (default)
-            sets it only when running as root.
-
-    Returns:
-        A complete environment mapping for ``subprocess``/``asyncio``.
+    The CLI keeps its config in ``home/.claude`` (``CLAUDE_CONFIG_DIR``) and its
+    transcripts, what ``--resume`` reads, in ``.claude/projects/<cwd-slug>/<id>.jsonl``.
+    ``extra`` is added last; ``prepare`` calls :func:`prepare_home` first. ``sandbox``
+    sets ``IS_SANDBOX=1``, without which the CLI refuses bypass mode as root (``None``:
+    only when running as root).
     """
     home = Path(home)
     if prepare:
@@ -151,42 +120,40 @@ def claude_env(
     tmpdir.mkdir(parents=True, exist_ok=True)
     env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
     env.setdefault("PATH", os.defpath)
+    env.update({f"XDG_{kind}_HOME": str(home / sub) for kind, sub in _XDG.items()})
     env.update(
-        {
-            "HOME": str(home),
-            "USERPROFILE": str(home),
-            "CLAUDE_CONFIG_DIR": str(home / ".claude"),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_CACHE_HOME": str(home / ".cache"),
-            "XDG_DATA_HOME": str(home / ".local" / "share"),
-            "XDG_STATE_HOME": str(home / ".local" / "state"),
-            "SHELL": "/bin/bash",
-            # Bash-tool scratch dirs (claude-<uid>/) and the cc-socks/<pid>.sock
-            # messaging socket go here instead of /tmp (the socket falls back to
-            # /tmp/cc-socks-<uid>/ if the path would exceed 103 bytes).
-            "CLAUDE_CODE_TMPDIR": str(tmpdir),
-            "ANTHROPIC_BASE_URL": base_url,
-            "ANTHROPIC_API_KEY": api_key,
-            # No telemetry, auto-update, error reporting, feedback surveys, etc.
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_AUTOUPDATER": "1",
-            "DISABLE_TELEMETRY": "1",
-            "DISABLE_ERROR_REPORTING": "1",
-            "DISABLE_BUG_COMMAND": "1",
-            "CLAUDE_CODE_ENTRYPOINT": "sdk-py",
-            # Fail fast instead of retrying for minutes if the server misbehaves.
-            "CLAUDE_CODE_MAX_RETRIES": "0",
-            "API_TIMEOUT_MS": "60000",
-            "NO_COLOR": "1",
-        }
+        HOME=str(home),
+        USERPROFILE=str(home),
+        CLAUDE_CONFIG_DIR=str(home / ".claude"),
+        SHELL="/bin/bash",
+        # Bash-tool scratch dirs and the CLI's messaging socket go here, not in /tmp.
+        CLAUDE_CODE_TMPDIR=str(tmpdir),
+        ANTHROPIC_BASE_URL=base_url,
+        ANTHROPIC_API_KEY=api_key,
+        CLAUDE_CODE_ENTRYPOINT="sdk-py",
+        # Fail fast instead of retrying for minutes if the server misbehaves.
+        CLAUDE_CODE_MAX_RETRIES="0",
+        API_TIMEOUT_MS="60000",
+        NO_COLOR="1",
     )
+    # No telemetry, auto-update, error reporting, feedback surveys.
+    env.update(dict.fromkeys(_QUIET, "1"))
     if sandbox is None:
         sandbox = hasattr(os, "getuid") and os.getuid() == 0
     if sandbox:
         env["IS_SANDBOX"] = "1"
-    if extra:
-        env.update(extra)
+    env.update(extra or {})
     return env
+
+
+_XDG = {"CONFIG": ".config", "CACHE": ".cache", "DATA": ".local/share", "STATE": ".local/state"}
+_QUIET = (
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "DISABLE_AUTOUPDATER",
+    "DISABLE_TELEMETRY",
+    "DISABLE_ERROR_REPORTING",
+    "DISABLE_BUG_COMMAND",
+)
 
 
 def claude_argv(

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from tests.support.anthropic_api import ScriptedAnthropicAPI
+from tests.support.anthropic_api import Reply, ScriptedAnthropicAPI
 from tests.support.claude_env import claude_env, find_claude_binary
-from tests.support.hub import HubHandle, running_hub
+from tests.support.hub import HubHandle, running_hub, wait_for_event
 from tests.support.procs import cli_env, tether_argv
 from tests.support.timing import scaled
+from tether.client import RemoteSession
 from tether.config import TeamConfig, TetherConfig
 
 TEAM = "proj"
@@ -72,3 +73,26 @@ async def run_tether(hub: HubHandle, *args: str, timeout: float = 60) -> tuple[i
         raise
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+def project(tmp_path: Path) -> Path:
+    return tmp_path / TEAM
+
+
+def script_touch(api: ScriptedAnthropicAPI, target: Path, *, then: str) -> None:
+    """The model runs `touch TARGET` with Bash, then says `then`."""
+    api.script(Reply.tool_use("Bash", {"command": f"touch {target}"}), Reply.text(then))
+
+
+async def started(hub: HubHandle) -> tuple[str, RemoteSession, dict[str, Any]]:
+    """Start a session; return its id, a connected owner, and the `idle` status event."""
+    async with hub.client() as client:
+        session = await client.start(TEAM)
+    remote = await hub.session(session["id"]).connect()
+    idle = await wait_for_event(remote, "status", state="idle")
+    return session["id"], remote, idle
+
+
+async def events_of(hub: HubHandle, session_id: str) -> list[dict[str, Any]]:
+    async with hub.client() as client:
+        return [e["payload"] for e in (await client.events(session_id))["events"]]

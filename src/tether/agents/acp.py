@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from typing import Any
+from typing import Any, Literal
 
 from acp import PROTOCOL_VERSION, RequestError, text_block
 from acp.client.connection import ClientSideConnection
@@ -23,13 +23,18 @@ import tether
 from tether.agents.acp_client import ProcessMessageTransport, TetherAcpClient
 from tether.agents.base import AgentContext
 from tether.agents.process import ProcessHost
+from tether.agents.usage import acp_usage
 from tether.agents.workspace import Workspace
 from tether.errors import AgentError, ConfigError
+from tether.protocol.events import Status, TurnFinished
 from tether.protocol.messages import ControlPermissionDecision
 
 log = logging.getLogger("tether.agents.acp")
 
-_STOP_STATUS = {"end_turn": "success", "cancelled": "interrupted"}
+_STOP_STATUS: dict[str, Literal["success", "interrupted"]] = {
+    "end_turn": "success",
+    "cancelled": "interrupted",
+}
 #: Session modes that mean "do not ask", tried in order for `skip_permissions`.
 _BYPASS_MODES = ("bypassPermissions", "yolo")
 
@@ -116,15 +121,14 @@ class AcpAdapter(ProcessHost):
             self.session_id = session.session_id
         mode = await self._apply_mode(session)
         models = getattr(session, "models", None)
-        self.ctx.emit(
-            {
-                "kind": "status",
-                "state": "idle",
-                "agent": self.agent_name,
-                "agent_session_id": self.session_id,
-                "model": getattr(models, "current_model_id", None),
-                "permission_mode": mode,
-            }
+        self.ready(
+            Status(
+                state="idle",
+                agent=self.agent_name,
+                agent_session_id=self.session_id,
+                model=getattr(models, "current_model_id", None),
+                permission_mode=mode,
+            )
         )
 
     async def _settle_replay(self, quiet_s: float = 0.3, limit_s: float = 5.0) -> None:
@@ -167,36 +171,42 @@ class AcpAdapter(ProcessHost):
         self.add_reader(self.spawn_task(self._prompt(text)))
 
     async def _prompt(self, text: str) -> None:
-        assert self.conn is not None and self.session_id is not None
         async with self._turn_lock:
             self._prompting = True
             self.client.in_turn = True
-            event: dict[str, Any]
+            cost_before = self.client.cost_total
             try:
-                response = await self.conn.prompt(
-                    session_id=self.session_id, prompt=[text_block(text)]
-                )
-            except Exception as exc:  # any failure must still end the turn for viewers
-                if not isinstance(exc, RequestError | ConnectionError):
-                    log.exception("%s: session/prompt failed", self.agent_name)
-                self.client.flush_text()
-                event = {"kind": "turn_finished", "status": "error", "result": _describe(exc)}
-            else:
-                self.client.flush_text()
-                reason = str(response.stop_reason)
-                event = {
-                    "kind": "turn_finished",
-                    "status": _STOP_STATUS.get(reason, "error"),
-                    "stop_reason": reason,
-                    "raw": response.model_dump(mode="json", by_alias=True, exclude_none=True),
-                }
-                if reason not in _STOP_STATUS:
-                    event["result"] = f"the agent stopped: {reason}"
+                finished = await self._run_prompt(text)
             finally:
                 self._prompting = False
                 self.client.in_turn = False
             self.client.cancel_pending()
-            self.ctx.emit(event)
+            if self.client.cost_total is not None:
+                cost = self.client.cost_total - (cost_before or 0.0)
+                finished = finished.model_copy(update={"cost": cost})
+            self.ctx.emit(finished)
+
+    async def _run_prompt(self, text: str) -> TurnFinished:
+        """One `session/prompt`, and how it ended (any failure ends the turn for viewers)."""
+        assert self.conn is not None and self.session_id is not None
+        try:
+            response = await self.conn.prompt(session_id=self.session_id, prompt=[text_block(text)])
+        except Exception as exc:
+            if not isinstance(exc, RequestError | ConnectionError):
+                log.exception("%s: session/prompt failed", self.agent_name)
+            self.client.flush_text()
+            return TurnFinished(status="error", result=_describe(exc))
+        self.client.flush_text()
+        reason = str(response.stop_reason)
+        raw = response.model_dump(mode="json", by_alias=True, exclude_none=True)
+        usage = acp_usage(raw)
+        return TurnFinished(
+            status=_STOP_STATUS.get(reason, "error"),
+            stop_reason=reason,
+            result=None if reason in _STOP_STATUS else f"the agent stopped: {reason}",
+            usage=usage.as_payload() if usage is not None else None,
+            raw=raw,
+        )
 
     async def decide_permission(self, decision: ControlPermissionDecision) -> None:
         """Send the owner's choice back to the agent."""

@@ -27,9 +27,17 @@ from acp.schema import (
     WriteTextFileResponse,
 )
 
-from tether.agents.base import Emit
+from tether.agents.base import Emit, WireObject
 from tether.agents.workspace import Workspace
 from tether.errors import AgentError, TetherError, TransportError
+from tether.protocol.events import (
+    AgentMessage,
+    PermissionDecision,
+    PermissionRequest,
+    Status,
+    ToolCall,
+    ToolResult,
+)
 from tether.protocol.messages import ControlPermissionDecision
 from tether.transports.base import AgentProcess
 
@@ -47,7 +55,7 @@ class ProcessMessageTransport:
         self.agent_name = agent_name
         self._lines: AsyncIterator[bytes] = proc.lines("stdout")
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: WireObject) -> None:
         """Write one message as a line."""
         line = json.dumps(message, ensure_ascii=False) + "\n"
         try:
@@ -55,7 +63,7 @@ class ProcessMessageTransport:
         except TransportError as exc:
             raise ConnectionError(f"{self.agent_name} is not accepting input: {exc}") from None
 
-    async def receive(self) -> dict[str, Any] | None:
+    async def receive(self) -> WireObject | None:
         """The next message, or None at EOF (lines that are not JSON objects are skipped)."""
         async for raw in self._lines:
             if not raw.strip():
@@ -88,7 +96,7 @@ class _ToolCall:
     title: str = ""
     kind: str = ""
     name: str = ""  # the agent's own tool name, when its `_meta` says (claude-code-acp does)
-    raw_input: dict[str, Any] = field(default_factory=dict)
+    raw_input: WireObject = field(default_factory=dict)
     announced: bool = False
 
     @property
@@ -110,6 +118,7 @@ class TetherAcpClient:
         self._tools: dict[str, _ToolCall] = {}
         self._text: list[str] = []
         self.last_update = 0.0  # loop time of the latest session/update
+        self.cost_total: float | None = None  # the session's cost so far, if the agent says
 
     # -- permission requests ---------------------------------------------------------------
 
@@ -125,20 +134,19 @@ class TetherAcpClient:
         )
         self._pending[request_id] = _Pending(list(options), answer)
         self.emit(
-            {
-                "kind": "permission_request",
-                "request_id": request_id,
-                "tool": call.tool,
-                "title": call.title,
-                "input": call.raw_input,
-                "tool_use_id": tool_call.tool_call_id,
-                "options": [
+            PermissionRequest(
+                request_id=request_id,
+                tool=call.tool,
+                title=call.title,
+                input=call.raw_input,
+                tool_use_id=tool_call.tool_call_id,
+                options=[
                     {"option_id": o.option_id, "name": o.name, "kind": o.kind} for o in options
                 ],
-                "raw": {
+                raw={
                     "toolCall": tool_call.model_dump(mode="json", by_alias=True, exclude_none=True)
                 },
-            }
+            )
         )
         try:
             return await answer
@@ -179,12 +187,7 @@ class TetherAcpClient:
                 RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
             )
             self.emit(
-                {
-                    "kind": "permission_decision",
-                    "request_id": request_id,
-                    "behavior": "cancelled",
-                    "by": self.agent_name,
-                }
+                PermissionDecision(request_id=request_id, behavior="cancelled", by=self.agent_name)
             )
 
     # -- session updates -------------------------------------------------------------------
@@ -200,22 +203,26 @@ class TetherAcpClient:
         elif kind == "tool_call" or kind == "tool_call_update":
             self._on_tool(update, kind)
         elif kind == "current_mode_update":
-            self.emit(
-                {
-                    "kind": "status",
-                    "state": "busy" if self.in_turn else "idle",
-                    "permission_mode": getattr(update, "current_mode_id", None),
-                }
-            )
-        # Thoughts, plans, user-message replays, command lists and usage carry nothing a
-        # viewer needs in the normalized log.
+            mode = getattr(update, "current_mode_id", None)
+            self.emit(Status(state="busy" if self.in_turn else "idle", permission_mode=mode))
+        elif kind == "usage_update":
+            self._on_usage(update)
+        # Thoughts, plans, user-message replays and command lists carry nothing a viewer
+        # needs in the normalized log.
+
+    def _on_usage(self, update: Any) -> None:
+        """Keep the session's cost so far (a turn's cost is what it added), in US dollars."""
+        cost = getattr(update, "cost", None)
+        amount = getattr(cost, "amount", None)
+        if isinstance(amount, int | float) and getattr(cost, "currency", None) == "USD":
+            self.cost_total = float(amount)
 
     def flush_text(self) -> None:
         """Emit the text streamed since the last flush as one `agent_message`."""
         text = "".join(self._text)
         self._text.clear()
         if text.strip():
-            self.emit({"kind": "agent_message", "text": text})
+            self.emit(AgentMessage(text=text))
 
     def _merge(self, update: Any) -> _ToolCall:
         call = self._tools.setdefault(update.tool_call_id, _ToolCall())
@@ -238,14 +245,13 @@ class TetherAcpClient:
             self.flush_text()
             call.announced = True
             self.emit(
-                {
-                    "kind": "tool_call",
-                    "tool_use_id": update.tool_call_id,
-                    "tool": call.tool,
-                    "title": call.title,
-                    "input": call.raw_input,
-                    "raw": raw,
-                }
+                ToolCall(
+                    tool_use_id=update.tool_call_id,
+                    tool=call.tool,
+                    title=call.title,
+                    input=call.raw_input,
+                    raw=raw,
+                )
             )
         if update.status in ("completed", "failed"):
             output = update.raw_output
@@ -254,13 +260,12 @@ class TetherAcpClient:
                     "" if output is None else json.dumps(output)
                 )
             self.emit(
-                {
-                    "kind": "tool_result",
-                    "tool_use_id": update.tool_call_id,
-                    "output": output,
-                    "is_error": update.status == "failed",
-                    "raw": raw,
-                }
+                ToolResult(
+                    tool_use_id=update.tool_call_id,
+                    output=output,
+                    is_error=update.status == "failed",
+                    raw=raw,
+                )
             )
             self._tools.pop(update.tool_call_id, None)
 
@@ -314,11 +319,11 @@ class TetherAcpClient:
         """Not offered (see `create_terminal`)."""
         raise RequestError.method_not_found("terminal/kill")
 
-    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def ext_method(self, method: str, params: WireObject) -> WireObject:
         """Extensions are not supported."""
         raise RequestError.method_not_found(method)
 
-    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+    async def ext_notification(self, method: str, params: WireObject) -> None:
         """Extension notifications are ignored."""
         log.debug("%s sent extension notification %s", self.agent_name, method)
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from tether.config import TeamConfig
+from tether.errors import AgentError
+from tether.protocol.events import Event
 from tether.protocol.messages import ControlPermissionDecision
 from tether.transports.base import Transport
 
-Emit = Callable[[dict[str, Any]], None]
+#: One JSON object of an agent's own protocol (a stream-json message, a JSON-RPC frame or
+#: its params): untyped on purpose, since it is the agent's, not tether's; an adapter reads
+#: what it needs from it and emits typed events.
+WireObject = dict[str, Any]
+
+#: How an adapter reports what happened: one typed event of protocol/events.py at a time
+#: (the supervisor gives it its seq and queues it for the hub).
+Emit = Callable[[Event], None]
 
 
 @dataclass
@@ -56,14 +65,19 @@ class AgentAdapter(Protocol):
         """Return once the process has ended and `exited` was emitted."""
 
 
+@runtime_checkable
+class PermissionModes(Protocol):
+    """An adapter whose agent has permission modes it can switch while running."""
+
+    async def set_permission_mode(self, mode: str) -> None:
+        """Switch the running agent to `mode` (raises AgentError if it refuses)."""
+
+
 async def set_permission_mode(adapter: AgentAdapter | None, mode: str) -> None:
     """Change a running agent's permission mode, if its adapter can (not every agent has modes)."""
-    from tether.errors import AgentError
-
-    change = getattr(adapter, "set_permission_mode", None)
-    if change is None:
+    if not isinstance(adapter, PermissionModes):
         raise AgentError(
             "this agent has no permission modes to change",
             hint="permission modes exist for agent = claude (and the demo)",
         )
-    await change(mode)
+    await adapter.set_permission_mode(mode)

@@ -3,7 +3,9 @@
 Spawn: `claude -p --input-format stream-json --output-format stream-json --verbose
 --permission-prompt-tool stdio --session-id=<uuid>` (or `--resume=<id>`); stdin stays
 open for the whole session because the CLI reads permission answers from it (closing
-it fails any pending prompt). The wire facts this follows are in docs/claude.md.
+it fails any pending prompt). The process is a `ProcessHost`'s; what its messages mean is
+`ClaudeStream`'s (claude_stream.py); this module is the I/O between them and the control
+channel. The wire facts this follows are in docs/claude.md.
 """
 
 from __future__ import annotations
@@ -13,78 +15,50 @@ import contextlib
 import itertools
 import json
 import logging
-import os
-from collections import deque
-from typing import Any
 
-from tether.agents.base import AgentContext
-from tether.agents.claude_launch import (
-    STREAM_JSON_FLAGS,
-    claude_argv,
-    claude_env,
-    new_agent_session_id,
-    redact,
-    secret_values,
-)
-from tether.agents.process import exited_event
+from tether.agents.base import AgentContext, WireObject
+from tether.agents.claude_launch import claude_argv, claude_env, new_agent_session_id
+from tether.agents.claude_stream import ClaudeStream
+from tether.agents.process import AgentStartError, ProcessHost, exit_description
+from tether.agents.redaction import redact
 from tether.errors import AgentError, TransportError
+from tether.protocol.events import ErrorEvent
 from tether.protocol.messages import ControlPermissionDecision
-from tether.tasks import keep_task
 from tether.transports.base import AgentProcess
 
-__all__ = ["STREAM_JSON_FLAGS", "AgentStartError", "ClaudeAdapter"]
+__all__ = ["AgentStartError", "ClaudeAdapter"]
 
 log = logging.getLogger("tether.agents.claude")
 
 # What the CLI says when `--resume` names a session without a transcript.
 _NO_HISTORY = "No conversation found"
 
-# After closing stdin an idle CLI exits in ≈0.3 s; past this we send SIGTERM.
-_GRACEFUL_EXIT_S = 3.0
 
-
-class AgentStartError(AgentError):
-    """The agent process ended (or never answered) before it was ready; `exit_code` says how."""
-
-    def __init__(self, message: str, *, exit_code: int | None, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.exit_code = exit_code
-
-
-class ClaudeAdapter:
+class ClaudeAdapter(ProcessHost):
     """Drives one Claude Code (stream-json) process."""
 
     agent_name = "claude"
     default_command: tuple[str, ...] = ("claude",)
+    # After EOF on stdin an idle CLI exits in ≈0.3 s; past this we send SIGTERM.
+    graceful_exit_s = 3.0
 
     def __init__(self, ctx: AgentContext) -> None:
-        self.ctx = ctx
-        self._proc: AgentProcess | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._controls: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        super().__init__(ctx)
+        self._controls: dict[str, asyncio.Future[WireObject]] = {}
         self._request_ids = itertools.count(1)
-        self._permissions: dict[str, dict[str, Any]] = {}
-        self._turns = 0  # turns written and not yet finished (the CLI queues them)
-        self._interrupting = False
-        self._stopping = False
-        self._started = False
-        self._exited = asyncio.Event()
-        self._exit_code: int | None = None
-        self._stderr_tail: deque[str] = deque(maxlen=20)
-        self._early_errors: list[str] = []
-        self._secrets: list[str] = []
-        self._init_seen = False
-        self.permission_mode: str | None = None
-        # Known from the start: we either resume an id or choose the new session's id.
-        self.agent_session_id: str = ctx.resume or new_agent_session_id()
         self._resuming = ctx.resume is not None
+        # Known from the start: we either resume an id or choose the new session's id.
+        self.stream = ClaudeStream(self.agent_name, ctx.resume or new_agent_session_id())
 
     @property
-    def pid(self) -> int | None:
-        """The agent's local pid (of the ssh client for remote teams), once spawned."""
-        return self._proc.pid if self._proc is not None else None
+    def agent_session_id(self) -> str:
+        """The CLI's own id of this conversation (what `--resume` takes)."""
+        return self.stream.agent_session_id
 
-    # -- argv ----------------------------------------------------------------------------
+    @property
+    def permission_mode(self) -> str | None:
+        """The permission mode in force, as the CLI last reported it."""
+        return self.stream.permission_mode
 
     def argv(self) -> list[str]:
         """The full argv (a list; never a shell line)."""
@@ -113,56 +87,35 @@ class ClaudeAdapter:
             log.info("%s has no history to resume; starting it afresh", self.agent_session_id)
             self._resuming = False
             init = await self._launch()
-        self._started = True
-        if isinstance(init.get("current_permission_mode"), str):
-            self.permission_mode = init["current_permission_mode"]
-        event: dict[str, Any] = {
-            "kind": "status",
-            "state": "idle",
-            "agent": self.agent_name,
-            "agent_session_id": self.agent_session_id,
-            "permission_mode": self.permission_mode,
-        }
-        if isinstance(init.get("claude_code_version"), str):
-            event["detail"] = f"{self.agent_name} {init['claude_code_version']}"
-        self.ctx.emit({k: v for k, v in event.items() if v is not None})
+        self.stream.started = True
+        self.ready(self.stream.ready_status(init))
 
-    async def _launch(self) -> dict[str, Any]:
+    async def _launch(self) -> WireObject:
         """Spawn the process and exchange `initialize`; return its answer."""
-        team = self.ctx.team
-        env = self.env()
-        self._secrets = secret_values({**os.environ, **env})
-        self._exited = asyncio.Event()
-        self._exit_code = None
-        self._early_errors.clear()
-        self._stderr_tail.clear()
-        self._proc = await self.ctx.transport.spawn(self.argv(), cwd=team.path, env=env)
-        self._spawn_task(self._read_stdout())
-        self._spawn_task(self._read_stderr())
-        self._spawn_task(self._watch_exit())
+        timeout = self.ctx.team.session_init_timeout
+        self.stream.early_errors.clear()
+        proc = await self.spawn_process(self.argv(), self.env())
+        self.add_reader(self.spawn_task(self._read_stdout(proc)))
         try:
-            return await self._control(
-                {"subtype": "initialize", "hooks": None}, team.session_init_timeout
-            )
+            return await self._control({"subtype": "initialize", "hooks": None}, timeout)
         except TimeoutError:
             await self.stop()
             raise AgentStartError(
-                f"{self.agent_name} did not answer `initialize` within"
-                f" {team.session_init_timeout:g} s",
-                exit_code=self._exit_code,
+                f"{self.agent_name} did not answer `initialize` within {timeout:g} s",
+                exit_code=_exit_code(proc),
                 hint="check the agent's install and credentials; raise session_init_timeout",
             ) from None
         except AgentError:
-            raise await self._start_failure() from None
+            raise await self._start_failure(proc) from None
 
-    async def _start_failure(self) -> AgentStartError:
+    async def _start_failure(self, proc: AgentProcess) -> AgentStartError:
         """The process went away during start: wait for its exit and say why."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._exited.wait(), 10)
-        if not self._exited.is_set():
+            await asyncio.wait_for(self.exited.wait(), 10)
+        if not self.exited.is_set():
             await self.stop()
-        why = "; ".join(self._early_errors) or "\n".join(self._stderr_tail)
-        code = self._exit_code if self._exit_code is None or self._exit_code >= 0 else None
+        why = "; ".join(self.stream.early_errors) or "\n".join(self.stderr_tail)
+        code = _exit_code(proc)
         message = f"{self.agent_name} exited (code {code}) before it was ready"
         hint = None
         if self._resuming and _NO_HISTORY in why:
@@ -173,54 +126,42 @@ class ClaudeAdapter:
 
     async def send_user_message(self, text: str) -> None:
         """Write one user turn (the CLI queues it if a turn is running)."""
-        self._turns += 1
+        self.stream.turns += 1
+        turn = {
+            "type": "user",
+            "message": {"role": "user", "content": text},
+            "parent_tool_use_id": None,
+            "session_id": self.agent_session_id,
+        }
         try:
-            await self._write(
-                {
-                    "type": "user",
-                    "message": {"role": "user", "content": text},
-                    "parent_tool_use_id": None,
-                    "session_id": self.agent_session_id,
-                }
-            )
+            await self._write(turn)
         except AgentError:
-            self._turns -= 1
+            self.stream.turns -= 1
             raise
 
     async def decide_permission(self, decision: ControlPermissionDecision) -> None:
         """Answer a `can_use_tool` request: allow (with the possibly edited input) or deny."""
-        request = self._permissions.pop(decision.request_id, None)
-        if request is None:
+        proposed = self.stream.take_permission(decision.request_id)
+        if proposed is None:
             raise AgentError(
                 f"permission request {decision.request_id!r} is no longer pending"
                 " (the agent withdrew it, or its turn ended)"
             )
+        answer: WireObject
         if decision.behavior == "allow":
-            answer: dict[str, Any] = {
-                "behavior": "allow",
-                "updatedInput": decision.updated_input or request.get("input") or {},
-            }
+            answer = {"behavior": "allow", "updatedInput": decision.updated_input or proposed}
         else:
             answer = {
                 "behavior": "deny",
                 "message": decision.message or "Denied by the session owner",
             }
-        await self._write(
-            {
-                "type": "control_response",
-                "response": {
-                    "subtype": "success",
-                    "request_id": decision.request_id,
-                    "response": answer,
-                },
-            }
-        )
+        await self._respond(decision.request_id, {"subtype": "success", "response": answer})
 
     async def interrupt(self) -> None:
         """Ask the agent to stop the running turn (it stays alive for the next one)."""
-        if self._turns == 0:
+        if self.stream.turns == 0:
             return
-        self._interrupting = True
+        self.stream.interrupting = True
         try:
             await self._control({"subtype": "interrupt"}, timeout=10)
         except (TimeoutError, AgentError) as exc:
@@ -232,47 +173,46 @@ class ClaudeAdapter:
             answer = await self._control({"subtype": "set_permission_mode", "mode": mode}, 10)
         except TimeoutError:
             raise AgentError(f"{self.agent_name} did not answer set_permission_mode") from None
-        self._mode_changed(str(answer.get("mode") or mode), None)
+        for event in self.stream.mode_changed(str(answer.get("mode") or mode)):
+            self.ctx.emit(event)
 
-    async def stop(self) -> None:
-        """End the process: EOF on stdin when idle (a clean exit), else or then TERM/KILL."""
-        self._stopping = True
-        proc = self._proc
-        if proc is not None and proc.returncode is None:
-            # Closing stdin lets an idle CLI exit cleanly; mid-turn it would finish the
-            # whole turn first (and fail a pending prompt), so then we signal at once.
-            if self._turns == 0 and not self._permissions:
-                with contextlib.suppress(TransportError):
-                    await proc.close_stdin()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._exited.wait(), _GRACEFUL_EXIT_S)
-            if proc.returncode is None:
-                await proc.terminate(grace_s=5.0)
-        await self.wait_exited()
+    # -- ProcessHost hooks -------------------------------------------------------------------
 
-    async def wait_exited(self) -> None:
-        """Until the process has ended and `exited` was emitted (if it had started)."""
-        if self._proc is None:
-            return
-        await self._exited.wait()
+    def eof_ends_gracefully(self) -> bool:
+        """Closing stdin lets an idle CLI exit cleanly; mid-turn it would finish the whole
+        turn first (and fail a pending prompt), so then tether signals at once."""
+        return self.stream.turns == 0 and not self.stream.permissions
 
-    # -- plumbing ----------------------------------------------------------------------------
+    def on_process_exit(self, code: int) -> None:
+        """Whatever waits for an answer from the CLI gets none."""
+        for fut in self._controls.values():
+            if not fut.done():
+                fut.set_exception(AgentError(f"{self.agent_name} exited (code {code})"))
 
-    def _spawn_task(self, coro: Any) -> None:
-        keep_task(self._tasks, coro)
+    def exit_reason(self, code: int) -> str:
+        """The errors the CLI reported, else its stderr, else the exit in words."""
+        why = [*self.stream.early_errors, *self.stderr_tail]
+        return "\n".join(why) if why else exit_description(self.agent_name, code)
 
-    async def _write(self, message: dict[str, Any]) -> None:
-        if self._proc is None:
+    # -- the wire ----------------------------------------------------------------------------
+
+    async def _write(self, message: WireObject) -> None:
+        if self.proc is None:
             raise AgentError(f"{self.agent_name} is not running")
         line = json.dumps(message, ensure_ascii=False) + "\n"
         try:
-            await self._proc.write(line.encode("utf-8"))
+            await self.proc.write(line.encode("utf-8"))
         except TransportError as exc:
             raise AgentError(f"{self.agent_name} is not accepting input: {exc}") from None
 
-    async def _control(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def _respond(self, request_id: str, response: WireObject) -> None:
+        await self._write(
+            {"type": "control_response", "response": {**response, "request_id": request_id}}
+        )
+
+    async def _control(self, request: WireObject, timeout: float) -> WireObject:
         request_id = f"tether_{next(self._request_ids)}"
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[WireObject] = asyncio.get_running_loop().create_future()
         self._controls[request_id] = fut
         try:
             await self._write(
@@ -282,114 +222,49 @@ class ClaudeAdapter:
         finally:
             self._controls.pop(request_id, None)
 
-    async def _read_stderr(self) -> None:
-        assert self._proc is not None
-        async for raw in self._proc.lines("stderr"):
-            text = redact(raw.decode("utf-8", "replace"), self._secrets)
-            self._stderr_tail.append(text)
-            log.debug("%s stderr: %s", self.agent_name, text)
-
-    async def _read_stdout(self) -> None:
-        assert self._proc is not None
-        async for raw in self._proc.lines("stdout"):
+    async def _read_stdout(self, proc: AgentProcess) -> None:
+        async for raw in proc.lines("stdout"):
             if not raw.strip():
                 continue
-            try:
-                message = json.loads(raw)
-            except json.JSONDecodeError:
-                message = None
-            if not isinstance(message, dict):
-                snippet = redact(raw[:200].decode("utf-8", "replace"), self._secrets)
+            message = _json_object(raw)
+            if message is None:
+                snippet = redact(raw[:200].decode("utf-8", "replace"), self.secrets)
                 self.ctx.emit(
-                    {
-                        "kind": "error",
-                        "code": "agent_output",
-                        "message": f"{self.agent_name} wrote a line that is not a JSON"
+                    ErrorEvent(
+                        code="agent_output",
+                        message=f"{self.agent_name} wrote a line that is not a JSON"
                         f" object (ignored): {snippet}",
-                    }
+                    )
                 )
                 continue
             try:
-                self._dispatch(message)
+                self._on_message(message)
             except Exception:  # one odd message must not kill the session's reader
                 log.exception("could not map a %s message", self.agent_name)
                 self.ctx.emit(
-                    {
-                        "kind": "error",
-                        "code": "agent_output",
-                        "message": f"could not understand a {message.get('type')!r} message",
-                        "raw": message,
-                    }
+                    ErrorEvent(
+                        code="agent_output",
+                        message=f"could not understand a {message.get('type')!r} message",
+                        raw=message,
+                    )
                 )
 
-    async def _watch_exit(self) -> None:
-        assert self._proc is not None
-        proc, exited = self._proc, self._exited  # this launch's, should start() relaunch
-        try:
-            code = await proc.wait()
-            self._exit_code = code
-            # Let the readers drain what the process wrote before it ended.
-            readers = [t for t in self._tasks if t is not asyncio.current_task()]
-            if readers:
-                await asyncio.wait(readers, timeout=5)
-            for fut in self._controls.values():
-                if not fut.done():
-                    fut.set_exception(AgentError(f"{self.agent_name} exited (code {code})"))
-            if self._started:
-                self.ctx.emit(self._exited_event(code))
-            # else: start() raises AgentStartError and the supervisor reports the exit.
-        finally:
-            exited.set()
-
-    def _exited_event(self, code: int) -> dict[str, Any]:
-        why = [*self._early_errors, *self._stderr_tail]
-        failure = "\n".join(why) if why else self._exit_reason(code)
-        return exited_event(code, stopping=self._stopping, failure=failure)
-
-    def _exit_reason(self, code: int) -> str:
-        if code < 0:
-            return f"{self.agent_name} was killed by signal {-code}"
-        if code == 143:
-            return f"{self.agent_name} was terminated (SIGTERM)"
-        return f"{self.agent_name} exited with code {code}"
-
-    # -- mapping ------------------------------------------------------------------------------
-
-    def _dispatch(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
+    def _on_message(self, message: WireObject) -> None:
+        kind = message.get("type")
         if kind == "control_response":
-            self._on_control_response(msg)
-        elif kind == "control_request":
-            self._on_control_request(msg)
-        elif kind == "control_cancel_request":
-            self._on_cancel(msg)
-        elif kind == "system" and msg.get("subtype") == "init":
-            self._on_init(msg)
-        elif kind == "system" and msg.get("subtype") == "status":
-            if isinstance(msg.get("permissionMode"), str):
-                self._mode_changed(msg["permissionMode"], msg)
-        elif kind == "assistant":
-            self._on_assistant(msg)
-        elif kind == "user":
-            self._on_tool_results(msg)
-        elif kind == "result":
-            self._on_result(msg)
-        # Other message types (stream_event, …) carry nothing a viewer needs.
-
-    def _state(self) -> str:
-        if self._permissions:
-            return "waiting_permission"
-        return "busy" if self._turns else "idle"
-
-    def _mode_changed(self, mode: str, raw: dict[str, Any] | None) -> None:
-        if mode == self.permission_mode:
+            self._on_control_response(message)
             return
-        self.permission_mode = mode
-        self.ctx.emit(
-            {"kind": "status", "state": self._state(), "permission_mode": mode, "raw": raw}
-        )
+        request = message.get("request")
+        subtype = request.get("subtype") if isinstance(request, dict) else None
+        if kind == "control_request" and subtype != "can_use_tool":
+            # Answer what tether does not serve, so the agent is never left waiting.
+            refusal = {"subtype": "error", "error": f"tether does not support {subtype!r}"}
+            self.spawn_task(self._respond(str(message.get("request_id")), refusal))
+            return
+        for event in self.stream.feed(message):
+            self.ctx.emit(event)
 
-    def _on_control_response(self, msg: dict[str, Any]) -> None:
+    def _on_control_response(self, msg: WireObject) -> None:
         response = msg.get("response") or {}
         fut = self._controls.get(str(response.get("request_id")))
         if fut is None or fut.done():
@@ -399,145 +274,16 @@ class ClaudeAdapter:
         else:
             fut.set_result(response.get("response") or {})
 
-    def _on_cancel(self, msg: dict[str, Any]) -> None:
-        request_id = str(msg.get("request_id"))
-        if self._permissions.pop(request_id, None) is not None:
-            self.ctx.emit(
-                {
-                    "kind": "permission_decision",
-                    "request_id": request_id,
-                    "behavior": "cancelled",
-                    "by": self.agent_name,
-                    "raw": msg,
-                }
-            )
 
-    def _on_init(self, msg: dict[str, Any]) -> None:
-        # Sent at the start of every turn; the first one is kept whole, later ones only
-        # restate the state (a queued turn starts right after the previous result).
-        self.agent_session_id = msg.get("session_id") or self.agent_session_id
-        if isinstance(msg.get("permissionMode"), str):
-            self.permission_mode = msg["permissionMode"]
-        self.ctx.emit(
-            {
-                "kind": "status",
-                "state": "busy",
-                "agent": self.agent_name,
-                "agent_session_id": self.agent_session_id,
-                "model": msg.get("model"),
-                "permission_mode": self.permission_mode,
-                "raw": None if self._init_seen else msg,
-            }
-        )
-        self._init_seen = True
-
-    def _on_control_request(self, msg: dict[str, Any]) -> None:
-        request = msg.get("request") or {}
-        request_id = str(msg.get("request_id"))
-        if request.get("subtype") != "can_use_tool":
-            # Answer what we do not support, so the agent is never left waiting.
-            self._spawn_task(
-                self._write(
-                    {
-                        "type": "control_response",
-                        "response": {
-                            "subtype": "error",
-                            "request_id": request_id,
-                            "error": f"tether does not support {request.get('subtype')!r}",
-                        },
-                    }
-                )
-            )
-            return
-        tool_input = request.get("input") or {}
-        self._permissions[request_id] = {"input": tool_input}
-        event: dict[str, Any] = {
-            "kind": "permission_request",
-            "request_id": request_id,
-            "tool": str(request.get("tool_name", "?")),
-            "input": tool_input,
-            "suggestions": request.get("permission_suggestions") or [],
-            "tool_use_id": request.get("tool_use_id"),
-            "raw": msg,
-        }
-        for name in ("description", "decision_reason", "blocked_path"):
-            if isinstance(request.get(name), str):
-                event[name] = request[name]
-        self.ctx.emit(event)
-
-    def _on_assistant(self, msg: dict[str, Any]) -> None:
-        message = msg.get("message") or {}
-        for block in message.get("content") or []:
-            btype = block.get("type")
-            if btype == "text" and block.get("text"):
-                self.ctx.emit({"kind": "agent_message", "text": block["text"], "raw": msg})
-            elif btype == "tool_use":
-                self.ctx.emit(
-                    {
-                        "kind": "tool_call",
-                        "tool_use_id": str(block.get("id")),
-                        "tool": str(block.get("name")),
-                        "input": block.get("input") or {},
-                        "raw": msg,
-                    }
-                )
-
-    def _on_tool_results(self, msg: dict[str, Any]) -> None:
-        # Also carries `[Request interrupted by user]` markers and replayed slash-command
-        # output; only tool results are events.
-        content = (msg.get("message") or {}).get("content")
-        if not isinstance(content, list):
-            return
-        for block in content:
-            if not isinstance(block, dict) or block.get("type") != "tool_result":
-                continue
-            self.ctx.emit(
-                {
-                    "kind": "tool_result",
-                    "tool_use_id": str(block.get("tool_use_id")),
-                    "output": _text_of(block.get("content")),
-                    "is_error": bool(block.get("is_error")),
-                    "raw": msg,
-                }
-            )
-
-    def _on_result(self, msg: dict[str, Any]) -> None:
-        errors = [str(e) for e in msg.get("errors") or [] if not str(e).startswith("[ede_")]
-        if self._turns == 0:
-            # Not the end of a turn of ours: e.g. `--resume` of an unknown id answers
-            # with one error result and exits before `initialize` is answered.
-            if errors:
-                self._early_errors.extend(errors)
-                if self._started:
-                    self.ctx.emit({"kind": "error", "code": "agent", "message": "; ".join(errors)})
-            return
-        self._turns -= 1
-        # `is_error` is what to trust: an API error is `subtype: success, is_error: true`.
-        failed = bool(msg.get("is_error"))
-        aborted = str(msg.get("terminal_reason", "")).startswith("aborted")
-        if self._interrupting and (failed or aborted):
-            status = "interrupted"
-        elif failed:
-            status = "error"
-        else:
-            status = "success"
-        self._interrupting = False
-        self._permissions.clear()
-        event: dict[str, Any] = {"kind": "turn_finished", "status": status, "raw": msg}
-        if isinstance(msg.get("result"), str):
-            event["result"] = msg["result"]
-        elif errors and status == "error":
-            event["result"] = "; ".join(errors)
-        if isinstance(msg.get("usage"), dict):
-            event["usage"] = msg["usage"]
-        if isinstance(msg.get("total_cost_usd"), int | float):
-            event["cost"] = float(msg["total_cost_usd"])
-        self.ctx.emit(event)
+def _json_object(raw: bytes) -> WireObject | None:
+    try:
+        message = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return message if isinstance(message, dict) else None
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return "" if content is None else json.dumps(content)
+def _exit_code(proc: AgentProcess) -> int | None:
+    """The exit code for an `AgentStartError` (None: still running, or killed by a signal)."""
+    code = proc.returncode
+    return code if code is None or code >= 0 else None

@@ -1,5 +1,5 @@
-"""How a Claude Code process is launched: its argv (a list, never a shell line), its
-environment, and the redaction of secrets from what it writes on stderr.
+"""How a Claude Code process is launched: its argv (a list, never a shell line) and its
+environment.
 
 Facts this relies on (Claude Code 2.1.328, see docs/claude.md):
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from tether.config import TeamConfig
 
@@ -38,8 +38,6 @@ PERMISSION_MODES = ("default", "acceptEdits", "plan", "auto", "dontAsk", BYPASS_
 
 # An agent session id goes into argv as `--resume=<id>`: a plain token, never an option.
 _AGENT_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 
 
 def new_agent_session_id() -> str:
@@ -83,17 +81,3 @@ def claude_env(team: TeamConfig, *, running_as_root: bool | None = None) -> dict
         env["IS_SANDBOX"] = "1"
     env.update(team.env)
     return env
-
-
-def secret_values(env: Mapping[str, str]) -> list[str]:
-    """Values of variables whose names look secret (API keys, tokens …), longest first."""
-    values = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 8}
-    return sorted(values, key=len, reverse=True)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value replaced by `***`."""
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return text

@@ -10,12 +10,22 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from tether.agents.base import AgentContext
+from tether.agents.base import AgentContext, WireObject
+from tether.agents.codex_items import item_events
 from tether.agents.jsonrpc import LineRpc
 from tether.agents.process import ProcessHost, program_argv
+from tether.agents.usage import TurnUsage, codex_usage
 from tether.errors import AgentError
+from tether.protocol.events import (
+    AgentMessage,
+    ErrorEvent,
+    PermissionDecision,
+    PermissionRequest,
+    Status,
+    TurnFinished,
+)
 from tether.protocol.messages import ControlPermissionDecision
 
 log = logging.getLogger("tether.agents.codex")
@@ -33,13 +43,17 @@ _OPTION_NAMES = {
     "decline": ("Deny (the turn goes on)", "reject_once"),
     "cancel": ("Deny and stop the turn", "reject_once"),
 }
-_TURN_STATUS = {"completed": "success", "interrupted": "interrupted", "failed": "error"}
+_TURN_STATUS: dict[str, Literal["success", "interrupted", "error"]] = {
+    "completed": "success",
+    "interrupted": "interrupted",
+    "failed": "error",
+}
 
 
 @dataclass
 class _Approval:
     rpc_id: Any
-    decisions: dict[str, Any] = field(default_factory=dict)  # option id → decision value
+    decisions: WireObject = field(default_factory=dict)  # option id → decision value
 
 
 class CodexAdapter(ProcessHost):
@@ -54,7 +68,7 @@ class CodexAdapter(ProcessHost):
         self.turn_id: str | None = None
         self._approvals: dict[str, _Approval] = {}
         self._texts: dict[str, str] = {}  # agentMessage item id → text streamed so far
-        self._usage: dict[str, Any] | None = None
+        self._usage: TurnUsage | None = None  # the running turn's model calls, summed
 
     # -- argv and thread settings ------------------------------------------------------------
 
@@ -62,7 +76,7 @@ class CodexAdapter(ProcessHost):
         """`codex app-server` (the team's `command` replaces `codex`)."""
         return [*program_argv(self.ctx, "codex"), "app-server"]
 
-    def thread_settings(self) -> dict[str, Any]:
+    def thread_settings(self) -> WireObject:
         """approvalPolicy / sandbox / model / cwd for `thread/start` and `thread/resume`."""
         team = self.ctx.team
         if team.skip_permissions:
@@ -70,7 +84,7 @@ class CodexAdapter(ProcessHost):
         else:
             policy = team.approval_policy or DEFAULT_APPROVAL_POLICY
             sandbox = team.sandbox or DEFAULT_SANDBOX
-        settings: dict[str, Any] = {"cwd": team.path, "approvalPolicy": policy, "sandbox": sandbox}
+        settings: WireObject = {"cwd": team.path, "approvalPolicy": policy, "sandbox": sandbox}
         if team.model:
             settings["model"] = team.model
         return settings
@@ -112,15 +126,14 @@ class CodexAdapter(ProcessHost):
             ) from None
         thread = result.get("thread") or {}
         self.thread_id = str(thread.get("id") or self.thread_id)
-        self.ctx.emit(
-            {
-                "kind": "status",
-                "state": "idle",
-                "agent": self.agent_name,
-                "agent_session_id": self.thread_id,
-                "model": result.get("model"),
-                "permission_mode": result.get("approvalPolicy"),
-            }
+        self.ready(
+            Status(
+                state="idle",
+                agent=self.agent_name,
+                agent_session_id=self.thread_id,
+                model=result.get("model"),
+                permission_mode=result.get("approvalPolicy"),
+            )
         )
 
     async def send_user_message(self, text: str) -> None:
@@ -169,9 +182,7 @@ class CodexAdapter(ProcessHost):
 
     # -- from the agent ----------------------------------------------------------------------
 
-    def _on_request(
-        self, rpc_id: Any, method: str, params: dict[str, Any], raw: dict[str, Any]
-    ) -> None:
+    def _on_request(self, rpc_id: Any, method: str, params: WireObject, raw: WireObject) -> None:
         tool = APPROVAL_METHODS.get(method)
         if tool is None:
             # Never leave the agent waiting on something tether cannot answer.
@@ -197,160 +208,87 @@ class CodexAdapter(ProcessHost):
             k: params[k] for k in ("command", "cwd", "reason", "grantRoot") if params.get(k)
         }
         self.ctx.emit(
-            {
-                "kind": "permission_request",
-                "request_id": request_id,
-                "tool": tool,
-                "input": tool_input,
-                "tool_use_id": params.get("itemId"),
-                "options": [_option(o, v) for o, v in approval.decisions.items()],
-                "raw": raw,
-            }
+            PermissionRequest(
+                request_id=request_id,
+                tool=tool,
+                input=tool_input,
+                tool_use_id=params.get("itemId"),
+                options=[_option(o, v) for o, v in approval.decisions.items()],
+                raw=raw,
+            )
         )
 
-    def _on_notification(self, method: str, params: dict[str, Any], raw: dict[str, Any]) -> None:
-        emit = self.ctx.emit
+    def _on_notification(self, method: str, params: WireObject, raw: WireObject) -> None:
         if method == "turn/started":
             self.turn_id = (params.get("turn") or {}).get("id") or self.turn_id
         elif method == "item/agentMessage/delta":
             item_id = str(params.get("itemId"))
             self._texts[item_id] = self._texts.get(item_id, "") + str(params.get("delta", ""))
-        elif method == "item/started":
-            self._on_item(params.get("item") or {}, raw, started=True)
-        elif method == "item/completed":
-            self._on_item(params.get("item") or {}, raw, started=False)
+        elif method in ("item/started", "item/completed"):
+            item = params.get("item") or {}
+            started = method == "item/started"
+            if item.get("type") == "agentMessage" and not started:
+                self._texts.pop(str(item.get("id")), None)  # streamed to its end
+            for event in item_events(item, raw, started=started):
+                self.ctx.emit(event)
         elif method == "serverRequest/resolved":
             request_id = f"codex-{params.get('requestId')}"
             if self._approvals.pop(request_id, None) is not None:
-                emit(_cancelled(request_id, raw))
+                self.ctx.emit(_cancelled(request_id, raw))
         elif method == "thread/tokenUsage/updated":
-            usage = (params.get("tokenUsage") or {}).get("last")
-            self._usage = usage if isinstance(usage, dict) else self._usage
+            # One per model call; `last` is that call's, so a turn's usage is their sum.
+            call = codex_usage((params.get("tokenUsage") or {}).get("last"))
+            if call is not None:
+                self._usage = call if self._usage is None else self._usage + call
         elif method == "error" and not params.get("willRetry"):
             error = params.get("error") or {}
-            emit(
-                {
-                    "kind": "error",
-                    "code": "agent",
-                    "message": str(error.get("message", error)),
-                    "raw": raw,
-                }
-            )
+            message = str(error.get("message", error))
+            self.ctx.emit(ErrorEvent(code="agent", message=message, raw=raw))
         elif method == "turn/completed":
             self._on_turn_completed(params.get("turn") or {}, raw)
 
-    def _on_item(self, item: dict[str, Any], raw: dict[str, Any], *, started: bool) -> None:
-        kind, item_id = item.get("type"), str(item.get("id"))
-        emit = self.ctx.emit
-        if kind == "agentMessage" and not started:
-            self._texts.pop(item_id, None)
-            if item.get("text"):
-                emit({"kind": "agent_message", "text": item["text"], "raw": raw})
-        elif kind == "commandExecution" and started:
-            tool_input = {"command": item.get("command"), "cwd": item.get("cwd")}
-            emit(
-                {
-                    "kind": "tool_call",
-                    "tool_use_id": item_id,
-                    "tool": "shell",
-                    "input": tool_input,
-                    "raw": raw,
-                }
-            )
-        elif kind == "commandExecution":
-            status = item.get("status")
-            failed = status != "completed" or item.get("exitCode") not in (0, None)
-            output = item.get("aggregatedOutput") or ("" if status == "completed" else str(status))
-            emit(
-                {
-                    "kind": "tool_result",
-                    "tool_use_id": item_id,
-                    "output": output,
-                    "is_error": failed,
-                    "raw": raw,
-                }
-            )
-        elif kind == "fileChange" and started:
-            tool_input = {"changes": item.get("changes") or []}
-            emit(
-                {
-                    "kind": "tool_call",
-                    "tool_use_id": item_id,
-                    "tool": "apply_patch",
-                    "input": tool_input,
-                    "raw": raw,
-                }
-            )
-        elif kind == "fileChange":
-            status = str(item.get("status"))
-            emit(
-                {
-                    "kind": "tool_result",
-                    "tool_use_id": item_id,
-                    "output": status,
-                    "is_error": status != "completed",
-                    "raw": raw,
-                }
-            )
-        elif kind in ("mcpToolCall", "webSearch", "dynamicToolCall") and started:
-            name = str(item.get("tool") or (item.get("query") and "web_search") or kind)
-            arguments = item.get("arguments")
-            tool_input = arguments if isinstance(arguments, dict) else {}
-            emit(
-                {
-                    "kind": "tool_call",
-                    "tool_use_id": item_id,
-                    "tool": name,
-                    "input": tool_input,
-                    "raw": raw,
-                }
-            )
-
-    def _on_turn_completed(self, turn: dict[str, Any], raw: dict[str, Any]) -> None:
+    def _on_turn_completed(self, turn: WireObject, raw: WireObject) -> None:
         # Text streamed into a message the turn never completed (an interrupt) still counts.
         for text in self._texts.values():
             if text:
-                self.ctx.emit({"kind": "agent_message", "text": text, "partial": True})
+                self.ctx.emit(AgentMessage(text=text, partial=True))
         self._texts.clear()
+        self._cancel_approvals()
+        error = turn.get("error")
+        finished = TurnFinished(
+            status=_TURN_STATUS.get(str(turn.get("status")), "error"),
+            result=str(error["message"])
+            if isinstance(error, dict) and error.get("message")
+            else None,
+            usage=self._usage.as_payload() if self._usage is not None else None,
+            raw=raw,
+        )
+        self._usage = None
+        self.turn_id = None
+        self.ctx.emit(finished)
+
+    def _cancel_approvals(self) -> None:
         for request_id in list(self._approvals):
             self._approvals.pop(request_id)
             self.ctx.emit(_cancelled(request_id, None))
-        status = _TURN_STATUS.get(str(turn.get("status")), "error")
-        event: dict[str, Any] = {"kind": "turn_finished", "status": status, "raw": raw}
-        error = turn.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            event["result"] = str(error["message"])
-        if self._usage is not None:
-            event["usage"] = self._usage
-        self._usage = None
-        self.turn_id = None
-        self.ctx.emit(event)
 
     def on_process_exit(self, code: int) -> None:
         """Pending approvals die with the process."""
-        for request_id in list(self._approvals):
-            self._approvals.pop(request_id)
-            self.ctx.emit(_cancelled(request_id, None))
+        self._cancel_approvals()
 
 
-def _option(option_id: str, value: Any) -> dict[str, Any]:
+def _option(option_id: str, value: Any) -> WireObject:
     name, kind = _OPTION_NAMES.get(option_id, (option_id, "allow_always"))
     if option_id == "acceptWithExecpolicyAmendment":
         name = "Always allow this command"
-    option: dict[str, Any] = {"option_id": option_id, "name": name, "kind": kind}
+    option: WireObject = {"option_id": option_id, "name": name, "kind": kind}
     if not isinstance(value, str):
         option["value"] = value
     return option
 
 
-def _cancelled(request_id: str, raw: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "kind": "permission_decision",
-        "request_id": request_id,
-        "behavior": "cancelled",
-        "by": "codex",
-        "raw": raw,
-    }
+def _cancelled(request_id: str, raw: WireObject | None) -> PermissionDecision:
+    return PermissionDecision(request_id=request_id, behavior="cancelled", by="codex", raw=raw)
 
 
 def _version() -> str:

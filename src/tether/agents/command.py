@@ -5,8 +5,12 @@ Two modes (team setting `mode`):
 * `stdin` — the command starts with the session; each user message is written to its
   stdin as one line. A turn is over when the command has been quiet for
   `turn_quiet_s` seconds (a plain command has no other end-of-turn signal) or exits.
+  `interrupt` sends SIGINT to the command's process group, as Ctrl+C in a terminal
+  would, whether or not the quiet time has already closed the turn (a long job that
+  went quiet is still running).
 * `args` — each user message runs the command once with the message as its last
-  argument; the turn ends when that run exits (status from its exit code).
+  argument; the turn ends when that run exits (status from its exit code); `interrupt`
+  ends the run (TERM, then KILL).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from typing import Any
+import signal
+from typing import Any, Literal
 
 from tether.agents.base import AgentContext
 from tether.agents.process import exited_event
 from tether.errors import AgentError, Conflict, TransportError
+from tether.protocol.events import Exited, Output, Status, TurnFinished
 from tether.protocol.messages import ControlPermissionDecision
 from tether.tasks import keep_task
 from tether.transports.base import AgentProcess, Stream
@@ -49,7 +55,7 @@ class CommandAdapter:
             self._spawn_task(self._watch_stdin_mode(self._proc))
         elif self.ctx.team.remote is None and shutil.which(self.argv[0]) is None:
             raise AgentError(f"agent binary {self.argv[0]!r} was not found on PATH")
-        self.ctx.emit({"kind": "status", "state": "idle", "agent": "command"})
+        self.ctx.emit(Status(state="idle", agent="command"))
 
     async def send_user_message(self, text: str) -> None:
         """Write a line (stdin mode) or run the command with the text as last argument."""
@@ -78,14 +84,16 @@ class CommandAdapter:
         raise AgentError("a plain command has no permission requests to answer")
 
     async def interrupt(self) -> None:
-        """args mode: stop the running command; stdin mode: end the turn (the command keeps on)."""
-        if not self._in_turn:
+        """args mode: stop the running command; stdin mode: SIGINT to the command's process
+        group (even after the quiet time ended the turn), and the turn ends."""
+        if self.ctx.team.mode == "args":
+            if self._in_turn and self._proc is not None:
+                self._interrupted = True
+                await self._proc.terminate(grace_s=3.0)
             return
-        if self.ctx.team.mode == "args" and self._proc is not None:
-            self._interrupted = True
-            await self._proc.terminate(grace_s=3.0)
-        else:
-            self._end_turn("interrupted")
+        if self._proc is not None and self._proc.returncode is None:
+            await self._proc.send_signal(signal.SIGINT)
+        self._end_turn("interrupted")
 
     async def stop(self) -> None:
         """End the command (if running) and the session."""
@@ -96,7 +104,7 @@ class CommandAdapter:
             # Let a running turn's watcher report its turn_finished before the exit.
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
-            self.ctx.emit({"kind": "exited", "code": 0, "reason": "stopped"})
+            self.ctx.emit(Exited(code=0, reason="stopped"))
             self._exited.set()
         await self._exited.wait()
 
@@ -118,22 +126,19 @@ class CommandAdapter:
     async def _pump(self, proc: AgentProcess, stream: Stream) -> None:
         async for raw in proc.lines(stream):
             self._activity.set()
-            self.ctx.emit(
-                {"kind": "output", "stream": stream, "text": raw.decode("utf-8", "replace")}
-            )
+            self.ctx.emit(Output(stream=stream, text=raw.decode("utf-8", "replace")))
 
     async def _pump_both(self, proc: AgentProcess) -> int:
         await asyncio.gather(self._pump(proc, "stdout"), self._pump(proc, "stderr"))
         return await proc.wait()
 
-    def _end_turn(self, status: str, result: str | None = None) -> None:
+    def _end_turn(
+        self, status: Literal["success", "error", "interrupted"], result: str | None = None
+    ) -> None:
         if not self._in_turn:
             return
         self._in_turn = False
-        event: dict[str, Any] = {"kind": "turn_finished", "status": status}
-        if result is not None:
-            event["result"] = result
-        self.ctx.emit(event)
+        self.ctx.emit(TurnFinished(status=status, result=result))
 
     async def _finish_when_quiet(self) -> None:
         quiet = self.ctx.team.turn_quiet_s

@@ -10,11 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 
-from tether.agents.base import AgentContext
+from tether.agents.base import AgentContext, WireObject
 from tether.agents.process import program_argv
+from tether.agents.usage import gemini_usage
 from tether.errors import AgentError, TransportError
+from tether.protocol.events import (
+    AgentMessage,
+    ErrorEvent,
+    Event,
+    Exited,
+    Status,
+    ToolCall,
+    ToolResult,
+    TurnFinished,
+)
 from tether.protocol.messages import ControlPermissionDecision
 from tether.transports.base import AgentProcess
 
@@ -50,14 +60,13 @@ class GeminiHeadlessAdapter:
         """Nothing runs between turns: check the binary and report idle."""
         self._program = program_argv(self.ctx, "gemini")
         self.ctx.emit(
-            {
-                "kind": "status",
-                "state": "idle",
-                "agent": self.agent_name,
-                "agent_session_id": self.session_id,
-                "model": self.ctx.team.model,
-                "permission_mode": "yolo",
-            }
+            Status(
+                state="idle",
+                agent=self.agent_name,
+                agent_session_id=self.session_id,
+                model=self.ctx.team.model,
+                permission_mode="yolo",
+            )
         )
 
     async def send_user_message(self, text: str) -> None:
@@ -72,86 +81,50 @@ class GeminiHeadlessAdapter:
                     self.argv(), cwd=self.ctx.team.path, env=dict(self.ctx.team.env)
                 )
             except (AgentError, TransportError) as exc:
-                self.ctx.emit({"kind": "error", "code": exc.code, "message": str(exc)})
-                self.ctx.emit({"kind": "turn_finished", "status": "error", "result": str(exc)})
+                self.ctx.emit(ErrorEvent(code=exc.code, message=str(exc)))
+                self.ctx.emit(TurnFinished(status="error", result=str(exc)))
                 return
             self._turn = proc
-            stderr = asyncio.create_task(_tail(proc))
-            finished: dict[str, Any] | None = None
             try:
-                await proc.write(text.encode("utf-8"))
-                await proc.close_stdin()
-                async for raw in proc.lines("stdout"):
-                    finished = self._on_line(raw) or finished
-            except TransportError as exc:
-                log.info("gemini turn: %s", exc)
-            code = await proc.wait()
-            tail = await stderr
-            self._turn = None
-            if self._interrupting:
-                finished = {"kind": "turn_finished", "status": "interrupted"}
-            elif finished is None:
-                reason = f"gemini exited with code {code} before finishing the turn"
-                finished = {"kind": "turn_finished", "status": "error", "result": reason}
-                if tail:
-                    finished["stderr"] = tail
+                finished = await self._converse(proc, text)
+            finally:
+                self._turn = None
             self.ctx.emit(finished)
 
-    def _on_line(self, raw: bytes) -> dict[str, Any] | None:
+    async def _converse(self, proc: AgentProcess, text: str) -> TurnFinished:
+        """Hand the process its prompt, pass its events on, and say how the turn ended."""
+        stderr = asyncio.create_task(_tail(proc))
+        finished: TurnFinished | None = None
+        try:
+            await proc.write(text.encode("utf-8"))
+            await proc.close_stdin()
+            async for raw in proc.lines("stdout"):
+                finished = self._on_line(raw) or finished
+        except TransportError as exc:
+            log.info("gemini turn: %s", exc)
+        code = await proc.wait()
+        tail = await stderr
+        if self._interrupting:
+            return TurnFinished(status="interrupted")
+        if finished is None:
+            reason = f"gemini exited with code {code} before finishing the turn"
+            return TurnFinished(status="error", result=reason, stderr=tail or None)
+        return finished
+
+    def _on_line(self, raw: bytes) -> TurnFinished | None:
         try:
             msg = json.loads(raw)
         except json.JSONDecodeError:
             return None
         if not isinstance(msg, dict):
             return None
-        kind = msg.get("type")
-        emit = self.ctx.emit
-        if kind == "init":
+        if msg.get("type") == "init":
             self.session_id = msg.get("session_id") or self.session_id
-            emit(
-                {
-                    "kind": "status",
-                    "state": "busy",
-                    "agent_session_id": self.session_id,
-                    "model": msg.get("model"),
-                    "raw": msg,
-                }
-            )
-        elif kind == "message" and msg.get("role") == "assistant" and msg.get("content"):
-            emit({"kind": "agent_message", "text": str(msg["content"]), "raw": msg})
-        elif kind == "tool_use":
-            params = msg.get("parameters")
-            emit(
-                {
-                    "kind": "tool_call",
-                    "tool_use_id": str(msg.get("tool_id")),
-                    "tool": str(msg.get("tool_name")),
-                    "input": params if isinstance(params, dict) else {},
-                    "raw": msg,
-                }
-            )
-        elif kind == "tool_result":
-            emit(
-                {
-                    "kind": "tool_result",
-                    "tool_use_id": str(msg.get("tool_id")),
-                    "output": str(msg.get("output") or ""),
-                    "is_error": msg.get("status") != "success",
-                    "raw": msg,
-                }
-            )
-        elif kind == "result":
-            ok = msg.get("status") == "success"
-            event: dict[str, Any] = {
-                "kind": "turn_finished",
-                "status": "success" if ok else "error",
-                "raw": msg,
-            }
-            if isinstance(msg.get("stats"), dict):
-                event["usage"] = msg["stats"]
-            if not ok:
-                event["result"] = str((msg.get("error") or {}).get("message", "error"))
-            return event
+        events = headless_events(msg, self.session_id)
+        for event in events:
+            if isinstance(event, TurnFinished):
+                return event
+            self.ctx.emit(event)
         return None
 
     async def decide_permission(self, decision: ControlPermissionDecision) -> None:
@@ -173,12 +146,52 @@ class GeminiHeadlessAdapter:
             except Exception:
                 log.exception("a gemini turn failed while stopping")
         if not self._exited.is_set():
-            self.ctx.emit({"kind": "exited", "code": 0, "reason": "stopped"})
+            self.ctx.emit(Exited(code=0, reason="stopped"))
             self._exited.set()
 
     async def wait_exited(self) -> None:
         """Until `stop` ended the session."""
         await self._exited.wait()
+
+
+def headless_events(msg: WireObject, session_id: str | None) -> list[Event]:
+    """The events of one headless stream-json message (pure; `result` → `turn_finished`)."""
+    kind = msg.get("type")
+    if kind == "init":
+        return [Status(state="busy", agent_session_id=session_id, model=msg.get("model"), raw=msg)]
+    if kind == "message" and msg.get("role") == "assistant" and msg.get("content"):
+        return [AgentMessage(text=str(msg["content"]), raw=msg)]
+    if kind == "tool_use":
+        params = msg.get("parameters")
+        call = ToolCall(
+            tool_use_id=str(msg.get("tool_id")),
+            tool=str(msg.get("tool_name")),
+            input=params if isinstance(params, dict) else {},
+            raw=msg,
+        )
+        return [call]
+    if kind == "tool_result":
+        result = ToolResult(
+            tool_use_id=str(msg.get("tool_id")),
+            output=str(msg.get("output") or ""),
+            is_error=msg.get("status") != "success",
+            raw=msg,
+        )
+        return [result]
+    if kind == "result":
+        ok = msg.get("status") == "success"
+        usage = gemini_usage(msg.get("stats"))
+        error = msg.get("error")
+        finished = TurnFinished(
+            status="success" if ok else "error",
+            result=None
+            if ok
+            else str((error if isinstance(error, dict) else {}).get("message", "error")),
+            usage=usage.as_payload() if usage is not None else None,
+            raw=msg,
+        )
+        return [finished]
+    return []
 
 
 async def _tail(proc: AgentProcess) -> str:

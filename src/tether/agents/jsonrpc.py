@@ -14,21 +14,22 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from tether.agents.base import WireObject
 from tether.errors import AgentError, TransportError
 from tether.transports.base import AgentProcess
 
 log = logging.getLogger("tether.agents.jsonrpc")
 
 #: (method, params, whole message) of a notification from the agent.
-NotificationHandler = Callable[[str, dict[str, Any], dict[str, Any]], None]
+NotificationHandler = Callable[[str, WireObject, WireObject], None]
 #: (request id, method, params, whole message) of a request from the agent.
-RequestHandler = Callable[[Any, str, dict[str, Any], dict[str, Any]], None]
+RequestHandler = Callable[[Any, str, WireObject, WireObject], None]
 
 
 class RpcError(AgentError):
     """The agent answered one of our requests with a JSON-RPC error."""
 
-    def __init__(self, method: str, error: dict[str, Any]) -> None:
+    def __init__(self, method: str, error: WireObject) -> None:
         super().__init__(f"{method} failed: {error.get('message', error)}")
         self.error = error
 
@@ -53,7 +54,7 @@ class LineRpc:
         self._pending: dict[Any, tuple[str, asyncio.Future[Any]]] = {}
         self._write_lock = asyncio.Lock()
 
-    async def request(self, method: str, params: dict[str, Any], timeout: float = 60.0) -> Any:
+    async def request(self, method: str, params: WireObject, timeout: float = 60.0) -> Any:
         """Send a request and wait for its result (raises RpcError, AgentError, TimeoutError)."""
         request_id = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -64,14 +65,14 @@ class LineRpc:
         finally:
             self._pending.pop(request_id, None)
 
-    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+    async def notify(self, method: str, params: WireObject | None = None) -> None:
         """Send a notification (no answer expected)."""
-        message: dict[str, Any] = {"method": method}
+        message: WireObject = {"method": method}
         if params is not None:
             message["params"] = params
         await self.send(message)
 
-    async def respond(self, request_id: Any, result: dict[str, Any]) -> None:
+    async def respond(self, request_id: Any, result: WireObject) -> None:
         """Answer one of the agent's requests."""
         await self.send({"id": request_id, "result": result})
 
@@ -79,7 +80,7 @@ class LineRpc:
         """Refuse one of the agent's requests."""
         await self.send({"id": request_id, "error": {"code": code, "message": message}})
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: WireObject) -> None:
         """Write one message as a line."""
         line = json.dumps(message, ensure_ascii=False) + "\n"
         async with self._write_lock:
@@ -124,7 +125,7 @@ class LineRpc:
         except Exception:  # one odd message must not kill the session's reader
             log.exception("could not handle a message from %s: %r", self.agent_name, method)
 
-    def _on_response(self, message: dict[str, Any]) -> None:
+    def _on_response(self, message: WireObject) -> None:
         entry = self._pending.get(message["id"])
         if entry is None:
             return

@@ -5,15 +5,23 @@ A conversation between two teams keeps its context because every
 session. A conversation answers "busy" while a turn runs (there is no queue);
 one left idle for `idle_timeout` seconds is put to sleep (its agent process
 stopped) by the service's sweeper, and stays in the pool: the next message resumes
-the same session, so the agent keeps its context. The pool itself is plain
-bookkeeping, no I/O.
+the same session, so the agent keeps its context.
+
+A turn holds its conversation from the moment it is claimed until the block of
+`async with pool.turn(claim)` ends, whatever way it ends: the claim and the hold are
+one step (no two callers can claim the same conversation), and the release is the end
+of the block. The pool itself does no I/O; the claim (the service's) may.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+
+from tether.errors import Conflict
 
 # Shown as the sender when a caller does not say which team it speaks for.
 NO_TEAM = ""
@@ -27,13 +35,14 @@ class Conversation:
     from_team: str
     to_team: str
     session_id: str
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
     asleep: bool = False
     """Its agent was stopped to save resources; the next turn resumes the same session."""
     open_turn_after: int | None = None
     """The seq after which a turn was sent whose end nobody has seen yet (quick_message,
     a send_message that timed out): the conversation counts as busy until it ends."""
+    held: bool = False
+    """A turn holds it (see `ConversationPool.turn`)."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -45,15 +54,55 @@ class Conversation:
         self.last_used = time.monotonic()
 
 
+@dataclass
+class Claim:
+    """What a claim found: the conversation to hold, and, when claiming already handed the
+    turn over (a new session started with the message as its first prompt), the seq the
+    turn follows."""
+
+    conversation: Conversation
+    after: int | None = None
+
+
+class ConversationBusy(Conflict):
+    """A claim returned a conversation another turn holds."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__(
+            f"session {conversation.session_id} is busy with another turn",
+            hint="wait for it to finish, or stop it with session_cancel",
+        )
+        self.conversation = conversation
+
+
 class ConversationPool:
     """Pooled sessions by (owner, from_team, to_team), and which sessions each owner started."""
 
     def __init__(self, idle_timeout: float | None = 1800.0) -> None:
         self.idle_timeout = idle_timeout
         self._by_key: dict[tuple[str, str, str], Conversation] = {}
-        # Creating a conversation awaits the hub; this keeps two concurrent first
-        # messages from starting two sessions for the same pair.
-        self.create_lock = asyncio.Lock()
+        # Claims run one at a time: a claim awaits the hub (it may start a session), and
+        # two first messages of one pair must not start two sessions.
+        self._claiming = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, claim: Callable[[], Awaitable[Claim]]) -> AsyncIterator[Claim]:
+        """Hold the conversation `claim` picks (or creates with `add`) for one turn.
+
+        `claim` runs alone, so what it sees is still true when the hold begins; it must
+        refuse a conversation that is `held` (a busy one), else `ConversationBusy`.
+        """
+        async with self._claiming:
+            claimed = await claim()
+            conversation = claimed.conversation
+            if conversation.held:
+                raise ConversationBusy(conversation)
+            conversation.held = True
+        try:
+            yield claimed
+        finally:
+            conversation.held = False
+            conversation.touch()
 
     def get(self, owner: str, from_team: str, to_team: str) -> Conversation | None:
         """The conversation of this pair, if there is one."""
@@ -86,7 +135,7 @@ class ConversationPool:
         return [
             c
             for c in self._by_key.values()
-            if not c.asleep and not c.lock.locked() and now - c.last_used >= self.idle_timeout
+            if not c.asleep and not c.held and now - c.last_used >= self.idle_timeout
         ]
 
     def __len__(self) -> int:

@@ -20,7 +20,8 @@ from pydantic import Field
 import tether
 from tether.errors import TetherError
 from tether.mcp.access import Caller
-from tether.mcp.service import TeamService, ToolAnswer
+from tether.mcp.render import ToolAnswer
+from tether.mcp.service import TeamService
 
 log = logging.getLogger("tether.mcp")
 
@@ -45,6 +46,8 @@ Session = Annotated[
 ]
 
 ToolFn = Callable[[Caller], Awaitable[ToolAnswer]]
+#: Runs one tool for the caller of an MCP request: `call(ctx, run)`.
+Call = Callable[[Context, ToolFn], Awaitable[CallToolResult]]
 
 
 def _result(answer: ToolAnswer) -> CallToolResult:
@@ -68,6 +71,15 @@ def build_server(service: TeamService, *, name: str = "tether") -> MCPServer:
         except TetherError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             raise ToolError(f"{exc.code}: {exc.message}{hint}") from None
+
+    _messaging_tools(server, service, call)
+    _team_tools(server, service, call)
+    _session_tools(server, service, call)
+    return server
+
+
+def _messaging_tools(server: MCPServer, service: TeamService, call: Call) -> None:
+    """list_teams, send_message, quick_message."""
 
     @server.tool(title="List teams")
     async def list_teams(ctx: Context) -> CallToolResult:
@@ -112,6 +124,10 @@ def build_server(service: TeamService, *, name: str = "tether") -> MCPServer:
         Read the answer later with session_report(session, after_seq)."""
         return await call(ctx, lambda c: service.quick_message(c, to_team, message, from_team))
 
+
+def _team_tools(server: MCPServer, service: TeamService, call: Call) -> None:
+    """team_status, team_wake, team_sleep."""
+
     @server.tool(title="Team status")
     async def team_status(
         ctx: Context,
@@ -132,6 +148,10 @@ def build_server(service: TeamService, *, name: str = "tether") -> MCPServer:
         """Stop your conversation sessions with a team (all of them, or the one for from_team).
         The conversation's context is lost: the next send_message starts afresh."""
         return await call(ctx, lambda c: service.team_sleep(c, team, from_team))
+
+
+def _session_tools(server: MCPServer, service: TeamService, call: Call) -> None:
+    """list_sessions, session_report, session_cancel, permission_decide."""
 
     @server.tool(title="List sessions")
     async def list_sessions(
@@ -187,5 +207,3 @@ def build_server(service: TeamService, *, name: str = "tether") -> MCPServer:
         return await call(
             ctx, lambda c: service.permission_decide(c, request_id, decision, session, message)
         )
-
-    return server

@@ -8,7 +8,7 @@ tested with plain data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -94,41 +94,49 @@ def _compact(value: Any) -> str:
     return clip(json.dumps(value, ensure_ascii=False, separators=(",", ":")), 500)
 
 
+def _by(payload: dict[str, Any], shape: str = " by {}") -> str:
+    return shape.format(payload["by"]) if payload.get("by") else ""
+
+
+def _turn_end(payload: dict[str, Any]) -> str:
+    cost = payload.get("cost")
+    spent = f" (${cost:.4f})" if isinstance(cost, int | float) and cost > 0 else ""
+    result = payload.get("result")
+    tail = f" — {clip(str(result), 500)}" if result else ""
+    return f"turn finished: {payload.get('status')}{spent}{tail}"
+
+
+def _text(payload: dict[str, Any], name: str, limit: int = MAX_FIELD_CHARS) -> str:
+    return clip(str(payload.get(name, "")), limit)
+
+
+# How each kind of event reads in a transcript (after its `[seq]`).
+_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "user_message": lambda p: f"user{_by(p, ' (from {})')}: {_text(p, 'text')}",
+    "agent_message": lambda p: f"agent: {_text(p, 'text')}",
+    "tool_call": lambda p: f"tool call {p.get('tool')}: {_compact(p.get('input', {}))}",
+    "tool_result": lambda p: (
+        f"tool result{' (error)' if p.get('is_error') else ''}: " + _text(p, "output", 500)
+    ),
+    "permission_request": lambda p: (
+        f"permission request {p.get('request_id')}: {p.get('tool')} {_compact(p.get('input', {}))}"
+    ),
+    "permission_decision": lambda p: (
+        f"permission {p.get('request_id')}: {p.get('behavior')}{_by(p, 'by')}"
+    ),
+    "turn_finished": _turn_end,
+    "status": lambda p: f"status: {p.get('state')}",
+    "output": lambda p: f"{p.get('stream', 'stdout')}: {_text(p, 'text')}",
+    "exited": lambda p: f"exited (code {p.get('code')})",
+    "error": lambda p: f"error: {_text(p, 'message')}",
+}
+
+
 def transcript_line(seq: int, payload: dict[str, Any]) -> str:
     """One event as a line a person (or a model) reads easily."""
     kind = str(payload.get("kind", "?"))
-    head = f"[{seq}]"
-    if kind == "user_message":
-        by = f" (from {payload['by']})" if payload.get("by") else ""
-        return f"{head} user{by}: {clip(str(payload.get('text', '')))}"
-    if kind == "agent_message":
-        return f"{head} agent: {clip(str(payload.get('text', '')))}"
-    if kind == "tool_call":
-        return f"{head} tool call {payload.get('tool')}: {_compact(payload.get('input', {}))}"
-    if kind == "tool_result":
-        flag = " (error)" if payload.get("is_error") else ""
-        return f"{head} tool result{flag}: {clip(str(payload.get('output', '')), 500)}"
-    if kind == "permission_request":
-        return (
-            f"{head} permission request {payload.get('request_id')}: {payload.get('tool')} "
-            f"{_compact(payload.get('input', {}))}"
-        )
-    if kind == "permission_decision":
-        by = f" by {payload['by']}" if payload.get("by") else ""
-        return f"{head} permission {payload.get('request_id')}: {payload.get('behavior')}{by}"
-    if kind == "turn_finished":
-        result = payload.get("result")
-        tail = f" — {clip(str(result), 500)}" if result else ""
-        return f"{head} turn finished: {payload.get('status')}{tail}"
-    if kind == "status":
-        return f"{head} status: {payload.get('state')}"
-    if kind == "output":
-        return f"{head} {payload.get('stream', 'stdout')}: {clip(str(payload.get('text', '')))}"
-    if kind == "exited":
-        return f"{head} exited (code {payload.get('code')})"
-    if kind == "error":
-        return f"{head} error: {clip(str(payload.get('message', '')))}"
-    return f"{head} {kind}"
+    line = _LINES.get(kind)
+    return f"[{seq}] {line(payload) if line is not None else kind}"
 
 
 def transcript(events: Iterable[dict[str, Any]]) -> str:

@@ -44,6 +44,8 @@ class AgentMessage(_EventBase):
 
     kind: Literal["agent_message"] = "agent_message"
     text: str
+    partial: bool | None = None
+    """True for the text of a message the agent never finished (its turn was interrupted)."""
 
 
 class ToolCall(_EventBase):
@@ -53,6 +55,8 @@ class ToolCall(_EventBase):
     tool_use_id: str
     tool: str
     input: dict[str, Any] = {}
+    title: str | None = None
+    """The agent's one-line summary of the call (ACP agents give one)."""
 
 
 class ToolResult(_EventBase):
@@ -73,6 +77,12 @@ class PermissionRequest(_EventBase):
     input: dict[str, Any] = {}
     suggestions: list[Any] = []
     options: list[dict[str, Any]] = []
+    tool_use_id: str | None = None
+    """The `tool_call` this request is about, when the agent says."""
+    title: str | None = None
+    description: str | None = None
+    decision_reason: str | None = None
+    blocked_path: str | None = None
 
 
 class PermissionDecision(_EventBase):
@@ -94,7 +104,14 @@ class TurnFinished(_EventBase):
     status: Literal["success", "error", "interrupted"]
     result: str | None = None
     usage: dict[str, Any] | None = None
+    """Tokens of this turn: input_tokens, output_tokens, and where the agent reports them
+    cache_read_tokens, cache_write_tokens, reasoning_tokens (docs/agents.md)."""
     cost: float | None = None
+    """What this turn cost in US dollars, where the agent reports it."""
+    stop_reason: str | None = None
+    """The agent's own word for why the turn ended (ACP's stopReason)."""
+    stderr: str | None = None
+    """The end of what the agent wrote on stderr, when a turn failed without a result."""
 
 
 class Output(_EventBase):

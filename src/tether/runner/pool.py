@@ -43,12 +43,6 @@ class SessionPool:
         if activity.tracker.state == SessionState.EXITED:
             self._sessions.pop(session_id, None)
 
-    def touch(self, session_id: str) -> None:
-        """Note activity that is not an event (a viewer steering it)."""
-        activity = self._sessions.get(session_id)
-        if activity is not None:
-            activity.last_active = time.monotonic()
-
     def idle_for(self, session_id: str, now: float | None = None) -> float | None:
         """Seconds the session has been idle, or None if it is busy / unknown."""
         activity = self._sessions.get(session_id)

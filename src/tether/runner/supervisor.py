@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,9 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from tether.agents.base import AgentAdapter, AgentContext, set_permission_mode
+from tether.agents.process import AgentStartError
 from tether.agents.registry import create_adapter
 from tether.config import TeamConfig, TetherConfig
 from tether.errors import TetherError
+from tether.protocol.events import (
+    ErrorEvent,
+    Event,
+    Exited,
+    PermissionDecision,
+    Status,
+    UserMessage,
+)
 from tether.protocol.messages import (
     ControlInterrupt,
     ControlPermissionDecision,
@@ -72,15 +82,15 @@ class SessionSupervisor:
         self._end_reasons: dict[str, str] = {}
         self._reaper: asyncio.Task[None] | None = None
 
-    def emit(self, session_id: str, payload: dict[str, Any]) -> None:
-        """Record an event of a session (assigns its seq)."""
-        self.emit_seq(session_id, payload)
+    def record(self, session_id: str, event: Event) -> None:
+        """Record an event of a session (what its adapter emits)."""
+        self.emit(session_id, event)
 
-    def emit_seq(self, session_id: str, payload: dict[str, Any]) -> int:
-        """Record an event of a session (assigns its seq)."""
-        if payload.get("raw") is None:
-            payload.pop("raw", None)
-        if payload.get("kind") == "exited":
+    def emit(self, session_id: str, event: Event) -> int:
+        """Record an event of a session: its payload goes to the outbox, which gives it
+        the session's next seq (returned)."""
+        payload = event_payload(event)
+        if isinstance(event, Exited):
             running = self.sessions.get(session_id)
             if running is not None:
                 running.exited = True
@@ -96,25 +106,14 @@ class SessionSupervisor:
                 await self._start(session_id, control)
             elif isinstance(control, ControlUserMessage):
                 session = await self._ready(session_id)
-                self.emit(
-                    session_id, {"kind": "user_message", "text": control.text, "by": control.by}
-                )
+                self.emit(session_id, UserMessage(text=control.text, by=control.by))
                 assert session.adapter is not None
                 await session.adapter.send_user_message(control.text)
             elif isinstance(control, ControlPermissionDecision):
                 session = await self._ready(session_id)
                 assert session.adapter is not None
                 await session.adapter.decide_permission(control)
-                event: dict[str, Any] = {
-                    "kind": "permission_decision",
-                    "request_id": control.request_id,
-                    "behavior": control.behavior,
-                    "by": control.by,
-                }
-                for name in ("message", "updated_input", "option_id"):
-                    if getattr(control, name) is not None:
-                        event[name] = getattr(control, name)
-                self.emit(session_id, event)
+                self.emit(session_id, _decision_event(control))
             elif isinstance(control, ControlInterrupt):
                 session = await self._ready(session_id)
                 assert session.adapter is not None
@@ -126,7 +125,7 @@ class SessionSupervisor:
                 await set_permission_mode(session.adapter, control.mode)
         except TetherError as exc:
             log.info("session %s: %s failed: %s", session_id, control.action, exc)
-            self.emit(session_id, {"kind": "error", "code": exc.code, "message": str(exc)})
+            self.emit(session_id, ErrorEvent(code=exc.code, message=str(exc)))
 
     async def _ready(self, session_id: str) -> RunningSession:
         session = self.sessions.get(session_id)
@@ -141,15 +140,9 @@ class SessionSupervisor:
         team = self.config.teams.get(control.team)
         self.outbox.start_at(session_id, control.after_seq)
         if team is None:
-            self.emit(
-                session_id,
-                {
-                    "kind": "error",
-                    "code": "not_found",
-                    "message": f"this runner does not serve team {control.team!r}",
-                },
-            )
-            self.emit(session_id, {"kind": "exited", "code": None, "reason": "unknown team"})
+            message = f"this runner does not serve team {control.team!r}"
+            self.emit(session_id, ErrorEvent(code="not_found", message=message))
+            self.emit(session_id, Exited(code=None, reason="unknown team"))
             return
         existing = self.sessions.get(session_id)
         if existing is not None and not existing.exited:
@@ -161,20 +154,13 @@ class SessionSupervisor:
             id=session_id, team=team, started_at=asyncio.get_running_loop().time()
         )
         self.sessions[session_id] = session
-        self.emit(
-            session_id,
-            {
-                "kind": "status",
-                "state": "starting",
-                "agent": team.agent,
-                "detail": f"starting {team.agent} in {team.path} on {team.host}",
-            },
-        )
+        detail = f"starting {team.agent} in {team.path} on {team.host}"
+        self.emit(session_id, Status(state="starting", agent=team.agent, detail=detail))
         ctx = AgentContext(
             session_id=session_id,
             team=team,
             transport=self.transport_factory(team),
-            emit=lambda payload: self.emit(session_id, payload),
+            emit=functools.partial(self.record, session_id),
             data_dir=self.data_dir,
             resume=control.resume,
             resume_own=control.resume is not None and control.after_seq > 0,
@@ -183,17 +169,16 @@ class SessionSupervisor:
             adapter = create_adapter(ctx)
             await adapter.start()
         except TetherError as exc:
-            self.emit(session_id, {"kind": "error", "code": exc.code, "message": str(exc)})
-            code = getattr(exc, "exit_code", None)  # the process ran, then ended early
-            self.emit(session_id, {"kind": "exited", "code": code, "reason": str(exc)})
+            self.emit(session_id, ErrorEvent(code=exc.code, message=str(exc)))
+            # The process ran, then ended early: its exit code says how.
+            code = exc.exit_code if isinstance(exc, AgentStartError) else None
+            self.emit(session_id, Exited(code=code, reason=str(exc)))
             session.ready.set()
             return
         session.adapter = adapter
         session.ready.set()
         if control.prompt:
-            self.emit(
-                session_id, {"kind": "user_message", "text": control.prompt, "by": control.by}
-            )
+            self.emit(session_id, UserMessage(text=control.prompt, by=control.by))
             await adapter.send_user_message(control.prompt)
 
     async def stop(self, session_id: str) -> None:
@@ -212,14 +197,8 @@ class SessionSupervisor:
                 continue
             # Spilled events we still owe the hub keep their seqs; the exit goes after them.
             self.outbox.start_at(session_id, durable)
-            self.emit(
-                session_id,
-                {
-                    "kind": "exited",
-                    "code": None,
-                    "reason": "the runner restarted and the agent process was lost",
-                },
-            )
+            lost = "the runner restarted and the agent process was lost"
+            self.emit(session_id, Exited(code=None, reason=lost))
             self.sessions[session_id] = RunningSession(
                 id=session_id, team=TeamConfig(name="?"), exited=True
             )
@@ -236,16 +215,12 @@ class SessionSupervisor:
             return True
         victim = self.pool.least_recently_used_idle(self._live_ids())
         if victim is None:
-            self.emit(
-                session_id,
-                {
-                    "kind": "error",
-                    "code": "conflict",
-                    "message": f"this runner already runs max_processes = {limit}"
-                    " sessions and none is idle; stop one or raise max_processes",
-                },
+            message = (
+                f"this runner already runs max_processes = {limit}"
+                " sessions and none is idle; stop one or raise max_processes"
             )
-            self.emit(session_id, {"kind": "exited", "code": None, "reason": "max_processes"})
+            self.emit(session_id, ErrorEvent(code="conflict", message=message))
+            self.emit(session_id, Exited(code=None, reason="max_processes"))
             return False
         log.info("evicting idle session %s to make room for %s", victim, session_id)
         self._end_reasons[victim] = EVICT_REASON.format(limit=limit)
@@ -296,6 +271,28 @@ class SessionSupervisor:
 
 
 _SHUTDOWN_START_WAIT_S = 15.0
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """An event model as the outbox's payload: `kind` first, unset fields left out, and
+    the agent's original message (`raw`, the bulk) last."""
+    payload = event.model_dump(mode="json", exclude_none=True)
+    raw = payload.pop("raw", None)
+    if isinstance(event, Exited):
+        payload.setdefault("code", None)  # "no exit code" (a signal, never ran) is a fact
+    payload = {"kind": payload.pop("kind"), **payload}
+    if raw is not None:
+        payload["raw"] = raw
+    return payload
+
+
+def _decision_event(control: ControlPermissionDecision) -> PermissionDecision:
+    """The log's record of an answer the owner gave (after the agent took it)."""
+    return PermissionDecision.model_validate(control.model_dump(include=_DECISION_FIELDS))
+
+
+# What of an owner's answer the log keeps.
+_DECISION_FIELDS = {"request_id", "behavior", "by", "message", "updated_input", "option_id"}
 
 
 class _SessionGone(TetherError):

@@ -34,6 +34,9 @@ class AgentProcess(Protocol):
     async def terminate(self, grace_s: float = 5.0) -> int:
         """End it: TERM, then KILL after `grace_s`; return the exit code."""
 
+    async def send_signal(self, sig: int) -> None:
+        """Send `sig` to its process group, as Ctrl+C does (nothing once it has ended)."""
+
 
 class Transport(Protocol):
     """Spawns agent processes somewhere."""

@@ -66,6 +66,11 @@ class LocalProcess:
         """Wait for the end."""
         return await self._proc.wait()
 
+    async def send_signal(self, sig: int) -> None:
+        """Signal the process group (it leads one)."""
+        if self._proc.returncode is None:
+            signal_group(self._proc, signal.Signals(sig))
+
     async def terminate(self, grace_s: float = 5.0) -> int:
         """TERM the process group, KILL it after `grace_s`."""
         if self._proc.returncode is not None:

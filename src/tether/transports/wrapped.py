@@ -210,6 +210,17 @@ class RemoteProcess:
         """Wait for the end (of the carrier, which ends with the agent)."""
         return self._translate(await self._proc.wait())
 
+    async def send_signal(self, sig: int) -> None:
+        """Signal the remote process group (the carrier's own group if its pid is unknown)."""
+        if self._proc.returncode is not None:
+            return
+        if not self.remote_pid:
+            signal_group(self._proc, signal.Signals(sig))
+            return
+        script = _kill_group(signal.Signals(sig), self.remote_pid)
+        with contextlib.suppress(TransportError, OSError, TimeoutError):
+            await asyncio.wait_for(self._run_remote(["sh", "-c", script]), 10)
+
     async def terminate(self, grace_s: float = 5.0) -> int:
         """TERM the remote process group, KILL it after `grace_s`; then end the carrier."""
         if self._proc.returncode is not None:
@@ -217,10 +228,7 @@ class RemoteProcess:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             self._signalled = sig
             if self.remote_pid:
-                pid = str(self.remote_pid)
-                # The wrapper's pid leads its process group (sshd/docker start it in a new
-                # session); fall back to the pid alone if it does not.
-                script = f"kill -{sig.name[3:]} -- -{pid} 2>/dev/null || kill -{sig.name[3:]} {pid}"
+                script = _kill_group(sig, self.remote_pid)
                 with contextlib.suppress(TransportError, OSError, TimeoutError):
                     await asyncio.wait_for(self._run_remote(["sh", "-c", script]), grace_s)
             if sig == signal.SIGKILL or not self.remote_pid:
@@ -231,3 +239,11 @@ class RemoteProcess:
                 continue
         signal_group(self._proc, signal.SIGKILL)
         return await self.wait()
+
+
+def _kill_group(sig: signal.Signals, pid: int) -> str:
+    """A remote `sh` line sending `sig` to the process group `pid` leads (sshd/docker start
+    the wrapper in a new session), or to `pid` alone if it leads none. No `--` before the
+    negative pid: dash, Debian's `sh`, refuses it ("Illegal number")."""
+    name = sig.name[3:]
+    return f"kill -{name} -{pid} 2>/dev/null || kill -{name} {pid}"
