@@ -114,8 +114,12 @@ PG_MIGRATIONS: list[str] = [
 # versioned apart in `tether_cluster_schema` so the two lists above stay in step.
 PG_CLUSTER_MIGRATIONS: list[str] = [
     # 1: replicas and their heartbeats, where each runner is connected, controls waiting
-    # for a runner on another replica, the owner slot of each session, shared rate limits
+    # for a runner on another replica, the owner slot of each session, shared rate limits.
+    # tether_now() is the database's clock in seconds: replicas compare heartbeats on one
+    # clock, not on their own.
     """
+    CREATE FUNCTION tether_now() RETURNS DOUBLE PRECISION LANGUAGE sql VOLATILE
+        AS $$ SELECT extract(epoch from clock_timestamp())::double precision $$;
     CREATE TABLE replicas (
         id TEXT PRIMARY KEY,
         url TEXT NOT NULL,
