@@ -61,3 +61,29 @@ async def test_a_notification_inside_a_transaction_arrives_only_at_commit() -> N
         finally:
             await conn.close()
             await bus.stop()
+
+
+async def test_appended_events_wake_every_replica_with_their_durable_seq() -> None:
+    from tether.store import StoredEvent
+    from tether.store.postgres import EVENTS_CHANNEL, PostgresStore
+
+    async with pg_database() as dsn:
+        store = PostgresStore(dsn)
+        await store.open()
+        got: asyncio.Queue[str] = asyncio.Queue()
+        bus = PgBus(dsn)
+        bus.subscribe(EVENTS_CHANNEL, got.put_nowait)
+        await bus.start()
+        try:
+            await store.append_events(
+                [
+                    StoredEvent(sid, seq, 1.0, "output", "{}")
+                    for sid in ("s_a", "s_b")
+                    for seq in (1, 2, 3)
+                ]
+            )
+            woken = {await asyncio.wait_for(got.get(), scaled(5)) for _ in range(2)}
+            assert woken == {"s_a:3", "s_b:3"}
+        finally:
+            await bus.stop()
+            await store.close()

@@ -19,7 +19,7 @@ from tether.errors import StoreError
 from tether.store import queries
 from tether.store.base import SessionRecord, StoredEvent
 from tether.store.pg_migrations import PG_CLUSTER_MIGRATIONS, PG_MIGRATIONS
-from tether.store.sql import Op, run_async
+from tether.store.sql import ONE, Op, Query, run_async
 
 log = logging.getLogger("tether.store")
 
@@ -38,6 +38,19 @@ def redacted(dsn: str) -> str:
         return dsn
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return parts._replace(netloc=netloc).geturl()
+
+
+EVENTS_CHANNEL = "tether_events"
+"""Payload `session_id:seq`: the session's log is durable up to seq (a wake-up, not data)."""
+
+
+def _append_and_notify(events: list[StoredEvent]) -> Op[None]:
+    yield from queries.append_events(events)
+    last: dict[str, int] = {}
+    for event in events:
+        last[event.session_id] = max(event.seq, last.get(event.session_id, 0))
+    for session_id, seq in last.items():
+        yield Query("SELECT pg_notify(?, ?)", (EVENTS_CHANNEL, f"{session_id}:{seq}"), ONE)
 
 
 class PostgresStore:
@@ -139,8 +152,11 @@ class PostgresStore:
     # -- the Store protocol ------------------------------------------------------------
 
     async def append_events(self, events: list[StoredEvent]) -> None:
-        """Append events (any sessions); a (session, seq) already stored is ignored."""
-        await self.run_write(queries.append_events(events))
+        """Append events (any sessions); a (session, seq) already stored is ignored.
+
+        The same transaction notifies `EVENTS_CHANNEL` with `session:last_seq` for each
+        session, so replicas with viewers of it wake at the commit and read the table."""
+        await self.run_write(_append_and_notify(events))
 
     async def read_events(
         self, session_id: str, after: int, limit: int = 1000
