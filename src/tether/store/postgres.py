@@ -9,7 +9,9 @@ once. Errors from the driver become `StoreError`s that say what to check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -19,7 +21,7 @@ from tether.errors import StoreError
 from tether.store import queries
 from tether.store.base import SessionRecord, StoredEvent
 from tether.store.pg_migrations import PG_CLUSTER_MIGRATIONS, PG_MIGRATIONS
-from tether.store.sql import ONE, Op, Query, run_async
+from tether.store.sql import Op, run_async
 
 log = logging.getLogger("tether.store")
 
@@ -40,17 +42,21 @@ def redacted(dsn: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-EVENTS_CHANNEL = "tether_events"
+EVENTS_CHANNEL = "tether_events"  # also spelled out in _APPEND_AND_NOTIFY
 """Payload `session_id:seq`: the session's log is durable up to seq (a wake-up, not data)."""
 
 
-def _append_and_notify(events: list[StoredEvent]) -> Op[None]:
-    yield from queries.append_events(events)
-    last: dict[str, int] = {}
-    for event in events:
-        last[event.session_id] = max(event.seq, last.get(event.session_id, 0))
-    for session_id, seq in last.items():
-        yield Query("SELECT pg_notify(?, ?)", (EVENTS_CHANNEL, f"{session_id}:{seq}"), ONE)
+# One statement, so one round trip and one implicit transaction: the rows go in from arrays,
+# and the sessions that got new rows are notified at its commit.
+_APPEND_AND_NOTIFY = """
+WITH added AS (
+    INSERT INTO events (session_id, seq, ts, kind, payload)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::text[], $5::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING session_id, seq
+)
+SELECT pg_notify('tether_events', session_id || ':' || max(seq)) FROM added GROUP BY session_id
+"""
 
 
 class PostgresStore:
@@ -124,11 +130,22 @@ class PostgresStore:
         return await self._run(op)
 
     async def _run(self, op: Op[T]) -> T:
+        async with self._connection() as conn, conn.transaction():
+            return await run_async(op, conn)
+
+    async def _execute(self, sql: str, *args: Any) -> None:
+        """One statement outside any operation (its own implicit transaction)."""
+        async with self._connection() as conn:
+            await conn.execute(sql, *args)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection; the driver's errors come out as StoreErrors."""
         if self._pool is None:
             raise StoreError("the store is closed")
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                return await run_async(op, conn)
+            async with self._pool.acquire() as conn:
+                yield conn
         except asyncpg.ReadOnlySQLTransactionError as exc:
             raise StoreError(
                 f"the PostgreSQL store at {self.where} is read-only: {exc}",
@@ -154,9 +171,19 @@ class PostgresStore:
     async def append_events(self, events: list[StoredEvent]) -> None:
         """Append events (any sessions); a (session, seq) already stored is ignored.
 
-        The same transaction notifies `EVENTS_CHANNEL` with `session:last_seq` for each
-        session, so replicas with viewers of it wake at the commit and read the table."""
-        await self.run_write(_append_and_notify(events))
+        The same statement notifies `EVENTS_CHANNEL` with `session:last_seq` for each
+        session that got new events, so replicas with viewers of it wake at the commit
+        and read the table."""
+        if not events:
+            return
+        columns = (
+            [e.session_id for e in events],
+            [e.seq for e in events],
+            [e.ts for e in events],
+            [e.kind for e in events],
+            [e.payload for e in events],
+        )
+        await self._execute(_APPEND_AND_NOTIFY, *columns)
 
     async def read_events(
         self, session_id: str, after: int, limit: int = 1000
