@@ -30,7 +30,7 @@ T = TypeVar("T")
 MIGRATION_LOCK = 0x7E7E_0001
 """The advisory-lock key every replica takes while migrating (any constant of ours)."""
 
-_CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError)
+_CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def redacted(dsn: str) -> str:
