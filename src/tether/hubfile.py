@@ -9,13 +9,15 @@ import json
 import os
 from pathlib import Path
 
+from tether.private import private_dir, write_private
+
 HUB_FILE = "hub.json"
 
 
 def write_hub_file(data_dir: Path, url: str) -> None:
     """Remember where the local hub listens, for the CLI's default --hub."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / HUB_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
+    private_dir(data_dir)
+    write_private(data_dir / HUB_FILE, json.dumps({"url": url, "pid": os.getpid()}) + "\n")
 
 
 def read_hub_url(data_dir: Path) -> str | None:

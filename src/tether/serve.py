@@ -76,6 +76,9 @@ def uvicorn_server(
         ssl_keyfile=tls_key,
         lifespan="on",
         access_log=False,
+        # X-Forwarded-* is believed only from the operator's --trusted-proxy list, which
+        # the app itself checks (tether.hub.guard); uvicorn would trust 127.0.0.1.
+        proxy_headers=False,
     )
     return uvicorn.Server(config)
 

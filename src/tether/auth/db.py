@@ -1,5 +1,8 @@
 """The auth tables (store migration 2), read and written through the store's writer/reader.
 
+The hub's keys are not among them: they live in the hub's secrets file (migration 3
+dropped the old `hub_keys` table), so a copy of the database mints nothing.
+
 Every multi-step change (redeeming a code, rotating a refresh token) runs as one
 function on the single writer connection, so it is atomic: two racing redemptions
 of one code cannot both win.
@@ -96,21 +99,6 @@ class AuthDb:
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-
-    # -- keys --------------------------------------------------------------------------
-
-    async def hub_key(self, name: str, now: float) -> bytes:
-        """A named hub secret, created on first use."""
-
-        def get_or_create(conn: sqlite3.Connection) -> str:
-            row = conn.execute("SELECT secret FROM hub_keys WHERE name=?", (name,)).fetchone()
-            if row:
-                return str(row[0])
-            secret = secrets.token_hex(32)
-            conn.execute("INSERT INTO hub_keys VALUES (?,?,?)", (name, secret, now))
-            return secret
-
-        return bytes.fromhex(await self.store.write(get_or_create))
 
     # -- users -------------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""A sliding-window rate limiter keyed by caller address (in memory, per hub process)."""
+"""A sliding-window rate limiter keyed by caller address (in memory, per hub process).
+
+The pairing endpoints use two: one per address, and one ceiling for all addresses
+together (key `GLOBAL_KEY`), so that rotating source addresses cannot buy more guesses
+(docs/security.md, "Pairing codes: the arithmetic")."""
 
 from __future__ import annotations
 
@@ -14,12 +18,23 @@ class RateLimited(TetherError):
     code = "rate_limited"
 
 
+GLOBAL_KEY = "*"
+
+
 class RateLimiter:
     """At most `limit` attempts per `window` seconds for each key."""
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        clock: Callable[[], float],
+        *,
+        message: str = "too many pairing attempts from this address",
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.message = message
         self._clock = clock
         self._hits: dict[str, deque[float]] = {}
 
@@ -31,10 +46,7 @@ class RateLimiter:
             hits.popleft()
         if len(hits) >= self.limit:
             wait = int(hits[0] + self.window - now) + 1
-            raise RateLimited(
-                "too many pairing attempts from this address",
-                hint=f"wait {wait} s and check the code",
-            )
+            raise RateLimited(self.message, hint=f"wait {wait} s and check the code")
         hits.append(now)
         if len(self._hits) > 10_000:  # forget idle addresses so memory stays bounded
             for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:

@@ -3,6 +3,8 @@ links, revocation and the audit log. Routes and sockets call into this; it owns 
 besides the store.
 
 Time comes from an injected clock so tests can expire codes and tokens without sleeping.
+The keys that sign session tokens and hash pairing codes come from the hub's secrets
+file (`HubSecrets`), never from the database: a copy of the database mints nothing.
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from tether.auth import codes
+from tether.auth.audit import AuditLog
 from tether.auth.db import AuthDb, SqlStore, new_id
 from tether.auth.live import LiveConnections
 from tether.auth.principal import Principal
-from tether.auth.ratelimit import RateLimited, RateLimiter
-from tether.auth.records import DEVICE_KINDS, AuditEntry, Device, ShareLink, User
+from tether.auth.ratelimit import GLOBAL_KEY, RateLimited, RateLimiter
+from tether.auth.records import DEVICE_KINDS, Device, ShareLink, User
+from tether.auth.runners import RunnerRegistry
 from tether.auth.tokens import ACCESS_TTL_S, mint_access, verify_access
 from tether.errors import AuthError, Conflict, Forbidden, NotFound
+from tether.hub.secrets import HubSecrets
 
 log = logging.getLogger("tether.auth")
 
@@ -36,7 +40,11 @@ REFRESH_TTL_S = 30 * 86400.0
 SHARE_TTL_S = 3600.0
 MAX_SHARE_TTL_S = 7 * 86400.0
 PAIR_ATTEMPTS_PER_ADDRESS = 10
+PAIR_ATTEMPTS_ALL_ADDRESSES = 60
+"""The ceiling for every address together (docs/security.md shows the arithmetic)."""
 PAIR_WINDOW_S = 300.0
+SESSION_TOKEN_KEY = "session_token_key"  # noqa: S105 - the name of a secret, not one
+PAIRING_CODE_KEY = "pairing_code_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +69,25 @@ class Refreshed:
 class AuthService:
     """Identity and authorization state of one hub."""
 
-    def __init__(self, store: SqlStore, *, clock: Clock = time.time) -> None:
+    def __init__(self, store: SqlStore, *, secrets: HubSecrets, clock: Clock = time.time) -> None:
         self.db = AuthDb(store)
+        self.secrets = secrets
         self.clock = clock
         self.live = LiveConnections()
         self.pair_limiter = RateLimiter(PAIR_ATTEMPTS_PER_ADDRESS, PAIR_WINDOW_S, clock)
+        self.pair_ceiling = RateLimiter(
+            PAIR_ATTEMPTS_ALL_ADDRESSES,
+            PAIR_WINDOW_S,
+            clock,
+            message="the hub is refusing pairing attempts for a while: too many have come"
+            " from many addresses",
+        )
+        self.audit = AuditLog(self.db, clock)
+        self.record = self.audit.record
+        """`record(action, principal, address=…, **details)`: append to the audit log."""
+        self.audit_hook = self.audit.hook
+        self.audit_entries = self.audit.entries
+        self.runners = RunnerRegistry(store, self.audit, clock)
         self._jwt_key = b""
         self._code_key = b""
         self._devices: dict[str, Device] = {}
@@ -74,41 +96,18 @@ class AuthService:
         self._loaded = False
 
     async def ready(self) -> None:
-        """Load the hub's keys (once, after the store is open)."""
+        """Load the hub's keys from its secrets file (once; made on the very first start)."""
         if self._loaded:
             return
         async with self._ready:
             if not self._loaded:
-                now = self.clock()
-                self._jwt_key = await self.db.hub_key("jwt", now)
-                self._code_key = await self.db.hub_key("pairing", now)
+                self._jwt_key = await asyncio.to_thread(self.secrets.get_bytes, SESSION_TOKEN_KEY)
+                self._code_key = await asyncio.to_thread(self.secrets.get_bytes, PAIRING_CODE_KEY)
                 self._loaded = True
 
-    # -- audit -------------------------------------------------------------------------
-
-    async def record(
-        self,
-        action: str,
-        principal: Principal | None = None,
-        *,
-        address: str | None = None,
-        **details: Any,
-    ) -> None:
-        """Append to the audit log (never a secret: callers pass ids only)."""
-        actor = principal.label if principal else None
-        user_id = principal.user_id if principal else details.pop("user_id", None)
-        device_id = principal.device_id if principal else details.pop("device_id", None)
-        await self.db.append_audit(
-            self.clock(), action, actor, user_id, device_id, address, details
-        )
-
-    async def audit_hook(self, action: str, principal: Principal, **details: Any) -> None:
-        """The hub's `app.state.audit(action, principal, **details)`."""
-        await self.record(action, principal, **details)
-
-    async def audit_entries(self, since: float = 0.0, limit: int = 1000) -> list[AuditEntry]:
-        """Audit entries since a time."""
-        return await self.db.audit(since, limit)
+    async def close(self) -> None:
+        """Write what is still pending (failed-auth summaries); call before the store closes."""
+        await self.audit.close()
 
     # -- users -------------------------------------------------------------------------
 
@@ -169,6 +168,7 @@ class AuthService:
         await self.ready()
         try:
             self.pair_limiter.hit(address)
+            self.pair_ceiling.hit(GLOBAL_KEY)
         except RateLimited:
             await self.record("pairing_rate_limited", None, address=address)
             raise

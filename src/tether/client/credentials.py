@@ -27,8 +27,8 @@ import httpx
 from tether.auth.codes import fingerprint_of, new_device_key
 from tether.client.http import TokenProvider
 from tether.client.tls import check_hub_url, ssl_for
-from tether.config import warn_if_readable_by_others
 from tether.errors import AuthError, HubUnreachable
+from tether.private import open_private, private_dir, write_private
 
 log = logging.getLogger("tether.client")
 
@@ -91,8 +91,8 @@ class CredentialStore:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """An exclusive lock across processes (refresh, write)."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.data_dir / ".credentials.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        private_dir(self.data_dir)
+        fd = open_private(self.data_dir / ".credentials.lock", os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -132,10 +132,11 @@ class CredentialStore:
 
     def _read_file(self) -> dict[str, Any]:
         try:
-            text = self.path.read_text()
+            fd = open_private(self.path, os.O_RDONLY)  # narrows a file an older tether left 0644
         except FileNotFoundError:
             return {}
-        warn_if_readable_by_others(self.path)
+        with os.fdopen(fd, encoding="utf-8") as f:
+            text = f.read()
         try:
             data = json.loads(text)
         except ValueError:
@@ -144,13 +145,8 @@ class CredentialStore:
         return data if isinstance(data, dict) else {}
 
     def _write_file(self, entries: dict[str, Any]) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(entries, f, indent=1)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        private_dir(self.data_dir)
+        write_private(self.path, json.dumps(entries, indent=1))
 
 
 async def _post(hub: str, path: str, body: dict[str, Any], ca: str | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from tether.auth.policy import Policy, SingleUserPolicy
 from tether.auth.principal import Authenticator, Principal
 from tether.errors import AuthError, Conflict, Forbidden, NotFound, TetherError
 from tether.hub.broker import Broker
+from tether.hub.guard import HubGuard
 from tether.hub.metrics import mount_metrics
 from tether.hub.routes import router
 from tether.hub.settings import HubSettings
@@ -74,6 +75,7 @@ def create_app(
     mount_mcp(app)  # /mcp (streamable HTTP) and /mcp/ws (WebSocket), see docs/mcp.md
     mount_web(app)
     mount_metrics(app, broker)
+    app.add_middleware(HubGuard, settings=settings)  # Host and proxy headers: hub/guard.py
 
     @app.exception_handler(TetherError)
     async def tether_error(request: Request, exc: TetherError) -> JSONResponse:

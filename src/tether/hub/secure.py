@@ -3,7 +3,10 @@ multi-user policy, the audit log and the live-connection registry (docs/security
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -15,7 +18,9 @@ from tether.auth.redact import install_redaction
 from tether.auth.service import AuthService, Clock
 from tether.hub.app import create_app
 from tether.hub.auth_routes import auth_router
+from tether.hub.secrets import HubSecrets
 from tether.hub.settings import HubSettings
+from tether.private import narrow_data_dir
 from tether.store.sqlite import SqliteStore
 
 
@@ -27,7 +32,7 @@ def create_secure_app(
     `app.state.auth` is the AuthService (tests and `tether up` bootstrap through it)."""
     install_redaction()
     store = SqliteStore(store_path or settings.data_dir / "tether.db")
-    service = AuthService(store, clock=clock)
+    service = AuthService(store, secrets=HubSecrets.for_data_dir(settings.data_dir), clock=clock)
     policy = UserPolicy(service)
     app = create_app(settings, DeviceAuthenticator(service), store=store, policy=policy)
     policy.broker = app.state.broker
@@ -35,6 +40,20 @@ def create_secure_app(
     app.state.audit = service.audit_hook
     app.state.live_connections = service.live
     app.include_router(auth_router)
+    hub_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Narrow what an older tether left readable before anything is opened; write the
+        # pending failed-auth summaries before the hub's lifespan closes the store.
+        await asyncio.to_thread(narrow_data_dir, settings.data_dir)
+        async with hub_lifespan(app):
+            try:
+                yield
+            finally:
+                await service.close()
+
+    app.router.lifespan_context = lifespan
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:

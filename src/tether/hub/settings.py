@@ -22,3 +22,12 @@ class HubSettings:
     """A viewer whose socket does not take a frame within this time is closed as lagging."""
     recent_events: int = 4096
     """Events per session kept in memory for live viewers (older ones are read from the store)."""
+    public_url: str | None = None
+    """The URL people and runners reach the hub by (`--public-url`; behind a reverse proxy,
+    the proxy's URL). Its host is a Host the hub answers to."""
+    allowed_hosts: tuple[str, ...] = ()
+    """More Host names the hub answers to (`--allowed-host`, repeatable; `*.example.com`
+    matches subdomains; `*` turns the Host check off). See docs/security.md."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDRs of reverse proxies (`--trusted-proxy`, repeatable) whose
+    `X-Forwarded-For`/`X-Forwarded-Proto` are believed; from anyone else they are ignored."""

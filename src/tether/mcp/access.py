@@ -33,7 +33,8 @@ from tether.protocol.states import SessionState
 log = logging.getLogger("tether.mcp")
 
 # Where the in-process client pretends the hub lives (never resolved: no socket is used).
-IN_PROCESS_URL = "http://tether-hub.internal"
+# A loopback name, so the hub's Host check (hub/guard.py) answers it like any local call.
+IN_PROCESS_URL = "http://localhost"
 SCOPE_PRINCIPAL = "tether.principal"
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tether.private import append_private, private_dir
 from tether.protocol.codec import DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION
 from tether.runner.oversize import fit_payload, json_size
 
@@ -66,7 +67,7 @@ class Outbox:
         self._in_memory = 0
         self._changed = asyncio.Event()
         if spill_dir is not None:
-            spill_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(spill_dir)
             self._load_spilled()
 
     # -- producing ------------------------------------------------------------------------
@@ -172,7 +173,7 @@ class Outbox:
     def _spill(self, session_id: str, log_: _SessionLog) -> None:
         """Move this session's oldest in-memory events to its spill file."""
         count = max(1, len(log_.memory) // 2)
-        with self._spill_path(session_id).open("a", encoding="utf-8") as f:
+        with open(append_private(self._spill_path(session_id)), "a", encoding="utf-8") as f:
             for _ in range(count):
                 seq, frame = log_.memory.popleft()
                 f.write(frame + "\n")

@@ -106,4 +106,28 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 3: the signing and pairing keys leave the database for the hub's secrets file
+    # (tether.hub.secrets). The old rows are not carried over: a copy of the database taken
+    # before this upgrade must mint nothing, so the hub makes new keys (session tokens at
+    # most ten minutes old stop working and clients refresh; pending pairing codes die).
+    """
+    DELETE FROM hub_keys;
+    DROP TABLE hub_keys;
+    """,
+    # 4: a runner id belongs to the device and user that first registered it, for good
+    # (tether.auth.runners). Runners registered before this learn their owner from the
+    # oldest runner device paired under that name; any others are claimed by the next
+    # device that connects as them.
+    """
+    ALTER TABLE runners ADD COLUMN owner_user TEXT;
+    ALTER TABLE runners ADD COLUMN owner_device TEXT;
+    ALTER TABLE runners ADD COLUMN claimed_at REAL;
+    UPDATE runners SET
+        owner_device = (SELECT d.id FROM devices d WHERE d.kind = 'runner' AND d.name = runners.id
+                        ORDER BY d.created_at, d.id LIMIT 1),
+        owner_user = (SELECT d.user_id FROM devices d WHERE d.kind = 'runner'
+                      AND d.name = runners.id ORDER BY d.created_at, d.id LIMIT 1),
+        claimed_at = (SELECT d.created_at FROM devices d WHERE d.kind = 'runner'
+                      AND d.name = runners.id ORDER BY d.created_at, d.id LIMIT 1);
+    """,
 ]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tether.errors import StoreError
+from tether.private import FILE_MODE, private_dir, tighten, touch_private
 from tether.store.base import UPDATABLE_SESSION_FIELDS, SessionRecord, StoredEvent
 from tether.store.migrations import MIGRATIONS
 from tether.store.sql import Op, run_sync
@@ -30,6 +31,9 @@ WriteFn = Callable[[sqlite3.Connection], Any]
 
 _MAX_BATCH = 2000
 _STOP = object()
+# SQLite creates these beside the database with the database file's own mode; ones an
+# older tether left 0644 keep theirs, so they are narrowed at open.
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class SqliteStore:
@@ -51,8 +55,20 @@ class SqliteStore:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Create the file if needed, migrate it, and start the writer thread."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Create the file if needed, migrate it, and start the writer thread.
+
+        The directory is made 0700 and the database file 0600 before SQLite opens it, so
+        the file, its WAL and its shared-memory index are private from the first byte."""
+        try:
+            private_dir(self.path.parent)
+            touch_private(self.path)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store at {self.path}: {exc.strerror}",
+                hint="check that the data dir is writable by this user",
+            ) from None
+        for suffix in _SIDE_FILES:
+            tighten(Path(f"{self.path}{suffix}"), FILE_MODE)
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         loop = asyncio.get_running_loop()
         self._writer = threading.Thread(
