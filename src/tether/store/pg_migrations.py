@@ -107,6 +107,24 @@ PG_MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
         FOR EACH ROW EXECUTE FUNCTION tether_audit_append_only();
     """,
+    # 3: the signing and pairing keys leave the database for the hub's secrets file
+    """
+    DELETE FROM hub_keys;
+    DROP TABLE hub_keys;
+    """,
+    # 4: a runner id belongs to the device and user that first registered it, for good
+    """
+    ALTER TABLE runners ADD COLUMN owner_user TEXT;
+    ALTER TABLE runners ADD COLUMN owner_device TEXT;
+    ALTER TABLE runners ADD COLUMN claimed_at DOUBLE PRECISION;
+    UPDATE runners SET
+        owner_device = (SELECT d.id FROM devices d WHERE d.kind = 'runner' AND d.name = runners.id
+                        ORDER BY d.created_at, d.id LIMIT 1),
+        owner_user = (SELECT d.user_id FROM devices d WHERE d.kind = 'runner'
+                      AND d.name = runners.id ORDER BY d.created_at, d.id LIMIT 1),
+        claimed_at = (SELECT d.created_at FROM devices d WHERE d.kind = 'runner'
+                      AND d.name = runners.id ORDER BY d.created_at, d.id LIMIT 1);
+    """,
 ]
 
 

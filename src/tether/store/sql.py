@@ -36,11 +36,16 @@ MANY: Fetch = "many"
 @dataclass(frozen=True, slots=True)
 class Query:
     """One statement and what the operation wants back: nothing, one row (or None), all
-    rows, the number of rows changed, or (MANY) the statement run for each parameter row."""
+    rows, the number of rows changed, or (MANY) the statement run for each parameter row.
+
+    `lock` marks a SELECT whose rows the operation goes on to change: PostgreSQL runs it
+    `FOR UPDATE` (so two replicas cannot both redeem one code); SQLite needs nothing, its
+    single writer already runs one operation at a time."""
 
     sql: str
     params: Sequence[Any] = ()
     fetch: Fetch = NONE
+    lock: bool = False
 
 
 Op = Generator[Query, Any, T]
@@ -84,7 +89,7 @@ async def run_async(op: Op[T], conn: Any) -> T:
 
 
 async def _pg_result(conn: Any, query: Query) -> Any:
-    sql = postgres_sql(query.sql)
+    sql = postgres_sql(query.sql) + (" FOR UPDATE" if query.lock else "")
     if query.fetch == MANY:
         await conn.executemany(sql, [tuple(row) for row in query.params])
         return None
