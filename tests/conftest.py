@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +29,27 @@ def _isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TETHER_HOME", str(tmp_path_factory.mktemp("tether-home")))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """An open, empty store of each kind (PostgreSQL: a fresh database, dropped after)."""
+    from tests.support.pg import pg_database
+    from tether.store.postgres import PostgresStore
+    from tether.store.sqlite import SqliteStore
+
+    if request.param == "sqlite":
+        store: Any = SqliteStore(tmp_path / "tether.db")
+        await store.open()
+        try:
+            yield store
+        finally:
+            await store.close()
+        return
+    async with pg_database() as dsn:
+        store = PostgresStore(dsn)
+        await store.open()
+        try:
+            yield store
+        finally:
+            await store.close()

@@ -19,12 +19,12 @@ device is revoked, not when the owner's user is disabled.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from tether.auth.db import SqlStore
+from tether.store.sql import ALL, ONE, Op, Query
 
 if TYPE_CHECKING:
     from tether.auth.audit import AuditLog
@@ -75,25 +75,26 @@ class RunnerClaim:
         return None
 
 
-def _created_at(conn: sqlite3.Connection, device_id: str) -> float | None:
-    row = conn.execute("SELECT created_at FROM devices WHERE id=?", (device_id,)).fetchone()
+def _created_at(device_id: str) -> Op[float | None]:
+    row = yield Query("SELECT created_at FROM devices WHERE id=?", (device_id,), ONE)
     return float(row[0]) if row else None
 
 
-def claim_in(
-    conn: sqlite3.Connection, runner_id: str, device_id: str, user_id: str, now: float
-) -> RunnerClaim:
-    """The claim, on one connection inside one transaction (see the module's table)."""
-    conn.execute(
+def claim_op(runner_id: str, device_id: str, user_id: str, now: float) -> Op[RunnerClaim]:
+    """The claim as one operation, so one transaction (see the module's table)."""
+    yield Query(
         "INSERT INTO runners (id, version, teams, last_seen) VALUES (?, '', '[]', ?)"
         " ON CONFLICT(id) DO NOTHING",
         (runner_id, now),
     )
-    owner_user, owner_device, claimed_at = conn.execute(
-        "SELECT owner_user, owner_device, claimed_at FROM runners WHERE id=?", (runner_id,)
-    ).fetchone()
+    owner_user, owner_device, claimed_at = yield Query(
+        "SELECT owner_user, owner_device, claimed_at FROM runners WHERE id=?",
+        (runner_id,),
+        ONE,
+        lock=True,
+    )
     if owner_user is None or owner_device is None:
-        conn.execute(
+        yield Query(
             "UPDATE runners SET owner_user=?, owner_device=?, claimed_at=? WHERE id=?",
             (user_id, device_id, now, runner_id),
         )
@@ -103,15 +104,30 @@ def claim_in(
         return RunnerClaim("owned", runner_id, current)
     if owner_user != user_id:
         return RunnerClaim("taken", runner_id, current)
-    mine, theirs = _created_at(conn, device_id), _created_at(conn, str(owner_device))
+    mine = yield from _created_at(device_id)
+    theirs = yield from _created_at(str(owner_device))
     if mine is None or (theirs is not None and mine <= theirs):
         return RunnerClaim("stale", runner_id, current)
-    conn.execute(
+    yield Query(
         "UPDATE runners SET owner_device=?, claimed_at=? WHERE id=?", (device_id, now, runner_id)
     )
     return RunnerClaim(
         "moved", runner_id, RunnerOwner(user_id, device_id, now), previous_device=current.device_id
     )
+
+
+def _owner(runner_id: str) -> Op[RunnerOwner | None]:
+    row = yield Query(
+        "SELECT owner_user, owner_device, claimed_at FROM runners WHERE id=?", (runner_id,), ONE
+    )
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return RunnerOwner(str(row[0]), str(row[1]), float(row[2] or 0.0))
+
+
+def _owned_by(user_id: str) -> Op[list[str]]:
+    rows = yield Query("SELECT id FROM runners WHERE owner_user=? ORDER BY id", (user_id,), ALL)
+    return [str(r[0]) for r in rows]
 
 
 _AUDIT_ACTION = {
@@ -133,10 +149,7 @@ class RunnerRegistry:
     async def claim_runner(self, runner_id: str, device_id: str, user_id: str) -> RunnerClaim:
         """Claim `runner_id` for a device of a user, atomically; durable once this returns."""
         now = self.clock()
-        result: RunnerClaim = await self.store.write(
-            lambda conn: claim_in(conn, runner_id, device_id, user_id, now)
-        )
-        return result
+        return await self.store.run_write(claim_op(runner_id, device_id, user_id, now))
 
     async def claim(
         self, principal: Principal, runner_id: str, *, address: str | None = None
@@ -159,23 +172,8 @@ class RunnerRegistry:
 
     async def owner(self, runner_id: str) -> RunnerOwner | None:
         """The recorded owner of a runner id (None: unknown or never claimed)."""
-
-        def select(conn: sqlite3.Connection) -> RunnerOwner | None:
-            row = conn.execute(
-                "SELECT owner_user, owner_device, claimed_at FROM runners WHERE id=?",
-                (runner_id,),
-            ).fetchone()
-            if row is None or row[0] is None or row[1] is None:
-                return None
-            return RunnerOwner(str(row[0]), str(row[1]), float(row[2] or 0.0))
-
-        return await self.store.read(select)
+        return await self.store.run_read(_owner(runner_id))
 
     async def owned_by(self, user_id: str) -> list[str]:
         """The runner ids a user owns."""
-        rows = await self.store.read(
-            lambda c: c.execute(
-                "SELECT id FROM runners WHERE owner_user=? ORDER BY id", (user_id,)
-            ).fetchall()
-        )
-        return [str(r[0]) for r in rows]
+        return await self.store.run_read(_owned_by(user_id))

@@ -117,7 +117,15 @@ class AuthService:
         admin = await self.db.first_admin()
         if admin is not None:
             return admin, None
-        admin = await self.db.create_user("admin", is_admin=True, now=self.clock())
+        try:
+            admin = await self.db.create_user("admin", is_admin=True, now=self.clock())
+        except Conflict:
+            # Another hub replica on the same database created it a moment ago: it prints
+            # the sign-in code, this one prints none.
+            raced = await self.db.first_admin()
+            if raced is None:
+                raise
+            return raced, None
         await self.record("user_created", None, user_id=admin.id, name=admin.name, admin=True)
         code = await self.new_pairing_code(admin, ttl=FIRST_SIGNIN_TTL_S, reason="first start")
         return admin, code

@@ -22,6 +22,7 @@ from tether.errors import StoreError
 from tether.private import FILE_MODE, private_dir, tighten, touch_private
 from tether.store.base import UPDATABLE_SESSION_FIELDS, SessionRecord, StoredEvent
 from tether.store.migrations import MIGRATIONS
+from tether.store.sql import Op, run_sync
 
 log = logging.getLogger("tether.store")
 
@@ -100,6 +101,15 @@ class SqliteStore:
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on a read connection in a worker thread."""
         return await asyncio.to_thread(self._run_read, fn)
+
+    async def run_write(self, op: Op[T]) -> T:
+        """Run a database operation (`tether.store.sql`) in the writer's transaction."""
+        result: T = await self.write(lambda conn: run_sync(op, conn))
+        return result
+
+    async def run_read(self, op: Op[T]) -> T:
+        """Run a read-only database operation on a read connection."""
+        return await self.read(lambda conn: run_sync(op, conn))
 
     # -- events --------------------------------------------------------------------------
 

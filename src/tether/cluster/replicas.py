@@ -1,0 +1,145 @@
+"""Which hub replicas are alive: each one heartbeats its row; any one of them clears up after
+a replica that stopped (its runners' presence and its viewers' owner slots), so a dead
+replica never holds a runner or an owner slot for long.
+
+Heartbeats use the database's clock, so replicas on machines whose clocks differ still
+agree on who is alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tether.errors import StoreError
+from tether.store.postgres import PostgresStore
+from tether.store.sql import ALL, ONE, Op, Query
+
+log = logging.getLogger("tether.cluster")
+
+HEARTBEAT_S = 1.0
+DEAD_AFTER_S = 6.0
+"""A replica whose heartbeat is this old is gone: another replica clears up after it."""
+CHANNEL = "tether_replicas"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaInfo:
+    """One replica as the cluster sees it."""
+
+    id: str
+    url: str
+    started_at: float
+    heartbeat_age: float
+
+
+def register(replica_id: str, url: str) -> Op[None]:
+    """Insert (or refresh) this replica's row."""
+    yield Query(
+        "INSERT INTO replicas (id, url, started_at, heartbeat_at)"
+        " VALUES (?, ?, tether_now(), tether_now())"
+        " ON CONFLICT (id) DO UPDATE SET url=excluded.url, heartbeat_at=tether_now()",
+        (replica_id, url),
+    )
+
+
+def heartbeat(replica_id: str) -> Op[bool]:
+    """Note this replica is alive; False if its row was cleared (it was taken for dead)."""
+    row = yield Query(
+        "UPDATE replicas SET heartbeat_at=tether_now() WHERE id=? RETURNING id", (replica_id,), ONE
+    )
+    return row is not None
+
+
+def clear_dead(dead_after: float) -> Op[list[str]]:
+    """Remove replicas silent for `dead_after` s, with their runners' presence and owner slots."""
+    rows = yield Query(
+        "DELETE FROM replicas WHERE heartbeat_at < tether_now() - ? RETURNING id",
+        (dead_after,),
+        ALL,
+    )
+    dead = [r[0] for r in rows]
+    if dead:
+        marks = ",".join("?" * len(dead))
+        yield Query(f"DELETE FROM runner_presence WHERE replica_id IN ({marks})", dead)  # noqa: S608
+        yield Query(f"DELETE FROM owner_slots WHERE replica_id IN ({marks})", dead)  # noqa: S608
+        yield Query("SELECT pg_notify(?, ?)", (CHANNEL, ",".join(dead)), ONE)
+    return dead
+
+
+def unregister(replica_id: str) -> Op[None]:
+    """A replica stopping cleanly gives up its row, runners and owner slots at once."""
+    yield Query("DELETE FROM runner_presence WHERE replica_id=?", (replica_id,))
+    yield Query("DELETE FROM owner_slots WHERE replica_id=?", (replica_id,))
+    yield Query("DELETE FROM replicas WHERE id=?", (replica_id,))
+    yield Query("SELECT pg_notify(?, ?)", (CHANNEL, replica_id), ONE)
+
+
+def alive() -> Op[list[ReplicaInfo]]:
+    """Every replica with a row, oldest first."""
+    rows = yield Query(
+        "SELECT id, url, started_at, tether_now() - heartbeat_at FROM replicas ORDER BY started_at",
+        (),
+        ALL,
+    )
+    return [ReplicaInfo(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+class ReplicaRegistry:
+    """Keeps this replica's heartbeat and clears up after dead ones."""
+
+    def __init__(
+        self,
+        store: PostgresStore,
+        replica_id: str,
+        url: str,
+        *,
+        heartbeat_s: float = HEARTBEAT_S,
+        dead_after_s: float = DEAD_AFTER_S,
+        on_evicted: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.replica_id = replica_id
+        self.url = url
+        self.heartbeat_s = heartbeat_s
+        self.dead_after_s = dead_after_s
+        self.on_evicted = on_evicted
+        """Called if this replica finds itself taken for dead (it lost the database too long)."""
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Register, and heartbeat until stopped."""
+        await self.store.run_write(register(self.replica_id, self.url))
+        self._task = asyncio.create_task(self._beat(), name="tether-replica-heartbeat")
+
+    async def stop(self) -> None:
+        """Stop heartbeating and leave the cluster cleanly."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(StoreError):
+            await self.store.run_write(unregister(self.replica_id))
+
+    async def replicas(self) -> list[ReplicaInfo]:
+        """The replicas alive now."""
+        return await self.store.run_read(alive())
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            try:
+                if not await self.store.run_write(heartbeat(self.replica_id)):
+                    log.warning("this replica was taken for dead; registering again")
+                    await self.store.run_write(register(self.replica_id, self.url))
+                    if self.on_evicted is not None:
+                        self.on_evicted()
+                dead = await self.store.run_write(clear_dead(self.dead_after_s))
+                if dead:
+                    log.warning("replicas %s stopped heartbeating; cleared up after them", dead)
+            except StoreError as exc:
+                log.warning("replica heartbeat failed: %s", exc)

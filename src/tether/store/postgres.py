@@ -1,0 +1,220 @@
+"""PostgreSQL store (asyncpg): the state several hub replicas share.
+
+Every operation runs in its own transaction on a pooled connection; the operations are
+the same ones SQLite runs (`tether.store.queries`, `tether.store.sql`). Migrations are
+applied under a PostgreSQL advisory lock, so replicas starting at once apply each exactly
+once. Errors from the driver become `StoreError`s that say what to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from tether.errors import StoreError
+from tether.store import queries
+from tether.store.base import SessionRecord, StoredEvent
+from tether.store.pg_migrations import PG_CLUSTER_MIGRATIONS, PG_MIGRATIONS
+from tether.store.sql import Op, run_async
+
+log = logging.getLogger("tether.store")
+
+T = TypeVar("T")
+
+MIGRATION_LOCK = 0x7E7E_0001
+"""The advisory-lock key every replica takes while migrating (any constant of ours)."""
+
+_CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+def redacted(dsn: str) -> str:
+    """The DSN without its password, for messages and logs."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+EVENTS_CHANNEL = "tether_events"  # also spelled out in _APPEND_AND_NOTIFY
+"""Payload `session_id:seq`: the session's log is durable up to seq (a wake-up, not data)."""
+
+
+# One statement, so one round trip and one implicit transaction: the rows go in from arrays,
+# and the sessions that got new rows are notified at its commit.
+_APPEND_AND_NOTIFY = """
+WITH added AS (
+    INSERT INTO events (session_id, seq, ts, kind, payload)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::text[], $5::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING session_id, seq
+)
+SELECT pg_notify('tether_events', session_id || ':' || max(seq)) FROM added GROUP BY session_id
+"""
+
+
+class PostgresStore:
+    """The scale-out store: `tether hub --store postgresql://USER@HOST:PORT/DB`."""
+
+    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self.min_size = min_size
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def where(self) -> str:
+        """The database, as shown to people (no password)."""
+        return redacted(self.dsn)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect (a pool), and migrate the schema under the advisory lock."""
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=self.min_size, max_size=self.max_size, command_timeout=30
+            )
+        except (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError) as exc:
+            raise StoreError(
+                f"cannot connect to the PostgreSQL store at {self.where}: {exc}",
+                hint="check that the server runs, the database exists and the user may connect",
+            ) from None
+        async with self._pool.acquire() as conn:
+            await self._migrate(conn)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def _migrate(self, conn: Any) -> None:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        try:
+            await self._apply(conn, "tether_schema", PG_MIGRATIONS)
+            await self._apply(conn, "tether_cluster_schema", PG_CLUSTER_MIGRATIONS)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+    async def _apply(self, conn: Any, table: str, migrations: list[str]) -> None:
+        # `table` is one of our two constant names, never input.
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER)")
+        version = await conn.fetchval(f"SELECT max(version) FROM {table}") or 0  # noqa: S608
+        if version > len(migrations):
+            raise StoreError(
+                f"the store at {self.where} has schema version {version} ({table}), newer"
+                f" than this tether ({len(migrations)})",
+                hint="upgrade tether on this replica",
+            )
+        for number, script in enumerate(migrations[version:], start=version + 1):
+            log.info("migrating the PostgreSQL store: %s version %d", table, number)
+            async with conn.transaction():
+                await conn.execute(script)
+                await conn.execute(f"INSERT INTO {table} VALUES ($1)", number)  # noqa: S608
+
+    # -- running operations --------------------------------------------------------------
+
+    async def run_write(self, op: Op[T]) -> T:
+        """Run an operation in a transaction; durable when it returns."""
+        return await self._run(op)
+
+    async def run_read(self, op: Op[T]) -> T:
+        """Run a read-only operation."""
+        return await self._run(op)
+
+    async def _run(self, op: Op[T]) -> T:
+        async with self._connection() as conn, conn.transaction():
+            return await run_async(op, conn)
+
+    async def _execute(self, sql: str, *args: Any) -> None:
+        """One statement outside any operation (its own implicit transaction)."""
+        async with self._connection() as conn:
+            await conn.execute(sql, *args)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection; the driver's errors come out as StoreErrors."""
+        if self._pool is None:
+            raise StoreError("the store is closed")
+        try:
+            async with self._pool.acquire() as conn:
+                yield conn
+        except asyncpg.ReadOnlySQLTransactionError as exc:
+            raise StoreError(
+                f"the PostgreSQL store at {self.where} is read-only: {exc}",
+                hint="writes resume when the database accepts them again",
+            ) from None
+        except (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError) as exc:
+            raise StoreError(f"the PostgreSQL store at {self.where} failed: {exc}") from None
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the database answers now (for /readyz)."""
+        if self._pool is None:
+            raise StoreError("the store is closed")
+        try:
+            async with self._pool.acquire(timeout=2) as conn:
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), 2)
+        except (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError) as exc:
+            raise StoreError(
+                f"the PostgreSQL store at {self.where} does not answer: {exc}"
+            ) from None
+
+    # -- the Store protocol ------------------------------------------------------------
+
+    async def append_events(self, events: list[StoredEvent]) -> None:
+        """Append events (any sessions); a (session, seq) already stored is ignored.
+
+        The same statement notifies `EVENTS_CHANNEL` with `session:last_seq` for each
+        session that got new events, so replicas with viewers of it wake at the commit
+        and read the table."""
+        if not events:
+            return
+        columns = (
+            [e.session_id for e in events],
+            [e.seq for e in events],
+            [e.ts for e in events],
+            [e.kind for e in events],
+            [e.payload for e in events],
+        )
+        await self._execute(_APPEND_AND_NOTIFY, *columns)
+
+    async def read_events(
+        self, session_id: str, after: int, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Events of a session with seq > after, in seq order, at most `limit`."""
+        return await self.run_read(queries.read_events(session_id, after, limit))
+
+    async def durable_seq(self, session_id: str) -> int:
+        """Highest stored seq of a session (0 if none)."""
+        return await self.run_read(queries.durable_seq(session_id))
+
+    async def create_session(self, record: SessionRecord) -> None:
+        """Insert a new session."""
+        await self.run_write(queries.create_session(record))
+
+    async def update_session(self, session_id: str, **fields: Any) -> None:
+        """Change some fields of a session."""
+        await self.run_write(queries.update_session(session_id, fields))
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """One session, or None."""
+        return await self.run_read(queries.get_session(session_id))
+
+    async def list_sessions(self) -> list[SessionRecord]:
+        """Every session, newest first."""
+        return await self.run_read(queries.list_sessions())
+
+    async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
+        """Record a runner and the teams it serves (JSON text)."""
+        await self.run_write(queries.save_runner(runner_id, version, teams, last_seen))
+
+    async def list_runners(self) -> list[dict[str, Any]]:
+        """Every runner ever seen."""
+        return await self.run_read(queries.list_runners())
