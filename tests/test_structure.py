@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     {"tether.protocol", "tether.store", "tether.reconnect", "tether.hubfile", "tether.hub_secrets"},
     {"tether.config", "tether.transports", "tether.heartbeat"},
     {"tether.auth", "tether.agents", "tether.terminal"},
-    {"tether.client"},
+    {"tether.client", "tether.cluster"},
     {"tether.runner", "tether.hub"},
     {"tether.mcp", "tether.web", "tether.notify"},
     {"tether.app", "tether.teams_check", "tether.console"},

@@ -191,10 +191,6 @@ class PostgresStore:
         """Events of a session with seq > after, in seq order, at most `limit`."""
         return await self.run_read(queries.read_events(session_id, after, limit))
 
-    async def durable_seq(self, session_id: str) -> int:
-        """Highest stored seq of a session (0 if none)."""
-        return await self.run_read(queries.durable_seq(session_id))
-
     async def create_session(self, record: SessionRecord) -> None:
         """Insert a new session."""
         await self.run_write(queries.create_session(record))

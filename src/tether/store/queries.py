@@ -45,14 +45,6 @@ def read_events(session_id: str, after: int, limit: int) -> Op[list[StoredEvent]
     return [StoredEvent(session_id, s, ts, k, p) for s, ts, k, p in rows]
 
 
-def durable_seq(session_id: str) -> Op[int]:
-    """Highest stored seq of a session (0: none)."""
-    row = yield Query(
-        "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id=?", (session_id,), ONE
-    )
-    return int(row[0])
-
-
 def create_session(record: SessionRecord) -> Op[None]:
     """Insert a new session row."""
     yield Query(
