@@ -6,13 +6,15 @@ import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.auth.redact import install_redaction
 from tether.client.credentials import CredentialStore, DeviceTokenProvider
 from tether.client.http import HubClient, TokenProvider, static_token
-from tether.client.session import RemoteSession
 from tether.client.tls import check_hub_url, ssl_for
+
+if TYPE_CHECKING:
+    from tether.client.session import RemoteSession
 
 
 @dataclass(frozen=True)
@@ -25,11 +27,16 @@ class HubAccess:
     insecure: bool = False
 
     def client(self) -> HubClient:
-        """An HTTP client."""
-        return HubClient(self.url, self.token, verify=self.ssl or True, insecure=self.insecure)
+        """An HTTP client (it refreshes a device's token once if the hub refuses it)."""
+        refresh = self.token.refresh if isinstance(self.token, DeviceTokenProvider) else None
+        return HubClient(
+            self.url, self.token, verify=self.ssl or True, insecure=self.insecure, refresh=refresh
+        )
 
     def session(self, session_id: str, **kwargs: Any) -> RemoteSession:
         """A live session view."""
+        from tether.client.session import RemoteSession
+
         return RemoteSession(
             self.url,
             session_id,

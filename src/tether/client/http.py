@@ -19,6 +19,8 @@ from tether.errors import (
 )
 
 TokenProvider = Callable[[], Awaitable[str]]
+TokenRefresher = Callable[[str], Awaitable[str]]
+"""`refresh(refused_token) -> new token`: called once when the hub answers 401."""
 
 
 def static_token(token: str) -> TokenProvider:
@@ -52,11 +54,13 @@ class HubClient:
         verify: Any = True,
         insecure: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        refresh: TokenRefresher | None = None,
     ) -> None:
         if transport is None:  # an in-process transport never touches the network
             check_hub_url(hub_url, insecure=insecure)
         self.hub_url = hub_url.rstrip("/")
         self._token = token
+        self._refresh = refresh
         # `transport` lets code inside the hub (the MCP endpoint) call the API in process.
         self._http = httpx.AsyncClient(
             base_url=self.hub_url, timeout=timeout, verify=verify, transport=transport
@@ -73,18 +77,27 @@ class HubClient:
         await self._http.aclose()
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One authenticated call; returns the decoded JSON body."""
-        headers = {"Authorization": f"Bearer {await self._token()}"}
+        """One authenticated call; returns the decoded JSON body.
+
+        A 401 with a refresher (a device's credentials) gets one more try with a freshly
+        refreshed token: a cached token may have gone bad before it expired."""
+        token = await self._token()
+        response = await self._send(method, path, token, **kwargs)
+        if response.status_code == 401 and self._refresh is not None:
+            response = await self._send(method, path, await self._refresh(token), **kwargs)
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response.json() if response.content else None
+
+    async def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
+            return await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             raise HubUnreachable(
                 f"cannot reach the hub at {self.hub_url}: {exc or type(exc).__name__}",
                 hint="is it running? start one with `tether up`, or pass --hub URL",
             ) from None
-        if response.status_code >= 400:
-            raise _error_from(response)
-        return response.json() if response.content else None
 
     async def health(self) -> dict[str, Any]:
         """`/healthz`."""
