@@ -134,8 +134,10 @@ def what(entry: dict[str, Any], names: Names) -> str:
     details = dict(entry.get("details") or {})
     action = entry["action"]
     if action == "permission_decision":
-        tool = details.pop("tool", None)
-        text = f"{details.pop('behavior', '?')} request {details.pop('request_id', '?')}"
+        # The hub records behavior and request id for HTTP answers; the tool when it can.
+        tool, request = details.pop("tool", None), details.pop("request_id", None)
+        text = str(details.pop("behavior", None) or "answered a permission request")
+        text += f" request {request}" if request else ""
         text += f" ({tool})" if tool else ""
         text += f" in {details.pop('session')}" if details.get("session") else ""
     elif action == "device_revoked" and details.get("target"):
