@@ -93,8 +93,9 @@ def test_reading_file_credentials_does_not_import_keyring(tmp_path: Path) -> Non
     store.keyring = None
     store.save(creds())
     code = (
-        "import sys; from pathlib import Path; from tether.client.credentials import CredentialStore;"
-        f"assert CredentialStore(Path({str(tmp_path)!r})).load('cli', 'http://127.0.0.1:1');"
+        "import sys; from pathlib import Path\n"
+        "from tether.client.credentials import CredentialStore\n"
+        f"assert CredentialStore(Path({str(tmp_path)!r})).load('cli', 'http://127.0.0.1:1')\n"
         "print('keyring' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
