@@ -40,13 +40,17 @@ _DUMP = (
 )
 
 
-def loaded(code: str, home: Path, *args: str) -> set[str]:
+RUN_CLI = "import sys; sys.argv = ['tether', *sys.argv[1:]]\nfrom tether.cli import main; main()"
+
+
+def loaded(code: str, home: Path, *args: str, **env: str) -> set[str]:
+    """The modules a Python process running `code` (with `args`) had loaded at exit."""
     done = subprocess.run(
         [sys.executable, "-c", _DUMP + code, *args],
         capture_output=True,
         text=True,
         timeout=scaled(60),
-        env={"PATH": "/usr/bin:/bin", "TETHER_HOME": str(home), "COLUMNS": "100"},
+        env={"PATH": "/usr/bin:/bin", "TETHER_HOME": str(home), "COLUMNS": "100", **env},
     )
     line = done.stderr.rsplit("MODULES ", 1)[-1]
     return set(line.split())
@@ -69,7 +73,6 @@ def test_quick_commands_load_neither_pydantic_nor_the_client(
     tmp_path: Path, argv: list[str]
 ) -> None:
     # pydantic would come in through Typer's own coercion (see tether.cli.coercion).
-    code = "import sys; sys.argv = ['tether', *sys.argv[1:]]\nfrom tether.cli import main; main()"
-    modules = loaded(code, tmp_path, *argv)
+    modules = loaded(RUN_CLI, tmp_path, *argv)
     assert "tether.cli.app" in modules
     assert offenders(modules, NOT_FOR_QUICK_COMMANDS) == []

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cli.test_startup import NOT_FOR_QUICK_COMMANDS, RUN_CLI, loaded, offenders
 from tests.e2e.cluster import Cluster
 from tests.support.procs import cli_env, tether_argv, wait_until
 from tests.support.timing import scaled
@@ -171,3 +172,12 @@ def test_teams_check_json_reports_a_broken_file_as_json(cluster: Cluster, tmp_pa
     assert "not valid TOML" in answer["error"]["message"]
     missing = json.loads(cli(cluster, "teams", "check", "--json").stdout)
     assert "--config" in missing["error"]["message"]
+
+
+def test_sessions_and_send_load_only_what_they_need(cluster: Cluster) -> None:
+    session = cluster.start_session()
+    hub = {"TETHER_HUB": cluster.url}
+    for argv in (["sessions"], ["send", session[:6], "hi"]):
+        modules = loaded(RUN_CLI, cluster.home, *argv, **hub)
+        assert "tether.client.quick" in modules, argv  # it did talk to the hub
+        assert offenders(modules, NOT_FOR_QUICK_COMMANDS) == [], argv

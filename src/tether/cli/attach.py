@@ -48,7 +48,7 @@ def attach(
         from tether.cli.ids import full_session_id
         from tether.cli.watch import attach_session
 
-        async with access.client() as client:
+        async with access.quick_client() as client:
             session_id = await full_session_id(client, session)
         return await attach_session(
             access.url,

@@ -19,7 +19,7 @@ from tether.errors import TetherError
 
 if TYPE_CHECKING:
     from tether.client.access import HubAccess
-    from tether.client.http import HubClient
+    from tether.client.api import HubApi
 
 T = TypeVar("T")
 
@@ -113,9 +113,10 @@ class Hub:
         except TetherError as exc:
             fail(exc)
 
-    def client(self) -> HubClient:
-        """An HTTP client for the hub with this machine's device credentials."""
-        return self.access().client()
+    def client(self) -> HubApi:
+        """An HTTP client for the hub with this machine's device credentials (the quick,
+        standard-library one: a command makes a request or two and exits)."""
+        return self.access().quick_client()
 
     @property
     def resolved_url(self) -> str:

@@ -176,7 +176,7 @@ def token(hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False) -
     access = Hub(hub, ca, insecure).access()
 
     async def go() -> str:
-        async with access.client() as client:
+        async with access.quick_client() as client:
             await client.request("GET", "/v1/auth/me")
         return await access.token()
 

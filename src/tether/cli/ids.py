@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 from tether.errors import NotFound, TetherError
 
 if TYPE_CHECKING:
-    from tether.client.http import HubClient
+    from tether.client.api import HubApi
 
 T = TypeVar("T")
 _SHOWN = 8
@@ -64,17 +64,17 @@ async def with_id(
         return await call(full)
 
 
-async def session_ids(client: HubClient) -> list[str]:
+async def session_ids(client: HubApi) -> list[str]:
     """Every session id the caller may see."""
     return [str(s["id"]) for s in await client.sessions()]
 
 
-async def with_session(client: HubClient, given: str, call: Callable[[str], Awaitable[T]]) -> T:
+async def with_session(client: HubApi, given: str, call: Callable[[str], Awaitable[T]]) -> T:
     """`call(session id)` for a session id or a unique prefix of one."""
     return await with_id("session", given, call, lambda: session_ids(client), "tether sessions")
 
 
-async def full_session_id(client: HubClient, given: str) -> str:
+async def full_session_id(client: HubApi, given: str) -> str:
     """The session id a full id or unique prefix stands for (asks the hub)."""
 
     async def exists(session_id: str) -> str:
@@ -89,11 +89,11 @@ async def full_session_id(client: HubClient, given: str) -> str:
     return await with_session(client, given, exists)
 
 
-async def device_ids(client: HubClient) -> list[str]:
+async def device_ids(client: HubApi) -> list[str]:
     """Every device id the caller may see."""
     return [str(d["id"]) for d in await client.request("GET", "/v1/devices")]
 
 
-async def share_ids(client: HubClient) -> list[str]:
+async def share_ids(client: HubApi) -> list[str]:
     """Every share link id the caller may see."""
     return [str(s["id"]) for s in await client.request("GET", "/v1/shares")]

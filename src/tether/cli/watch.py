@@ -9,7 +9,7 @@ from typing import Any
 
 from tether.cli.output import err, out, say
 from tether.cli.render import event_json, render_event, request_text
-from tether.client.http import TokenProvider
+from tether.client.api import TokenProvider
 from tether.client.session import RemoteSession
 from tether.errors import Forbidden, TetherError
 from tether.sanitize import terminal_name, terminal_text

@@ -15,15 +15,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tether.client.http import HubClient, TokenProvider, static_token
+    from tether.client.api import TokenProvider, static_token
+    from tether.client.http import HubClient
     from tether.client.session import RemoteSession, SessionEvent
 
 __all__ = ["HubClient", "RemoteSession", "SessionEvent", "TokenProvider", "static_token"]
 
 _HOME = {
     "HubClient": "tether.client.http",
-    "TokenProvider": "tether.client.http",
-    "static_token": "tether.client.http",
+    "TokenProvider": "tether.client.api",
+    "static_token": "tether.client.api",
     "RemoteSession": "tether.client.session",
     "SessionEvent": "tether.client.session",
 }

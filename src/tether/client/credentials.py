@@ -28,9 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from tether.client.http import TokenProvider
+from tether.client.api import TokenProvider
 from tether.client.tls import check_hub_url, ssl_for
 from tether.errors import AuthError, HubUnreachable
 from tether.private import FILE_MODE, open_private, private_dir, tighten, write_private
@@ -184,6 +182,8 @@ class CredentialStore:
 
 
 async def _post(hub: str, path: str, body: dict[str, Any], ca: str | None) -> dict[str, Any]:
+    import httpx  # only pairing and refreshing need it: most commands never get here
+
     verify: Any = ssl_for(hub, ca) or True
     try:
         async with httpx.AsyncClient(base_url=hub, timeout=30, verify=verify) as http:

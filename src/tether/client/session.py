@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tether.backoff import Backoff
-from tether.client.http import TokenProvider
+from tether.client.api import TokenProvider
 from tether.client.tls import check_hub_url
 from tether.errors import (
     AuthError,
