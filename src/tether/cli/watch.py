@@ -69,16 +69,20 @@ async def attach_session(
                     hint="another viewer owns this session; wait for it to leave",
                 )
             return await _run_turn(remote, prompt, as_json)
-        # An exited session will say nothing more: print its log and stop watching.
-        if remote.info.get("state") == "exited" and after >= int(remote.info.get("last_seq", 0)):
-            return EXIT_OK
-        async for event in remote:
-            _print(event.seq, event.ts, event.payload, as_json)
-            if event.kind == "exited":
-                return EXIT_OK
-        return EXIT_OK
+        return await _follow(remote, after, as_json)
     finally:
         await remote.close()
+
+
+async def _follow(remote: RemoteSession, after: int, as_json: bool) -> int:
+    """Print events until the session exits (an exited session: its log, then stop)."""
+    if remote.info.get("state") == "exited" and after >= int(remote.info.get("last_seq", 0)):
+        return EXIT_OK
+    async for event in remote:
+        _print(event.seq, event.ts, event.payload, as_json)
+        if event.kind == "exited":
+            return EXIT_OK
+    return EXIT_OK
 
 
 async def _run_turn(remote: RemoteSession, prompt: str, as_json: bool) -> int:
