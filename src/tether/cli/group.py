@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from tether.cli import coercion
+from tether.cli.coercion import install as install_coercion
 
 
 def _prepare(params: list[Any]) -> list[Any]:
@@ -25,7 +25,7 @@ def _prepare(params: list[Any]) -> list[Any]:
     for param in params:
         if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
             param.metavar = ""
-    coercion.install(params)
+    install_coercion(params)
     return params
 
 
