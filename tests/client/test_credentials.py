@@ -7,20 +7,21 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
 
-import keyring
-import keyring.backend
 import pytest
 
+from tether.client import credentials
 from tether.client.credentials import CredentialStore, DeviceCredentials
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A real keyring backend (the library's own interface) that keeps secrets in memory."""
+class MemoryKeyring:
+    """The three calls of the `keyring` module tether uses, keeping secrets in memory.
 
-    priority: ClassVar[float] = 10  # type: ignore[misc]
-    secrets: ClassVar[dict[tuple[str, str], str]] = {}
+    (Not a `keyring.backend.KeyringBackend` subclass: keyring discovers every subclass
+    and would then use this one for the rest of the test process.)"""
+
+    def __init__(self) -> None:
+        self.secrets: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
         return self.secrets.get((service, username))
@@ -39,19 +40,16 @@ def creds(hub: str = "http://127.0.0.1:1") -> DeviceCredentials:
 
 
 @pytest.fixture
-def memory_keyring() -> MemoryKeyring:
-    MemoryKeyring.secrets = {}
-    backend = MemoryKeyring()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    """A working keyring, as `tether.client.credentials` finds one."""
+    memory = MemoryKeyring()
+    monkeypatch.setattr(credentials, "_keyring", lambda: memory)
+    return memory
 
 
 def test_with_a_keyring_the_file_holds_a_note_and_no_secret(
-    tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    monkeypatch.delenv("TETHER_NO_KEYRING", raising=False)
     store = CredentialStore(tmp_path)
     store.save(creds())
     text = (tmp_path / "credentials.json").read_text()
