@@ -192,7 +192,9 @@ async def run_hub(
             on_first_start(url, boot.signin_code)
         if on_ready is not None:
             on_ready(url)
-        await hub_task
+        # Not `await hub_task`: cancelling us (SIGTERM) must not cancel uvicorn mid-serve,
+        # whose lifespan would log the CancelledError as a traceback; it stops below.
+        await asyncio.wait({hub_task})
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):

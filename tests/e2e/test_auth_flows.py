@@ -200,6 +200,10 @@ def test_tls_end_to_end(tmp_path: Path) -> None:
         ).stdout.strip()
         done = run_cli(viewer, url, "attach", session, "--prompt", "hello over tls", *env_ca)
         assert "You said: hello over tls" in done.stdout
+        # Every command takes --ca (no environment variable needed), with an id prefix too.
+        assert session in run_cli(viewer, url, "sessions", *env_ca).stdout
+        assert "sent" in run_cli(viewer, url, "send", session[:8], "again", *env_ca).stderr
+        assert run_cli(viewer, url, "token", *env_ca).stdout.startswith("eyJ")
         # `login --ca` remembered the CA for this hub; a machine that does not trust it
         # refuses the certificate (before sending any secret).
         mint = run_cli(home, url, "pair", "new", "--no-qr", env_extra={"TETHER_CA": str(ca_pem)})

@@ -6,13 +6,16 @@ import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.auth.redact import install_redaction
+from tether.client.api import HubApi, TokenProvider, TokenRefresher, static_token
 from tether.client.credentials import CredentialStore, DeviceTokenProvider
-from tether.client.http import HubClient, TokenProvider, static_token
-from tether.client.session import RemoteSession
 from tether.client.tls import check_hub_url, ssl_for
+
+if TYPE_CHECKING:
+    from tether.client.http import HubClient
+    from tether.client.session import RemoteSession
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,40 @@ class HubAccess:
     insecure: bool = False
 
     def client(self) -> HubClient:
-        """An HTTP client."""
-        return HubClient(self.url, self.token, verify=self.ssl or True, insecure=self.insecure)
+        """An HTTP client (it refreshes a device's token once if the hub refuses it)."""
+        from tether.client.http import HubClient
+
+        return HubClient(
+            self.url,
+            self.token,
+            verify=self.ssl or True,
+            insecure=self.insecure,
+            refresh=self._refresh,
+        )
+
+    def quick_client(self) -> HubApi:
+        """A client for a command that makes a request or two and exits: the standard
+        library's, which loads in a fraction of httpx's time (httpx when a proxy is set)."""
+        from tether.client.quick import QuickClient, proxy_configured
+
+        if proxy_configured():
+            return self.client()
+        return QuickClient(
+            self.url,
+            self.token,
+            ssl_context=self.ssl,
+            insecure=self.insecure,
+            refresh=self._refresh,
+        )
+
+    @property
+    def _refresh(self) -> TokenRefresher | None:
+        return self.token.refresh if isinstance(self.token, DeviceTokenProvider) else None
 
     def session(self, session_id: str, **kwargs: Any) -> RemoteSession:
         """A live session view."""
+        from tether.client.session import RemoteSession
+
         return RemoteSession(
             self.url,
             session_id,

@@ -6,6 +6,12 @@ Rotation means two processes on one machine must not refresh with the same token
 once (the hub would see a reuse and revoke the device), so refreshing takes a file
 lock and re-reads the credentials first; a session token is cached (in the same
 store) until shortly before it expires, so most commands do not refresh at all.
+
+Where a device's secrets live is decided once, when it is paired, and noted in
+`credentials.json` (`{"in_keyring": true}` for a keyring entry, the secrets themselves
+otherwise). Reading them back therefore never has to ask the keyring library whether a
+backend exists — a question that costs a quarter of a second on a machine without one,
+on every command.
 """
 
 from __future__ import annotations
@@ -22,10 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from tether.auth.codes import fingerprint_of, new_device_key
-from tether.client.http import TokenProvider
+from tether.client.api import TokenProvider
 from tether.client.tls import check_hub_url, ssl_for
 from tether.errors import AuthError, HubUnreachable
 from tether.private import open_private, private_dir, write_private
@@ -35,6 +38,7 @@ log = logging.getLogger("tether.client")
 CREDENTIALS_FILE = "credentials.json"
 KEYRING_SERVICE = "tether"
 _EARLY_REFRESH_S = 60.0
+_IN_KEYRING = "in_keyring"
 
 
 @dataclass
@@ -70,18 +74,36 @@ def _keyring() -> Any | None:
     return keyring
 
 
+_NOT_ASKED = object()
+
+
 class CredentialStore:
     """Credentials of this machine's devices, keyed by (kind, hub URL)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.path = data_dir / CREDENTIALS_FILE
-        self.keyring = _keyring()
+        self._keyring: Any = _NOT_ASKED
+        self._saved_in_keyring: bool | None = None
+
+    @property
+    def keyring(self) -> Any | None:
+        """The keyring module if a backend works here (asked once, only when needed)."""
+        if self._keyring is _NOT_ASKED:
+            self._keyring = _keyring()
+        return self._keyring
+
+    @keyring.setter
+    def keyring(self, module: Any | None) -> None:
+        self._keyring = module
 
     @property
     def where(self) -> str:
-        """Where secrets go, for messages."""
-        return "the OS keyring" if self.keyring is not None else f"{self.path} (mode 0600)"
+        """Where secrets went (the last save) or would go, for messages."""
+        in_keyring = self._saved_in_keyring
+        if in_keyring is None:
+            in_keyring = self.keyring is not None
+        return "the OS keyring" if in_keyring else f"{self.path} (mode 0600)"
 
     @staticmethod
     def key(kind: str, hub: str) -> str:
@@ -103,32 +125,43 @@ class CredentialStore:
     def load(self, kind: str, hub: str) -> DeviceCredentials | None:
         """The credentials of a device, or None."""
         name = self.key(kind, hub)
-        if self.keyring is not None:
-            text = self.keyring.get_password(KEYRING_SERVICE, name)
-            return DeviceCredentials(**json.loads(text)) if text else None
         entry = self._read_file().get(name)
-        return DeviceCredentials(**entry) if entry else None
+        if entry is not None and not entry.get(_IN_KEYRING):
+            return DeviceCredentials(**entry)
+        # In the keyring — or, with no note at all, perhaps put there by an older tether.
+        keyring = self.keyring
+        text = keyring.get_password(KEYRING_SERVICE, name) if keyring is not None else None
+        return DeviceCredentials(**json.loads(text)) if text else None
 
     def save(self, creds: DeviceCredentials) -> None:
-        """Store (replace) a device's credentials."""
+        """Store (replace) a device's credentials where that device keeps them."""
         name = self.key(creds.kind, creds.hub)
-        if self.keyring is not None:
-            self.keyring.set_password(KEYRING_SERVICE, name, json.dumps(asdict(creds)))
-            return
         entries = self._read_file()
-        entries[name] = asdict(creds)
+        existing = entries.get(name)
+        to_keyring = bool(existing.get(_IN_KEYRING)) if existing else self.keyring is not None
+        keyring = self.keyring if to_keyring else None
+        if keyring is not None:
+            try:
+                keyring.set_password(KEYRING_SERVICE, name, json.dumps(asdict(creds)))
+                entries[name] = {_IN_KEYRING: True, "kind": creds.kind, "hub": creds.hub}
+            except Exception as exc:  # a locked or broken keyring: keep the device usable
+                log.warning("the OS keyring refused the credentials (%s); using %s", exc, self.path)
+                keyring = None
+        if keyring is None:
+            entries[name] = asdict(creds)
+        self._saved_in_keyring = keyring is not None
         self._write_file(entries)
 
     def delete(self, kind: str, hub: str) -> None:
         """Forget a device."""
         name = self.key(kind, hub)
-        if self.keyring is not None:
+        entries = self._read_file()
+        entry = entries.pop(name, None)
+        if entry is not None:
+            self._write_file(entries)
+        if (entry is None or entry.get(_IN_KEYRING)) and self.keyring is not None:
             with contextlib.suppress(Exception):
                 self.keyring.delete_password(KEYRING_SERVICE, name)
-            return
-        entries = self._read_file()
-        if entries.pop(name, None) is not None:
-            self._write_file(entries)
 
     def _read_file(self) -> dict[str, Any]:
         try:
@@ -150,6 +183,8 @@ class CredentialStore:
 
 
 async def _post(hub: str, path: str, body: dict[str, Any], ca: str | None) -> dict[str, Any]:
+    import httpx  # only pairing and refreshing need it: most commands never get here
+
     verify: Any = ssl_for(hub, ca) or True
     try:
         async with httpx.AsyncClient(base_url=hub, timeout=30, verify=verify) as http:
@@ -183,6 +218,8 @@ async def pair_device(
     insecure: bool = False,
 ) -> DeviceCredentials:
     """Redeem a pairing code and store the device's credentials."""
+    from tether.auth.codes import fingerprint_of, new_device_key
+
     hub = hub.rstrip("/")
     check_hub_url(hub, insecure=insecure)
     device_key = new_device_key()
@@ -234,26 +271,47 @@ class DeviceTokenProvider:
             creds = self.credentials()
             if creds.access_token and creds.access_expires_at - _EARLY_REFRESH_S > time.time():
                 return creds.access_token
-            return await asyncio.to_thread(self._refresh_locked)
+            return await asyncio.to_thread(self._refresh_locked, None)
 
-    def _refresh_locked(self) -> str:
+    async def refresh(self, refused: str) -> str:
+        """A new session token after the hub refused `refused` (say, the device was revoked
+        while its token was cached): refreshes unless another process already did."""
+        async with self._lock:
+            return await asyncio.to_thread(self._refresh_locked, refused)
+
+    def _refresh_locked(self, refused: str | None) -> str:
         with self.store.locked():
             creds = self.credentials()  # another process may have refreshed meanwhile
-            if creds.access_token and creds.access_expires_at - _EARLY_REFRESH_S > time.time():
+            fresh = creds.access_expires_at - _EARLY_REFRESH_S > time.time()
+            if creds.access_token and fresh and creds.access_token != refused:
                 return creds.access_token
-            answer = asyncio.run(
-                _post(
-                    self.hub,
-                    "/v1/auth/token",
-                    {"refresh_token": creds.refresh_token, "device_key": creds.device_key},
-                    creds.ca,
+            try:
+                answer = asyncio.run(
+                    _post(
+                        self.hub,
+                        "/v1/auth/token",
+                        {"refresh_token": creds.refresh_token, "device_key": creds.device_key},
+                        creds.ca,
+                    )
                 )
-            )
+            except AuthError as exc:
+                raise self._refused(exc) from None
             creds.refresh_token = str(answer["refresh_token"])
             creds.access_token = str(answer["access_token"])
             creds.access_expires_at = time.time() + float(answer["expires_in"])
             self.store.save(creds)
             return creds.access_token
+
+    def _refused(self, exc: AuthError) -> AuthError:
+        """The hub's refusal in words for this device (a revoked one says so)."""
+        if "revoked" not in exc.message and "reused" not in exc.message:
+            return exc
+        again = (
+            "pair it again: `tether runner --hub URL --pair CODE`"
+            if self.kind == "runner"
+            else "sign in again: `tether login --hub URL --code CODE`"
+        )
+        return AuthError(f"this device was revoked ({exc.message})", hint=again)
 
 
 def device_token(data_dir: Path, kind: str, hub: str) -> TokenProvider:

@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tether.backoff import Backoff
-from tether.client.http import TokenProvider
+from tether.client.api import TokenProvider
 from tether.client.tls import check_hub_url
 from tether.errors import (
     AuthError,
@@ -33,6 +33,7 @@ from tether.errors import (
 )
 from tether.protocol.codec import decode, encode, make
 from tether.reconnect import RECONNECTABLE
+from tether.sanitize import terminal_text
 from tether.tasks import keep_task
 
 log = logging.getLogger("tether.client")
@@ -292,7 +293,8 @@ class RemoteSession:
             if fut is not None and not fut.done():
                 fut.set_exception(error)
             else:
-                log.warning("hub: %s", payload.get("message"))
+                # Printed on a terminal by the last-resort handler: never raw hub text.
+                log.warning("hub: %s", terminal_text(payload.get("message")))
         elif fut is not None and not fut.done():
             fut.set_result(None)
 

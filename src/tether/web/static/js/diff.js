@@ -2,7 +2,7 @@
 // A plain line diff (longest common subsequence), capped so a huge file cannot freeze
 // the page; every line is set with textContent.
 
-import { h } from "./dom.js";
+import { h, visible } from "./dom.js";
 
 const MAX_CELLS = 400_000; // old lines × new lines; beyond it: all removed, then all added
 
@@ -49,7 +49,7 @@ export function diffView(pairs) {
   return h(
     "pre",
     { class: "diff" },
-    pairs.map(([sign, line]) => h("span", { class: "diff-" + SIGN_CLASS[sign] }, sign + " " + line + "\n")),
+    pairs.map(([sign, line]) => h("span", { class: "diff-" + SIGN_CLASS[sign] }, sign + " " + visible(line) + "\n")),
   );
 }
 

@@ -33,6 +33,19 @@ export function append(el, children) {
   return el;
 }
 
+// Bidi controls, zero-width characters and line/paragraph separators: invisible, yet they
+// change what a reader sees — a command on an Allow card must read as what it does. Kept in
+// step with tether/sanitize.py (`revealed`).
+const INVISIBLE = /[\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
+
+/** Text with each invisible character shown as `<U+XXXX>` (e.g. U+202E as "<U+202E>"). */
+export function visible(text) {
+  return String(text ?? "").replace(
+    INVISIBLE,
+    (c) => `<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}>`,
+  );
+}
+
 /** Remove every child of a node. */
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);

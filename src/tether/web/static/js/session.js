@@ -2,7 +2,7 @@
 
 import { ApiError, get, isReadOnlyLink, post, rememberShare, viaShare } from "./api.js";
 import { linkPanel } from "./admin.js";
-import { clear, h } from "./dom.js";
+import { clear, h, visible } from "./dom.js";
 import { stateChip } from "./sessions.js";
 import { SessionStream } from "./stream.js";
 import { Transcript, inputView } from "./transcript.js";
@@ -121,7 +121,7 @@ export function sessionPage(main, match, ctx) {
     const card = h(
       "div",
       { class: "card perm-card", dataset: { request: id } },
-      h("div", { class: "perm-title" }, "The agent asks to use ", h("strong", {}, String(request.tool ?? "a tool"))),
+      h("div", { class: "perm-title" }, "The agent asks to use ", h("strong", {}, visible(request.tool ?? "a tool"))),
       inputView(request.tool, request.input),
       h("div", { class: "row perm-actions" }, allow, deny),
       h("div", { class: "muted small perm-wait" }, "Waiting for the owner to answer."),

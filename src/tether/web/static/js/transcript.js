@@ -2,7 +2,7 @@
 // Every string from an event lands in a text node or in renderMarkdown's safe DOM.
 
 import { editDiff } from "./diff.js";
-import { clock, h, preview } from "./dom.js";
+import { clock, h, preview, visible } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 const MAX_OUTPUT = 20_000; // characters of one tool result shown before "show all"
@@ -12,17 +12,17 @@ export function inputView(tool, input) {
   const diff = editDiff(tool, input);
   if (diff) {
     const path = input.file_path || input.path || input.notebook_path;
-    return h("div", { class: "edit" }, path ? h("div", { class: "edit-path" }, String(path)) : null, diff);
+    return h("div", { class: "edit" }, path ? h("div", { class: "edit-path" }, visible(path)) : null, diff);
   }
   if (input && typeof input.command === "string") {
     return h(
       "div",
       {},
-      h("pre", { class: "term" }, "$ " + input.command),
-      input.description ? h("div", { class: "muted small" }, String(input.description)) : null,
+      h("pre", { class: "term" }, "$ " + visible(input.command)),
+      input.description ? h("div", { class: "muted small" }, visible(input.description)) : null,
     );
   }
-  return h("pre", { class: "json" }, JSON.stringify(input ?? {}, null, 2));
+  return h("pre", { class: "json" }, visible(JSON.stringify(input ?? {}, null, 2)));
 }
 
 /** One line saying what a tool call is about. */
@@ -105,7 +105,7 @@ export class Transcript {
         return h(
           "div",
           { class: "ev perm" },
-          h("div", { class: "perm-title" }, "Permission requested: ", h("strong", {}, String(p.tool ?? "tool")), " ", time),
+          h("div", { class: "perm-title" }, "Permission requested: ", h("strong", {}, visible(p.tool ?? "tool")), " ", time),
           inputView(p.tool, p.input),
           state,
         );

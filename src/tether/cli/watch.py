@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sys
 from typing import Any
 
-from rich.console import Console
-
-from tether.client.http import TokenProvider
+from tether.cli.output import err, out, say
+from tether.cli.render import event_json, render_event, request_text
+from tether.client.api import TokenProvider
 from tether.client.session import RemoteSession
-from tether.console import event_json, render_event
 from tether.errors import Forbidden, TetherError
+from tether.sanitize import terminal_name, terminal_text
 
 EXIT_OK, EXIT_TURN_FAILED = 0, 1
 
@@ -28,8 +27,6 @@ async def attach_session(
     as_json: bool,
     permissions: str,
     follow: bool,
-    out: Console,
-    err: Console,
     ssl: Any = None,
     insecure: bool = False,
 ) -> int:
@@ -37,22 +34,19 @@ async def attach_session(
     remote: RemoteSession
 
     async def on_permission(request: dict[str, Any]) -> None:
-        request_id = str(request["request_id"])
+        request_id = terminal_name(request["request_id"])
         if remote.role != "owner":
-            err.print(f"(permission request {request_id} pending: only the owner can answer)")
+            say(f"(permission request {request_id} pending: only the owner can answer)")
             return
-        if permissions == "ask":
-            behavior = await _ask(err, request)
-        else:
-            behavior = permissions
+        behavior = await _ask(request) if permissions == "ask" else permissions
         message = None if behavior == "allow" else "denied from tether attach"
         try:
-            await remote.decide_permission(request_id, behavior, message)
+            await remote.decide_permission(str(request["request_id"]), behavior, message)
         except TetherError as exc:
-            err.print(f"could not answer {request_id}: {exc}")
+            say(f"could not answer {request_id}: {terminal_text(exc)}")
 
     async def on_disconnected(reason: str) -> None:
-        err.print(f"(disconnected: {reason}; reconnecting…)", style="dim")
+        say(f"(disconnected: {terminal_text(reason)}; reconnecting…)", style="dim")
 
     remote = RemoteSession(
         hub_url,
@@ -66,7 +60,7 @@ async def attach_session(
         insecure=insecure,
     )
     await remote.connect()
-    err.print(f"attached to {session_id} as {remote.role}", style="bold")
+    say(f"attached to {terminal_name(session_id)} as {terminal_name(remote.role)}", style="bold")
     try:
         if prompt is not None:
             if remote.role != "owner":
@@ -74,26 +68,30 @@ async def attach_session(
                     "read-only follower: cannot send --prompt",
                     hint="another viewer owns this session; wait for it to leave",
                 )
-            return await _run_turn(remote, prompt, as_json, out)
-        # An exited session will say nothing more: print its log and stop watching.
-        if remote.info.get("state") == "exited" and after >= int(remote.info.get("last_seq", 0)):
-            return EXIT_OK
-        async for event in remote:
-            _print(event.seq, event.ts, event.payload, as_json, out)
-            if event.kind == "exited":
-                return EXIT_OK
-        return EXIT_OK
+            return await _run_turn(remote, prompt, as_json)
+        return await _follow(remote, after, as_json)
     finally:
         await remote.close()
 
 
-async def _run_turn(remote: RemoteSession, prompt: str, as_json: bool, out: Console) -> int:
+async def _follow(remote: RemoteSession, after: int, as_json: bool) -> int:
+    """Print events until the session exits (an exited session: its log, then stop)."""
+    if remote.info.get("state") == "exited" and after >= int(remote.info.get("last_seq", 0)):
+        return EXIT_OK
+    async for event in remote:
+        _print(event.seq, event.ts, event.payload, as_json)
+        if event.kind == "exited":
+            return EXIT_OK
+    return EXIT_OK
+
+
+async def _run_turn(remote: RemoteSession, prompt: str, as_json: bool) -> int:
     """Send the turn; print events until the turn that answers it finishes."""
     from_seq = int(remote.info.get("last_seq", 0))
     await remote.send_message(prompt)
     ours = False
     async for event in remote:
-        _print(event.seq, event.ts, event.payload, as_json, out)
+        _print(event.seq, event.ts, event.payload, as_json)
         kind = event.kind
         if event.seq > from_seq and kind == "user_message" and event.payload.get("text") == prompt:
             ours = True
@@ -104,22 +102,22 @@ async def _run_turn(remote: RemoteSession, prompt: str, as_json: bool, out: Cons
     return EXIT_TURN_FAILED
 
 
-def _print(seq: int, ts: float, payload: dict[str, Any], as_json: bool, out: Console) -> None:
+def _print(seq: int, ts: float, payload: dict[str, Any], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(event_json(seq, ts, payload) + "\n")
         sys.stdout.flush()
     else:
-        render_event(out, seq, payload)
+        render_event(out(), payload)
 
 
-async def _ask(err: Console, request: dict[str, Any]) -> str:
+async def _ask(request: dict[str, Any]) -> str:
     """Ask on the terminal; no terminal (or EOF) means deny."""
-    tool_input = json.dumps(request.get("input", {}), ensure_ascii=False)
-    question = f"Allow {request.get('tool')} {tool_input}? [y/N] "
+    question = f"Allow {request_text(request)}? [y/N] "
     if not sys.stdin.isatty():
-        err.print(f"{question}(no terminal: denied; use --permissions allow|deny)")
+        say(f"{question}(no terminal: denied; use --permissions allow|deny)")
         return "deny"
     with contextlib.suppress(EOFError):
-        answer = await asyncio.to_thread(input, question)
+        err().print(question, end="", soft_wrap=True)
+        answer = await asyncio.to_thread(input)
         return "allow" if answer.strip().lower() in ("y", "yes") else "deny"
     return "deny"

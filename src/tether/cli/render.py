@@ -1,0 +1,145 @@
+"""How `tether attach` shows events to a person. Everything in an event is untrusted: it
+is sanitized (`tether.sanitize`) and printed as `Text`, never as Rich markup."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from tether.cli.output import json_line
+from tether.sanitize import revealed, terminal_name, terminal_text, with_colours
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+_STATE_STYLE = {
+    "idle": "green",
+    "busy": "cyan",
+    "waiting_permission": "yellow",
+    "exited": "red",
+    "lost": "red",
+    "starting": "cyan",
+}
+
+
+def compact(value: Any, limit: int = 300) -> str:
+    """A value on one line (JSON unless it is a string), cut at `limit` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def request_text(request: dict[str, Any]) -> str:
+    """`TOOL INPUT` of a permission request, with invisible characters shown as <U+XXXX>."""
+    return f"{terminal_name(request.get('tool'))} {revealed(compact(request.get('input', {})))}"
+
+
+def render_event(console: Console, payload: dict[str, Any]) -> None:
+    """Print one event, human-readable."""
+    from rich.text import Text
+
+    line = Text()
+    kind = str(payload.get("kind"))
+    render = _RENDERERS.get(kind)
+    if render is None:
+        line.append(f"[{terminal_name(kind)}] {terminal_text(compact(payload))}", style="dim")
+    else:
+        render(line, payload)
+    console.print(line, soft_wrap=True)
+
+
+def event_json(seq: int, ts: float, payload: dict[str, Any]) -> str:
+    """One event as a JSON line: seq, ts and the payload's fields."""
+    return json_line({"seq": seq, "ts": ts, **payload})
+
+
+def _status(line: Text, p: dict[str, Any]) -> None:
+    state = terminal_name(p.get("state"))
+    line.append(f"· {state}", style=_STATE_STYLE.get(state, "dim"))
+    extra = [
+        terminal_name(p[k]) for k in ("agent", "model", "permission_mode", "detail") if p.get(k)
+    ]
+    if extra:
+        line.append("  " + " · ".join(extra), style="dim")
+
+
+def _user_message(line: Text, p: dict[str, Any]) -> None:
+    line.append(f"{terminal_name(p.get('by') or 'user')} › ", style="bold blue")
+    line.append(terminal_text(p.get("text", "")))
+
+
+def _agent_message(line: Text, p: dict[str, Any]) -> None:
+    line.append(terminal_text(p.get("text", "")))
+
+
+def _tool_call(line: Text, p: dict[str, Any]) -> None:
+    line.append(f"⚙ {terminal_name(p.get('tool'))} ", style="magenta")
+    line.append(revealed(compact(p.get("input", {}))), style="dim")
+
+
+def _tool_result(line: Text, p: dict[str, Any]) -> None:
+    style = "red" if p.get("is_error") else "dim"
+    line.append("  ↳ " + terminal_text(compact(p.get("output", ""), 600)), style=style)
+
+
+def _permission_request(line: Text, p: dict[str, Any]) -> None:
+    line.append(
+        f"? permission requested [{terminal_name(p.get('request_id'))}]: ", style="bold yellow"
+    )
+    line.append(request_text(p))
+
+
+def _permission_decision(line: Text, p: dict[str, Any]) -> None:
+    behavior = terminal_name(p.get("behavior"))
+    style = {"allow": "green", "deny": "red"}.get(behavior, "dim")
+    line.append(f"  {behavior} [{terminal_name(p.get('request_id'))}]", style=style)
+    if p.get("by"):
+        line.append(f" by {terminal_name(p['by'])}", style="dim")
+    if p.get("message"):
+        line.append(f": {terminal_text(p['message'])}")
+
+
+def _turn_finished(line: Text, p: dict[str, Any]) -> None:
+    status = terminal_name(p.get("status"))
+    line.append(f"— turn {status}", style="green" if status == "success" else "red")
+    cost = p.get("cost")
+    if isinstance(cost, int | float) and not isinstance(cost, bool) and cost:
+        line.append(f" (${cost:.4f})", style="dim")
+
+
+def _output(line: Text, p: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    # The agent's own colours survive, through the allow-list; nothing else does.
+    text = Text.from_ansi(with_colours(p.get("text", "")))
+    if p.get("stream") == "stderr":
+        text.stylize("red")
+    line.append_text(text)
+
+
+def _exited(line: Text, p: dict[str, Any]) -> None:
+    line.append(f"■ exited (code {terminal_name(p.get('code'))}", style="red")
+    if p.get("signal"):
+        line.append(f", signal {terminal_name(p['signal'])}", style="red")
+    line.append(")", style="red")
+    if p.get("reason"):
+        line.append(f" {terminal_text(compact(p['reason']))}", style="dim")
+
+
+def _error(line: Text, p: dict[str, Any]) -> None:
+    line.append(f"! {terminal_text(p.get('message'))}", style="bold red")
+
+
+_RENDERERS = {
+    "status": _status,
+    "user_message": _user_message,
+    "agent_message": _agent_message,
+    "tool_call": _tool_call,
+    "tool_result": _tool_result,
+    "permission_request": _permission_request,
+    "permission_decision": _permission_decision,
+    "turn_finished": _turn_finished,
+    "output": _output,
+    "exited": _exited,
+    "error": _error,
+}

@@ -1,0 +1,227 @@
+"""Looking and steering: `teams`, `sessions`, `start`, `send`, `interrupt`, `stop`, `resume`,
+`mode`. Each is one HTTP call (two when given an id prefix: see `tether.cli.ids`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import typer
+
+from tether.cli.common import CaOpt, ConfigOpt, DataDirOpt, Hub, HubOpt, InsecureOpt, JsonOpt, run
+from tether.cli.ids import with_session
+from tether.cli.output import Column, copyable, print_json, print_table, say
+from tether.sanitize import terminal_name
+
+PANEL = "Sessions"
+commands = typer.Typer()
+
+SessionArg = Annotated[
+    str, typer.Argument(metavar="SESSION", help="Session id (or a unique start of one).")
+]
+
+
+def _on_session(hub: Hub, session: str, call: Callable[[Any, str], Awaitable[Any]]) -> Any:
+    """Run `call(client, full session id)` for an id or a unique prefix."""
+
+    async def go() -> Any:
+        async with hub.client() as client:
+            return await with_session(client, session, lambda sid: call(client, sid))
+
+    return run(go())
+
+
+@commands.command(rich_help_panel=PANEL)
+def teams(
+    action: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="check",
+            help="`check`: validate the config and probe each team's host, path and agent.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+    hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
+) -> None:
+    """List the teams runners serve; `tether teams check -c tether.toml` probes a config."""
+    if action is not None:
+        from tether.cli.common import data_dir_of
+        from tether.cli.teams_check import teams_check
+
+        raise typer.Exit(teams_check(action, config, data_dir_of(data_dir), as_json))
+
+    async def go() -> list[dict[str, Any]]:
+        async with Hub(hub, ca, insecure).client() as client:
+            return await client.teams()
+
+    rows = run(go())
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        [
+            Column("team", whole=True),
+            Column("agent"),
+            Column("host"),
+            Column("path"),
+            Column("runner"),
+            Column("online"),
+        ],
+        [
+            (
+                t["name"],
+                _agent_cell(t),
+                t["host"],
+                t["path"],
+                t["runner_id"],
+                _yes(t["runner_connected"]),
+            )
+            for t in rows
+        ],
+    )
+
+
+def _agent_cell(team: dict[str, Any]) -> str:
+    agent = str(team["agent"])
+    if "agent_installed" in team:  # the runner looked for this agent's CLI
+        agent += f" {team['agent_version']}" if team["agent_installed"] else " (CLI missing!)"
+    return agent
+
+
+def _yes(flag: object) -> str:
+    return "yes" if flag else "no"
+
+
+@commands.command(rich_help_panel=PANEL)
+def sessions(
+    as_json: JsonOpt = False, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
+) -> None:
+    """List sessions: team, state, owner, followers, runner last seen, last seq, exit code."""
+
+    async def go() -> list[dict[str, Any]]:
+        async with Hub(hub, ca, insecure).client() as client:
+            return await client.sessions()
+
+    rows = run(go())
+    if as_json:
+        print_json(rows)
+        return
+    headers = ("team", "state", "owner", "followers", "runner seen", "last seq", "exit", "pending")
+    print_table(
+        [Column("session", whole=True), *(Column(h) for h in headers)],
+        [_session_row(s, time.time()) for s in rows],
+    )
+
+
+def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:
+    seen = s.get("runner_last_seen")
+    if s.get("runner_connected"):
+        seen_text = "now"
+    else:
+        seen_text = f"{int(now - seen)} s ago" if seen else "never"
+    return (
+        s["id"],
+        s["team"],
+        s["state"],
+        s.get("owner") or "-",
+        s["followers"],
+        seen_text,
+        s["last_seq"],
+        "-" if s.get("exit_code") is None else s["exit_code"],
+        s.get("pending_permissions", 0),
+    )
+
+
+@commands.command(rich_help_panel=PANEL)
+def start(
+    team: Annotated[str, typer.Argument(metavar="TEAM", help="Team name.")],
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", metavar="TEXT", help="First turn.")
+    ] = None,
+    adopt: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID", help="Continue an agent session started outside tether (its session id)."
+        ),
+    ] = None,
+    hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
+) -> None:
+    """Start a session of a team; prints the session id."""
+
+    async def go() -> dict[str, Any]:
+        async with Hub(hub, ca, insecure).client() as client:
+            return await client.start(team, prompt, adopt=adopt)
+
+    copyable(terminal_name(run(go())["id"]))
+
+
+@commands.command(rich_help_panel=PANEL)
+def send(
+    session: SessionArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
+    hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
+) -> None:
+    """Send a message to a session (as owner, or when no owner is connected)."""
+    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.send(sid, text))
+    say("sent")
+
+
+@commands.command(rich_help_panel=PANEL)
+def interrupt(
+    session: SessionArg, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
+) -> None:
+    """Interrupt the running turn (as owner, or when no owner is connected)."""
+    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.interrupt(sid))
+    say("interrupting")
+
+
+@commands.command(rich_help_panel=PANEL)
+def stop(
+    session: SessionArg, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
+) -> None:
+    """Stop a session's agent."""
+    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.stop(sid))
+    say("stopping")
+
+
+@commands.command(rich_help_panel=PANEL)
+def resume(
+    session: SessionArg,
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", metavar="TEXT", help="First turn.")
+    ] = None,
+    hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
+) -> None:
+    """Start the agent of an exited session again: same session, the agent keeps its history."""
+    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.resume(sid, prompt))
+    say("resuming")
+
+
+@commands.command(rich_help_panel=PANEL)
+def mode(
+    session: SessionArg,
+    permission_mode: Annotated[
+        str, typer.Argument(metavar="MODE", help="Claude: default, acceptEdits, plan, …")
+    ],
+    hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
+) -> None:
+    """Change the permission mode of a session's agent (as owner, or when no owner is connected)."""
+    _on_session(
+        Hub(hub, ca, insecure),
+        session,
+        lambda c, sid: c.set_permission_mode(sid, permission_mode),
+    )
+    say(f"asked for permission mode {terminal_name(permission_mode)}")

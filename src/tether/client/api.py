@@ -1,0 +1,151 @@
+"""The hub's HTTP API as async methods, over any way of sending a request, with the hub's
+errors translated to tether errors. `HubClient` (httpx) and `QuickClient` (the standard
+library, for one-shot CLI commands) are the two ways; this module imports neither."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tether.errors import AuthError, Conflict, Forbidden, NotFound, ProtocolError, TetherError
+
+TokenProvider = Callable[[], Awaitable[str]]
+TokenRefresher = Callable[[str], Awaitable[str]]
+"""`refresh(refused_token) -> new token`: called once when the hub answers 401."""
+
+
+def static_token(token: str) -> TokenProvider:
+    """A token provider for a fixed token."""
+
+    async def provide() -> str:
+        return token
+
+    return provide
+
+
+_BY_STATUS: dict[int, type[TetherError]] = {
+    400: ProtocolError,
+    401: AuthError,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: ProtocolError,
+}
+
+
+def error_from(status: int, body: bytes) -> TetherError:
+    """The tether error for an HTTP error answer of the hub (`{"error": {message, hint}}`)."""
+    try:
+        error = json.loads(body).get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    if not isinstance(error, dict):
+        error = {}
+    message = error.get("message") or f"the hub answered HTTP {status}"
+    return _BY_STATUS.get(status, TetherError)(str(message), hint=error.get("hint"))
+
+
+class HubApi:
+    """The hub's endpoints; a subclass says how `request` reaches the hub."""
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One authenticated call (`json=`, `params=`); returns the decoded JSON body."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> HubApi:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release connections (nothing to release by default)."""
+
+    async def health(self) -> dict[str, Any]:
+        """`/healthz`."""
+        result: dict[str, Any] = await self.request("GET", "/healthz")
+        return result
+
+    async def teams(self) -> list[dict[str, Any]]:
+        """Teams announced by runners."""
+        result: list[dict[str, Any]] = await self.request("GET", "/v1/teams")
+        return result
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        """Sessions, newest first."""
+        result: list[dict[str, Any]] = await self.request("GET", "/v1/sessions")
+        return result
+
+    async def session(self, session_id: str) -> dict[str, Any]:
+        """One session with its pending permission requests."""
+        result: dict[str, Any] = await self.request("GET", f"/v1/sessions/{session_id}")
+        return result
+
+    async def start(
+        self,
+        team: str,
+        prompt: str | None = None,
+        resume: str | None = None,
+        *,
+        adopt: str | None = None,
+    ) -> dict[str, Any]:
+        """Start a session of a team; returns the session (its `id`).
+
+        `adopt` (alias `resume`): an agent session started outside tether — Claude's session
+        id, Codex's thread id, an ACP session id — to continue.
+        """
+        body: dict[str, Any] = {"team": team, "prompt": prompt}
+        if adopt or resume:
+            body["adopt"] = adopt or resume
+        result: dict[str, Any] = await self.request("POST", "/v1/sessions", json=body)
+        return result
+
+    async def resume(self, session_id: str, prompt: str | None = None) -> dict[str, Any]:
+        """Start the agent of an exited session again (same session id, same log)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/resume", json={"prompt": prompt}
+        )
+        return result
+
+    async def set_permission_mode(self, session_id: str, mode: str) -> dict[str, Any]:
+        """Change the running agent's permission mode."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/permission-mode", json={"mode": mode}
+        )
+        return result
+
+    async def send(self, session_id: str, text: str) -> dict[str, Any]:
+        """Hand the agent a turn."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/messages", json={"text": text}
+        )
+        return result
+
+    async def decide(
+        self, session_id: str, request_id: str, behavior: str, message: str | None = None
+    ) -> dict[str, Any]:
+        """Answer a pending permission request."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/v1/sessions/{session_id}/permissions/{request_id}",
+            json={"behavior": behavior, "message": message},
+        )
+        return result
+
+    async def interrupt(self, session_id: str) -> dict[str, Any]:
+        """Interrupt the running turn."""
+        result: dict[str, Any] = await self.request("POST", f"/v1/sessions/{session_id}/interrupt")
+        return result
+
+    async def stop(self, session_id: str) -> dict[str, Any]:
+        """End the session's agent."""
+        result: dict[str, Any] = await self.request("POST", f"/v1/sessions/{session_id}/stop")
+        return result
+
+    async def events(self, session_id: str, after: int = 0, limit: int = 1000) -> dict[str, Any]:
+        """Stored events after a seq."""
+        result: dict[str, Any] = await self.request(
+            "GET", f"/v1/sessions/{session_id}/events", params={"after": after, "limit": limit}
+        )
+        return result
