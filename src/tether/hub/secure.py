@@ -15,6 +15,7 @@ from tether.auth.redact import install_redaction
 from tether.auth.service import AuthService, Clock
 from tether.hub.app import create_app
 from tether.hub.auth_routes import auth_router
+from tether.hub.notify_install import install_notifications
 from tether.hub.settings import HubSettings
 from tether.store.sqlite import SqliteStore
 
@@ -35,6 +36,7 @@ def create_secure_app(
     app.state.audit = service.audit_hook
     app.state.live_connections = service.live
     app.include_router(auth_router)
+    install_notifications(app, service, clock=clock)  # docs/notifications.md
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:

@@ -5,6 +5,8 @@ Add a migration by appending to MIGRATIONS; never edit one that has shipped.
 
 from __future__ import annotations
 
+from tether.notify.schema import NOTIFY_SCHEMA
+
 MIGRATIONS: list[str] = [
     # 1: sessions, their event logs, runners
     """
@@ -106,4 +108,7 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 3: notifications — sinks, preferences, the notifier's cursors, the delivery queue
+    # (tether.notify.schema)
+    NOTIFY_SCHEMA,
 ]
