@@ -20,6 +20,7 @@ from tether.notify.capability import Capability, CapabilityRefused, verify
 from tether.notify.db import NotifyDb
 from tether.notify.hubview import HubView
 from tether.notify.records import Sink
+from tether.notify.sender import Keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +50,13 @@ class Answer:
 class Answers:
     """Checks and uses capabilities."""
 
-    def __init__(self, db: NotifyDb, hub: HubView, key: bytes) -> None:
-        self.db, self.hub, self.key = db, hub, key
+    def __init__(self, db: NotifyDb, hub: HubView, keys: Keys) -> None:
+        self.db, self.hub, self.keys = db, hub, keys
 
     async def _check(self, token: str, now: float) -> tuple[Capability, Answer, Sink | None]:
         """The capability and what it would do now (status 200: it can still decide)."""
         try:
-            cap = verify(self.key, token, now)
+            cap = verify(self.keys.capability, token, now)
         except CapabilityRefused as exc:
             return _nothing(), Answer(403, exc.message), None
         shown = Answer(403, "", cap.session_id, cap.request_id, cap.behavior)

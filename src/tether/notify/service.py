@@ -52,7 +52,7 @@ class NotifyService:
         self.visibility = Visibility(settings.visibility_ttl_s)
         self.deliverer = Deliverer(self.db, hub, keys, settings, clock, self.visibility)
         self.notifier = Notifier(self.db, events, hub, self.deliverer, settings, clock)
-        self.answers = Answers(self.db, hub, keys.capability)
+        self.answers = Answers(self.db, hub, keys)
         self._tasks: set[asyncio.Task[None]] = set()
 
     @contextlib.asynccontextmanager
