@@ -56,13 +56,12 @@ async def test_a_reminder_comes_after_five_minutes_but_not_for_a_request_answere
             await wait_for_event(remote, "turn_finished")
         await rx.next_event("permission_answered")
         await rx.next_event("turn_finished")
+        async with httpx.AsyncClient() as http:  # its links died with the answer
+            late = await http.post(second["deny_url"])
+        assert late.status_code == 409 and "answered by admin on t" in late.text
         hub.clock.advance(30 * 60)
         await settle_and_tick(hub)
         assert [r.json()["event"] for r in rx.all].count("permission_reminder") == 1
-        # Its links died with the answer.
-        async with httpx.AsyncClient() as http:
-            late = await http.post(second["deny_url"])
-        assert late.status_code == 409 and "answered by admin on t" in late.text
 
 
 async def test_links_expire_and_a_get_never_decides(tmp_path: Path) -> None:
