@@ -55,6 +55,7 @@ class BrokerHubView:
             runner_connected=(record.runner_id or "") in self.broker.runners,
             owner_device_id=owner.device_id if owner is not None else None,
             owner_label=owner.label if owner is not None else None,
+            last_seq=live.durable_seq,
         )
 
     def live_session_ids(self) -> list[str]:

@@ -23,6 +23,9 @@ class SessionView:
     owner_device_id: str | None = None
     """The device holding the owner slot now, if any."""
     owner_label: str | None = None
+    last_seq: int = 0
+    """The last event the hub has applied to the session's state; the notifier reads no
+    further (a later event may be durable already, but the state does not show it yet)."""
 
 
 @dataclass(frozen=True, slots=True)

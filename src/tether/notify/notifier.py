@@ -125,22 +125,27 @@ class Notifier:
     # -- the log --------------------------------------------------------------------------
 
     async def process(self, session_id: str) -> None:
-        """Deal with a session's events after the cursor."""
+        """Deal with a session's events after the cursor, up to what the hub has applied."""
         cursor = self._cursors.get(session_id)
         if cursor is None:
             cursor = self._durable[session_id] = await self.db.cursor(session_id)
         while True:
-            batch = await self.events.read_events(session_id, cursor, PAGE)
+            view = await self.hub.session(session_id)
+            if view is None or view.last_seq <= cursor:
+                break
+            batch = [
+                e
+                for e in await self.events.read_events(session_id, cursor, PAGE)
+                if e.seq <= view.last_seq
+            ]
             if not batch:
                 break
             if any(e.kind in INTERESTING for e in batch):
-                step = await self._step(session_id, batch)
+                step = await self._step(view, batch)
                 queued = await self.db.commit_step(step, self.clock())
                 self._durable[session_id] = step.cursor
                 self.deliverer.hand_over(queued)
             cursor = self._cursors[session_id] = batch[-1].seq
-            if len(batch) < PAGE:
-                break
 
     async def _audience(self, view: SessionView) -> tuple[str, _Audience] | None:
         if view.user_id is None:
@@ -152,11 +157,11 @@ class Notifier:
         prefs = await self.db.prefs(user.id)
         return user.id, _Audience(sinks, prefs, view.team, self.clock())
 
-    async def _step(self, session_id: str, batch: Sequence[StoredEventLike]) -> Step:
+    async def _step(self, view: SessionView, batch: Sequence[StoredEventLike]) -> Step:
+        session_id = view.id
         step = Step(session_id, batch[-1].seq, [], [], [])
-        view = await self.hub.session(session_id)
-        found = await self._audience(view) if view is not None else None
-        if view is None or found is None:
+        found = await self._audience(view)
+        if found is None:
             return step
         user_id, audience = found
         facts = rules.SessionFacts(session_id, view.team)
