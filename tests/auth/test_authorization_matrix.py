@@ -48,7 +48,8 @@ class Route:
 PUSH_SUBSCRIPTION = {
     "endpoint": "http://127.0.0.1:9/push/x",
     "keys": {
-        "p256dh": "BBGI707LoxRDAKKucHRFJDn8jy_gremkoMWygpS-tOuHPr47cqSp-BJv4lpBvAMy_K081S_FZagVUFlgGvIGC-Q",
+        "p256dh": "BBGI707LoxRDAKKucHRFJDn8jy_gremkoMWygpS-tOuHPr47cqSp-BJv4lpB"
+        "vAMy_K081S_FZagVUFlgGvIGC-Q",
         "auth": "AAAAAAAAAAAAAAAAAAAAAA",
     },
 }
@@ -78,7 +79,7 @@ ROUTES = [
     Route("GET", "/metrics", None, 403, 403, 403),
     Route("POST", "/v1/qr", {"text": "https://hub.example/signin#code=X"}, 200, 403, 200),
     # Notifications (tests/notify has the rest): a non-admin's sink or push endpoint on a
-    # loopback address is refused; another user's sink is not found; the live list streams.
+    # loopback address is refused; another user's sink is not found.
     Route("GET", "/v1/notify/sinks", None, 200, 403, 200),
     Route(
         "POST",
@@ -95,7 +96,6 @@ ROUTES = [
     Route("POST", "/v1/push/subscriptions", PUSH_SUBSCRIPTION, 403, 403, 403),
     Route("DELETE", "/v1/push/subscriptions", None, 200, 403, 200),
     Route("POST", "/v1/push/visibility", {"session": "{S}", "visible": True}, SKIP, 403, 403),
-    Route("GET", "/v1/live", None, SKIP, 403, SKIP),
 ]
 # Routes whose credential is in the body (or none at all), tested in test_pairing.py.
 PUBLIC = {
@@ -106,7 +106,11 @@ PUBLIC = {
     "/v1/auth/refresh",
     "/v1/push/vapid-public-key",
 }
-SOCKETS = {"/v1/runner", "/v1/sessions/{session_id}/stream"}
+SOCKETS = {
+    "/v1/runner",
+    "/v1/sessions/{session_id}/stream",
+    "/v1/live",
+}  # /v1/live: tests/notify/test_live.py
 
 
 @dataclass

@@ -1,12 +1,13 @@
-"""`GET /v1/live`: the signed-in user's sessions, pushed (Server-Sent Events) whenever one of
-them changes — the web UI's sessions list, page titles and favicon count live on it.
+"""`/v1/live` (a WebSocket): the signed-in user's sessions, pushed whenever one of them
+changes — the web UI's sessions list, page titles and favicon count live on it.
 
 Each `sessions` event is the whole list as the user may see it, sessions that need them
 first (waiting for a permission answer), then running ones, newest activity first; each
 with `last_activity` (the time of its newest event) and the number of requests waiting
-for this user (`pending`). Changes are coalesced (at most a few events a second); a
-comment line every 15 s keeps proxies from closing a quiet stream. Revoking the browser
-closes the stream at once.
+for this user (`pending`). Changes are coalesced (at most a few frames a second); a
+`ping` every 15 s keeps proxies from closing a quiet socket. Revoking the browser closes
+it at once (4001). A socket rather than Server-Sent Events because the server closes
+sockets when it shuts down, while an endless HTTP response would hold a restart up.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, WebSocket
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketDisconnect
 
 from tether.auth.principal import Principal
-from tether.errors import Forbidden
 from tether.hub.broker import Broker
-from tether.hub.routes import User
-from tether.protocol.messages import SessionInfo
+from tether.hub.routes import authenticate
+from tether.hub.sockets import close_quietly
+from tether.protocol.codec import encode, make
+from tether.protocol.messages import CloseCode, SessionInfo
+from tether.tasks import run_first_completed
 
 live_router = APIRouter()
 
@@ -46,10 +49,10 @@ def _order(item: dict[str, Any]) -> tuple[int, int, float]:
     return (0 if item["pending_permissions"] else 1, 0 if running else 1, -item["last_activity"])
 
 
-async def sessions_snapshot(request: Request, principal: Principal) -> dict[str, Any]:
+async def sessions_snapshot(conn: HTTPConnection, principal: Principal) -> dict[str, Any]:
     """The sessions `principal` may see, ordered for the list, and their pending count."""
-    broker: Broker = request.app.state.broker
-    policy = request.app.state.policy
+    broker: Broker = conn.app.state.broker
+    policy = conn.app.state.policy
     items = []
     for info in await broker.list_sessions():
         if await policy.can_view_info(principal, info):
@@ -60,57 +63,56 @@ async def sessions_snapshot(request: Request, principal: Principal) -> dict[str,
     return {"sessions": items, "pending": sum(i["pending_permissions"] for i in items)}
 
 
-@contextlib.contextmanager
-def _revocable(request: Request, principal: Principal, closed: asyncio.Event) -> Iterator[None]:
-    async def close(_code: int, _reason: str) -> None:
-        closed.set()
-
-    registry = getattr(request.app.state, "live_connections", None)
-    if registry is None:
-        yield
+@live_router.websocket("/v1/live")
+async def live_sessions(ws: WebSocket) -> None:
+    """The signed-in user's sessions: a `sessions` frame now and whenever they change."""
+    principal = await authenticate(ws)
+    await ws.accept()
+    if principal is None:
+        await close_quietly(ws, CloseCode.UNAUTHORIZED, "unauthorized: sign in again")
         return
-    with registry.track(principal, close):
-        yield
-
-
-@live_router.get("/v1/live")
-async def live_sessions(request: Request, principal: User) -> StreamingResponse:
-    """Server-Sent Events: `sessions` with the list whenever it changes."""
-    if principal.kind == "share" or principal.user_id is None:
-        raise Forbidden("a share link can only watch its session")
-    notifier = request.app.state.notify.notifier
-    changed, closed = asyncio.Event(), asyncio.Event()
+    if principal.kind != "user" or principal.user_id is None:
+        await close_quietly(ws, CloseCode.FORBIDDEN, "forbidden: a share link has no sessions list")
+        return
+    changed = asyncio.Event()
 
     def watch(_session_id: str) -> None:
         changed.set()
 
-    async def stream() -> AsyncIterator[str]:
-        notifier.watchers.add(watch)
-        try:
-            with _revocable(request, principal, closed):
-                sent = ""
-                while not closed.is_set():
-                    changed.clear()
-                    text = json.dumps(await sessions_snapshot(request, principal))
-                    if text != sent:
-                        yield f"event: sessions\ndata: {text}\n\n"
-                        sent = text
-                    if not await _wait(changed, closed, KEEPALIVE_S):
-                        yield ": keep-alive\n\n"
-                    await asyncio.sleep(COALESCE_S)
-        finally:
-            notifier.watchers.discard(watch)
+    async def close(code: int, reason: str) -> None:
+        await close_quietly(ws, code, reason)
 
-    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
-
-
-async def _wait(changed: asyncio.Event, closed: asyncio.Event, timeout: float) -> bool:
-    """Until something changed or the stream was closed (True), or `timeout` (False)."""
-    waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(closed.wait())]
+    notifier = ws.app.state.notify.notifier
+    registry = getattr(ws.app.state, "live_connections", None)
+    notifier.watchers.add(watch)
     try:
-        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        with registry.track(principal, close) if registry else contextlib.nullcontext():
+            await run_first_completed(_send(ws, principal, changed), _drain(ws))
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the browser went away (or the hub is shutting down)
     finally:
-        for waiter in waiters:
-            waiter.cancel()
-    return bool(done)
+        notifier.watchers.discard(watch)
+
+
+async def _send(ws: WebSocket, principal: Principal, changed: asyncio.Event) -> None:
+    sent = ""
+    while True:
+        changed.clear()
+        snapshot = await sessions_snapshot(ws, principal)
+        text = json.dumps(snapshot, sort_keys=True)
+        if text != sent:
+            await ws.send_text(encode(make("sessions", snapshot)))
+            sent = text
+        try:
+            await asyncio.wait_for(changed.wait(), KEEPALIVE_S)
+        except TimeoutError:
+            await ws.send_text(encode(make("ping")))
+        await asyncio.sleep(COALESCE_S)
+
+
+async def _drain(ws: WebSocket) -> None:
+    """Read (and ignore) what the page sends, until it goes away."""
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return

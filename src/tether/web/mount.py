@@ -1,4 +1,5 @@
-"""Serve the web UI from the hub: the app shell on the UI's paths, `/static/…`, and `/v1/qr`.
+"""Serve the web UI from the hub: the app shell on the UI's paths, `/static/…`, the service
+worker at `/sw.js` (docs/notifications.md), and `/v1/qr`.
 
 Every response of the UI carries a strict Content-Security-Policy: scripts and styles
 only from this origin (no inline code, no eval), no framing, no plugins. The API's
@@ -29,6 +30,7 @@ SHELL_PATHS = (
     "/teams",
     "/devices",
     "/audit",
+    "/settings",
 )
 
 
@@ -61,7 +63,17 @@ def mount_web(app: FastAPI) -> None:
             headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
         )
 
+    async def service_worker(request: Request) -> Response:
+        # Served from the root so its scope is the whole app; never cached by the HTTP
+        # cache, so a new version is picked up on the next load.
+        return FileResponse(
+            root / "sw.js",
+            media_type="text/javascript; charset=utf-8",
+            headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+        )
+
     for path in SHELL_PATHS:
         app.add_api_route(path, app_shell, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/sw.js", service_worker, methods=["GET"], include_in_schema=False)
     app.mount("/static", UIStaticFiles(directory=root), name="static")
     app.include_router(qr_router)
