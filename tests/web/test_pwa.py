@@ -190,3 +190,40 @@ async def test_the_sessions_list_is_pushed_with_who_needs_you_first(tmp_path: Pa
                 "s ago"
             )
         assert polled == []  # the hub pushed every change
+
+
+async def test_the_settings_page_adds_tests_and_removes_a_webhook(tmp_path: Path) -> None:
+    async with (
+        receiver() as rx,
+        web_hub(tmp_path / "hub") as hub,
+        installable_browser(tmp_path / "p", hub) as ctx,
+    ):
+        page = await signed_in(ctx, hub)
+        await page.click("nav >> text=Settings")
+        await expect(page.locator("#push-state")).to_contain_text("Notifications are off")
+        await expect(page.locator("#push-toggle")).to_have_text("Turn on notifications")
+        await page.fill("#sink-url", f"{rx.url}/hook")
+        await page.click("#sink-add")
+        await expect(page.locator("#sink-secret-shown code")).to_be_visible()
+        row = page.locator(".sink").first
+        await expect(row).to_contain_text(f"{rx.url}/hook")
+        await row.locator("button.test").click()
+        await expect(page.locator("#sinks-note")).to_contain_text("Test sent")
+        assert (await rx.next()).json()["event"] == "test"
+
+        await page.uncheck("input[value=turn_finished]")
+        await page.fill("#pref-reminder", "10")
+        await page.click("#prefs-save")
+        await expect(page.locator("#prefs-note")).to_have_text("Saved.")
+        prefs = await hub.app.state.notify.prefs(hub.user.id)  # type: ignore[union-attr]
+        assert "turn_finished" not in prefs.events and prefs.reminder_minutes == 10
+
+        # A bad URL (the browser's own check is bypassed): the hub says what is wrong.
+        await page.evaluate("document.getElementById('sink-url').type = 'text'")
+        await page.fill("#sink-url", "ftp://nowhere/x")
+        await page.click("#sink-add")
+        await expect(page.locator("#sinks-note")).to_contain_text("https://")
+        page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
+        await row.locator("button.remove").click()
+        await expect(page.locator("#sinks")).to_contain_text("No sinks yet")
+        assert csp_violations() == []
