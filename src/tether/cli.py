@@ -20,6 +20,7 @@ import tether
 from tether.client.http import HubClient
 from tether.config import TetherConfig, demo_config, load_config, tether_home
 from tether.errors import TetherError
+from tether.notify.cli import notify_app
 
 app = typer.Typer(
     name="tether",
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 protocol_app = typer.Typer(help="The wire protocol.", no_args_is_help=True)
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(notify_app, name="notify")  # tether notify …: tether/notify/cli.py
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
