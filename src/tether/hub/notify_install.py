@@ -23,6 +23,7 @@ from tether.errors import NotFound
 from tether.hub.broker import Broker, LiveSession
 from tether.hub.secrets import HubSecrets
 from tether.notify.hubview import Person, SessionView
+from tether.notify.notifier import INTERESTING
 from tether.notify.service import NotifyService
 from tether.notify.settings import NotifySettings
 from tether.notify.vapid import VapidKey, new_private_key
@@ -120,6 +121,21 @@ class HubKeys:
         assert self.capability and self.seal and self.vapid
 
 
+_MARKS = tuple(f'"kind":"{kind}"' for kind in INTERESTING)
+
+
+def _interesting(live: LiveSession, after: int) -> bool:
+    """Does the session hold an event after `after` the notifier acts on? (The broker
+    writes payloads compactly, so the kind reads `"kind":"…"`; a match inside some text
+    only costs one read.)"""
+    for seq, frame in reversed(live.recent):
+        if seq <= after:
+            return False
+        if any(mark in frame for mark in _MARKS):
+            return True
+    return after < live.durable_seq  # older than the tail: let the notifier read the store
+
+
 def install_notifications(
     app: FastAPI,
     auth: AuthService,
@@ -143,8 +159,14 @@ def install_notifications(
         clock=clock,
     )
 
+    seen: dict[str, int] = {}
+
     def durable(live: LiveSession) -> None:
-        service.notifier.changed(live.record.id)
+        # Wake the notifier only for batches that hold an event it acts on (the rest it
+        # reads later, with the next one that does); the live list hears of every change.
+        session_id = live.record.id
+        service.notifier.changed(session_id, wake=_interesting(live, seen.get(session_id, 0)))
+        seen[session_id] = live.durable_seq
 
     broker.listeners.append(durable)
     inner = app.router.lifespan_context

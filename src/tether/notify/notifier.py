@@ -72,10 +72,13 @@ class Notifier:
 
     # -- being told -----------------------------------------------------------------------
 
-    def changed(self, session_id: str) -> None:
-        """The hub stored events of a session (or its presence changed): look soon."""
-        self._dirty.add(session_id)
-        self._wake.set()
+    def changed(self, session_id: str, *, wake: bool = True) -> None:
+        """The hub applied events of a session (or its presence changed): look soon —
+        unless the caller knows none of them is of interest (`wake=False`: they are read
+        with the next batch that is)."""
+        if wake:
+            self._dirty.add(session_id)
+            self._wake.set()
         for watcher in list(self.watchers):
             watcher(session_id)
 
