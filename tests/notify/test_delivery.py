@@ -213,3 +213,19 @@ async def test_quiet_hours_and_event_filters_hold_notifications_back(tmp_path: P
                 prefs = await c.request("GET", "/v1/notify/preferences")
                 assert prefs["reminder_minutes"] == 5
         assert notify_of(hub).deliverer.sent == 0
+
+
+async def test_markup_and_bidi_in_a_tool_input_cannot_disguise_the_answer_page(
+    tmp_path: Path,
+) -> None:
+    hostile = "</pre><script>alert(1)</script><img src=x onerror=alert(2)> \u202eexe.txt"
+    async with receiver() as rx, secure_hub(tmp_path) as hub:
+        dev = await hub.device()
+        await add_sink(hub, dev, kind="webhook", url=f"{rx.url}/hook", secret=SECRET)
+        await start(hub, dev, f"run {hostile}")
+        note = (await rx.next_event("permission_request")).json()
+        assert note["input"]["command"] == hostile  # the contract carries it as data
+        async with httpx.AsyncClient() as http:
+            page = (await http.get(note["allow_url"])).text
+        assert "<script>" not in page and "<img" not in page and "\u202e" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;U+202E&gt;" in page
