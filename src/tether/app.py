@@ -36,6 +36,7 @@ from tether.hub.routes import router
 from tether.hub.settings import HubSettings
 from tether.hub_secrets import HubSecrets
 from tether.mcp.hub import mount_mcp
+from tether.notify.install import install_notifications
 from tether.private import narrow_data_dir
 from tether.store.sqlite import SqliteStore
 from tether.web import mount_web
@@ -100,6 +101,7 @@ def create_app(settings: HubSettings, *, clock: Clock = time.time) -> FastAPI:
     app.include_router(auth_router)
     mcp = mount_mcp(app)  # /mcp (streamable HTTP) and /mcp/ws (WebSocket), see docs/mcp.md
     mount_web(app)
+    install_notifications(app, hub, clock=clock)  # docs/notifications.md
     mount_metrics(app, hub.broker)
     app.add_middleware(HubGuard, settings=settings)  # Host and proxy headers: hub/guard.py
     _translate_errors(app)

@@ -45,6 +45,14 @@ class Route:
     other_user: int | str
 
 
+PUSH_SUBSCRIPTION = {
+    "endpoint": "http://127.0.0.1:9/push/x",
+    "keys": {
+        "p256dh": "BBGI707LoxRDAKKucHRFJDn8jy_gremkoMWygpS-tOuHPr47cqSp-BJv4lpB"
+        "vAMy_K081S_FZagVUFlgGvIGC-Q",
+        "auth": "AAAAAAAAAAAAAAAAAAAAAA",
+    },
+}
 # {S}: Alice's session, {D}: Alice's owner device, {L}: a share link of S, {R}: a request id.
 ROUTES = [
     Route("GET", "/v1/teams", None, 200, 200, 200),
@@ -70,10 +78,39 @@ ROUTES = [
     Route("GET", "/v1/audit", None, 403, 403, 403),
     Route("GET", "/metrics", None, 403, 403, 403),
     Route("POST", "/v1/qr", {"text": "https://hub.example/signin#code=X"}, 200, 403, 200),
+    # Notifications (tests/notify has the rest): a non-admin's sink or push endpoint on a
+    # loopback address is refused; another user's sink is not found.
+    Route("GET", "/v1/notify/sinks", None, 200, 403, 200),
+    Route(
+        "POST",
+        "/v1/notify/sinks",
+        {"kind": "webhook", "url": "http://127.0.0.1:9/x"},
+        403,
+        403,
+        403,
+    ),
+    Route("DELETE", "/v1/notify/sinks/nk_missing", None, 404, 403, 404),
+    Route("POST", "/v1/notify/sinks/nk_missing/test", None, 404, 403, 404),
+    Route("GET", "/v1/notify/preferences", None, 200, 403, 200),
+    Route("PUT", "/v1/notify/preferences", {}, SKIP, 403, SKIP),
+    Route("POST", "/v1/push/subscriptions", PUSH_SUBSCRIPTION, 403, 403, 403),
+    Route("DELETE", "/v1/push/subscriptions", None, 200, 403, 200),
+    Route("POST", "/v1/push/visibility", {"session": "{S}", "visible": True}, SKIP, 403, 403),
 ]
 # Routes whose credential is in the body (or none at all), tested in test_pairing.py.
-PUBLIC = {"/healthz", "/v1/auth/pair", "/v1/auth/token", "/v1/auth/browser", "/v1/auth/refresh"}
-SOCKETS = {"/v1/runner", "/v1/sessions/{session_id}/stream"}
+PUBLIC = {
+    "/healthz",
+    "/v1/auth/pair",
+    "/v1/auth/token",
+    "/v1/auth/browser",
+    "/v1/auth/refresh",
+    "/v1/push/vapid-public-key",
+}
+SOCKETS = {
+    "/v1/runner",
+    "/v1/sessions/{session_id}/stream",
+    "/v1/live",
+}  # /v1/live: tests/notify/test_live.py
 
 
 @dataclass
@@ -176,7 +213,8 @@ def test_the_table_covers_every_route() -> None:
             r.path.replace("{S}", "{session_id}")
             .replace("{R}", "{request_id}")
             .replace("{D}", "{device_id}")
-            .replace("{L}", "{share_id}"),
+            .replace("{L}", "{share_id}")
+            .replace("nk_missing", "{sink_id}"),
         )
         for r in ROUTES
     }
@@ -192,6 +230,12 @@ def _path(world: World, route: Route) -> str:
         .replace("{L}", world.share_id)
         .replace("{R}", "req-1")
     )
+
+
+def _body(world: World, route: Route) -> dict[str, Any] | None:
+    if route.body is None:
+        return None
+    return {k: world.session_id if v == "{S}" else v for k, v in route.body.items()}
 
 
 def _headers(token: str | None) -> dict[str, str]:
@@ -211,7 +255,7 @@ async def test_every_http_route_refuses(world: World, case: str) -> None:
                 route.method,
                 _path(world, route),
                 headers=_headers(world.tokens[case]),
-                json=route.body,
+                json=_body(world, route),
             )
             where = f"{case}: {route.method} {route.path}"
             assert response.status_code == expected, f"{where}: {response.text}"

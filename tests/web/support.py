@@ -135,6 +135,7 @@ class WebHub:
             device = await self.auth.device(device_id)
             if device is None or device.revoked:
                 raise AuthError(f"device {device_id} was revoked")
+            await self.auth.ready()  # a restarted hub may not have loaded its keys yet
             return self.auth.access_token(device)
 
         return provide

@@ -217,7 +217,7 @@ async def test_the_page_outlives_the_session_token(tmp_path: Path, browser: Brow
         await send_message(page, "before")
         await expect(page.locator("[data-kind=agent_message]").last).to_contain_text("before")
 
-        # HTTP: the sessions list gets a 401, refreshes the cookie and retries.
+        # The sessions list (pushed over its socket) still shows after the cookie expired.
         hub.clock.advance(11 * 60)
         await page.click("nav >> text=Sessions")
         await expect(page.locator(f"[data-session='{session_id}']")).to_be_visible()
@@ -254,7 +254,8 @@ async def test_the_page_outlives_the_session_token(tmp_path: Path, browser: Brow
         assert len(seqs) == len(set(seqs))
         # Every refresh rotated the token once: no reuse, the device is fine.
         actions = [e.action for e in await hub.auth.audit_entries()]
-        assert actions.count("token_refresh") >= 5  # sign-in, list, reload, socket, cookie
+        # sign-in, reload, socket, cookie (the sessions list comes over the live socket)
+        assert actions.count("token_refresh") >= 4
         assert "token_reuse" not in actions and "device_revoked" not in actions
         await context.close()
 

@@ -8,7 +8,7 @@ only attribute tether puts on `app.state`. Code reads it through `hub_of`.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
@@ -44,6 +44,9 @@ class Hub:
     live: LiveSockets
     """Every open socket by the principal behind it (revoking closes them)."""
     audit: AuditHook
+    extensions: dict[str, object] = field(default_factory=dict)
+    """Services of the features mounted on the hub, by name (`notify`); each feature reads
+    its own with a typed accessor (e.g. `tether.notify.install.notify_of`)."""
 
 
 def hub_of(where: HTTPConnection | Starlette) -> Hub:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from tether.store.sql import Op
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,12 @@ class Store(Protocol):
 
     async def open(self) -> None:
         """Open (creating and migrating if needed)."""
+
+    async def run_write(self, op: Op[T]) -> T:
+        """Run a database operation (`tether.store.sql`) in one transaction; durable on return."""
+
+    async def run_read(self, op: Op[T]) -> T:
+        """Run a read-only database operation."""
 
     async def close(self) -> None:
         """Flush pending writes and close."""

@@ -1,4 +1,6 @@
-"""Serve the web UI from the hub: the app shell on the UI's paths, `/static/…`, and `/v1/qr`.
+"""Serve the web UI from the hub: the app shell on the UI's paths, `/static/…`, the service
+worker at `/sw.js` (docs/notifications.md), `/v1/qr`, and `/v1/live` (the sessions
+list, pushed).
 
 Every response of the UI carries a strict Content-Security-Policy: scripts and styles
 only from this origin (no inline code, no eval), no framing, no plugins. The API's
@@ -17,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tether.web.headers import SECURITY_HEADERS
+from tether.web.live import live_router
 from tether.web.qr import qr_router
 
 # The client-side router's pages; each one is the same shell, the script picks the page.
@@ -29,6 +32,7 @@ SHELL_PATHS = (
     "/teams",
     "/devices",
     "/audit",
+    "/settings",
 )
 
 
@@ -61,7 +65,18 @@ def mount_web(app: FastAPI) -> None:
             headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
         )
 
+    async def service_worker(request: Request) -> Response:
+        # Served from the root so its scope is the whole app; never cached by the HTTP
+        # cache, so a new version is picked up on the next load.
+        return FileResponse(
+            root / "sw.js",
+            media_type="text/javascript; charset=utf-8",
+            headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+        )
+
     for path in SHELL_PATHS:
         app.add_api_route(path, app_shell, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/sw.js", service_worker, methods=["GET"], include_in_schema=False)
     app.mount("/static", UIStaticFiles(directory=root), name="static")
     app.include_router(qr_router)
+    app.include_router(live_router)  # /v1/live: the sessions list, pushed

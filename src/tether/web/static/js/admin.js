@@ -3,6 +3,7 @@
 
 import { ApiError, get, listOf, post, qrDataUrl } from "./api.js";
 import { ago, clear, h, preview } from "./dom.js";
+import { setTitle } from "./title.js";
 
 function unavailable(what) {
   return h("p", { class: "muted notice-box" }, `${what} is not available on this hub.`);
@@ -56,7 +57,7 @@ export function linkPanel({ title, url, code, expiresAt, note }) {
 }
 
 export function devicesPage(main, _match, ctx) {
-  document.title = "Devices · tether";
+  setTitle("Devices · tether");
   const pairArea = h("div", { id: "pairing" });
   const list = h("div", { class: "list", id: "devices" }, h("p", { class: "muted" }, "Loading…"));
   const pairButton = h("button", { type: "button", class: "primary", onclick: pair }, "Pair a new device");
@@ -141,7 +142,7 @@ function auditDetails(e) {
 }
 
 export function auditPage(main) {
-  document.title = "Audit · tether";
+  setTitle("Audit · tether");
   const body = h("div", { id: "audit" }, h("p", { class: "muted" }, "Loading…"));
   main.appendChild(h("section", {}, h("h1", {}, "Audit log"), h("p", { class: "muted" }, "The last 24 hours, newest first."), body));
   const since = Math.floor(Date.now() / 1000 - 86400);

@@ -8,6 +8,10 @@ import { sessionsPage } from "./sessions.js";
 import { sharePage } from "./share.js";
 import { signinPage } from "./signin.js";
 import { teamsPage } from "./teams.js";
+import { settingsPage } from "./settings.js";
+import { startLive, stopLive } from "./live.js";
+import { registerWorker } from "./push.js";
+import { setTitle } from "./title.js";
 
 const ROUTES = [
   [/^\/signin$/, signinPage, { public: true }],
@@ -17,6 +21,7 @@ const ROUTES = [
   [/^\/teams$/, teamsPage],
   [/^\/devices$/, devicesPage],
   [/^\/audit$/, auditPage],
+  [/^\/settings$/, settingsPage],
 ];
 const NEXT_KEY = "tether.next";
 
@@ -44,6 +49,9 @@ function topbar() {
   document.getElementById("signout").hidden = !signedIn;
   document.getElementById("nav-audit").hidden = !(me && me.is_admin);
   document.getElementById("whoami").textContent = signedIn ? String(me.name || me.id || "") : "";
+  // The live sessions stream feeds the sessions list and every page's pending count.
+  if (signedIn && !isReadOnlyLink(me)) startLive();
+  else stopLive();
   for (const a of document.querySelectorAll("#nav a")) {
     const path = a.getAttribute("href");
     a.classList.toggle("active", window.location.pathname === path || window.location.pathname.startsWith(path + "/"));
@@ -110,7 +118,7 @@ async function route() {
   }
   topbar();
   clear(main);
-  document.title = "tether";
+  setTitle("tether");
   cleanup = page(main, m, ctx) || null;
 }
 
@@ -141,3 +149,4 @@ document.getElementById("signout").addEventListener("click", async () => {
 });
 
 route();
+registerWorker();

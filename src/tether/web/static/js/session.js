@@ -6,6 +6,8 @@ import { clear, h, visible } from "./dom.js";
 import { stateChip } from "./sessions.js";
 import { SessionStream } from "./stream.js";
 import { Transcript, inputView } from "./transcript.js";
+import { setTitle } from "./title.js";
+import { reportVisibility } from "./push.js";
 
 const NEXT_STATE = {
   user_message: "busy",
@@ -76,7 +78,7 @@ export function sessionPage(main, match, ctx) {
 
   function refresh() {
     title.textContent = String(info.team || "session");
-    document.title = `${info.team || "session"} · tether`;
+    setTitle(`${info.team || "session"} · tether`);
     clear(stateSlot).appendChild(stateChip(info.state));
     const roleName = readOnlyLink ? "read-only link" : role || "…";
     roleChip.textContent = roleName;
@@ -278,5 +280,10 @@ export function sessionPage(main, match, ctx) {
   );
   refresh();
   stream.connect();
-  return () => stream.stop();
+  // The hub sends no push to this device while this tab shows the session it owns.
+  const stopReporting = readOnlyLink ? () => {} : reportVisibility(sessionId);
+  return () => {
+    stream.stop();
+    stopReporting();
+  };
 }

@@ -1,9 +1,11 @@
-// The sessions list, refreshed every few seconds while the page is visible.
+// The sessions list, kept up to date by the hub (the live stream, GET /v1/live): sessions
+// that need you come first, then running ones, newest activity first.
 
-import { ApiError, get } from "./api.js";
 import { ago, clear, h } from "./dom.js";
+import { onSessions } from "./live.js";
+import { setTitle } from "./title.js";
 
-const POLL_MS = 3000;
+const AGO_REFRESH_MS = 15_000;
 
 /** A state chip ("busy", "waiting_permission" → "needs you" …). */
 export function stateChip(state) {
@@ -14,17 +16,23 @@ export function stateChip(state) {
 function card(s) {
   const owner = s.owner ? `owner ${s.owner}` : "owner slot free";
   const followers = s.followers ? ` · ${s.followers} follower${s.followers === 1 ? "" : "s"}` : "";
+  const needsYou = s.pending_permissions > 0;
   return h(
     "a",
-    { class: "card session-card", href: "/sessions/" + encodeURIComponent(s.id), "data-link": true, dataset: { session: s.id } },
+    {
+      class: "card session-card" + (needsYou ? " needs-you" : ""),
+      href: "/sessions/" + encodeURIComponent(s.id),
+      "data-link": true,
+      dataset: { session: s.id },
+    },
     h(
       "div",
       { class: "row" },
       h("strong", { class: "team" }, String(s.team)),
       stateChip(s.state),
-      s.pending_permissions > 0 ? h("span", { class: "badge", title: "pending permission requests" }, `${s.pending_permissions} to approve`) : null,
+      needsYou ? h("span", { class: "badge", title: "pending permission requests" }, `${s.pending_permissions} to approve`) : null,
       h("span", { class: "grow" }),
-      h("span", { class: "muted small" }, ago(s.updated_at || s.created_at)),
+      h("span", { class: "muted small activity", dataset: { ts: String(s.last_activity || 0) }, title: "last activity" }, ago(s.last_activity)),
     ),
     h("div", { class: "muted small" }, `${s.agent || "agent"} · ${s.host || "local"} · ${owner}${followers}`),
     h("div", { class: "muted small mono" }, String(s.id)),
@@ -32,35 +40,24 @@ function card(s) {
 }
 
 export function sessionsPage(main) {
-  document.title = "Sessions · tether";
+  setTitle("Sessions · tether");
   const list = h("div", { class: "list", id: "sessions" }, h("p", { class: "muted" }, "Loading…"));
-  const note = h("p", { class: "error", role: "status" });
   main.appendChild(
-    h("section", {}, h("div", { class: "page-head" }, h("h1", {}, "Sessions"), h("a", { class: "button", href: "/teams", "data-link": true }, "New session")), note, list),
+    h("section", {}, h("div", { class: "page-head" }, h("h1", {}, "Sessions"), h("a", { class: "button", href: "/teams", "data-link": true }, "New session")), list),
   );
-  let timer = null;
-  let stopped = false;
-
-  async function refresh() {
-    if (stopped) return;
-    if (!document.hidden) {
-      try {
-        const sessions = await get("/v1/sessions");
-        note.textContent = "";
-        clear(list);
-        if (!sessions.length) {
-          list.appendChild(h("p", { class: "muted" }, "No sessions yet. ", h("a", { href: "/teams", "data-link": true }, "Start one from a team"), "."));
-        }
-        for (const s of sessions) list.appendChild(card(s));
-      } catch (err) {
-        if (!(err instanceof ApiError && err.status === 401)) note.textContent = `Could not refresh: ${err.message}`;
-      }
+  const stop = onSessions(({ sessions }) => {
+    clear(list);
+    if (!sessions.length) {
+      list.appendChild(h("p", { class: "muted" }, "No sessions yet. ", h("a", { href: "/teams", "data-link": true }, "Start one from a team"), "."));
     }
-    if (!stopped) timer = setTimeout(refresh, POLL_MS);
-  }
-  refresh();
+    for (const s of sessions) list.appendChild(card(s));
+  });
+  // "3 min ago" moves on by itself; the data only changes when the hub says so.
+  const timer = setInterval(() => {
+    for (const el of list.querySelectorAll(".activity")) el.textContent = ago(Number(el.dataset.ts));
+  }, AGO_REFRESH_MS);
   return () => {
-    stopped = true;
-    clearTimeout(timer);
+    stop();
+    clearInterval(timer);
   };
 }

@@ -5,11 +5,12 @@
 
 import { ApiError, post, rememberShare } from "./api.js";
 import { h } from "./dom.js";
+import { setTitle } from "./title.js";
 
 export function sharePage(main, _match, ctx) {
   const token = new URLSearchParams(window.location.hash.slice(1)).get("token");
   if (window.location.hash) history.replaceState(null, "", "/share");
-  document.title = "Shared session · tether";
+  setTitle("Shared session · tether");
   const message = h("p", { class: "muted", role: "status" }, "Opening the shared session…");
   main.appendChild(h("section", { class: "card signin" }, h("h1", {}, "Shared session"), message));
   if (!token) {

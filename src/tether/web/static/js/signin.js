@@ -4,12 +4,13 @@
 
 import { ApiError, post } from "./api.js";
 import { h } from "./dom.js";
+import { setTitle } from "./title.js";
 
 export function signinPage(main, _match, ctx) {
   const fragment = new URLSearchParams(window.location.hash.slice(1));
   const linkCode = fragment.get("code");
   if (window.location.hash) history.replaceState(null, "", "/signin");
-  document.title = "Sign in · tether";
+  setTitle("Sign in · tether");
 
   const input = h("input", {
     id: "code",

@@ -2,9 +2,10 @@
 
 import { get, post } from "./api.js";
 import { clear, h } from "./dom.js";
+import { setTitle } from "./title.js";
 
 export function teamsPage(main, _match, ctx) {
-  document.title = "Teams · tether";
+  setTitle("Teams · tether");
   const list = h("div", { class: "list", id: "teams" }, h("p", { class: "muted" }, "Loading…"));
   main.appendChild(h("section", {}, h("h1", {}, "Teams"), list));
 

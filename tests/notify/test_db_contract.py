@@ -1,0 +1,78 @@
+"""The notification tables on both stores (SQLite and PostgreSQL): the same answers, a
+cursor that only moves forward, one capability answer per request even under a race."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from tether.notify.contract import Notification
+from tether.notify.db import NotifyDb
+from tether.notify.records import NotifiedRequest, Sink, Step
+
+
+def note(request_id: str | None = "r1") -> Notification:
+    return Notification(
+        event="permission_request",
+        id=f"n-{request_id}",
+        session="s_1",
+        team="demo",
+        url="http://127.0.0.1/sessions/s_1",
+        title="demo wants to run",
+        summary="touch x",
+        ts=time.time(),
+        request_id=request_id,
+        tool="Bash",
+        input={"command": "touch x"},
+    )
+
+
+async def test_a_step_queues_opens_and_moves_the_cursor_forward_only(any_store: Any) -> None:
+    db = NotifyDb(any_store)
+    now = time.time()
+    await db.add_sink(Sink("k_1", "u_1", "webhook", "https://example.test/h", "http://h", now))
+    request = NotifiedRequest("s_1", "r1", "u_1", note(), now, remind_at=now + 300)
+    queued = await db.commit_step(Step("s_1", 7, [("k_1", note())], [request], []), now)
+    assert [d.sink_id for d in queued] == ["k_1"] and queued[0].id > 0
+    assert await db.cursor("s_1") == 7
+    await db.commit_step(Step("s_1", 3, [], [], [("r1", "answered")]), now)
+    assert await db.cursor("s_1") == 7  # an older step never moves it back
+    assert await db.open_requests("s_1") == []
+    due = await db.due(now + 1)
+    assert [d.notification.request_id for d in due] == ["r1"]
+    await db.delivered(due[0], now, sent=True)
+    assert await db.sent_to("s_1", "r1") == ["k_1"]
+    assert await db.due(now + 1) == []
+
+
+async def test_one_answer_per_request_under_a_race(any_store: Any) -> None:
+    dbs = [NotifyDb(any_store) for _ in range(6)]
+    claims = await asyncio.gather(
+        *(
+            db.claim_answer("s_1", "r1", "allow", f"k_{n}", f"alice via {n}", "1.2.3.4", 1.0)
+            for n, db in enumerate(dbs)
+        )
+    )
+    assert claims.count(True) == 1
+    winner = claims.index(True)
+    assert await dbs[0].answer_of("s_1", "r1") == f"alice via {winner}"
+    await dbs[0].release_answer("s_1", "r1")
+    assert await dbs[0].answer_of("s_1", "r1") is None
+
+
+async def test_a_browser_subscribing_again_replaces_its_sink(any_store: Any) -> None:
+    db = NotifyDb(any_store)
+    now = time.time()
+    first = Sink("k_a", "u_1", "webpush", "https://push.test/a", "http://h", now, device_id="d_1")
+    again = Sink(
+        "k_b", "u_1", "webpush", "https://push.test/b", "http://h", now + 1, device_id="d_1"
+    )
+    await db.add_sink(first)
+    await db.add_sink(again)
+    assert [s.id for s in await db.sinks_of("u_1")] == ["k_b"]
+    await db.note_outcome("k_b", "410 gone")
+    sink = await db.sink("k_b")
+    assert sink is not None and sink.failures == 1 and sink.last_error == "410 gone"
+    assert not await db.remove_sink("k_b", user_id="u_other")
+    assert await db.remove_sink("k_b", user_id="u_1")
