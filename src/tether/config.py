@@ -30,6 +30,8 @@ from tether.errors import ConfigError
 log = logging.getLogger("tether.config")
 
 AgentKind = Literal["claude", "codex", "gemini", "acp", "command", "demo"]
+# Agent kinds that run in a terminal, and so may ask ssh / docker exec for a tty (-t).
+TTY_AGENTS: frozenset[str] = frozenset({"terminal"})
 
 
 def tether_home() -> Path:
@@ -53,6 +55,17 @@ class RemoteOptions(BaseModel):
     control_persist: int = Field(default=600, ge=0)
     ssh_config: str | None = None
     extra_options: list[str] = []
+    extra_args: list[str] = []
+
+    @model_validator(mode="after")
+    def _ssh_options_usable(self) -> RemoteOptions:
+        from tether.transports.ssh_options import options_args
+
+        try:
+            options_args(self, where="extra_args / extra_options")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class TeamConfig(BaseModel):
@@ -92,13 +105,14 @@ class TeamConfig(BaseModel):
         if self.sync == "push" and not self.sync_from:
             raise ValueError('sync = "push" needs sync_from (the local directory to copy)')
         if self.remote:
-            from tether.transports.remote_spec import SshTarget, parse_remote
+            from tether.transports.remote_spec import ExecPrefix, parse_remote
 
             try:
-                spec = parse_remote(self.remote, self.name or "?")
+                spec = parse_remote(self.remote, self.name or "?", allow_tty=self.allows_tty)
             except ConfigError as exc:
-                raise ValueError(exc.message) from None
-            if self.sync == "push" and not isinstance(spec, SshTarget):
+                # The loader names the team itself; keep the field and the reason.
+                raise ValueError(str(exc).removeprefix(f"team {self.name or '?'!r}, ")) from None
+            if self.sync == "push" and (spec is None or isinstance(spec, ExecPrefix)):
                 raise ValueError('sync = "push" works only with remote = "ssh ..."')
         return self
 
@@ -106,6 +120,11 @@ class TeamConfig(BaseModel):
     def host(self) -> str:
         """Where the agent runs, for display: `local` or the remote spec."""
         return self.remote or "local"
+
+    @property
+    def allows_tty(self) -> bool:
+        """May this team's `remote` ask for a tty (`ssh -t`)? Only terminal teams may."""
+        return self.agent in TTY_AGENTS
 
 
 class TetherConfig(BaseModel):
@@ -227,7 +246,7 @@ def _describe(file: Path, exc: ValidationError) -> str:
             where = f"team {loc[1]!r}" + (f", field {'.'.join(loc[2:])!r}" if loc[2:] else "")
         else:
             where = f"field {'.'.join(loc)!r}" if loc else "(top level)"
-        msg = err.get("msg", "invalid")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             msg = "unknown setting (check the spelling; see docs/config.md)"
         problems.append(f"{where}: {msg}")
