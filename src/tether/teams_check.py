@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tether.agents.detect import require_agent_binary
@@ -60,6 +60,7 @@ class TeamCheck:
     agent: str = "-"
     reason: str | None = None  # why the team cannot start (None: nothing found wrong)
     code: str | None = None  # the error code of the first problem
+    notes: list[str] = field(default_factory=list)  # what the config loader converted
 
     @property
     def ok(self) -> bool:
@@ -208,4 +209,6 @@ def _last(text: str) -> str:
 async def check_teams(config: TetherConfig, data_dir: Path) -> list[TeamCheck]:
     """Probe every team of `config` at once (a slow host delays only its own row)."""
     results = await asyncio.gather(*(check_team(t, data_dir) for t in config.teams.values()))
+    for result in results:
+        result.notes = config.notes_for(result.team)
     return list(results)
