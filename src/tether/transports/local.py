@@ -83,7 +83,7 @@ def missing_program(program: str, env: Mapping[str, str]) -> CommandNotFound | N
     return CommandNotFound(
         f"agent binary {program!r} was not found on PATH"
         if os.sep not in program
-        else f"agent binary {program!r} does not exist or is not executable",
+        else f"could not start {program!r}: no such executable file",
         hint=f'install it, or set `command = ["/full/path/to/{os.path.basename(program)}"]`'
         " for the team",
     )
