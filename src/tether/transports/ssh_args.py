@@ -14,122 +14,25 @@ agent's byte stream or the shared connection tether manages: a tty (except for
 terminal teams), running no command or a subsystem, going to the background,
 master/control-socket options, stdio and port forwardings, ssh's own log moved away
 from stderr (tether reads it to classify failures), and `StrictHostKeyChecking=no`.
+What each option means is in `ssh_rules`, as tables; this module is the parser.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from tether.errors import ConfigError
-
-# Flags without a value that stand for one or more ssh options.
-_FLAG_OPTIONS: dict[str, tuple[str, ...]] = {
-    "4": ("AddressFamily=inet",),
-    "6": ("AddressFamily=inet6",),
-    "A": ("ForwardAgent=yes",),
-    "a": ("ForwardAgent=no",),
-    "C": ("Compression=yes",),
-    "g": ("GatewayPorts=yes",),
-    "K": ("GSSAPIAuthentication=yes", "GSSAPIDelegateCredentials=yes"),
-    "k": ("GSSAPIDelegateCredentials=no",),
-    "X": ("ForwardX11=yes",),
-    "x": ("ForwardX11=no",),
-    "Y": ("ForwardX11=yes", "ForwardX11Trusted=yes"),
-}
-# Flags with a value that stand for one ssh option.
-_VALUE_OPTIONS = {
-    "b": "BindAddress",
-    "B": "BindInterface",
-    "c": "Ciphers",
-    "e": "EscapeChar",
-    "I": "PKCS11Provider",
-    "J": "ProxyJump",
-    "m": "MACs",
-    "P": "Tag",
-}
-_MANAGED_VALUES = frozenset("ilpFo")
-_VALUE_FLAGS = frozenset(_VALUE_OPTIONS) | _MANAGED_VALUES | frozenset("SOWLRDwE")
-
-_TTY = (
-    "asks for a terminal (tty), which rewrites the agent's byte stream (line endings, echo)",
-    'drop it; only terminal teams (agent = "terminal") may ask for a tty',
+from tether.transports.ssh_rules import (
+    DROPPED_FLAGS,
+    FLAG_OPTIONS,
+    KEYWORD,
+    NO_HOST_KEY_CHECK,
+    REFUSED_FLAGS,
+    REFUSED_OPTIONS,
+    STRICT_VALUES,
+    VALUE_FLAGS,
+    VALUE_OPTIONS,
 )
-_FORWARDING = (
-    "sets up a forwarding; on tether's shared connection it would be opened by whichever"
-    " session connects first and outlive it",
-    "run the forwarding as its own `ssh -N -L …` next to tether",
-)
-_LOG_AWAY = (
-    "moves ssh's messages away from stderr, where tether reads them to tell an"
-    " authentication failure from a network one",
-    "drop it; tether keeps ssh's log level and shows its messages when a connection fails",
-)
-# Flag → (why it cannot work, what to write instead).
-_REFUSED_FLAGS: dict[str, tuple[str, str]] = {
-    "t": _TTY,
-    "N": ("runs no remote command, so the agent would never start", "drop -N"),
-    "f": ("sends ssh to the background, which cuts tether off the agent's stdin", "drop -f"),
-    "n": ("gives the agent /dev/null as its input", "drop -n"),
-    "s": ("asks for an ssh subsystem instead of running the agent", "drop -s"),
-    "M": (
-        "makes this ssh a connection master; tether runs the shared connection itself",
-        "drop -M (remote_options.control_persist says how long the connection stays up)",
-    ),
-    "S": (
-        "sets the control socket, which tether manages",
-        "drop -S (remote_options.control_persist = 0 turns connection sharing off)",
-    ),
-    "O": ("sends a command to a running master instead of starting the agent", "drop -O"),
-    "W": (
-        "forwards stdio to another host instead of running the agent",
-        "for a jump host write -J HOST",
-    ),
-    "G": ("prints the configuration and exits", "drop -G"),
-    "V": ("prints the version and exits", "drop -V"),
-    "L": _FORWARDING,
-    "R": _FORWARDING,
-    "D": _FORWARDING,
-    "w": _FORWARDING,
-    "E": _LOG_AWAY,
-    "y": _LOG_AWAY,
-}
-# Flags that are dropped: tether sets ssh's log level itself (it must read ssh's errors).
-_DROPPED_FLAGS = {"q": "quiet mode", "v": "verbose mode"}
-_CONTROL = (
-    "is managed by tether (one shared connection per host, user, port and key)",
-    "drop it; remote_options.control_persist sets how long the shared connection stays up"
-    " (0 turns sharing off)",
-)
-# -o keys (lower case) whose use is refused, with the values that are refused (None: all).
-_REFUSED_OPTIONS: dict[str, tuple[frozenset[str] | None, tuple[str, str]]] = {
-    "controlmaster": (None, _CONTROL),
-    "controlpath": (None, _CONTROL),
-    "controlpersist": (None, _CONTROL),
-    "requesttty": (frozenset({"yes", "force"}), _TTY),
-    "sessiontype": (frozenset({"none", "subsystem"}), _REFUSED_FLAGS["N"]),
-    "stdinnull": (frozenset({"yes"}), _REFUSED_FLAGS["n"]),
-    "forkafterauthentication": (frozenset({"yes"}), _REFUSED_FLAGS["f"]),
-    "localforward": (None, _FORWARDING),
-    "remoteforward": (None, _FORWARDING),
-    "dynamicforward": (None, _FORWARDING),
-    "tunnel": (frozenset({"yes", "point-to-point", "ethernet"}), _FORWARDING),
-    "remotecommand": (
-        None,
-        (
-            "replaces the command, and tether runs the agent as the remote command",
-            "drop it; set the team's `path` and `command` for what runs there",
-        ),
-    ),
-}
-_NO_HOST_KEY_CHECK = (
-    "turns host key checking off: a host whose key has CHANGED (a man-in-the-middle)"
-    " would be accepted without a word",
-    "write -o StrictHostKeyChecking=accept-new: it trusts a new host on first use and"
-    " still refuses a changed key",
-)
-_STRICT_VALUES = {"yes": "yes", "ask": "yes", "accept-new": "accept-new"}
-_KEYWORD = re.compile(r"\s*([A-Za-z][A-Za-z0-9]*)\s*(?:=\s*|\s+)(\S.*?)\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -221,7 +124,7 @@ def _flags(
     while j < len(word):
         flag = word[j]
         j += 1
-        if flag in _VALUE_FLAGS:
+        if flag in VALUE_FLAGS:
             if j < len(word):
                 value = word[j:]
             elif i < len(words):
@@ -236,22 +139,22 @@ def _flags(
 def _plain(args: SshArgs, flag: str, *, allow_tty: bool) -> SshArgs:
     if flag == "t" and allow_tty:
         return replace(args, tty=True)
-    if flag in _REFUSED_FLAGS:
-        why, instead = _REFUSED_FLAGS[flag]
+    if flag in REFUSED_FLAGS:
+        why, instead = REFUSED_FLAGS[flag]
         raise _Refused(f"ssh option -{flag} {why}", hint=instead)
-    if flag in _FLAG_OPTIONS:
-        return replace(args, options=(*args.options, *_FLAG_OPTIONS[flag]))
+    if flag in FLAG_OPTIONS:
+        return replace(args, options=(*args.options, *FLAG_OPTIONS[flag]))
     if flag == "T":
         return replace(args, tty=False)  # no tty: what tether asks for anyway
-    if flag in _DROPPED_FLAGS:
-        note = f"-{flag} ({_DROPPED_FLAGS[flag]}) left out: tether sets ssh's log level itself"
+    if flag in DROPPED_FLAGS:
+        note = f"-{flag} ({DROPPED_FLAGS[flag]}) left out: tether sets ssh's log level itself"
         return replace(args, dropped=(*args.dropped, note))
     raise _Refused(f"-{flag} is not an ssh option tether knows", hint="see `man ssh`")
 
 
 def _valued(args: SshArgs, flag: str, value: str, *, allow_tty: bool) -> SshArgs:
-    if flag in _REFUSED_FLAGS:
-        why, instead = _REFUSED_FLAGS[flag]
+    if flag in REFUSED_FLAGS:
+        why, instead = REFUSED_FLAGS[flag]
         raise _Refused(f"ssh option -{flag} {value} {why}", hint=instead)
     if flag == "o":
         return _option(args, value, allow_tty=allow_tty)
@@ -263,19 +166,19 @@ def _valued(args: SshArgs, flag: str, value: str, *, allow_tty: bool) -> SshArgs
         return args if args.port is not None else replace(args, port=_port(value))
     if flag == "F":
         return replace(args, config_file=value)
-    return replace(args, options=(*args.options, f"{_VALUE_OPTIONS[flag]}={value}"))
+    return replace(args, options=(*args.options, f"{VALUE_OPTIONS[flag]}={value}"))
 
 
 def _option(args: SshArgs, text: str, *, allow_tty: bool) -> SshArgs:
     """One `-o Key=Value`: a managed option becomes a field, a refused one an error."""
-    match = _KEYWORD.match(text)
+    match = KEYWORD.match(text)
     if match is None:
         raise _Refused(
             f"ssh option -o {text!r} is not `Key=Value`", hint="write -o Key=Value (or 'Key Value')"
         )
     key, value = match.group(1), match.group(2)
     lower, value_lower = key.lower(), value.lower()
-    refused = _REFUSED_OPTIONS.get(lower)
+    refused = REFUSED_OPTIONS.get(lower)
     tty_ok = lower == "requesttty" and allow_tty
     if refused is not None and not tty_ok and (refused[0] is None or value_lower in refused[0]):
         why, instead = refused[1]
@@ -297,9 +200,9 @@ def _option(args: SshArgs, text: str, *, allow_tty: bool) -> SshArgs:
 
 def _strict(args: SshArgs, key: str, value: str) -> SshArgs:
     if value.lower() in ("no", "off"):
-        why, instead = _NO_HOST_KEY_CHECK
+        why, instead = NO_HOST_KEY_CHECK
         raise _Refused(f"ssh option -o {key}={value} {why}", hint=instead)
-    policy = _STRICT_VALUES.get(value.lower())
+    policy = STRICT_VALUES.get(value.lower())
     if policy is None:
         raise _Refused(
             f"ssh option -o {key}={value}: unknown value",
