@@ -237,3 +237,21 @@ def test_quoted_values_arrive_as_one_argv_word(identity: str, jump: str) -> None
     argv = build_ssh_command(args, no_sharing, Path("/nonexistent-data-dir")).argv()
     assert f"IdentityFile={Path(identity).expanduser()}" in argv
     assert argv[-1] == "box"
+
+
+@given(st.lists(st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))))
+def test_any_command_line_is_parsed_or_refused_clearly(words: list[str]) -> None:
+    """Whatever is written after `ssh`: an SshArgs, or a ConfigError naming the field."""
+    try:
+        args = parse_remote(shlex.join(["ssh", *words]), "fuzz")
+    except ConfigError as exc:
+        assert exc.message.startswith("team 'fuzz', field 'remote': ")
+        return
+    assert isinstance(args, SshArgs) and args.host and not args.host.startswith("-")
+    assert not args.tty  # never without allow_tty
+
+
+def test_huge_numbers_are_bad_ports_not_crashes() -> None:
+    for port in (str(2**63), "0", "-1", "65536", "２２"):  # the last: fullwidth digits
+        with pytest.raises(ConfigError, match="bad port"):
+            parse_remote(f"ssh -p {port} host", "api")

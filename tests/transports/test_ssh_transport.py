@@ -6,11 +6,17 @@ test_contract.py; the ssh command line forms people write are in test_ssh_remote
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.ssh_teams import remote_options, ssh_team
 from tests.support.sshd import SshServer, sshd_available
@@ -127,3 +133,35 @@ async def test_sync_push_copies_the_workspace_over_the_master(
     assert await _collect(proc) == ["pushed"]
     assert await proc.wait() == 0
     assert server.count_logins(offset) == 0  # rsync and the session rode on the master
+
+
+_TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))
+_DIR_NAME = st.text(
+    st.characters(exclude_characters="\x00/", exclude_categories=("Cs",)), min_size=1, max_size=40
+).filter(lambda name: name not in (".", ".."))
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(words=st.lists(_TEXT, max_size=6), dir_name=_DIR_NAME)
+def test_any_argv_and_path_reach_the_remote_side_intact(
+    server: SshServer, words: list[str], dir_name: str
+) -> None:
+    """The remote command line is shell-quoted: random words and directory names arrive as
+    they were, through ssh and the remote user's shell."""
+    with tempfile.TemporaryDirectory(prefix="tq-") as base:
+        workdir = Path(base) / dir_name
+        workdir.mkdir()
+        code = "import json, os, sys; print(json.dumps([os.getcwd(), sys.argv[1:]]))"
+
+        async def run() -> list[object]:
+            transport = _transport(ssh_team(server, workdir), Path(base))
+            proc = await transport.spawn(
+                [sys.executable, "-c", code, *words], cwd=str(workdir), env={}
+            )
+            out = [json.loads(line) async for line in proc.lines("stdout")]
+            assert await proc.wait() == 0
+            return out  # the master connection stays up for the next example
+
+        assert asyncio.run(run()) == [[str(workdir), words]]

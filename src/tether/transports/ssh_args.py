@@ -245,7 +245,7 @@ def _url(word: str) -> tuple[str | None, str, int | None]:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise _Refused(f"bad port {text!r}", hint="a port is a number from 1 to 65535")
     return int(text)
 
