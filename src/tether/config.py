@@ -195,7 +195,7 @@ def substitute_env(value: Any, where: str, environ: Mapping[str, str] | None = N
 
 def load_config(path: Path | str) -> TetherConfig:
     """Load a teams file (TOML, or Iris-style JSON) with clear errors."""
-    file = Path(path).expanduser()
+    file = Path(os.path.expanduser(path))
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:

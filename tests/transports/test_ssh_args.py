@@ -6,6 +6,7 @@ real sshd are in test_ssh_remote_forms.py.
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -235,7 +236,7 @@ def test_quoted_values_arrive_as_one_argv_word(identity: str, jump: str) -> None
     assert args.options == (f"ProxyJump={jump.strip()}",)
     no_sharing = RemoteOptions(control_persist=0)
     argv = build_ssh_command(args, no_sharing, Path("/nonexistent-data-dir")).argv()
-    assert f"IdentityFile={Path(identity).expanduser()}" in argv
+    assert f"IdentityFile={os.path.expanduser(identity)}" in argv
     assert argv[-1] == "box"
 
 
@@ -255,3 +256,8 @@ def test_huge_numbers_are_bad_ports_not_crashes() -> None:
     for port in (str(2**63), "0", "-1", "65536", "２２"):  # the last: fullwidth digits
         with pytest.raises(ConfigError, match="bad port"):
             parse_remote(f"ssh -p {port} host", "api")
+
+
+def test_a_home_that_does_not_exist_is_ssh_s_problem_not_a_crash(tmp_path: Path) -> None:
+    argv = _argv("ssh -i ~nosuchuser-xyz/key host", tmp_path, identity="~nosuchuser-xyz/k2")
+    assert _value(argv, "IdentityFile") == ["~nosuchuser-xyz/key", "~nosuchuser-xyz/k2"]

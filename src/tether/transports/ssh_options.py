@@ -134,7 +134,8 @@ def _config_file(value: str | None) -> str | None:
 
 
 def _expand(path: str) -> str:
-    return str(Path(path).expanduser())
+    # os.path, not Path: Path.expanduser raises on `~nosuchuser/…`; ssh would say why.
+    return os.path.expanduser(path)
 
 
 def _control_path(key: tuple[object, ...], data_dir: Path) -> str | None:
