@@ -26,6 +26,8 @@ class ExecPrefix:
 
 
 RemoteSpec = SshArgs | ExecPrefix
+# The earlier name of SshArgs (bench/ssh_overhead.py imports it).
+SshTarget = SshArgs
 
 
 def parse_remote(
