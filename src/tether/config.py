@@ -1,7 +1,8 @@
-"""Settings and the teams config (`tether.toml`, DESIGN §6).
+"""Settings and the teams config (`tether.toml`, or an Iris-style `teams.json`).
 
 One place that knows where tether keeps its files, and one loader for the teams
-file that names the file, the team and the field when something is wrong.
+file that names the file, the team and the field when something is wrong. The JSON
+shape (Iris's keys and units) is translated by `config_json` first.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ from pydantic import (
     model_validator,
 )
 
+from tether.config_json import ConfigNote, Fields, from_json
 from tether.errors import ConfigError
 
 log = logging.getLogger("tether.config")
 
 AgentKind = Literal["claude", "codex", "gemini", "acp", "command", "demo"]
+# Agent kinds that run in a terminal, and so may ask ssh / docker exec for a tty (-t).
+TTY_AGENTS: frozenset[str] = frozenset({"terminal"})
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def tether_home() -> Path:
@@ -53,6 +58,17 @@ class RemoteOptions(BaseModel):
     control_persist: int = Field(default=600, ge=0)
     ssh_config: str | None = None
     extra_options: list[str] = []
+    extra_args: list[str] = []
+
+    @model_validator(mode="after")
+    def _ssh_options_usable(self) -> RemoteOptions:
+        from tether.transports.ssh_options import options_args
+
+        try:
+            options_args(self, where="extra_args / extra_options")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class TeamConfig(BaseModel):
@@ -79,6 +95,14 @@ class TeamConfig(BaseModel):
     sync_from: str | None = None
     env: dict[str, str] = {}
     turn_quiet_s: float = Field(default=1.0, gt=0)
+    color: str | None = None
+
+    @field_validator("color")
+    @classmethod
+    def _color_is_hex(cls, value: str | None) -> str | None:
+        if value is not None and not _COLOR.match(value):
+            raise ValueError(f'color {value!r} is not a hex color; write it like "#61dafb"')
+        return value
 
     @field_validator("command")
     @classmethod
@@ -92,13 +116,14 @@ class TeamConfig(BaseModel):
         if self.sync == "push" and not self.sync_from:
             raise ValueError('sync = "push" needs sync_from (the local directory to copy)')
         if self.remote:
-            from tether.transports.remote_spec import SshTarget, parse_remote
+            from tether.transports.remote_spec import ExecPrefix, parse_remote
 
             try:
-                spec = parse_remote(self.remote, self.name or "?")
+                spec = parse_remote(self.remote, self.name or "?", allow_tty=self.allows_tty)
             except ConfigError as exc:
-                raise ValueError(exc.message) from None
-            if self.sync == "push" and not isinstance(spec, SshTarget):
+                # The loader names the team itself; keep the field and the reason.
+                raise ValueError(str(exc).removeprefix(f"team {self.name or '?'!r}, ")) from None
+            if self.sync == "push" and (spec is None or isinstance(spec, ExecPrefix)):
                 raise ValueError('sync = "push" works only with remote = "ssh ..."')
         return self
 
@@ -106,6 +131,11 @@ class TeamConfig(BaseModel):
     def host(self) -> str:
         """Where the agent runs, for display: `local` or the remote spec."""
         return self.remote or "local"
+
+    @property
+    def allows_tty(self) -> bool:
+        """May this team's `remote` ask for a tty (`ssh -t`)? Only terminal teams may."""
+        return self.agent in TTY_AGENTS
 
 
 class TetherConfig(BaseModel):
@@ -117,6 +147,12 @@ class TetherConfig(BaseModel):
     max_processes: int = Field(default=32, ge=1)
     teams: dict[str, TeamConfig] = {}
     source: str | None = Field(default=None, exclude=True)
+    # What the loader converted or left out (Iris units, unused keys), per team.
+    notes: tuple[ConfigNote, ...] = Field(default=(), exclude=True)
+
+    def notes_for(self, team: str | None) -> list[str]:
+        """The loader's notes on one team (None: on the top level and `settings`)."""
+        return [note.text for note in self.notes if note.team == team]
 
 
 def demo_config() -> TetherConfig:
@@ -157,29 +193,9 @@ def substitute_env(value: Any, where: str, environ: Mapping[str, str] | None = N
     return value
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
-
-
-def _snake_keys(value: Any, *, keep: frozenset[str] = frozenset({"env", "teams"})) -> Any:
-    """camelCase keys (Iris-style JSON) → snake_case; team names and env names untouched."""
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        new_key = _snake(key)
-        if new_key in keep and isinstance(item, dict):
-            out[new_key] = (
-                {k: _snake_keys(v) for k, v in item.items()} if new_key == "teams" else item
-            )
-        else:
-            out[new_key] = _snake_keys(item)
-    return out
-
-
 def load_config(path: Path | str) -> TetherConfig:
     """Load a teams file (TOML, or Iris-style JSON) with clear errors."""
-    file = Path(path).expanduser()
+    file = Path(os.path.expanduser(path))
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -189,22 +205,13 @@ def load_config(path: Path | str) -> TetherConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
     warn_if_readable_by_others(file)
-    if file.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{file}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        data = _snake_keys(data)
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the top level must be a table of settings")
+    data = _parse(file, text)
     data = substitute_env(data, str(file))
+    notes: list[ConfigNote] = []
+    if file.suffix == ".json":
+        data, notes = from_json(data, _FIELDS, str(file))
+        for note in notes:
+            log.warning("%s: %s", file, note.text)
     teams = data.get("teams", {})
     if not isinstance(teams, dict) or not teams:
         raise ConfigError(f"{file}: no teams defined", hint="add a [teams.NAME] table")
@@ -216,7 +223,32 @@ def load_config(path: Path | str) -> TetherConfig:
         config = TetherConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(file, exc)) from None
-    return config.model_copy(update={"source": str(file)})
+    return config.model_copy(update={"source": str(file), "notes": tuple(notes)})
+
+
+_FIELDS = Fields(
+    top=frozenset(TetherConfig.model_fields) - {"source", "notes"},
+    team=frozenset(TeamConfig.model_fields) - {"name"},
+    remote=frozenset(RemoteOptions.model_fields),
+)
+
+
+def _parse(file: Path, text: str) -> dict[str, Any]:
+    if file.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{file}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a table of settings")
+    return data
 
 
 def _describe(file: Path, exc: ValidationError) -> str:
@@ -227,7 +259,7 @@ def _describe(file: Path, exc: ValidationError) -> str:
             where = f"team {loc[1]!r}" + (f", field {'.'.join(loc[2:])!r}" if loc[2:] else "")
         else:
             where = f"field {'.'.join(loc)!r}" if loc else "(top level)"
-        msg = err.get("msg", "invalid")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             msg = "unknown setting (check the spelling; see docs/config.md)"
         problems.append(f"{where}: {msg}")

@@ -108,3 +108,38 @@ def test_check_passes_and_reports_config_errors(tmp_path: Path) -> None:
     proc = _check(tmp_path / "home", bad)
     assert proc.returncode == 2
     assert str(bad) in proc.stderr and "team 'x'" in proc.stderr
+
+
+def test_check_an_iris_teams_json_says_what_it_converted(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    with SshServer() as server:
+        data = {
+            "settings": {"idleTimeout": 300000, "maxProcesses": 4, "healthCheckInterval": 30000},
+            "teams": {
+                "web": {"path": str(work), "agent": "demo", "idleTimeout": 600000,
+                        "color": "#61dafb", "skipPermissions": True},
+                "box": {
+                    "path": str(work),
+                    "agent": "demo",
+                    "remote": f"ssh -i {server.identity_file} {server.destination}",
+                    "remoteOptions": {"port": server.port, "connectTimeout": 5000,
+                                      "knownHosts": str(server.known_hosts_file),
+                                      "sshConfig": "none", "enableReverseMcp": True},
+                },
+            },
+        }  # fmt: skip
+        config = tmp_path / "teams.json"
+        config.write_text(json.dumps(data))
+        config.chmod(0o600)
+        proc = _check(tmp_path / "home", config)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "idleTimeout = 600000 ms read as 600 s" in proc.stderr
+        assert "healthCheckInterval is not used by tether" in proc.stderr
+        assert "unknown setting 'enableReverseMcp'" in proc.stderr  # not an Iris team key here
+        by_team = {
+            r["team"]: r for r in json.loads(_check(tmp_path / "home", config, "--json").stdout)
+        }
+        assert by_team["box"]["ok"] is True and by_team["box"]["where"].endswith(f":{server.port}")
+        assert any("600000 ms" in note for note in by_team["web"]["notes"])
+        assert any("connectTimeout = 5000 ms" in note for note in by_team["box"]["notes"])

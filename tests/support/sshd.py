@@ -11,34 +11,10 @@ Usage::
             proc = subprocess.run(server.ssh_argv("true"), capture_output=True)
             assert proc.returncode == 0
 
-or the ``sshd_server`` fixture below (module scoped is cheap enough: start takes
-~0.1 s, key generation ~0.05 s).
+or the ``sshd_server`` fixture below (start takes ~0.1 s, key generation ~0.05 s).
 
-What the server is:
-
-* ``/usr/sbin/sshd -D -e -f CONFIG`` as a child of the test process, in its own
-  process group, listening only on ``127.0.0.1:PORT`` (a free high port), with its
-  own host key, PidFile, authorized_keys and log file in a private temp dir (kept
-  short, under ``/tmp``, so ControlPath sockets fit in ``sun_path``). It never reads
-  ``/etc/ssh/sshd_config`` or the system host keys and never touches a system sshd.
-  The one shared thing: as root sshd insists on its privilege-separation directory
-  ``/run/sshd`` (compiled in); it is created (0755) if missing, as the Debian
-  package's service would.
-* Only public-key auth, for the current user (root in CI: ``PermitRootLogin
-  prohibit-password``), ``UsePAM no``, ``StrictModes no``.
-* ``MaxSessions`` 100 and ``MaxStartups 100:30:200`` so one ControlMaster can carry
-  20+ sessions and tests can open many connections at once.
-
-What the remote side looks like (verified, OpenSSH 9.2 on Debian 12, as root):
-the command string is run as ``$SHELL -c STRING`` (the user's shell from passwd,
-``/bin/bash``), not as a login shell; cwd and ``HOME`` are the user's home
-(``/root``); sshd's compiled-in ``PATH`` is
-``/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin``, but Debian's bash
-sources ``~/.bashrc`` for ssh commands, so whatever ``~/.bashrc`` prepends (pyenv,
-cargo) shows up too. ``USER``, ``LOGNAME``, ``SHELL``, ``MAIL``, ``SSH_CLIENT``,
-``SSH_CONNECTION`` are set; the test process's environment is NOT inherited. So
-remote commands in tests should use absolute paths (``sys.executable``) and ``cd``
-explicitly.
+What the server is (its own keys, loopback only, public-key auth only) and what the
+remote side looks like (shell, PATH, HOME): see tests/support/sshd_files.py.
 
 Failure simulations: :meth:`SshServer.stop` (the host goes away: listener and
 every session process killed, the client sees "closed by remote host"),
@@ -58,10 +34,8 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -69,13 +43,22 @@ from types import TracebackType
 import pytest
 
 from tests.support.procs import free_port
+from tests.support.sshd_files import (
+    SSH_KEYGEN,
+    accepted_lines,
+    client_config_text,
+    client_options,
+    descendants,
+    keygen,
+    public_key,
+    sshd_config_text,
+    wait_for_banner,
+)
 
 SSHD = "/usr/sbin/sshd"
-SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
 HOST = "127.0.0.1"
 
-# sshd refuses to start as root without its privsep directory; the path is
-# compiled in (not configurable), so the fixture has to create it.
+# sshd as root needs its privsep directory (a compiled-in path): the fixture creates it.
 _PRIVSEP_DIR = Path("/run/sshd")
 
 # Config lines a newer sshd understands and an older one rejects. They are kept
@@ -99,52 +82,6 @@ def sshd_available() -> bool:
         and shutil.which("ssh") is not None
         and os.access(SSH_KEYGEN, os.X_OK)
     )
-
-
-def _keygen(path: Path, comment: str) -> Path:
-    """Create an unencrypted ed25519 key pair at ``path`` / ``path.pub``."""
-    for p in (path, path.with_name(path.name + ".pub")):
-        p.unlink(missing_ok=True)
-    subprocess.run(
-        [SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-        check=True,
-        capture_output=True,
-    )
-    return path
-
-
-def _public_key(path: Path) -> str:
-    """Return "TYPE BASE64" of the public half of a key made by :func:`_keygen`."""
-    fields = path.with_name(path.name + ".pub").read_text().split()
-    return f"{fields[0]} {fields[1]}"
-
-
-def _children_map() -> dict[int, list[int]]:
-    """Map each pid to its child pids, read from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may contain spaces.
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    return children
-
-
-def _descendants(pid: int) -> list[int]:
-    """Return every descendant of ``pid``, parents before children."""
-    children = _children_map()
-    found: list[int] = []
-    todo = list(children.get(pid, []))
-    while todo:
-        child = todo.pop(0)
-        found.append(child)
-        todo.extend(children.get(child, []))
-    return found
 
 
 class SshServer:
@@ -275,7 +212,7 @@ class SshServer:
         """Pids of every process below the listener: per-connection sshds and commands."""
         if not self.running or self._proc is None:
             return []
-        return _descendants(self._proc.pid)
+        return descendants(self._proc.pid)
 
     def kill_sessions(self, sig: int = signal.SIGKILL) -> list[int]:
         """Send ``sig`` to every per-connection process; the listener keeps running."""
@@ -327,27 +264,14 @@ class SshServer:
         so the list works for ssh, scp, sftp and ``rsync -e``. With
         ``control_path`` a ControlMaster (auto, persist 60 s) is used.
         """
-        opts = [
-            "-F", "/dev/null",
-            "-o", "BatchMode=yes",
-            "-o", f"UserKnownHostsFile={known_hosts_file or self.known_hosts_file}",
-            "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", f"IdentityFile={identity_file or self.identity_file}",
-            "-o", "IdentitiesOnly=yes",
-            "-o", "IdentityAgent=none",
-            "-o", f"Port={self.port}",
-            "-o", f"User={self.user}",
-        ]  # fmt: skip
-        if connect_timeout is not None:
-            opts += ["-o", f"ConnectTimeout={max(1, round(connect_timeout * timeout_scale()))}"]
-        if control_path is not None:
-            opts += [
-                "-o", "ControlMaster=auto",
-                "-o", f"ControlPath={control_path}",
-                "-o", "ControlPersist=60",
-            ]  # fmt: skip
-        return opts
+        return client_options(
+            port=self.port,
+            user=self.user,
+            known_hosts=known_hosts_file or self.known_hosts_file,
+            identity=identity_file or self.identity_file,
+            control_path=control_path,
+            connect_timeout=None if connect_timeout is None else connect_timeout * timeout_scale(),
+        )
 
     def control_path(self) -> str:
         """A short ControlPath template (``WORKDIR/cm/%C``) for this server."""
@@ -365,25 +289,17 @@ class SshServer:
         """
         path = path or self.workdir / "ssh_config"
         path.write_text(
-            f"Host {alias}\n"
-            f"  HostName {self.host}\n"
-            f"  Port {self.port}\n"
-            f"  User {self.user}\n"
-            f"  IdentityFile {self.identity_file}\n"
-            "  IdentitiesOnly yes\n"
-            "  IdentityAgent none\n"
-            f"  UserKnownHostsFile {self.known_hosts_file}\n"
-            "  GlobalKnownHostsFile /dev/null\n"
-            "  StrictHostKeyChecking yes\n"
-            "  BatchMode yes\n"
+            client_config_text(
+                alias, self.host, self.port, self.user, self.identity_file, self.known_hosts_file
+            )
         )
         return path
 
     def wrong_known_hosts(self, path: Path | None = None) -> Path:
         """Write a known_hosts that pins ANOTHER host key for this server's name."""
         path = path or self.workdir / "known_hosts.wrong"
-        other = _keygen(self.workdir / "other_host_key", "other-host")
-        path.write_text(f"{self.known_hosts_name} {_public_key(other)}\n")
+        other = keygen(self.workdir / "other_host_key", "other-host")
+        path.write_text(f"{self.known_hosts_name} {public_key(other)}\n")
         return path
 
     def unknown_known_hosts(self, path: Path | None = None) -> Path:
@@ -394,7 +310,7 @@ class SshServer:
 
     def wrong_identity(self) -> Path:
         """Create a client key that is NOT in authorized_keys; return its path."""
-        return _keygen(self.workdir / "id_unauthorized", "unauthorized")
+        return keygen(self.workdir / "id_unauthorized", "unauthorized")
 
     @property
     def known_hosts_name(self) -> str:
@@ -427,73 +343,37 @@ class SshServer:
 
     def _make_keys(self) -> None:
         if not self.host_key.exists():
-            _keygen(self.host_key, "tether-test-host")
+            keygen(self.host_key, "tether-test-host")
         if not self.identity_file.exists():
-            _keygen(self.identity_file, "tether-test-client")
-        self.authorized_keys_file.write_text(_public_key(self.identity_file) + "\n")
+            keygen(self.identity_file, "tether-test-client")
+        self.authorized_keys_file.write_text(public_key(self.identity_file) + "\n")
         os.chmod(self.authorized_keys_file, 0o600)
 
     def _config_text(self, optional: Sequence[str]) -> str:
-        lines = [
-            f"ListenAddress {HOST}",
-            f"Port {self.port}",
-            f"HostKey {self.host_key}",
-            f"PidFile {self.pid_file}",
-            f"AuthorizedKeysFile {self.authorized_keys_file}",
-            "PubkeyAuthentication yes",
-            "AuthenticationMethods publickey",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "HostbasedAuthentication no",
-            "UsePAM no",
-            "StrictModes no",
-            "PermitRootLogin prohibit-password",
-            f"AllowUsers {self.user}",
-            "UseDNS no",
-            "PrintMotd no",
-            "PrintLastLog no",
-            "X11Forwarding no",
-            "PermitUserEnvironment no",
-            f"MaxSessions {self.max_sessions}",
-            "MaxStartups 100:30:200",
-            "MaxAuthTries 10",
-            "LoginGraceTime 30",
-            "LogLevel VERBOSE",
-            "Subsystem sftp internal-sftp",
-            *optional,
-            *self.extra_config,
-        ]
-        return "\n".join(lines) + "\n"
+        return sshd_config_text(
+            host=HOST,
+            port=self.port,
+            host_key=self.host_key,
+            pid_file=self.pid_file,
+            authorized_keys=self.authorized_keys_file,
+            user=self.user,
+            max_sessions=self.max_sessions,
+            extra=[*optional, *self.extra_config],
+        )
 
     def _write_config(self) -> None:
         if self._optional_lines is None:
-            self._optional_lines = []
-            for line in _OPTIONAL_LINES:
-                self.config_file.write_text(self._config_text([*self._optional_lines, line]))
-                test = subprocess.run(
-                    [SSHD, "-t", "-f", str(self.config_file)], capture_output=True, text=True
-                )
-                if test.returncode == 0:
-                    self._optional_lines.append(line)
+            self._optional_lines = accepted_lines(
+                SSHD, self.config_file, self._config_text, _OPTIONAL_LINES
+            )
         self.config_file.write_text(self._config_text(self._optional_lines))
 
     def _write_known_hosts(self) -> None:
-        self.known_hosts_file.write_text(f"{self.known_hosts_name} {_public_key(self.host_key)}\n")
+        self.known_hosts_file.write_text(f"{self.known_hosts_name} {public_key(self.host_key)}\n")
 
     def _wait_ready(self, timeout: float) -> bool:
         """Wait for an SSH banner on the port; False if sshd died or time ran out."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
-                return False
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1) as sock:
-                    if sock.recv(64).startswith(b"SSH-"):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.02)
-        return False
+        return self._proc is not None and wait_for_banner(self._proc, HOST, self.port, timeout)
 
     def _kill_listener(self) -> None:
         proc, self._proc = self._proc, None

@@ -3,12 +3,12 @@
 No Docker engine or Kubernetes cluster runs where these tests run, so `fake-kubectl`
 (a few lines of sh) plays the part: it drops `exec -i POD --` and execs the rest, as
 kubectl does inside the pod. Everything tether does — the wrapper, the env over stdin,
-quoting, the handshake, terminate — is the real code path.
+quoting, the handshake, terminate — is the real code path; the cases every transport
+shares (paths, env, exit codes, terminate) are in test_contract.py.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,8 @@ import pytest
 from tests.support.hub import running_hub, wait_for_event
 from tether.config import TeamConfig, TetherConfig
 from tether.errors import ConfigError, TransportError
-from tether.transports.exec_prefix import ExecTransport
 from tether.transports.factory import transport_for
-from tether.transports.failures import RemotePathNotFound
-from tether.transports.remote_spec import ExecPrefix, SshTarget, parse_remote
+from tether.transports.remote_spec import ExecPrefix, parse_remote
 
 FAKE_KUBECTL = """#!/bin/sh
 # Stands in for `kubectl exec -i POD -- CMD...`: drop everything up to `--`, run the rest.
@@ -57,26 +55,6 @@ async def test_demo_session_through_an_exec_prefix(fake_kubectl: Path, tmp_path:
             assert exited["reason"] == "stopped"
 
 
-async def test_exec_path_env_and_terminate(fake_kubectl: Path, tmp_path: Path) -> None:
-    workspace = tmp_path / "a b;c"
-    workspace.mkdir()
-    transport = transport_for(_team(fake_kubectl, workspace), tmp_path)
-    assert isinstance(transport, ExecTransport)
-    script = (
-        "import os; print(os.getcwd()); print(os.environ['TOKEN']); import time; time.sleep(60)"
-    )
-    proc = await transport.spawn(
-        [sys.executable, "-c", script], cwd=str(workspace), env={"TOKEN": "x y $z"}
-    )
-    lines = proc.lines("stdout")
-    assert (await anext(lines)).decode() == str(workspace)
-    assert (await anext(lines)).decode() == "x y $z"
-    assert transport.is_busy()
-    assert await proc.terminate(grace_s=5) == -15
-    with pytest.raises(RemotePathNotFound, match="does not exist"):
-        await transport.spawn(["true"], cwd=str(tmp_path / "missing"), env={})
-
-
 async def test_failing_prefix_reports_its_message(tmp_path: Path) -> None:
     broken = tmp_path / "no-such-pod"
     broken.write_text(
@@ -88,11 +66,7 @@ async def test_failing_prefix_reports_its_message(tmp_path: Path) -> None:
         await transport.spawn(["true"], cwd=str(tmp_path), env={})
 
 
-def test_remote_specs() -> None:
-    assert parse_remote("ssh dev@build-box") == SshTarget("build-box", "dev")
-    assert parse_remote("ssh -p 2222 -l dev box") == SshTarget("box", "dev", 2222)
-    assert parse_remote("ssh://dev@box:2200") == SshTarget("box", "dev", 2200)
-    assert parse_remote("ssh box") == SshTarget("box")
+def test_exec_remote_specs() -> None:
     assert parse_remote("docker exec -i backend") == ExecPrefix(("docker", "exec", "-i", "backend"))
     assert parse_remote("kubectl exec -i pod-0 --") == ExecPrefix(
         ("kubectl", "exec", "-i", "pod-0", "--")
@@ -103,7 +77,9 @@ def test_remote_specs() -> None:
         parse_remote("docker exec backend", "api")
     with pytest.raises(ConfigError, match="tty"):
         parse_remote("docker exec -it backend", "api")
-    with pytest.raises(ConfigError, match="remote_options"):
-        parse_remote("ssh -o ProxyJump=x box", "api")
-    with pytest.raises(ConfigError, match="exactly one host"):
-        parse_remote("ssh a b", "api")
+    # A terminal team may have its tty.
+    assert parse_remote("docker exec -it c", "t", allow_tty=True) == ExecPrefix(
+        ("docker", "exec", "-it", "c")
+    )
+    with pytest.raises(ConfigError, match="names no program"):
+        parse_remote("''", "api")

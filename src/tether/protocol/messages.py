@@ -25,6 +25,8 @@ class TeamInfo(_Payload):
     description: str = ""
     path: str = ""
     host: str = "local"
+    available: bool = True
+    unavailable_reason: str | None = None
 
 
 class Hello(_Payload):

@@ -22,6 +22,7 @@ from tether.heartbeat import Heard, keep_alive
 from tether.protocol.codec import decode, encode_frame, parse_payload
 from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
 from tether.reconnect import RECONNECTABLE
+from tether.runner.availability import TeamProbes
 from tether.runner.outbox import Outbox
 from tether.runner.supervisor import SessionSupervisor
 from tether.tasks import keep_task, run_first_completed
@@ -29,6 +30,8 @@ from tether.tasks import keep_task, run_first_completed
 log = logging.getLogger("tether.runner")
 
 TokenProvider = Callable[[], Awaitable[str]]
+# How long the first `hello` waits for the team probes; slower hosts are announced later.
+PROBE_WAIT_S = 3.0
 _control_adapter: TypeAdapter[Any] = TypeAdapter(Control)
 
 
@@ -60,7 +63,8 @@ class Runner:
         self.dead_after_s = dead_after_s
         self.max_frame_bytes = max_frame_bytes
         self.outbox = Outbox(data_dir / "runners" / _safe(runner_id) / "spill", memory_limit)
-        self.supervisor = SessionSupervisor(config, self.outbox, data_dir)
+        self.probes = TeamProbes(config.teams, data_dir)
+        self.supervisor = SessionSupervisor(config, self.outbox, data_dir, probes=self.probes)
         self.connected = asyncio.Event()
         self._backoff = Backoff()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -75,6 +79,8 @@ class Runner:
                 description=team.description,
                 path=team.path,
                 host=team.host,
+                available=self.probes.get(name).available,
+                unavailable_reason=self.probes.get(name).reason,
             )
             for name, team in self.config.teams.items()
         ]
@@ -88,8 +94,9 @@ class Runner:
 
     async def run(self) -> None:
         """Connect, serve, and reconnect for ever (until cancelled)."""
-        self.agents = await detect_agents()
+        self.probes.start()
         try:
+            self.agents, _ = await asyncio.gather(detect_agents(), self.probes.settle(PROBE_WAIT_S))
             while True:
                 try:
                     await self._connect_once()
@@ -104,6 +111,7 @@ class Runner:
                 )
                 await asyncio.sleep(delay)
         finally:
+            await self.probes.close()
             await self.supervisor.shutdown()
 
     async def _connect_once(self) -> None:

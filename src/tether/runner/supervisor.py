@@ -31,6 +31,7 @@ from tether.protocol.messages import (
     ControlStop,
     ControlUserMessage,
 )
+from tether.runner.availability import TeamProbes
 from tether.runner.outbox import Outbox
 from tether.runner.pool import EVICT_REASON, IDLE_REASON, SessionPool
 from tether.tasks import keep_task
@@ -71,11 +72,13 @@ class SessionSupervisor:
         outbox: Outbox,
         data_dir: Path,
         transport_factory: TransportFactory | None = None,
+        probes: TeamProbes | None = None,
     ) -> None:
         self.config = config
         self.outbox = outbox
         self.data_dir = data_dir
         self.transport_factory = transport_factory or (lambda team: transport_for(team, data_dir))
+        self.probes = probes
         self.sessions: dict[str, RunningSession] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.pool = SessionPool()
@@ -147,6 +150,8 @@ class SessionSupervisor:
         existing = self.sessions.get(session_id)
         if existing is not None and not existing.exited:
             return  # a repeated start (hub resent it): already running
+        if not await self._available(session_id, team):
+            return
         if not await self._make_room(session_id):
             return
         self._start_reaper()
@@ -180,6 +185,18 @@ class SessionSupervisor:
         if control.prompt:
             self.emit(session_id, UserMessage(text=control.prompt, by=control.by))
             await adapter.send_user_message(control.prompt)
+
+    async def _available(self, session_id: str, team: TeamConfig) -> bool:
+        """Probe the team again (cheaply) before a start; end the session at once if it cannot."""
+        if self.probes is None:
+            return True
+        availability = await self.probes.recheck(team)
+        if availability.available:
+            return True
+        reason = f"team {team.name!r} is unavailable: {availability.reason}"
+        self.emit(session_id, ErrorEvent(code=availability.code or "unavailable", message=reason))
+        self.emit(session_id, Exited(code=None, reason=reason))
+        return False
 
     async def stop(self, session_id: str) -> None:
         """Stop a session's agent (it emits `exited`)."""

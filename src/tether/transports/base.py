@@ -1,9 +1,15 @@
-"""The one interface every transport offers (DESIGN §6)."""
+"""The one interface every transport offers: spawn, then write, read lines, wait, terminate.
+
+The contract (tests/transports/test_contract.py runs the same cases over every
+transport): argv is never parsed by a shell, `cwd` may hold spaces and `;`, env values
+arrive byte for byte, a missing program raises CommandNotFound and a missing path
+PathNotFound (transports.failures), and `terminate` leaves nothing running.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 Stream = Literal["stdout", "stderr"]
 
@@ -44,13 +50,4 @@ class Transport(Protocol):
     name: str
 
     async def spawn(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> AgentProcess:
-        """Start `argv` in `cwd` with extra `env`; raise TransportError/AgentError if it cannot."""
-
-    def is_ready(self) -> bool:
-        """Can it spawn now (e.g. is the SSH master up)?"""
-
-    def is_busy(self) -> bool:
-        """Is any process it spawned still running?"""
-
-    def metrics(self) -> dict[str, Any]:
-        """Counters worth showing (spawns, failures, live processes …)."""
+        """Start `argv` in `cwd` with extra `env`; raise a TransportError if it cannot."""

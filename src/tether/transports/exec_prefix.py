@@ -15,12 +15,11 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from tether.config import TeamConfig
 from tether.errors import AgentError, TransportError
 from tether.transports.remote_spec import ExecPrefix
-from tether.transports.subprocesses import keep_until_ended, run_to_end, start_piped
+from tether.transports.subprocesses import run_to_end, start_piped
 from tether.transports.wrapped import RemoteProcess, wrapper_argv
 
 log = logging.getLogger("tether.transports.exec")
@@ -35,9 +34,6 @@ class ExecTransport:
         self.team = team
         self.prefix = list(prefix.argv)
         self.where = " ".join(self.prefix)
-        self._spawned = 0
-        self._failed = 0
-        self._live: set[RemoteProcess] = set()
 
     async def run(self, words: Sequence[str], timeout: float = 30) -> tuple[int, str, str]:
         """Run `PREFIX WORDS` to completion: (exit code, stdout, stderr)."""
@@ -46,7 +42,6 @@ class ExecTransport:
 
     def _check_prefix(self) -> None:
         if shutil.which(self.prefix[0]) is None:
-            self._failed += 1
             raise TransportError(
                 f"the program {self.prefix[0]!r} of remote = {self.team.remote!r} is not on PATH",
                 hint="install it (docker, kubectl, wsl …) or give its full path in `remote`",
@@ -66,13 +61,11 @@ class ExecTransport:
             await process.handshake(env, timeout)
         except TimeoutError:
             await process.terminate(grace_s=1)
-            self._failed += 1
             raise TransportError(
                 f"the agent behind {self.where!r} did not start within {timeout:g} s"
             ) from None
         if process.remote_pid is None:
             code = await proc.wait()
-            self._failed += 1
             failure = process.wrapper_failure()
             if failure is not None:
                 raise failure
@@ -81,27 +74,8 @@ class ExecTransport:
                 f" {process.early_stderr.strip() or 'no message'}",
                 hint="is the container/pod running and the name right?",
             )
-        self._spawned += 1
-        keep_until_ended(self._live, process)
         return process
 
     async def _run_remote(self, words: Sequence[str]) -> int:
         code, _, _ = await self.run(words, timeout=15)
         return code
-
-    def is_ready(self) -> bool:
-        """The prefix program exists."""
-        return shutil.which(self.prefix[0]) is not None
-
-    def is_busy(self) -> bool:
-        """Any session still running."""
-        return bool(self._live)
-
-    def metrics(self) -> dict[str, Any]:
-        """Spawns, failures, live sessions."""
-        return {
-            "prefix": self.where,
-            "spawned": self._spawned,
-            "failed": self._failed,
-            "live": len(self._live),
-        }

@@ -15,13 +15,19 @@ docs/config.md ("When a remote team fails") for the user-facing table.
     │   ├── SshAuthFailed           never retried
     │   ├── SshHostKeyFailed        never retried
     │   └── SshConfigError          never retried
-    ├── RemotePathNotFound          the team path does not exist where the agent runs
-    └── RemoteCommandNotFound       the agent program is not installed there
+    ├── PathNotFound                the team path does not exist where the agent runs
+    │   └── RemotePathNotFound      … on the ssh host / in the container
+    └── CommandNotFound             the agent program is not installed there
+        └── RemoteCommandNotFound   … on the ssh host / in the container
+
+Every transport raises PathNotFound / CommandNotFound for the same mistakes (the
+contract tests check it), so a caller needs no transport-specific handling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 from tether.errors import TransportError
 
@@ -85,16 +91,44 @@ class SshConfigError(SshError):
     code = "ssh_config"
 
 
-class RemotePathNotFound(TransportError):
+class PathNotFound(TransportError):
+    """The team's `path` does not exist where its agent runs."""
+
+    code = "path_not_found"
+
+
+class RemotePathNotFound(PathNotFound):
     """The team's `path` does not exist on the host/container."""
 
     code = "remote_path"
 
 
-class RemoteCommandNotFound(TransportError):
+class CommandNotFound(TransportError):
+    """The agent program is not installed (or not on PATH) where the agent runs."""
+
+    code = "command_not_found"
+
+
+class RemoteCommandNotFound(CommandNotFound):
     """The agent program is not installed (or not on PATH) on the host/container."""
 
     code = "remote_command"
+
+
+def remote_path_missing(path: str, where: str) -> RemotePathNotFound:
+    """The error for a team path that is missing on `where` (spawn and probe say the same)."""
+    return RemotePathNotFound(
+        f"the team path {path!r} does not exist on {where}",
+        hint="fix the team's `path` (it is a path on that host)",
+    )
+
+
+def remote_command_missing(program: str, where: str) -> RemoteCommandNotFound:
+    """The error for an agent program that is missing on `where`."""
+    return RemoteCommandNotFound(
+        f"the agent program {program!r} was not found on {where}",
+        hint="install it there, or set the team's `command` to its full path",
+    )
 
 
 def _lines(stderr: str) -> list[str]:
@@ -108,6 +142,109 @@ def _first(lines: Sequence[str], *needles: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _host_key_changed(lines: list[str], where: str) -> SshError:
+    return SshHostKeyFailed(
+        f"the host key of {where} has CHANGED since it was recorded in known_hosts;"
+        " tether refuses to connect (this can be a man-in-the-middle attack)",
+        hint="if the host was really reinstalled, verify its new fingerprint out of band,"
+        " then remove the old key with `ssh-keygen -R HOST` and connect once by hand",
+    )
+
+
+def _host_key_unknown(lines: list[str], where: str) -> SshError:
+    return SshHostKeyFailed(
+        f"the host key of {where} is not known, and strict host key checking is on",
+        hint="run `ssh HOST` once to check and record the key, or point"
+        " remote_options.known_hosts at a file that has it (-o StrictHostKeyChecking=accept-new"
+        " or strict_host_key_checking = false accepts a NEW key on first use, never a changed"
+        " one)",
+    )
+
+
+def _auth_failed(lines: list[str], where: str) -> SshError:
+    reasons = [ln for ln in lines if "no such identity" in ln or "Load key" in ln]
+    why = f" ({'; '.join(reasons)})" if reasons else ""
+    return SshAuthFailed(
+        f"SSH authentication to {where} failed: the server accepted none of the keys offered{why}",
+        hint="check the key (-i in `remote`, remote_options.identity, your ssh-agent or"
+        " ~/.ssh/config), that it has no passphrase or is loaded in the agent (tether never"
+        " prompts), and that its public half is in the remote ~/.ssh/authorized_keys",
+    )
+
+
+def _bad_config(lines: list[str], where: str) -> SshError:
+    return SshConfigError(
+        f"ssh rejected its options for {where}: "
+        + _first(lines, "command-line", "unix_listener", "Bad configuration option"),
+        hint="fix the ssh options in `remote` / remote_options, or shorten the data dir path",
+    )
+
+
+def _not_resolved(lines: list[str], where: str) -> SshError:
+    return SshHostNotFound(
+        f"the host name in {where} does not resolve",
+        hint="check the spelling in `remote`, your DNS, and any Host alias in ~/.ssh/config",
+    )
+
+
+def _refused(lines: list[str], where: str) -> SshError:
+    return SshConnectionRefused(
+        f"nothing accepts SSH connections at {where} (connection refused)",
+        hint="is sshd running on that host, and is the port right (-p, remote_options.port)?",
+    )
+
+
+def _keepalive_lost(lines: list[str], where: str) -> SshError:
+    return SshConnectionDropped(
+        f"the SSH connection to {where} was lost: the server stopped answering keepalives",
+        hint="the host hung or the network dropped; tether reconnects for new sessions",
+    )
+
+
+def _timed_out(lines: list[str], where: str) -> SshError:
+    return SshTimeout(
+        f"{where} did not answer within the connect timeout",
+        hint="check the host is up and reachable (VPN, firewall); for slow links raise"
+        " remote_options.connect_timeout",
+    )
+
+
+_DROPPED = (
+    "closed by remote host",
+    "Connection closed by",
+    "kex_exchange_identification",
+    "Connection reset",
+    "Broken pipe",
+    "send disconnect",
+)
+
+
+def _dropped(lines: list[str], where: str) -> SshError:
+    return SshConnectionDropped(
+        f"the SSH connection to {where} was closed: {_first(lines, *_DROPPED)}",
+        hint="the host went away, restarted sshd, or is overloaded (MaxStartups);"
+        " tether retries new connections",
+    )
+
+
+Classifier = Callable[[list[str], str], SshError]
+
+# What ssh's stderr says → which failure, tried in order: a changed host key also says
+# "verification failed", and a lost keepalive also mentions a timeout.
+_RULES: tuple[tuple[re.Pattern[str], Classifier], ...] = (
+    (re.compile("REMOTE HOST IDENTIFICATION HAS CHANGED"), _host_key_changed),
+    (re.compile("Host key verification failed"), _host_key_unknown),
+    (re.compile(r"Permission denied \("), _auth_failed),
+    (re.compile("Bad configuration option|too long for Unix domain socket|command-line: line"),
+     _bad_config),
+    (re.compile("Could not resolve hostname"), _not_resolved),
+    (re.compile("Connection refused"), _refused),
+    (re.compile("Timeout, server .* not responding"), _keepalive_lost),
+    (re.compile("timed out"), _timed_out),
+    (re.compile("|".join(re.escape(n) for n in _DROPPED)), _dropped),
+)  # fmt: skip
+
+
 def classify_ssh(returncode: int, stderr: str, where: str) -> SshError | None:
     """The SshError that an ssh exit code and stderr stand for, or None if ssh itself was fine.
 
@@ -117,82 +254,9 @@ def classify_ssh(returncode: int, stderr: str, where: str) -> SshError | None:
         return None
     lines = _lines(stderr)
     text = "\n".join(lines)
-    if "REMOTE HOST IDENTIFICATION HAS CHANGED" in text:
-        return SshHostKeyFailed(
-            f"the host key of {where} has CHANGED since it was recorded in known_hosts;"
-            " tether refuses to connect (this can be a man-in-the-middle attack)",
-            hint="if the host was really reinstalled, verify its new fingerprint out of band,"
-            " then remove the old key with `ssh-keygen -R HOST` and connect once by hand",
-            detail=text,
-        )
-    if "Host key verification failed" in text:
-        return SshHostKeyFailed(
-            f"the host key of {where} is not known, and strict host key checking is on",
-            hint="run `ssh HOST` once to check and record the key, or point"
-            " remote_options.known_hosts at a file that has it (strict_host_key_checking ="
-            " false accepts a NEW key on first use, never a changed one)",
-            detail=text,
-        )
-    if "Permission denied (" in text:
-        reasons = [ln for ln in lines if "no such identity" in ln or "Load key" in ln]
-        why = f" ({'; '.join(reasons)})" if reasons else ""
-        return SshAuthFailed(
-            f"SSH authentication to {where} failed: the server accepted none of the keys"
-            f" offered{why}",
-            hint="check remote_options.identity (or your ssh-agent / ~/.ssh/config), that the"
-            " key has no passphrase or is loaded in the agent (tether never prompts), and that"
-            " its public half is in the remote ~/.ssh/authorized_keys",
-            detail=text,
-        )
-    if (
-        "Bad configuration option" in text
-        or "too long for Unix domain socket" in text
-        or ("command-line: line" in text)
-    ):
-        return SshConfigError(
-            f"ssh rejected its options for {where}: "
-            + _first(lines, "command-line", "unix_listener"),
-            hint="fix remote_options.extra_options / ssh_config, or shorten the data dir path",
-            detail=text,
-        )
-    if "Could not resolve hostname" in text:
-        return SshHostNotFound(
-            f"the host name in {where} does not resolve",
-            hint="check the spelling in `remote`, your DNS, and any Host alias in ~/.ssh/config",
-            detail=text,
-        )
-    if "Connection refused" in text:
-        return SshConnectionRefused(
-            f"nothing accepts SSH connections at {where} (connection refused)",
-            hint="is sshd running on that host, and is the port right (remote_options.port)?",
-            detail=text,
-        )
-    if "Timeout, server" in text and "not responding" in text:
-        return SshConnectionDropped(
-            f"the SSH connection to {where} was lost: the server stopped answering keepalives",
-            hint="the host hung or the network dropped; tether reconnects for new sessions",
-            detail=text,
-        )
-    if "timed out" in text or "Connection timed out" in text:
-        return SshTimeout(
-            f"{where} did not answer within the connect timeout",
-            hint="check the host is up and reachable (VPN, firewall); for slow links raise"
-            " remote_options.connect_timeout",
-            detail=text,
-        )
-    dropped = (
-        "closed by remote host",
-        "Connection closed by",
-        "kex_exchange_identification",
-        "Connection reset",
-        "Broken pipe",
-        "send disconnect",
-    )
-    if any(needle in text for needle in dropped):
-        return SshConnectionDropped(
-            f"the SSH connection to {where} was closed: {_first(lines, *dropped)}",
-            hint="the host went away, restarted sshd, or is overloaded (MaxStartups);"
-            " tether retries new connections",
-            detail=text,
-        )
+    for pattern, make in _RULES:
+        if pattern.search(text):
+            failure = make(lines, where)
+            failure.detail = text
+            return failure
     return None

@@ -7,17 +7,11 @@ import os
 import shutil
 import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
 
 from tether.errors import AgentError, TransportError
 from tether.transports.base import Stream
-from tether.transports.subprocesses import (
-    close_pipe,
-    keep_until_ended,
-    read_lines,
-    signal_group,
-    start_piped,
-)
+from tether.transports.failures import CommandNotFound, PathNotFound
+from tether.transports.subprocesses import close_pipe, read_lines, signal_group, start_piped
 
 
 class LocalProcess:
@@ -83,50 +77,53 @@ class LocalProcess:
             return await self._proc.wait()
 
 
+def missing_program(program: str, env: Mapping[str, str]) -> CommandNotFound | None:
+    """Why `program` cannot start here (spawn and the team probe say the same), or None."""
+    program = os.path.expanduser(program) if program.startswith("~/") else program
+    if os.sep in program:
+        if os.access(program, os.X_OK) and not os.path.isdir(program):
+            return None
+    elif shutil.which(program, path=env.get("PATH")) is not None:
+        return None
+    return CommandNotFound(
+        f"agent binary {program!r} was not found on PATH"
+        if os.sep not in program
+        else f"could not start {program!r}: no such executable file",
+        hint=f'install it, or set `command = ["/full/path/to/{os.path.basename(program)}"]`'
+        " for the team",
+    )
+
+
+def missing_path(cwd: str) -> PathNotFound | None:
+    """Why the team path `cwd` cannot be used here, or None."""
+    if os.path.isdir(os.path.expanduser(cwd)):
+        return None
+    return PathNotFound(
+        f"the team path {cwd!r} does not exist", hint="fix `path` in the team config"
+    )
+
+
 class LocalTransport:
-    """Runs agents as children of the runner."""
+    """Runs agents as children of the runner (a leading `~/` in `cwd` is this user's home)."""
 
     name = "local"
-
-    def __init__(self) -> None:
-        self._live: set[LocalProcess] = set()
-        self._spawned = 0
-        self._failed = 0
 
     async def spawn(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> LocalProcess:
         """Start argv (never through a shell)."""
         if not argv:
             raise AgentError("no command to run")
-        program = argv[0]
-        if os.sep not in program and shutil.which(program, path=env.get("PATH")) is None:
-            self._failed += 1
-            raise AgentError(
-                f"agent binary {program!r} was not found on PATH",
-                hint=f'install it, or set `command = ["/full/path/to/{program}"]` for the team',
-            )
-        if not os.path.isdir(cwd):  # noqa: ASYNC240 (a stat, before we spawn)
-            self._failed += 1
-            raise AgentError(
-                f"the team path {cwd!r} does not exist", hint="fix `path` in the team config"
-            )
+        if argv[0].startswith("~/"):  # as on remote hosts: this user's home
+            argv = [os.path.expanduser(argv[0]), *argv[1:]]  # noqa: ASYNC240 (no I/O)
+        # A stat and a PATH search: quick enough to do on the loop right before a spawn.
+        problem = missing_program(argv[0], env) or missing_path(cwd)
+        if problem is not None:
+            raise problem
+        workdir = os.path.expanduser(cwd)  # noqa: ASYNC240 (no I/O: a string operation)
         try:
-            proc = await start_piped(argv, cwd=cwd, env={**os.environ, **env})
+            proc = await start_piped(argv, cwd=workdir, env={**os.environ, **env})
         except OSError as exc:
-            self._failed += 1
-            raise AgentError(f"could not start {program!r}: {exc.strerror or exc}") from None
-        self._spawned += 1
-        process = LocalProcess(proc, argv)
-        keep_until_ended(self._live, process)
-        return process
-
-    def is_ready(self) -> bool:
-        """Always ready."""
-        return True
-
-    def is_busy(self) -> bool:
-        """Any child still running."""
-        return bool(self._live)
-
-    def metrics(self) -> dict[str, Any]:
-        """Spawn counters."""
-        return {"spawned": self._spawned, "failed": self._failed, "live": len(self._live)}
+            raise CommandNotFound(
+                f"could not start {argv[0]!r}: {exc.strerror or exc}",
+                hint="check the program and the team's `command`",
+            ) from None
+        return LocalProcess(proc, argv)

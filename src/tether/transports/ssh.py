@@ -17,14 +17,14 @@ import os
 import shlex
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tether.config import TeamConfig
 from tether.errors import AgentError, TransportError
 from tether.transports.failures import SshError, SshTimeout, classify_ssh
-from tether.transports.remote_spec import SshTarget
+from tether.transports.ssh_args import SshArgs
 from tether.transports.ssh_options import SshCommand, build_ssh_command
-from tether.transports.subprocesses import keep_until_ended, run_to_end, start_piped
+from tether.transports.subprocesses import run_to_end, start_piped
 from tether.transports.wrapped import RemoteProcess, wrapper_argv
 
 log = logging.getLogger("tether.transports.ssh")
@@ -54,19 +54,16 @@ class SshTransport:
         self,
         team: TeamConfig,
         data_dir: Path,
-        target: SshTarget,
+        target: SshArgs,
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         self.team = team
         self.ssh: SshCommand = build_ssh_command(target, team.remote_options, data_dir)
         self.retry_delays = tuple(retry_delays)
+        # Counted for logs and tests: connections tried, and retries after network failures.
         self.attempts = 0
-        self._spawned = 0
-        self._failed = 0
-        self._retries = 0
-        self._last_error: str | None = None
-        self._live: set[RemoteProcess] = set()
+        self.retries = 0
 
     @property
     def where(self) -> str:
@@ -129,10 +126,9 @@ class SshTransport:
             try:
                 return await attempt()
             except SshError as exc:
-                self._last_error = exc.code
                 if not exc.retryable or delay is None:
                     raise
-                self._retries += 1
+                self.retries += 1
                 log.warning("%s; retrying in %g s", exc.message, delay)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
@@ -152,20 +148,12 @@ class SshTransport:
                 await self.push(cwd)
             return await self._start(argv, cwd, env)
 
-        try:
-            process = await self.with_retries(attempt)
-        except TransportError as exc:
-            self._failed += 1
-            self._last_error = exc.code
-            raise
-        self._spawned += 1
-        keep_until_ended(self._live, process)
-        return process
+        return await self.with_retries(attempt)
 
     async def _start(self, argv: Sequence[str], cwd: str, env: Mapping[str, str]) -> RemoteProcess:
         self.attempts += 1 if self.ssh.control_path is None else 0
         remote = shlex.join(wrapper_argv(cwd, argv))
-        proc = await start_piped(self.ssh.argv(remote=remote))
+        proc = await start_piped(self.ssh.argv(remote=remote, tty=self.ssh.target.tty))
         process = RemoteProcess(
             proc, where=self.where, run_remote=self._run_remote, explain_exit=self._explain_exit
         )
@@ -214,7 +202,7 @@ class SshTransport:
                 hint="set sync_from to the local directory to copy",
             )
         src = _directory_arg(source)
-        dest = f"{self.ssh.target.host}:{cwd.rstrip('/')}/"
+        dest = f"{self.ssh.host}:{cwd.rstrip('/')}/"
         proc = await asyncio.create_subprocess_exec(
             "rsync",
             "-a",
@@ -243,27 +231,6 @@ class SshTransport:
     def _socket_exists(self) -> bool:
         path = self.ssh.control_path
         return path is not None and os.path.exists(path)
-
-    def is_ready(self) -> bool:
-        """The shared connection's socket exists (or sharing is off)."""
-        return self.ssh.control_path is None or self._socket_exists()
-
-    def is_busy(self) -> bool:
-        """Any session of this transport still running."""
-        return bool(self._live)
-
-    def metrics(self) -> dict[str, Any]:
-        """Connection attempts, retries, spawns, failures, live sessions."""
-        return {
-            "host": self.where,
-            "attempts": self.attempts,
-            "retries": self._retries,
-            "spawned": self._spawned,
-            "failed": self._failed,
-            "live": len(self._live),
-            "last_error": self._last_error,
-            "master": self.is_ready(),
-        }
 
 
 def _directory_arg(path: str) -> str:

@@ -2,10 +2,10 @@
 
 OpenSSH takes the FIRST value it sees for an option, and command-line options beat
 ~/.ssh/config. So tether puts on the command line only what it must control
-(BatchMode, LogLevel, multiplexing) plus what the team's `remote_options` set;
-everything else (jump hosts, HostName aliases, agent forwarding) still comes from the
-user's ~/.ssh/config, unless `remote_options.ssh_config` names another file (or
-"none").
+(BatchMode, LogLevel, multiplexing), then what the team's `remote` says (it wins),
+then `remote_options`; everything else (jump hosts, HostName aliases, agent
+forwarding) still comes from the user's ~/.ssh/config, unless the team names another
+config file (`-F`, `remote_options.ssh_config`) or "none".
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import logging
 import os
 import socket
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tether.config import RemoteOptions
-from tether.transports.remote_spec import SshTarget
+from tether.transports.ssh_args import SshArgs, merged, parse_ssh_args
 
 log = logging.getLogger("tether.transports.ssh")
 
@@ -32,84 +32,120 @@ MAX_CONTROL_PATH = 86
 class SshCommand:
     """How to run ssh for one destination with one set of options."""
 
-    target: SshTarget
+    target: SshArgs
     options: tuple[str, ...]
     control_path: str | None
+
+    @property
+    def host(self) -> str:
+        """The destination as ssh gets it (a host name, address or ~/.ssh/config alias)."""
+        assert self.target.host is not None
+        return self.target.host
 
     @property
     def where(self) -> str:
         """user@host:port as far as the config says (for messages)."""
         user = f"{self.target.user}@" if self.target.user else ""
         port = f":{self.target.port}" if self.target.port else ""
-        return f"{user}{self.target.host}{port}"
+        return f"{user}{self.host}{port}"
 
-    def argv(self, *extra: str, remote: str | None = None) -> list[str]:
-        """`ssh OPTIONS [EXTRA] HOST [REMOTE]`."""
+    def argv(self, *extra: str, remote: str | None = None, tty: bool = False) -> list[str]:
+        """`ssh OPTIONS [EXTRA] [-tt] HOST [REMOTE]` (a tty only where a team allows one)."""
         tail = [remote] if remote is not None else []
-        return ["ssh", *self.options, *extra, self.target.host, *tail]
+        return ["ssh", *self.options, *extra, *(["-tt"] if tty else []), self.host, *tail]
 
 
-def build_ssh_command(target: SshTarget, opts: RemoteOptions, data_dir: Path) -> SshCommand:
-    """The ssh options for a team: forced ones, then `extra_options`, then `remote_options`."""
-    words: list[str] = []
-    if opts.ssh_config:
-        words += ["-F", "/dev/null" if opts.ssh_config == "none" else _expand(opts.ssh_config)]
-    words += ["-o", "BatchMode=yes", "-o", "LogLevel=INFO"]
-    user = target.user or opts.user
-    port = target.port or opts.port
-    auth = (
-        user,
-        port,
-        opts.identity,
-        opts.known_hosts,
-        opts.ssh_config,
-        opts.strict_host_key_checking,
-        tuple(opts.extra_options),
+def options_args(opts: RemoteOptions, where: str = "remote_options") -> SshArgs:
+    """`remote_options.extra_args` and `extra_options`, read like a `remote` command line."""
+    words = [*opts.extra_args]
+    for option in opts.extra_options:
+        words += ["-o", option]
+    return parse_ssh_args(words, where=where, with_host=False)
+
+
+def build_ssh_command(target: SshArgs, opts: RemoteOptions, data_dir: Path) -> SshCommand:
+    """The ssh options for a team: forced ones, then `remote`'s, then `remote_options`."""
+    given = merged(target, options_args(opts))
+    settled = replace(
+        given,
+        user=given.user or opts.user,
+        port=given.port or opts.port,
+        identities=tuple(
+            _expand(p) for p in (*given.identities, *([opts.identity] if opts.identity else []))
+        ),
+        known_hosts=given.known_hosts or (_expand(opts.known_hosts) if opts.known_hosts else None),
+        strict_host_key_checking=given.strict_host_key_checking
+        or ("yes" if opts.strict_host_key_checking else "accept-new"),
+        config_file=_config_file(given.config_file or opts.ssh_config),
     )
-    control_path = _control_path(target.host, auth, data_dir) if opts.control_persist > 0 else None
+    control_path = (
+        _control_path(_connection_key(settled), data_dir) if opts.control_persist > 0 else None
+    )
+    words: list[str] = []
+    if settled.config_file:
+        words += ["-F", settled.config_file]
+    words += ["-o", "BatchMode=yes", "-o", "LogLevel=INFO"]
     if control_path is not None:
         words += [
-            "-o",
-            "ControlMaster=auto",
-            "-o",
-            f"ControlPath={control_path.replace('%', '%%')}",
-            "-o",
-            f"ControlPersist={opts.control_persist}",
-        ]
-    for extra in opts.extra_options:
-        words += ["-o", extra]
+            "-o", "ControlMaster=auto",
+            "-o", f"ControlPath={control_path.replace('%', '%%')}",
+            "-o", f"ControlPersist={opts.control_persist}",
+        ]  # fmt: skip
+    for option in settled.options:
+        words += ["-o", option]
     words += [
         "-o", f"ConnectTimeout={max(1, round(opts.connect_timeout))}",
         "-o", f"ServerAliveInterval={opts.server_alive_interval}",
         "-o", f"ServerAliveCountMax={opts.server_alive_count_max}",
         # Never "no": with a CHANGED key that still logs in. accept-new only trusts new hosts.
-        "-o", f"StrictHostKeyChecking={'yes' if opts.strict_host_key_checking else 'accept-new'}",
+        "-o", f"StrictHostKeyChecking={settled.strict_host_key_checking}",
     ]  # fmt: skip
-    if opts.identity:
-        words += ["-o", f"IdentityFile={_expand(opts.identity)}", "-o", "IdentitiesOnly=yes"]
-    if opts.known_hosts:
-        words += ["-o", f"UserKnownHostsFile={_expand(opts.known_hosts)}"]
-    if port:
-        words += ["-o", f"Port={port}"]
-    if user:
-        words += ["-o", f"User={user}"]
-    return SshCommand(
-        target=SshTarget(target.host, user, port), options=tuple(words), control_path=control_path
+    for identity in settled.identities:
+        words += ["-o", f"IdentityFile={identity}"]
+    if settled.identities:
+        words += ["-o", "IdentitiesOnly=yes"]
+    if settled.known_hosts:
+        words += ["-o", f"UserKnownHostsFile={settled.known_hosts}"]
+    if settled.port:
+        words += ["-o", f"Port={settled.port}"]
+    if settled.user:
+        words += ["-o", f"User={settled.user}"]
+    return SshCommand(target=settled, options=tuple(words), control_path=control_path)
+
+
+def _connection_key(args: SshArgs) -> tuple[object, ...]:
+    """Everything that decides where a master connects and how it authenticates."""
+    return (
+        args.host,
+        args.user,
+        args.port,
+        args.identities,
+        args.known_hosts,
+        args.strict_host_key_checking,
+        args.config_file,
+        args.options,
     )
 
 
+def _config_file(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return "/dev/null" if value == "none" else _expand(value)
+
+
 def _expand(path: str) -> str:
-    return str(Path(path).expanduser())
+    # os.path, not Path: Path.expanduser raises on `~nosuchuser/…`; ssh would say why.
+    return os.path.expanduser(path)
 
 
-def _control_path(host: str, auth: tuple[object, ...], data_dir: Path) -> str | None:
+def _control_path(key: tuple[object, ...], data_dir: Path) -> str | None:
     """A short socket path, one per (host, user, port, keys, known_hosts …).
 
     A mux client ignores its own key and known_hosts options, so two teams with
     different identities for the same host must not share a master: the name is a hash
     of everything that decides how the master authenticates.
     """
-    digest = hashlib.sha256(repr((socket.gethostname(), host, auth)).encode()).hexdigest()[:20]
+    digest = hashlib.sha256(repr((socket.gethostname(), key)).encode()).hexdigest()[:20]
     for directory in (data_dir / "cm", Path(tempfile.gettempdir()) / f"tether-{os.getuid()}"):
         path = directory / digest
         if len(str(path)) <= MAX_CONTROL_PATH and _private_dir(directory):
@@ -118,7 +154,7 @@ def _control_path(host: str, auth: tuple[object, ...], data_dir: Path) -> str | 
         "no short private directory for SSH control sockets (tried %s and /tmp);"
         " connections to %s are not reused",
         data_dir / "cm",
-        host,
+        key[0],
     )
     return None
 

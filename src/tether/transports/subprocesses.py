@@ -2,7 +2,7 @@
 
 The local transport runs the agent as a child; the remote ones run a carrier child
 (`ssh`, `docker exec -i` …) that the agent sits behind. Either way the child is
-started, read, signalled and counted the same way, here.
+started, read and signalled the same way, here.
 """
 
 from __future__ import annotations
@@ -12,14 +12,9 @@ import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator, Sequence
-from typing import TypeVar
-
-from tether.transports.base import AgentProcess
 
 # The longest line a reader hands over whole (an agent's JSON event can be large).
 LINE_LIMIT = 64 * 1024 * 1024
-
-P = TypeVar("P", bound=AgentProcess)
 
 
 async def start_piped(
@@ -90,10 +85,3 @@ def signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(sig)
-
-
-def keep_until_ended(live: set[P], process: P) -> None:
-    """Hold `process` in `live` until it ends (what a transport's is_busy and metrics count)."""
-    live.add(process)
-    watcher = asyncio.ensure_future(process.wait())
-    watcher.add_done_callback(lambda _f: live.discard(process))

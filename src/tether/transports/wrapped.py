@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 
 from tether.errors import AgentError, TransportError
 from tether.transports.base import Stream
-from tether.transports.failures import RemoteCommandNotFound, RemotePathNotFound
+from tether.transports.failures import remote_command_missing, remote_path_missing
 from tether.transports.subprocesses import close_pipe, read_lines, signal_group
 
 MARKER = b"\x1etether-ready "
@@ -45,6 +45,10 @@ esac
 cd "$tether_dir" 2>/dev/null || {
   printf 'tether-wrap: no such directory: %s\n' "$tether_dir" >&2; exit 96; }
 unset tether_dir
+tether_prog=$1; shift
+case $tether_prog in "~/"*) tether_prog=$HOME/${tether_prog#"~/"};; esac
+set -- "$tether_prog" "$@"
+unset tether_prog
 command -v "$1" >/dev/null 2>&1 || {
   printf 'tether-wrap: command not found: %s\n' "$1" >&2; exit 127; }
 printf '\036tether-ready %s\n' "$$" >&2
@@ -137,17 +141,9 @@ class RemoteProcess:
         text = self.early_stderr
         for line in text.splitlines():
             if line.startswith("tether-wrap: no such directory: "):
-                path = line.split(": ", 2)[2]
-                return RemotePathNotFound(
-                    f"the team path {path!r} does not exist on {self.where}",
-                    hint="fix the team's `path` (it is a path on that host)",
-                )
+                return remote_path_missing(line.split(": ", 2)[2], self.where)
             if line.startswith("tether-wrap: command not found: "):
-                program = line.split(": ", 2)[2]
-                return RemoteCommandNotFound(
-                    f"the agent program {program!r} was not found on {self.where}",
-                    hint="install it there, or set the team's `command` to its full path",
-                )
+                return remote_command_missing(line.split(": ", 2)[2], self.where)
         return None
 
     # -- AgentProcess ------------------------------------------------------------------------
