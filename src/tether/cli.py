@@ -586,5 +586,7 @@ def main() -> None:
 
 
 from tether import cli_auth  # noqa: E402  (registers pairing, device, share and audit commands)
+from tether.terminal.command import run_command  # noqa: E402
 
 cli_auth.register(app)
+app.command("run", context_settings={"allow_interspersed_args": False})(run_command)

@@ -70,6 +70,8 @@ ROUTES = [
     Route("GET", "/v1/audit", None, 403, 403, 403),
     Route("GET", "/metrics", None, 403, 403, 403),
     Route("POST", "/v1/qr", {"text": "https://hub.example/signin#code=X"}, 200, 403, 200),
+    # Only a device whose own terminal host is connected may publish a terminal.
+    Route("POST", "/v1/terminal-sessions", {"name": "sneaky"}, 409, 403, 409),
 ]
 # Routes whose credential is in the body (or none at all), tested in test_pairing.py.
 PUBLIC = {"/healthz", "/v1/auth/pair", "/v1/auth/token", "/v1/auth/browser", "/v1/auth/refresh"}

@@ -19,6 +19,7 @@ from tether.hub.broker import Broker
 from tether.hub.metrics import mount_metrics
 from tether.hub.routes import router
 from tether.hub.settings import HubSettings
+from tether.hub.terminal_routes import terminal_router
 from tether.mcp.hub import mount_mcp
 from tether.store.base import Store
 from tether.store.sqlite import SqliteStore
@@ -71,6 +72,7 @@ def create_app(
     app.state.policy = policy or SingleUserPolicy()
     app.state.audit = _log_audit
     app.include_router(router)
+    app.include_router(terminal_router)  # tether run: terminals published by a PTY host
     mount_mcp(app)  # /mcp (streamable HTTP) and /mcp/ws (WebSocket), see docs/mcp.md
     mount_web(app)
     mount_metrics(app, broker)

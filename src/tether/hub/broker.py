@@ -193,6 +193,7 @@ class Broker:
             created_at=record.created_at,
             updated_at=record.updated_at,
             pending_permissions=len(live.tracker.pending),
+            terminal=live.tracker.terminal,
         )
 
     async def list_sessions(self) -> list[SessionInfo]:
