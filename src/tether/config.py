@@ -29,7 +29,7 @@ from tether.errors import ConfigError
 
 log = logging.getLogger("tether.config")
 
-AgentKind = Literal["claude", "codex", "gemini", "acp", "command", "demo"]
+AgentKind = Literal["claude", "codex", "gemini", "acp", "command", "demo", "terminal"]
 
 
 def tether_home() -> Path:

@@ -121,3 +121,24 @@ def _take_ctty() -> None:
     import termios
 
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def stop_terminal_hosts(home: Path) -> None:
+    """SIGTERM the PTY hosts of data dir `home` (a test's leftovers end with it)."""
+    import json
+    import socket as sockets
+    import struct
+    import tempfile
+
+    candidates = [*(home / "terminals").glob("*.sock")]
+    candidates += Path(tempfile.gettempdir(), f"tether-{os.getuid()}").glob("*.sock")
+    for path in candidates:
+        with contextlib.suppress(OSError, ValueError), sockets.socket(sockets.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(str(path))
+            body = json.dumps({"op": "ping"}).encode()
+            s.sendall(struct.pack(">cI", b"J", len(body)) + body)
+            header = s.recv(5)
+            size = struct.unpack(">cI", header)[1]
+            pid = json.loads(s.recv(size))["pid"]
+            os.kill(int(pid), signal.SIGTERM)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.cluster import Attached, Cluster
 from tests.support.procs import cli_env, tether_argv, wait_until
-from tests.terminal.ptydrive import PtyUser
+from tests.terminal.ptydrive import PtyUser, stop_terminal_hosts
 from tether.terminal.chunks import chunk_bytes
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +26,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         yield cluster
     finally:
+        stop_terminal_hosts(cluster.home)
         cluster.close()
 
 

@@ -29,6 +29,10 @@ def create_adapter(ctx: AgentContext) -> AgentAdapter:
         from tether.agents.acp import AcpAdapter
 
         return AcpAdapter(ctx)
+    if kind == "terminal":
+        from tether.agents.terminal import TerminalAdapter
+
+        return TerminalAdapter(ctx)
     if kind == "gemini":
         from tether.agents.gemini import create_gemini_adapter
 

@@ -19,6 +19,8 @@ from tether.protocol.messages import (
     ControlSetPermissionMode,
     ControlStart,
     ControlStop,
+    ControlTerminalInput,
+    ControlTerminalResize,
     ControlUserMessage,
 )
 from tether.runner.outbox import Outbox
@@ -36,6 +38,8 @@ AnyControl = (
     | ControlInterrupt
     | ControlStop
     | ControlSetPermissionMode
+    | ControlTerminalInput
+    | ControlTerminalResize
 )
 TransportFactory = Callable[[TeamConfig], Transport]
 
@@ -124,6 +128,11 @@ class SessionSupervisor:
             elif isinstance(control, ControlSetPermissionMode):
                 session = await self._ready(session_id)
                 await set_permission_mode(session.adapter, control.mode)
+            elif isinstance(control, ControlTerminalInput | ControlTerminalResize):
+                from tether.agents.terminal import terminal_control
+
+                session = await self._ready(session_id)
+                await terminal_control(session.adapter, control)
         except TetherError as exc:
             log.info("session %s: %s failed: %s", session_id, control.action, exc)
             self.emit(session_id, {"kind": "error", "code": exc.code, "message": str(exc)})

@@ -42,8 +42,10 @@ def hook_output(decision: ControlPermissionDecision) -> dict[str, Any]:
 class HookBridge:
     """The permission requests of one terminal that a hook is waiting on."""
 
-    def __init__(self, emit: Emit) -> None:
+    def __init__(self, emit: Emit, *, log_decisions: bool = True) -> None:
         self._emit = emit
+        # The runner's supervisor logs a viewer's decision itself (agent = "terminal").
+        self._log_decisions = log_decisions
         self._waiting: dict[str, asyncio.Future[ControlPermissionDecision]] = {}
 
     async def ask(
@@ -71,17 +73,18 @@ class HookBridge:
             self._waiting.pop(request_id, None)
         if answer.done() and not answer.cancelled():
             decision = answer.result()
-            self._emit(
-                event_payload(
-                    PermissionDecision(
-                        request_id=request_id,
-                        behavior=decision.behavior,
-                        by=decision.by,
-                        message=decision.message,
-                        updated_input=decision.updated_input,
+            if self._log_decisions:
+                self._emit(
+                    event_payload(
+                        PermissionDecision(
+                            request_id=request_id,
+                            behavior=decision.behavior,
+                            by=decision.by,
+                            message=decision.message,
+                            updated_input=decision.updated_input,
+                        )
                     )
                 )
-            )
             return hook_output(decision)
         self._settled_locally(request_id)
         return None

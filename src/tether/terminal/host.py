@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -31,9 +32,10 @@ from tether.config import TetherConfig
 from tether.errors import AgentError, AuthError, HubUnreachable, TetherError
 from tether.private import append_private, open_private
 from tether.runner.daemon import Runner
-from tether.tasks import keep_task, run_first_completed
+from tether.tasks import run_first_completed
 from tether.terminal.claude_hooks import SESSION_ENV, SOCKET_ENV, is_claude, with_permission_hook
 from tether.terminal.held import Console, HeldTerminal
+from tether.terminal.hook_server import serve_hook
 from tether.terminal.host_sessions import HostSessions
 from tether.terminal.identity import terminal_runner_id
 from tether.terminal.local_socket import (
@@ -51,6 +53,7 @@ from tether.terminal.open_request import OpenRequest
 log = logging.getLogger("tether.terminal")
 
 IDLE_EXIT_S = 5.0
+UNDELIVERED_WAIT_S = 300.0
 CONNECT_WAIT_S = 20.0
 
 
@@ -76,7 +79,6 @@ class TerminalHost:
         self.sessions = HostSessions(self.runner.outbox)
         self.runner.supervisor = self.sessions  # type: ignore[assignment]
         self._clients = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def run(self) -> None:
         """Serve until idle (no terminal, no client, nothing undelivered)."""
@@ -97,12 +99,16 @@ class TerminalHost:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(0.5)
-            busy = self.sessions.live() or self._clients or self.runner.outbox.unacked_count()
-            if busy:
+            if self.sessions.live() or self._clients:
                 idle_since = None
-            elif idle_since is None:
+                continue
+            if idle_since is None:
                 idle_since = loop.time()
-            elif loop.time() - idle_since >= self.idle_exit_s:
+            idle = loop.time() - idle_since
+            # Wait for the last events to be delivered, but not for ever: a hub gone for good
+            # learns of the lost programs when this host next connects (adopt_orphans).
+            undelivered = self.runner.outbox.unacked_count() and idle < UNDELIVERED_WAIT_S
+            if idle >= self.idle_exit_s and not undelivered:
                 log.info("no terminals left; the terminal host exits")
                 return
 
@@ -204,23 +210,8 @@ class TerminalHost:
         self, message: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         held = self.sessions.sessions.get(str(message.get("session")))
-        event = message.get("event")
-        if held is None or held.exited.is_set() or not isinstance(event, dict):
-            writer.write(json_frame({"op": "decision", "output": None}))
-            return
-        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        async def watch() -> None:
-            await reader.read()  # EOF: Claude Code killed the hook (answered in the terminal)
-            if not gone.done():
-                gone.set_result(None)
-
-        watcher = keep_task(self._tasks, watch())
-        try:
-            output = await held.hooks.ask(event, gone)
-        finally:
-            watcher.cancel()
-        writer.write(json_frame({"op": "decision", "output": output}))
+        live = held is not None and not held.exited.is_set()
+        await serve_hook(message, reader, writer, held.hooks if held is not None and live else None)
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -252,11 +243,21 @@ def main(argv: list[str] | None = None) -> int:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another host serves this socket
-        asyncio.run(host.run())
+        asyncio.run(_until_terminated(host.run()))
     except (TetherError, LocalSocketError) as exc:
         log.error("terminal host: %s", exc)
         return 2
     return 0
+
+
+async def _until_terminated(serving: Any) -> None:
+    """Run `serving`; SIGTERM/SIGHUP end it cleanly (its programs are stopped first)."""
+    task = asyncio.ensure_future(serving)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _log_path(data_dir: Path) -> Path:
