@@ -5,6 +5,7 @@ import { linkPanel } from "./admin.js";
 import { clear, h } from "./dom.js";
 import { stateChip } from "./sessions.js";
 import { SessionStream } from "./stream.js";
+import { terminalPage } from "./terminal.js";
 import { Transcript, inputView } from "./transcript.js";
 
 const NEXT_STATE = {
@@ -223,6 +224,13 @@ export function sessionPage(main, match, ctx) {
     sessionId,
     {
       onReady(payload) {
+        if (payload.session && payload.session.agent === "terminal" && !terminal) {
+          // A terminal session: its own view (xterm.js), with its own stream.
+          stream.stop();
+          clear(main);
+          terminal = terminalPage(main, sessionId, ctx, payload.session, { readOnlyLink, follow: params.get("follow") === "1" });
+          return;
+        }
         info = payload.session || info;
         const still = new Set((payload.pending_permissions || []).map((r) => String(r.request_id)));
         for (const id of [...pending.keys()]) if (!still.has(id)) resolvePending(id);
@@ -276,7 +284,11 @@ export function sessionPage(main, match, ctx) {
       beforeReconnect: byLink ? null : () => get("/v1/auth/me", { quiet401: true }),
     },
   );
+  let terminal = null; // the terminal view's cleanup, once this turned out to be one
   refresh();
   stream.connect();
-  return () => stream.stop();
+  return () => {
+    stream.stop();
+    if (terminal) terminal();
+  };
 }
