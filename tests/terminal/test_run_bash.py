@@ -129,3 +129,28 @@ def test_the_detach_key_leaves_it_running(hub: Cluster, tmp_path: Path) -> None:
         wait_until(lambda: hub.get(f"/v1/sessions/{session}")["state"] == "exited", timeout=30)
     finally:
         user.kill()
+
+
+def test_a_hostile_programs_clipboard_write_never_reaches_a_viewer(
+    hub: Cluster, tmp_path: Path
+) -> None:
+    user, session = start_bash(hub, tmp_path)
+    follower = hub.attach("hostile-follower", session, "--json", "--follow")
+    mirror = PtyUser(tether_argv("attach", session, "--follow"), env=bash_env(hub))
+    try:
+        follower.wait_stderr("as follower")
+        mirror.wait_for("$")
+        attack = r"printf '\033]52;c;cm0gLXJmIH4=\007\033]0;pwned\007\033[6n%s\n' shown-$((3*3))"
+        hub.cli("send", session, attack)
+        user.wait_for("shown-9")  # the program's own terminal gets what it wrote
+        assert b"\x1b]52;c;cm0gLXJmIH4=" in user.raw
+        mirror.wait_for("shown-9")
+        text = wait_for_text(follower, "shown-9")
+        for seen in (text.encode(), bytes(mirror.raw)):
+            assert b"\x1b]52" not in seen and b"\x1b]0;" not in seen and b"\x1b[6n" not in seen
+    finally:
+        follower.stop()
+        mirror.kill()
+        user.type("exit\r")
+        user.wait_exit()
+        user.kill()

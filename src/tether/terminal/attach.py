@@ -30,7 +30,7 @@ from tether.errors import TetherError
 from tether.terminal.chunks import chunk_bytes, chunk_payload
 from tether.terminal.filter import MirrorFilter, filter_once
 from tether.terminal.keys import DETACH_HELP, DetachKey
-from tether.terminal.rawtty import Keyboard, on_resize, raw_mode, terminal_size, write_all
+from tether.terminal.rawtty import Keyboard, ScreenWriter, on_resize, raw_mode, terminal_size
 
 EXIT_OK = 0
 
@@ -136,6 +136,7 @@ async def _mirror(remote: RemoteSession, err: Console) -> int:
     sizes: list[tuple[int, int]] = [terminal_size()] if owner else []
     with raw_mode(stdin), on_resize(resized):
         keyboard = Keyboard(stdin)
+        screen = ScreenWriter(stdout)
         tasks = [
             asyncio.ensure_future(_read_keys(keyboard, keys, detached)),
             asyncio.ensure_future(_send_keys(remote, keys, sizes)),
@@ -143,19 +144,20 @@ async def _mirror(remote: RemoteSession, err: Console) -> int:
         if owner:
             keys.put_nowait(b"")
         try:
-            code = await _show(remote, stdout, detached)
+            code = await _show(remote, screen, detached)
         finally:
             for task in tasks:
                 task.cancel()
             keyboard.close()
-            write_all(stdout, b"\x1b[0m\x1b[?25h")
+            screen.write(b"\x1b[0m\x1b[?25h")
+            screen.close()
     if code is None:
         err.print(f"\ndetached; {remote.session_id} keeps running")
         return EXIT_OK
     return code
 
 
-async def _show(remote: RemoteSession, stdout: int, detached: asyncio.Event) -> int | None:
+async def _show(remote: RemoteSession, screen: ScreenWriter, detached: asyncio.Event) -> int | None:
     mirror = MirrorFilter()
     events = remote.events()
     while True:
@@ -172,13 +174,14 @@ async def _show(remote: RemoteSession, stdout: int, detached: asyncio.Event) -> 
             return EXIT_OK
         if event.kind == "terminal_snapshot":
             mirror = MirrorFilter()  # a repaint starts from a clean parser state
-            write_all(stdout, filter_once(str(event.payload.get("ansi", "")).encode()))
+            screen.write(filter_once(str(event.payload.get("ansi", "")).encode()))
         elif event.kind == "terminal_output":
-            write_all(stdout, mirror.feed(chunk_bytes(event.payload)))
+            screen.write(mirror.feed(chunk_bytes(event.payload)))
         elif event.kind == "exited":
             code = event.payload.get("code")
-            write_all(stdout, f"\r\n[the program exited: code {code}]\r\n".encode())
+            screen.write(f"\r\n[the program exited: code {code}]\r\n".encode())
             return EXIT_OK
+        await screen.drained()
 
 
 async def _read_keys(

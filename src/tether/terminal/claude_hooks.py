@@ -37,14 +37,28 @@ def is_claude(argv: list[str]) -> bool:
 
 
 def hook_command(python: str = sys.executable) -> str:
-    """The shell command Claude Code runs for the hook (it finds the host through env)."""
-    return shlex.join([python, "-m", "tether.terminal.hook"])
+    """The shell command Claude Code runs for the hook (it finds the host through env).
+
+    `exec`, so the hook is the process Claude Code signals when the terminal's own dialog
+    answers first (a shell left in between would leave the hook running)."""
+    return "exec " + shlex.join([python, "-m", "tether.terminal.hook"])
+
+
+# Events that tell the host the terminal's own dialog answered (see hook_bridge).
+TELL_EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "UserPromptSubmit")
 
 
 def hook_settings(command: str) -> dict[str, Any]:
-    """Settings adding tether's PermissionRequest hook for every tool."""
-    entry = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
-    return {"hooks": {"PermissionRequest": [{"matcher": "*", "hooks": [entry]}]}}
+    """Settings adding tether's hooks: PermissionRequest (waits for a viewer), and the
+    background ones that report what happened in the terminal."""
+    ask = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
+    tell = {"type": "command", "command": command, "timeout": 30, "async": True}
+    hooks: dict[str, Any] = {"PermissionRequest": [{"matcher": "*", "hooks": [ask]}]}
+    for event in TELL_EVENTS:
+        hooks[event] = (
+            [{"matcher": "*", "hooks": [tell]}] if "Tool" in event else [{"hooks": [tell]}]
+        )
+    return {"hooks": hooks}
 
 
 def with_permission_hook(argv: list[str], command: str | None = None) -> list[str]:

@@ -1,9 +1,11 @@
-"""Claude Code's `PermissionRequest` hook for a terminal session: `python -m tether.terminal.hook`.
+"""Claude Code's hooks for a terminal session: `python -m tether.terminal.hook`.
 
-Claude Code runs it with the request as JSON on stdin while it shows its own dialog. It
-asks the PTY host (found through `TETHER_TERMINAL_SOCKET` / `TETHER_TERMINAL_SESSION`, set
-for the program by the host) and waits; a remote Allow/Deny is printed as the hook's
-decision. Anything that goes wrong ends it quietly with no decision — then the dialog in
+For `PermissionRequest` Claude Code runs it with the request as JSON on stdin while it
+shows its own dialog; it asks the PTY host (found through `TETHER_TERMINAL_SOCKET` and
+`TETHER_TERMINAL_SESSION`, set for the program by the host) and waits; a remote
+Allow/Deny is printed as the hook's decision. For the other events (`PostToolUse`,
+`Stop` …, run in the background) it only tells the host, which learns that the terminal
+answered. Anything that goes wrong ends it quietly with no decision — then the dialog in
 the terminal simply stays the way to answer. See `hook_bridge` for the whole exchange.
 """
 
@@ -45,8 +47,6 @@ def main() -> int:
     try:
         event = json.loads(sys.stdin.read() or "{}")
         if not socket or not session or not isinstance(event, dict):
-            return 0
-        if event.get("hook_event_name") not in (None, "PermissionRequest"):
             return 0
         output = asyncio.run(ask_host(socket, session, event))
     except Exception:  # any failure at all: the terminal's own dialog decides

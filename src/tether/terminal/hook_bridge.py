@@ -2,16 +2,20 @@
 
 Claude Code runs its `PermissionRequest` hooks while it shows its own permission dialog,
 and takes whichever answers first: a hook's decision closes the dialog (the TUI says
-"Allowed by PermissionRequest hook"), an answer in the dialog kills the hook. tether's
-hook (`terminal.hook`, installed for that one process with `--settings`) connects to the
-PTY host and waits here:
+"Allowed by PermissionRequest hook"); an answer in the dialog wins too, and the hook's
+later answer is ignored. tether's hooks (`terminal.hook`, installed for that one process
+with `--settings`) connect to the PTY host:
 
 * the request becomes a `permission_request` event — the same card viewers already know;
 * a remote Allow/Deny (`decide`) goes back to the hook, which prints it for Claude Code,
   and is logged as `permission_decision` by that viewer;
-* if the hook's connection ends first (the user answered in the terminal, or interrupted),
-  the request is logged as decided `cancelled` "answered in the terminal", so every card
-  goes away and a late remote answer is refused as already answered.
+* Claude Code does not tell a hook that the dialog answered first, so two more (async,
+  non-blocking) hooks say so: `PostToolUse`/`PostToolUseFailure` for the same tool and
+  input means it was allowed in the terminal, `Stop`/`UserPromptSubmit` means the turn
+  went on without it (denied or interrupted there). The request is then logged as decided
+  by `terminal` with "answered in the terminal", every card goes away, the waiting hook is
+  let go, and a late remote answer is refused as already answered. (Until the allowed
+  tool has finished, a remote answer can still arrive; Claude Code ignores it.)
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ class HookBridge:
         self._emit = emit
         # The runner's supervisor logs a viewer's decision itself (agent = "terminal").
         self._log_decisions = log_decisions
-        self._waiting: dict[str, asyncio.Future[ControlPermissionDecision]] = {}
+        self._waiting: dict[str, asyncio.Future[ControlPermissionDecision | str]] = {}
+        self._asked: dict[str, tuple[str, Any]] = {}  # request id → (tool, input)
 
     async def ask(
         self, hook_event: dict[str, Any], hook_gone: asyncio.Future[None]
@@ -62,17 +67,20 @@ class HookBridge:
             suggestions=suggestions if isinstance(suggestions, list) else [],
         )
         self._emit(event_payload(request))
-        answer: asyncio.Future[ControlPermissionDecision] = (
+        answer: asyncio.Future[ControlPermissionDecision | str] = (
             asyncio.get_running_loop().create_future()
         )
         self._waiting[request_id] = answer
+        self._asked[request_id] = (request.tool, hook_event.get("tool_input"))
         try:
             either: set[asyncio.Future[Any]] = {answer, hook_gone}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._waiting.pop(request_id, None)
-        if answer.done() and not answer.cancelled():
+            self._asked.pop(request_id, None)
+        if answer.done() and not answer.cancelled() and not isinstance(answer.result(), str):
             decision = answer.result()
+            assert isinstance(decision, ControlPermissionDecision)
             if self._log_decisions:
                 self._emit(
                     event_payload(
@@ -86,8 +94,27 @@ class HookBridge:
                     )
                 )
             return hook_output(decision)
-        self._settled_locally(request_id)
+        local = answer.result() if answer.done() and not answer.cancelled() else "cancelled"
+        self._settled_locally(request_id, "allow" if local == "allow" else "cancelled")
         return None
+
+    def observe(self, hook_event: dict[str, Any]) -> None:
+        """One of the hooks that say what happened in the terminal (see the module doc)."""
+        name = hook_event.get("hook_event_name")
+        if name in ("PostToolUse", "PostToolUseFailure"):
+            tool, tool_input = hook_event.get("tool_name"), hook_event.get("tool_input")
+            for request_id, asked in list(self._asked.items()):
+                if asked == (tool, tool_input):
+                    self._settle(request_id, "allow")
+                    return
+        elif name in ("Stop", "UserPromptSubmit"):
+            for request_id in list(self._asked):
+                self._settle(request_id, "cancelled")
+
+    def _settle(self, request_id: str, how: str) -> None:
+        answer = self._waiting.get(request_id)
+        if answer is not None and not answer.done():
+            answer.set_result(how)
 
     def decide(self, decision: ControlPermissionDecision) -> None:
         """A viewer's answer; NotFound when the request was settled already."""
@@ -102,9 +129,12 @@ class HookBridge:
             if not answer.done():
                 answer.cancel()
 
-    def _settled_locally(self, request_id: str) -> None:
+    def _settled_locally(self, request_id: str, behavior: str) -> None:
         decision = PermissionDecision(
-            request_id=request_id, behavior="cancelled", by="terminal", message=ANSWERED_LOCALLY
+            request_id=request_id,
+            behavior="allow" if behavior == "allow" else "cancelled",
+            by="terminal",
+            message=ANSWERED_LOCALLY,
         )
         self._emit(event_payload(decision))
 

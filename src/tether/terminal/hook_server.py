@@ -35,6 +35,10 @@ async def serve_hook(
     if bridge is None or not isinstance(event, dict):
         writer.write(json_frame({"op": "decision", "output": None}))
         return
+    if event.get("hook_event_name") != "PermissionRequest":
+        bridge.observe(event)  # what happened in the terminal: nothing to answer
+        writer.write(json_frame({"op": "decision", "output": None}))
+        return
     gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     tasks: set[asyncio.Task[Any]] = set()
 

@@ -93,6 +93,61 @@ class Keyboard:
             os.set_blocking(self.fd, self._blocking)
 
 
+class ScreenWriter:
+    """Bytes to the user's terminal without ever blocking the event loop.
+
+    A terminal that stops reading (paused, scrolled back, a test not looking) must not stop
+    the keystrokes going the other way: output waits in a buffer, written whenever the
+    terminal takes more; `drained()` lets a reader hold back while it is large."""
+
+    HIGH_WATER = 1024 * 1024
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._loop = asyncio.get_running_loop()
+        self._pending = bytearray()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._blocking = os.get_blocking(fd)
+        os.set_blocking(fd, False)
+
+    def write(self, data: bytes) -> None:
+        """Queue `data` and write what the terminal takes now."""
+        was_empty = not self._pending
+        self._pending += data
+        if was_empty:
+            self._writable()
+
+    async def drained(self) -> None:
+        """Until the buffer is below its high-water mark."""
+        await self._room.wait()
+
+    def _writable(self) -> None:
+        try:
+            written = os.write(self.fd, self._pending) if self._pending else 0
+        except BlockingIOError:
+            written = 0
+        except OSError:  # the terminal is gone: nothing more can be shown
+            written = len(self._pending)
+        del self._pending[:written]
+        if self._pending:
+            self._loop.add_writer(self.fd, self._writable)
+        else:
+            self._loop.remove_writer(self.fd)
+        if len(self._pending) > self.HIGH_WATER:
+            self._room.clear()
+        else:
+            self._room.set()
+
+    def close(self) -> None:
+        """Write what is left (blocking: the relay is over) and restore the descriptor."""
+        self._loop.remove_writer(self.fd)
+        data, self._pending = bytes(self._pending), bytearray()
+        with contextlib.suppress(OSError):
+            os.set_blocking(self.fd, self._blocking)
+            write_all(self.fd, data)
+
+
 def write_all(fd: int, data: bytes) -> None:
     """Write every byte to `fd` (the terminal may take them in pieces)."""
     view = memoryview(data)

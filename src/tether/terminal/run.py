@@ -19,7 +19,7 @@ from typing import Any
 from tether.client.access import HubAccess
 from tether.client.credentials import CredentialStore
 from tether.errors import AuthError, TetherError
-from tether.private import append_private
+from tether.private import append_private, private_dir
 from tether.terminal.keys import DETACH_HELP, DetachKey
 from tether.terminal.local_socket import (
     INPUT,
@@ -33,7 +33,7 @@ from tether.terminal.local_socket import (
     socket_path,
 )
 from tether.terminal.open_request import OpenRequest
-from tether.terminal.rawtty import Keyboard, on_resize, raw_mode, terminal_size, write_all
+from tether.terminal.rawtty import Keyboard, ScreenWriter, on_resize, raw_mode, terminal_size
 
 HOST_START_WAIT_S = 15.0
 EXIT_DETACHED = 0
@@ -66,7 +66,7 @@ async def connect_host(access: HubAccess, data_dir: Path) -> tuple[Any, Any]:
 
 
 def _start_host(access: HubAccess, data_dir: Path) -> None:
-    log_fd = append_private(data_dir / "terminals" / "host.log")
+    log_fd = append_private(private_dir(data_dir / "terminals") / "host.log")
     try:
         subprocess.Popen(
             [sys.executable, "-m", "tether.terminal.host", "--hub", access.url,
@@ -134,6 +134,7 @@ async def _console(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s
 
     with raw_mode(stdin), on_resize(resized):
         keyboard = Keyboard(stdin)
+        screen = ScreenWriter(stdout)
         resized(*terminal_size())
         keys = asyncio.ensure_future(_type(keyboard, writer, detach))
         try:
@@ -144,7 +145,8 @@ async def _console(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s
                     break
                 kind, payload = got
                 if kind == OUTPUT:
-                    write_all(stdout, payload)
+                    screen.write(payload)
+                    await screen.drained()
                 elif kind == JSON:
                     message = parse_json(payload)
                     if message.get("op") == "exit":
@@ -152,6 +154,7 @@ async def _console(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s
         finally:
             keys.cancel()
             keyboard.close()
+            screen.close()
     sys.stderr.write(f"\r\ntether: detached; {session} keeps running: tether attach {session}\r\n")
     return EXIT_DETACHED
 
