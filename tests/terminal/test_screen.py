@@ -132,3 +132,22 @@ def test_the_latest_snapshot_and_the_output_after_it_draw_the_screen(
         assert b"\x1b]52" not in mirrored and b"\x1b[6n" not in mirrored
 
     asyncio.run(run())
+
+
+def test_a_report_shows_the_screen_the_events_leave() -> None:
+    from tether.mcp.turns import transcript
+
+    async def events() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        mirror = TerminalMirror(out.append, 30, 5)
+        mirror.start()
+        mirror.feed(b"$ make\r\n\x1b[32mok\x1b[0m 12 tests\r\n$ ")
+        mirror.close()
+        return out
+
+    payloads = asyncio.run(events())
+    payloads.insert(2, {"kind": "user_message", "text": "make", "by": "alice"})
+    report = transcript({"seq": i + 1, "payload": p} for i, p in enumerate(payloads))
+    assert "user (from alice): make" in report
+    assert report.endswith("the terminal's screen:\n$ make\nok 12 tests\n$")
+    assert "terminal_output" not in report
