@@ -81,6 +81,10 @@ def test_an_endless_osc_cannot_make_the_filter_keep_everything() -> None:
     assert f.feed(b"\x07visible") == b"visible"
 
 
+def test_enq_inside_an_escape_is_still_dropped() -> None:
+    assert filter_once(b"\x1b\x05[1m\x1b(\x05B") == b"\x1b[1m\x1b(B"
+
+
 def test_cancel_and_a_new_escape_end_a_string() -> None:
     assert filter_once(b"\x1b]52;c;AAAA\x18ok") == b"\x18ok"
     assert filter_once(b"\x1b]0;title\x1b[1mbold") == b"\x1b[1mbold"

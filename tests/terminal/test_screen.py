@@ -151,3 +151,24 @@ def test_a_report_shows_the_screen_the_events_leave() -> None:
     assert "user (from alice): make" in report
     assert report.endswith("the terminal's screen:\n$ make\nok 12 tests\n$")
     assert "terminal_output" not in report
+
+
+def test_a_flood_never_waits_for_the_model_and_loses_no_output() -> None:
+    from tether.terminal import mirror as mirror_module
+
+    async def run() -> None:
+        events: list[dict[str, Any]] = []
+        mirror = TerminalMirror(events.append, 40, 10)
+        mirror.start()
+        line = b"x" * 1023 + b"\n"
+        flood = mirror_module.MODEL_BACKLOG_LIMIT // len(line) + 64
+        for _ in range(flood):  # faster than the model could ever digest, in one go
+            mirror.feed(line)
+        assert mirror.model_dropped > 0  # the model skipped ahead …
+        mirror.feed(b"\x1b[2J\x1b[Hafter the flood")
+        mirror.close()
+        sent = b"".join(chunk_bytes(e) for e in events if e["kind"] == "terminal_output")
+        assert sent.count(line) == flood  # … but every byte went out
+        assert mirror.model.lines()[0] == "after the flood"
+
+    asyncio.run(run())

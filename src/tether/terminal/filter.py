@@ -131,7 +131,13 @@ class MirrorFilter:
             self._state, self._seq = "ground", []
             out.append(char)
             return i + 1
-        if self._state == "esc":
+        if self._state in ("esc", "esc_intermediate") and char < " " and char != ESC:
+            # A C0 control inside an escape acts at once (VT rules); ENQ never reaches anyone.
+            if char == ENQ:
+                self.dropped["enq"] += 1
+            else:
+                out.append(char)
+        elif self._state == "esc":
             self._after_esc(char, out)
         elif self._state == "esc_intermediate":
             self._seq.append(char)

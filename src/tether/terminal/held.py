@@ -129,10 +129,10 @@ class HeldTerminal:
     # -- internals -------------------------------------------------------------------------------
 
     def _on_output(self, data: bytes) -> None:
-        self.mirror.feed(data)
-        console = self.console
+        console = self.console  # the program's own terminal first: it must never wait
         if console is not None and not console.output(data):
             self.detach_console(console)
+        self.mirror.feed(data)
 
     def _answer_query(self, answer: str) -> None:
         # With a console attached its terminal answers (it sees the raw bytes); without one

@@ -13,12 +13,20 @@
   quarter of the log.
 
 A snapshot first flushes the output held back, so every output event before it is in it.
+
+The screen model (pyte) is the slow part — a few hundred KB/s of escape-heavy output on
+one core — so it never holds up the output: bytes go out (and to the console) at once,
+and the model digests them in slices while the event loop is otherwise idle, catching up
+fully before each snapshot. Should a flood outrun it by more than `MODEL_BACKLOG_LIMIT`,
+it drops the oldest bytes it has not read (`model_dropped` counts them): the screen is
+redrawn soon enough by any full-screen program, and the log keeps every byte.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +41,9 @@ COALESCE_S = 0.012
 MAX_CHUNK = 32 * 1024
 QUIET_SNAPSHOT_S = 1.0
 MIN_SNAPSHOT_GAP = 64 * 1024
+MODEL_SLICE = 4 * 1024  # ~20 ms of pyte: the loop stays responsive during a flood
+MODEL_BACKLOG_LIMIT = 8 * 1024 * 1024
+MODEL_BACKLOG_KEEP = 1024 * 1024
 
 
 class TerminalMirror:
@@ -57,6 +68,11 @@ class TerminalMirror:
         self._snapshot_gap = MIN_SNAPSHOT_GAP
         self.console: bool | None = None
         self.closed = False
+        self._backlog: deque[bytes] = deque()
+        self._backlog_size = 0
+        self._digesting: asyncio.Handle | None = None
+        self.model_dropped = 0
+        self._snapshot_due = False
 
     def start(self, *, console: bool | None = None) -> None:
         """Announce the size and the (blank, or restored) screen."""
@@ -68,7 +84,7 @@ class TerminalMirror:
         """Output of the program, exactly as read from the PTY."""
         if self.closed or not raw:
             return
-        self.model.feed(raw)
+        self._queue_for_model(raw)
         mirrored = self._cutter.cut(self.filter.feed(raw))
         self._pending += mirrored
         self._since_snapshot += len(raw)
@@ -86,8 +102,46 @@ class TerminalMirror:
         if self._pending:
             data, self._pending = bytes(self._pending), bytearray()
             self._emit({"kind": "terminal_output", **chunk_payload(data)})
-        if self._since_snapshot >= self._snapshot_gap:
+        if self._since_snapshot >= self._snapshot_gap and not self._snapshot_due:
+            # Taken once the model has caught up (in _digest), never holding up the output.
+            self._snapshot_due = True
+            if self._digesting is None:
+                self._digesting = asyncio.get_running_loop().call_soon(self._digest)
+
+    def _queue_for_model(self, raw: bytes) -> None:
+        self._backlog.append(raw)
+        self._backlog_size += len(raw)
+        while self._backlog_size > MODEL_BACKLOG_LIMIT and len(self._backlog) > 1:
+            dropped = self._backlog.popleft()
+            self._backlog_size -= len(dropped)
+            self.model_dropped += len(dropped)
+            if self._backlog_size <= MODEL_BACKLOG_KEEP:
+                break
+        if self._digesting is None:
+            self._digesting = asyncio.get_running_loop().call_soon(self._digest)
+
+    def _digest(self) -> None:
+        """Feed the model one slice, and come back for the rest after other work."""
+        self._digesting = None
+        budget = MODEL_SLICE
+        while self._backlog and budget > 0:
+            piece = self._backlog.popleft()
+            self._backlog_size -= len(piece)
+            self.model.feed(piece)
+            budget -= len(piece)
+        if self._backlog:
+            self._digesting = asyncio.get_running_loop().call_soon(self._digest)
+        elif self._snapshot_due and not self.closed:
             self.snapshot()
+
+    def catch_up(self) -> None:
+        """Feed the model everything written so far (before a snapshot or a resize)."""
+        if self._digesting is not None:
+            self._digesting.cancel()
+            self._digesting = None
+        while self._backlog:
+            self.model.feed(self._backlog.popleft())
+        self._backlog_size = 0
 
     def resize(self, cols: int, rows: int, *, by: str | None, console: bool | None = None) -> bool:
         """The PTY got a new size (or the console came or went); False if nothing changed."""
@@ -99,6 +153,7 @@ class TerminalMirror:
         if not changed:
             return False
         self.flush()
+        self.catch_up()
         self.model.resize(cols, rows)
         self._emit_resize(by=by)
         self._since_snapshot += 1  # the program redraws after SIGWINCH: snapshot when quiet
@@ -110,9 +165,11 @@ class TerminalMirror:
         if self._pending or self._flush_timer is not None:
             self._since_snapshot = 0  # flush() must not recurse into another snapshot
             self.flush()
+        self.catch_up()
         payload = self.model.snapshot()
         self._emit(payload)
         self._since_snapshot = 0
+        self._snapshot_due = False
         self._snapshot_gap = max(MIN_SNAPSHOT_GAP, 4 * len(json.dumps(payload)))
 
     def close(self) -> None:
