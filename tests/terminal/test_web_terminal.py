@@ -110,3 +110,39 @@ async def test_vim_in_the_page_and_on_a_phone(tmp_path: Path) -> None:
         await expect(ppage.locator("#terminal .xterm-rows")).to_contain_text("the program exited")
         assert csp_violations() == []
         await phone.close()
+
+
+async def test_a_tether_run_console_keeps_its_size_and_the_phone_fits_the_font(
+    tmp_path: Path,
+) -> None:
+    from tests.support.procs import cli_env, tether_argv
+    from tests.terminal.ptydrive import PtyUser, stop_terminal_hosts
+
+    async with web_hub(tmp_path, TetherConfig()) as hub, chromium() as browser:
+        env = cli_env(hub.data_dir, hub.url, PS1="$ ", TERM="xterm-256color")
+        user = PtyUser(tether_argv("run", "--", "bash", "--norc", "-i"), env=env, cols=100, rows=24)
+        try:
+            await asyncio.to_thread(user.wait_for, lambda t: t.rstrip().endswith("$"))
+            user.type("echo from-the-desk-$((40+2))\r")
+            await asyncio.to_thread(user.wait_for, "from-the-desk-42")
+            context, page = await signed_in_page(browser, hub, viewport=PHONE)
+            await page.click(".session-card")
+            await expect(page.locator("#terminal .xterm-rows")).to_contain_text("from-the-desk-42")
+            await expect(page.locator(".session-meta")).to_contain_text("terminal 100×24")
+            await expect(page.locator(".session-meta")).to_contain_text("console attached")
+            # The console's size stays; the font shrinks so (nearly) all columns fit.
+            font = await page.evaluate(
+                "parseFloat(getComputedStyle(document.querySelector('.xterm-rows')).fontSize)"
+            )
+            assert 7 <= font < 13
+            assert await page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+            await page.locator("#terminal").click()
+            await page.keyboard.type("echo from-the-phone\r")
+            await asyncio.to_thread(user.wait_for, "from-the-phone")  # the console sees it
+            assert csp_violations() == []
+            await context.close()
+        finally:
+            user.type("exit\r")
+            await asyncio.to_thread(user.wait_exit)
+            user.kill()
+            stop_terminal_hosts(hub.data_dir)
