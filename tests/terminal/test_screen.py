@@ -52,6 +52,13 @@ def test_the_model_answers_queries_only_when_it_is_the_terminal() -> None:
     ScreenModel(10, 5).feed(b"\x1b[6n")  # no answer callback: silent
 
 
+def test_sequences_pyte_chokes_on_do_not_stop_the_model() -> None:
+    model = ScreenModel(20, 3)
+    model.feed(b"\x1b[?4m\x1b[>4;2mstill\x1b[?1;2;3;4;5;6;7;8;9;10mhere")
+    model.feed(b" and on")
+    assert model.lines()[0] == "stillhere and on"
+
+
 def test_a_hostile_program_cannot_make_the_model_huge() -> None:
     model = ScreenModel(80, 24)
     model.resize(10**9, 2**63)

@@ -89,8 +89,15 @@ async def test_vim_in_the_page_and_on_a_phone(tmp_path: Path) -> None:
         session = await start_terminal(ppage, "phonevim")
         await expect(ppage.locator("#terminal .xterm-rows")).to_contain_text("charlie")
         await expect(ppage.locator("#term-keys")).to_be_visible()
-        box = await ppage.locator("#terminal .xterm-screen").bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        # The owner's page gives the session the size that fits it (a round trip away).
+        deadline = asyncio.get_running_loop().time() + scaled(20)
+        while True:
+            box = await ppage.locator("#terminal .xterm-screen").bounding_box()
+            assert box is not None
+            if box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]:
+                break
+            assert asyncio.get_running_loop().time() < deadline, f"never fitted: {box}"
+            await asyncio.sleep(0.1)
         overflow = await ppage.evaluate("document.scrollingElement.scrollWidth")
         assert overflow <= PHONE["width"]
         await same_screen(ppage, hub, session)

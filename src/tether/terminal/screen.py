@@ -12,6 +12,7 @@ answer the two questions programs wait for — device attributes and cursor posi
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,8 @@ import pyte
 from pyte import graphics, modes
 
 from tether.protocol.events import MAX_TERMINAL_COLS, MAX_TERMINAL_ROWS
+
+log = logging.getLogger("tether.terminal")
 
 SCROLLBACK_LINES = 2000
 
@@ -53,6 +56,12 @@ class _Screen(pyte.Screen):
         if top == 0 and self.cursor.y == bottom:
             self.scrollback.append(_row_text(self.buffer[0], self.columns))
         super().index()
+
+    def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
+        """SGR; `CSI ? … m` / `CSI > … m` (key-modifier settings, vim sends them) are not
+        colours, and pyte would fail on them."""
+        if not kwargs.get("private"):
+            super().select_graphic_rendition(*attrs)
 
     def write_process_input(self, data: str) -> None:
         """pyte's answers to queries: passed on only when this model is the terminal."""
@@ -112,8 +121,16 @@ class ScreenModel:
         return int(self._screen.lines)
 
     def feed(self, data: bytes) -> None:
-        """Apply output of the program."""
-        self._stream.feed(data)
+        """Apply output of the program. A sequence pyte cannot handle costs only that
+        sequence: the parser is started again, the screen kept (a hostile program must not
+        stop the model)."""
+        try:
+            self._stream.feed(data)
+        except Exception:
+            log.warning(
+                "the screen model could not apply some output; it carries on", exc_info=True
+            )
+            self._stream = pyte.ByteStream(self._screen)
 
     def resize(self, cols: int, rows: int) -> None:
         """The terminal changed size."""
