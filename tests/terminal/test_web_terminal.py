@@ -5,6 +5,7 @@ it, and at 390×844 the terminal fits and the row of extra keys works."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -110,8 +111,10 @@ async def test_vim_in_the_page_and_on_a_phone(tmp_path: Path) -> None:
         await ppage.keyboard.type("x")
         await expect(ppage.locator("#terminal .xterm-rows")).to_contain_text("ravo")
         await same_screen(ppage, hub, session)
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        await ppage.screenshot(path=str(SCREENSHOT))
+        # docs/screenshots/terminal-phone.png is refreshed with TETHER_SCREENSHOTS=1.
+        shot = SCREENSHOT if os.environ.get("TETHER_SCREENSHOTS") else tmp_path / "phone.png"
+        await ppage.screenshot(path=str(shot))
+        assert shot.stat().st_size > 0
         await ppage.click("#term-keys [data-key='Esc']")
         await ppage.keyboard.type(":q!\n")
         await expect(ppage.locator("#terminal .xterm-rows")).to_contain_text("the program exited")
