@@ -34,6 +34,7 @@ from tether.hub.hub import Hub
 from tether.hub.metrics import mount_metrics
 from tether.hub.routes import router
 from tether.hub.settings import HubSettings
+from tether.hub.terminal_routes import terminal_router
 from tether.hub_secrets import HubSecrets
 from tether.mcp.hub import mount_mcp
 from tether.notify.install import install_notifications
@@ -99,6 +100,7 @@ def create_app(settings: HubSettings, *, clock: Clock = time.time) -> FastAPI:
     app.state.hub = hub
     app.include_router(router)
     app.include_router(auth_router)
+    app.include_router(terminal_router)  # tether run: terminals published by a PTY host
     mcp = mount_mcp(app)  # /mcp (streamable HTTP) and /mcp/ws (WebSocket), see docs/mcp.md
     mount_web(app)
     install_notifications(app, hub, clock=clock)  # docs/notifications.md

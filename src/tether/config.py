@@ -31,7 +31,7 @@ from tether.errors import ConfigError
 
 log = logging.getLogger("tether.config")
 
-AgentKind = Literal["claude", "codex", "gemini", "acp", "command", "demo"]
+AgentKind = Literal["claude", "codex", "gemini", "acp", "command", "demo", "terminal"]
 # Agent kinds that run in a terminal, and so may ask ssh / docker exec for a tty (-t).
 TTY_AGENTS: frozenset[str] = frozenset({"terminal"})
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")

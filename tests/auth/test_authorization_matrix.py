@@ -96,6 +96,8 @@ ROUTES = [
     Route("POST", "/v1/push/subscriptions", PUSH_SUBSCRIPTION, 403, 403, 403),
     Route("DELETE", "/v1/push/subscriptions", None, 200, 403, 200),
     Route("POST", "/v1/push/visibility", {"session": "{S}", "visible": True}, SKIP, 403, 403),
+    # Only a device whose own terminal host is connected may publish a terminal.
+    Route("POST", "/v1/terminal-sessions", {"name": "sneaky"}, 409, 403, 409),
 ]
 # Routes whose credential is in the body (or none at all), tested in test_pairing.py.
 PUBLIC = {

@@ -29,6 +29,9 @@ EXAMPLES: list[dict[str, Any]] = [
     {"kind": "output", "stream": "stderr", "text": "oops"},
     {"kind": "exited", "code": 0, "reason": "stopped"},
     {"kind": "error", "message": "broken", "code": "agent"},
+    {"kind": "terminal_output", "text": "\x1b[1mok\x1b[0m\r\n"},
+    {"kind": "terminal_resize", "cols": 120, "rows": 40, "by": "console", "console": True},
+    {"kind": "terminal_snapshot", "cols": 80, "rows": 24, "ansi": "\x1b[H", "lines": ["$"]},
 ]
 
 

@@ -41,6 +41,7 @@ ADAPTERS: dict[str, AdapterSpec] = {
     "acp": AdapterSpec(".acp:AcpAdapter", "any Agent Client Protocol agent"),
     "command": AdapterSpec(".command:CommandAdapter", "any command; its output lines"),
     "demo": AdapterSpec(".demo:DemoAdapter", "the built-in demo agent (no network)"),
+    "terminal": AdapterSpec(".terminal:TerminalAdapter", "any TUI in a PTY, mirrored"),
 }
 
 

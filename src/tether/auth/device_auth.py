@@ -20,6 +20,8 @@ from tether.auth.tokens import looks_like_jwt
 from tether.errors import Forbidden
 from tether.protocol.messages import SessionInfo
 from tether.store.base import SessionRecord
+from tether.terminal.identity import PREFIX as TERMINAL_PREFIX
+from tether.terminal.identity import is_terminal_runner_id, terminal_runner_id
 
 if TYPE_CHECKING:
     from tether.hub.broker import Broker
@@ -159,6 +161,16 @@ class UserPolicy:
         A runner device serves under its own name, and never takes over another user's
         runner id or team name (which would route their sessions to it)."""
         device = await self.service.device(principal.device_id or "")
+        if device is not None and device.kind != "runner":
+            # A CLI device serves only as its own PTY host (`tether run`), with no teams;
+            # other devices (browsers) never serve.
+            if device.kind != "cli" or not is_terminal_runner_id(runner_id, device.id):
+                return f"a {device.kind} device can only serve as its terminal host" + (
+                    f" {terminal_runner_id(device.id)!r}" if device.kind == "cli" else " (none)"
+                )
+            return "a CLI device's terminal host serves no teams" if team_names else None
+        if runner_id.startswith(TERMINAL_PREFIX):
+            return "runner ids starting with 'terminals-' belong to CLI devices' terminal hosts"
         if device is None or device.name != runner_id:
             return (
                 f"this runner was paired as {device.name if device else '?'!r}; "

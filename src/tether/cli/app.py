@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from tether.cli import attach, audit, identity, mcp_stdio, meta, serving, sessions, shares
+from tether.cli import attach, audit, identity, mcp_stdio, meta, run, serving, sessions, shares
 from tether.cli.common import fail
 from tether.cli.group import TetherGroup
 from tether.errors import TetherError
@@ -32,7 +32,7 @@ app = typer.Typer(
     add_completion=False,
     cls=RootGroup,
 )
-for module in (serving, sessions, attach, mcp_stdio, identity, shares, audit, meta):
+for module in (serving, sessions, attach, run, mcp_stdio, identity, shares, audit, meta):
     app.add_typer(module.commands)
 
 

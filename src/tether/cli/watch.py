@@ -31,6 +31,35 @@ async def attach_session(
     insecure: bool = False,
 ) -> int:
     """Attach; return the exit status (0 ok, 1 the turn failed; errors raise TetherError)."""
+    if prompt is None:
+        from tether.cli.terminal_attach import attach_terminal, terminal_info
+
+        info = await terminal_info(hub_url, session_id, token, ssl=ssl, insecure=insecure)
+        if info is not None:  # a terminal session: mirror its screen
+            return await attach_terminal(
+                hub_url, session_id, token, info, after=after, as_json=as_json,
+                permissions=permissions, follow=follow, err=err(), ssl=ssl, insecure=insecure,
+            )  # fmt: skip
+    return await _attach_events(
+        hub_url, session_id, token, prompt=prompt, after=after, as_json=as_json,
+        permissions=permissions, follow=follow, ssl=ssl, insecure=insecure,
+    )  # fmt: skip
+
+
+async def _attach_events(
+    hub_url: str,
+    session_id: str,
+    token: TokenProvider,
+    *,
+    prompt: str | None,
+    after: int,
+    as_json: bool,
+    permissions: str,
+    follow: bool,
+    ssl: Any,
+    insecure: bool,
+) -> int:
+    """Attach to a structured session: print its events, answer its permission requests."""
     remote: RemoteSession
 
     async def on_permission(request: dict[str, Any]) -> None:

@@ -178,6 +178,14 @@ class RemoteSession:
         """Change the agent's permission mode (the change shows up as a `status` event)."""
         await self._request("set_permission_mode", {"mode": mode}, timeout)
 
+    async def terminal_input(self, payload: dict[str, str], timeout: float = 30.0) -> None:
+        """Type into a terminal session: `{"text": …}` or `{"data": <base64>}` (owner only)."""
+        await self._request("terminal_input", payload, timeout)
+
+    async def terminal_resize(self, cols: int, rows: int, timeout: float = 30.0) -> None:
+        """Offer this viewer's size to a terminal session (owner; used while no console is on)."""
+        await self._request("terminal_resize", {"cols": cols, "rows": rows}, timeout)
+
     async def _request(self, type_: str, payload: dict[str, Any], timeout: float) -> None:
         await asyncio.wait_for(self.connected.wait(), timeout)
         assert self._ws is not None

@@ -107,6 +107,7 @@ class Broker:
             exit_code=live.tracker.exit_code,
             agent_session_id=live.tracker.agent_session_id or record.agent_session_id,
             pending_permissions=len(live.tracker.pending),
+            terminal=live.tracker.terminal,
         )
 
     async def list_sessions(self) -> list[SessionInfo]:

@@ -228,7 +228,10 @@ async def set_permission_mode(
 async def runner_endpoint(ws: WebSocket) -> None:
     """The runner socket."""
     principal = await authenticate(ws)
-    if principal is None or principal.kind != "runner":
+    # A signed-in CLI device may serve as its own PTY host (`tether run`); the policy then
+    # holds it to the one runner id derived from it, with no teams (docs/terminal.md).
+    pty_host = principal is not None and principal.kind == "user" and principal.device_id
+    if principal is None or (principal.kind != "runner" and not pty_host) or principal.read_only:
         await ws.accept()
         code = CloseCode.UNAUTHORIZED if principal is None else CloseCode.FORBIDDEN
         await close_quietly(ws, code, "unauthorized: runner token required")

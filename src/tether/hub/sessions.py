@@ -83,6 +83,12 @@ class SessionRegistry:
 
     # -- starting and steering ---------------------------------------------------------
 
+    async def create(self, record: SessionRecord) -> LiveSession:
+        """Store a new session and serve it (its runner is asked to start it elsewhere)."""
+        await self.store.create_session(record)
+        live = self.live[record.id] = self._new(record)
+        return live
+
     async def start(
         self, team: str, principal: Principal, prompt: str | None = None, *, resume: str | None
     ) -> LiveSession:
@@ -107,8 +113,7 @@ class SessionRegistry:
             created_at=now,
             updated_at=now,
         )
-        await self.store.create_session(record)
-        live = self.live[record.id] = self._new(record)
+        live = await self.create(record)
         start = ControlStart(team=team, prompt=prompt, by=principal.label, resume=resume)
         await self.controls.send_control(runner_id, record.id, start)
         return live

@@ -13,7 +13,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketState
 
 from tether.auth.principal import Principal
-from tether.errors import ProtocolError, TetherError, UnknownMessageType
+from tether.errors import Conflict, ProtocolError, TetherError, UnknownMessageType
 from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.hub import hub_of
@@ -24,19 +24,32 @@ from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
     ControlSetPermissionMode,
+    ControlTerminalInput,
+    ControlTerminalResize,
     ControlUserMessage,
     Ready,
     Resume,
     Role,
     ViewerPermissionDecision,
     ViewerSetPermissionMode,
+    ViewerTerminalInput,
+    ViewerTerminalResize,
     ViewerUserMessage,
 )
 from tether.tasks import run_first_completed
 
 log = logging.getLogger("tether.hub.viewer")
 
-WRITE_TYPES = frozenset({"user_message", "permission_decision", "interrupt", "set_permission_mode"})
+WRITE_TYPES = frozenset(
+    {
+        "user_message",
+        "permission_decision",
+        "interrupt",
+        "set_permission_mode",
+        "terminal_input",
+        "terminal_resize",
+    }
+)
 _AUDIT_ACTION = {
     "user_message": "user_message",
     "permission_decision": "permission_decision",
@@ -142,7 +155,8 @@ async def _receive(
             continue
         try:
             await _handle(broker, live, viewer, env)
-            if env.type in WRITE_TYPES:
+            # Keystrokes are not audited one by one: taking the owner slot is.
+            if env.type in _AUDIT_ACTION:
                 await hub_of(ws).audit(
                     _AUDIT_ACTION[env.type], viewer.principal, session=live.record.id, via="socket"
                 )
@@ -181,6 +195,14 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
     elif env.type == "set_permission_mode":
         change = parse_payload(env, ViewerSetPermissionMode)
         await broker.control(live, ControlSetPermissionMode(mode=change.mode, by=by))
+    elif env.type.startswith("terminal_") and live.record.agent != "terminal":
+        raise Conflict(f"session {live.record.id} is not a terminal session; send user_message")
+    elif env.type == "terminal_input":
+        keys = parse_payload(env, ViewerTerminalInput)
+        await broker.control(live, ControlTerminalInput(text=keys.text, data=keys.data, by=by))
+    elif env.type == "terminal_resize":
+        size = parse_payload(env, ViewerTerminalResize)
+        await broker.control(live, ControlTerminalResize(cols=size.cols, rows=size.rows, by=by))
     viewer.push_text(encode_frame("ack", {"ref": env.id}, session=live.record.id))
 
 

@@ -140,5 +140,11 @@ def transcript_line(seq: int, payload: dict[str, Any]) -> str:
 
 
 def transcript(events: Iterable[dict[str, Any]]) -> str:
-    """Stored events (`{"seq", "payload"}`) as transcript lines."""
-    return "\n".join(transcript_line(int(e["seq"]), e["payload"]) for e in events)
+    """Stored events (`{"seq", "payload"}`) as transcript lines (a terminal session's
+    screen bytes as the screen they draw)."""
+    stored = list(events)
+    if any(str(e["payload"].get("kind", "")).startswith("terminal_") for e in stored):
+        from tether.terminal.report import terminal_transcript
+
+        return terminal_transcript(stored, transcript_line)
+    return "\n".join(transcript_line(int(e["seq"]), e["payload"]) for e in stored)

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tether.errors import ProtocolError
 
+MAX_TERMINAL_COLS = 1000
+MAX_TERMINAL_ROWS = 500
+
 
 class _EventBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -131,6 +134,41 @@ class Exited(_EventBase):
     reason: str | None = None
 
 
+class TerminalOutput(_EventBase):
+    """Bytes a terminal session's program wrote to its screen (filtered for mirrors).
+
+    Exactly one of `text` (the bytes were valid UTF-8) or `data` (base64 of bytes that
+    were not) is set; `terminal.chunks.chunk_bytes` turns either back into bytes."""
+
+    kind: Literal["terminal_output"] = "terminal_output"
+    text: str | None = None
+    data: str | None = None
+
+
+class TerminalResize(_EventBase):
+    """A terminal session's screen size changed (or its local console came or went)."""
+
+    kind: Literal["terminal_resize"] = "terminal_resize"
+    cols: int = Field(ge=1, le=MAX_TERMINAL_COLS)
+    rows: int = Field(ge=1, le=MAX_TERMINAL_ROWS)
+    by: str | None = None
+    console: bool | None = None
+
+
+class TerminalSnapshot(_EventBase):
+    """The whole screen of a terminal session as it is now: `ansi` repaints it on a blank
+    terminal of `cols` × `rows`, `lines` is its plain text (transcripts, MCP reports).
+    Output events with a smaller seq are already in it."""
+
+    kind: Literal["terminal_snapshot"] = "terminal_snapshot"
+    cols: int = Field(ge=1, le=MAX_TERMINAL_COLS)
+    rows: int = Field(ge=1, le=MAX_TERMINAL_ROWS)
+    ansi: str = ""
+    lines: list[str] = []
+    cursor: dict[str, Any] = {}
+    title: str | None = None
+
+
 class ErrorEvent(_EventBase):
     """Something went wrong that the user should see (the session may carry on)."""
 
@@ -150,7 +188,10 @@ Event = Annotated[
     | TurnFinished
     | Output
     | Exited
-    | ErrorEvent,
+    | ErrorEvent
+    | TerminalOutput
+    | TerminalResize
+    | TerminalSnapshot,
     Field(discriminator="kind"),
 ]
 
@@ -166,6 +207,9 @@ EVENT_MODELS: tuple[type[_EventBase], ...] = (
     Output,
     Exited,
     ErrorEvent,
+    TerminalOutput,
+    TerminalResize,
+    TerminalSnapshot,
 )
 EVENT_KINDS: frozenset[str] = frozenset(
     str(model.model_fields["kind"].default) for model in EVENT_MODELS
@@ -185,5 +229,13 @@ def parse_event(payload: dict[str, Any]) -> Event:
 
 
 def event_payload(event: _EventBase) -> dict[str, Any]:
-    """The JSON-ready payload of an event model (optional fields left out when unset)."""
-    return event.model_dump(mode="json", exclude_none=True)
+    """An event model as a wire payload: `kind` first, unset fields left out, and the
+    agent's original message (`raw`, the bulk) last."""
+    payload = event.model_dump(mode="json", exclude_none=True)
+    raw = payload.pop("raw", None)
+    if isinstance(event, Exited):
+        payload.setdefault("code", None)  # "no exit code" (a signal, never ran) is a fact
+    payload = {"kind": payload.pop("kind"), **payload}
+    if raw is not None:
+        payload["raw"] = raw
+    return payload

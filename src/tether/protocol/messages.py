@@ -2,7 +2,8 @@
 
 Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · ping/pong · error.
 Viewer ↔ hub (`/v1/sessions/{id}/stream`): ready → role · resume · event ·
-user_message · permission_decision · interrupt · set_permission_mode · ack · error · ping/pong.
+user_message · permission_decision · interrupt · set_permission_mode · terminal_input ·
+terminal_resize · ack · error · ping/pong.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tether.protocol.events import MAX_TERMINAL_COLS, MAX_TERMINAL_ROWS
+
+# The most a viewer may type into a terminal at once (a large paste), in characters.
+MAX_TERMINAL_INPUT = 64 * 1024
 
 
 class _Payload(BaseModel):
@@ -106,13 +112,44 @@ class ControlSetPermissionMode(_Payload):
     by: str | None = None
 
 
+class _TerminalBytes(_Payload):
+    """Keystrokes: `text` (UTF-8) or `data` (base64 of bytes that are not UTF-8), one of them."""
+
+    text: str | None = Field(default=None, max_length=MAX_TERMINAL_INPUT)
+    data: str | None = Field(default=None, max_length=MAX_TERMINAL_INPUT * 4 // 3 + 4)
+
+    @model_validator(mode="after")
+    def _one_of_text_or_data(self) -> _TerminalBytes:
+        if (self.text is None) == (self.data is None):
+            raise ValueError("give exactly one of `text` or `data` (base64)")
+        return self
+
+
+class ControlTerminalInput(_TerminalBytes):
+    """Type keystrokes into a terminal session (from its owner)."""
+
+    action: Literal["terminal_input"] = "terminal_input"
+    by: str | None = None
+
+
+class ControlTerminalResize(_Payload):
+    """The owner's terminal size (applied while no local console is attached)."""
+
+    action: Literal["terminal_resize"] = "terminal_resize"
+    cols: int = Field(ge=1, le=MAX_TERMINAL_COLS)
+    rows: int = Field(ge=1, le=MAX_TERMINAL_ROWS)
+    by: str | None = None
+
+
 Control = Annotated[
     ControlStart
     | ControlUserMessage
     | ControlPermissionDecision
     | ControlInterrupt
     | ControlStop
-    | ControlSetPermissionMode,
+    | ControlSetPermissionMode
+    | ControlTerminalInput
+    | ControlTerminalResize,
     Field(discriminator="action"),
 ]
 
@@ -136,6 +173,9 @@ class SessionInfo(_Payload):
     created_at: float = 0.0
     updated_at: float = 0.0
     pending_permissions: int = 0
+    terminal: dict[str, Any] | None = None
+    """Terminal sessions: {cols, rows, snapshot_seq, console}; a late viewer resumes after
+    `snapshot_seq - 1` to get the current screen first."""
 
 
 class Ready(_Payload):
@@ -189,6 +229,17 @@ class ViewerSetPermissionMode(_Payload):
     mode: str = Field(min_length=1, max_length=64)
 
 
+class ViewerTerminalInput(_TerminalBytes):
+    """Viewer → hub: keystrokes for a terminal session (owner only)."""
+
+
+class ViewerTerminalResize(_Payload):
+    """Viewer → hub: the owner's terminal size (owner only)."""
+
+    cols: int = Field(ge=1, le=MAX_TERMINAL_COLS)
+    rows: int = Field(ge=1, le=MAX_TERMINAL_ROWS)
+
+
 class Ack(_Payload):
     """Acknowledges a request (`ref` = the request envelope's `id`).
 
@@ -228,6 +279,8 @@ MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
     "permission_decision": ("viewer → hub", ViewerPermissionDecision),
     "interrupt": ("viewer → hub", Interrupt),
     "set_permission_mode": ("viewer → hub", ViewerSetPermissionMode),
+    "terminal_input": ("viewer → hub", ViewerTerminalInput),
+    "terminal_resize": ("viewer → hub", ViewerTerminalResize),
     "error": ("any", ErrorMessage),
     "ping": ("any", Ping),
     "pong": ("any", Pong),

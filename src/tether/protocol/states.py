@@ -36,6 +36,9 @@ TRANSITIONS: dict[str, SessionState | None] = {
     "permission_decision": SessionState.BUSY,
     "turn_finished": SessionState.IDLE,
     "exited": SessionState.EXITED,
+    "terminal_output": None,
+    "terminal_resize": None,
+    "terminal_snapshot": None,
 }
 
 
@@ -53,6 +56,8 @@ class SessionTracker:
         self.exit_code: int | None = None
         self.agent_session_id: str | None = None
         self.turns = 0
+        self.terminal: dict[str, Any] | None = None
+        """Terminal sessions: size, the seq of the latest snapshot, whether a console is on."""
 
     def apply(self, seq: int, payload: dict[str, Any]) -> SessionState:
         """Apply one event (in seq order) and return the new state."""
@@ -68,6 +73,8 @@ class SessionTracker:
             self.turns += 1
             # A turn that ends withdraws whatever it was still asking.
             self.pending.clear()
+        elif kind in ("terminal_snapshot", "terminal_resize"):
+            self._apply_terminal(seq, payload)
         elif kind == "exited":
             self.pending.clear()
             code = payload.get("code")
@@ -80,6 +87,17 @@ class SessionTracker:
         if target is not None:
             self.state = target
         return self.state
+
+    def _apply_terminal(self, seq: int, payload: dict[str, Any]) -> None:
+        terminal = dict(self.terminal or {"snapshot_seq": 0, "console": False})
+        for name in ("cols", "rows"):
+            if isinstance(payload.get(name), int):
+                terminal[name] = payload[name]
+        if payload.get("kind") == "terminal_snapshot":
+            terminal["snapshot_seq"] = seq
+        if isinstance(payload.get("console"), bool):
+            terminal["console"] = payload["console"]
+        self.terminal = terminal
 
     def _apply_status(self, payload: dict[str, Any]) -> None:
         if self.state is SessionState.EXITED and payload.get("state") == SessionState.STARTING:

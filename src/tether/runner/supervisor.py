@@ -22,6 +22,7 @@ from tether.protocol.events import (
     PermissionDecision,
     Status,
     UserMessage,
+    event_payload,
 )
 from tether.protocol.messages import (
     ControlInterrupt,
@@ -29,6 +30,8 @@ from tether.protocol.messages import (
     ControlSetPermissionMode,
     ControlStart,
     ControlStop,
+    ControlTerminalInput,
+    ControlTerminalResize,
     ControlUserMessage,
 )
 from tether.runner.availability import TeamProbes
@@ -47,6 +50,8 @@ AnyControl = (
     | ControlInterrupt
     | ControlStop
     | ControlSetPermissionMode
+    | ControlTerminalInput
+    | ControlTerminalResize
 )
 TransportFactory = Callable[[TeamConfig], Transport]
 
@@ -126,6 +131,11 @@ class SessionSupervisor:
             elif isinstance(control, ControlSetPermissionMode):
                 session = await self._ready(session_id)
                 await set_permission_mode(session.adapter, control.mode)
+            elif isinstance(control, ControlTerminalInput | ControlTerminalResize):
+                from tether.agents.terminal import terminal_control
+
+                session = await self._ready(session_id)
+                await terminal_control(session.adapter, control)
         except TetherError as exc:
             log.info("session %s: %s failed: %s", session_id, control.action, exc)
             self.emit(session_id, ErrorEvent(code=exc.code, message=str(exc)))
@@ -288,19 +298,6 @@ class SessionSupervisor:
 
 
 _SHUTDOWN_START_WAIT_S = 15.0
-
-
-def event_payload(event: Event) -> dict[str, Any]:
-    """An event model as the outbox's payload: `kind` first, unset fields left out, and
-    the agent's original message (`raw`, the bulk) last."""
-    payload = event.model_dump(mode="json", exclude_none=True)
-    raw = payload.pop("raw", None)
-    if isinstance(event, Exited):
-        payload.setdefault("code", None)  # "no exit code" (a signal, never ran) is a fact
-    payload = {"kind": payload.pop("kind"), **payload}
-    if raw is not None:
-        payload["raw"] = raw
-    return payload
 
 
 def _decision_event(control: ControlPermissionDecision) -> PermissionDecision:

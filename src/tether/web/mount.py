@@ -21,6 +21,7 @@ from starlette.types import Scope
 from tether.web.headers import SECURITY_HEADERS
 from tether.web.live import live_router
 from tether.web.qr import qr_router
+from tether.web.vendor import vendor_router
 
 # The client-side router's pages; each one is the same shell, the script picks the page.
 SHELL_PATHS = (
@@ -77,6 +78,7 @@ def mount_web(app: FastAPI) -> None:
     for path in SHELL_PATHS:
         app.add_api_route(path, app_shell, methods=["GET"], include_in_schema=False)
     app.add_api_route("/sw.js", service_worker, methods=["GET"], include_in_schema=False)
+    app.include_router(vendor_router)  # before the /static mount, which would shadow it
     app.mount("/static", UIStaticFiles(directory=root), name="static")
     app.include_router(qr_router)
     app.include_router(live_router)  # /v1/live: the sessions list, pushed

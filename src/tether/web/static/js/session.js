@@ -5,6 +5,7 @@ import { linkPanel } from "./admin.js";
 import { clear, h, visible } from "./dom.js";
 import { stateChip } from "./sessions.js";
 import { SessionStream } from "./stream.js";
+import { terminalPage } from "./terminal.js";
 import { Transcript, inputView } from "./transcript.js";
 import { setTitle } from "./title.js";
 import { reportVisibility } from "./push.js";
@@ -225,6 +226,13 @@ export function sessionPage(main, match, ctx) {
     sessionId,
     {
       onReady(payload) {
+        if (payload.session && payload.session.agent === "terminal" && !terminal) {
+          // A terminal session: its own view (xterm.js), with its own stream.
+          stream.stop();
+          clear(main);
+          terminal = terminalPage(main, sessionId, ctx, payload.session, { readOnlyLink, follow: params.get("follow") === "1" });
+          return;
+        }
         info = payload.session || info;
         const still = new Set((payload.pending_permissions || []).map((r) => String(r.request_id)));
         for (const id of [...pending.keys()]) if (!still.has(id)) resolvePending(id);
@@ -278,6 +286,7 @@ export function sessionPage(main, match, ctx) {
       beforeReconnect: byLink ? null : () => get("/v1/auth/me", { quiet401: true }),
     },
   );
+  let terminal = null; // the terminal view's cleanup, once this turned out to be one
   refresh();
   stream.connect();
   // The hub sends no push to this device while this tab shows the session it owns.
@@ -285,5 +294,6 @@ export function sessionPage(main, match, ctx) {
   return () => {
     stream.stop();
     stopReporting();
+    if (terminal) terminal();
   };
 }
