@@ -42,7 +42,7 @@ def extensions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
         "extensions",
         {
             "notify": "tether_test_ext:notify_app",
-            "run": "tether_test_ext:run",
+            "shell": "tether_test_ext:run",
             "later": "tether_not_installed_yet.cli:app",
         },
     )
@@ -59,10 +59,10 @@ def test_extensions_are_listed_run_and_missing_ones_hidden(extensions: None) -> 
     assert "tether_test_ext" not in sys.modules  # nothing loaded before it is needed
     code, text = invoke("--help")
     assert code == 0
-    assert "notify" in text and "run" in text and "later" not in text
+    assert "notify" in text and "shell" in text and "later" not in text
     code, text = invoke("notify", "test", "--channel", "webhook")
     assert (code, text.strip()) == (0, "notified via webhook")
-    code, text = invoke("run", "ls", "x")
+    code, text = invoke("shell", "ls", "x")
     assert code == 0 and "['ls', 'x']" in text
     code, text = invoke("later")
     assert code != 0 and "No such command" in text

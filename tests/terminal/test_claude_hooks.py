@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tether.errors import ConfigError, NotFound
+from tether.protocol.events import event_payload
 from tether.protocol.messages import ControlPermissionDecision
 from tether.terminal.claude_hooks import is_claude, with_permission_hook
 from tether.terminal.hook_bridge import HookBridge
@@ -56,7 +57,7 @@ def decision(request_id: str, behavior: str = "allow") -> ControlPermissionDecis
 
 async def test_a_viewers_answer_goes_to_the_hook_and_is_logged() -> None:
     events: list[dict[str, Any]] = []
-    bridge = HookBridge(events.append)
+    bridge = HookBridge(lambda e: events.append(event_payload(e)))
     gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     asked = asyncio.create_task(
         bridge.ask({"tool_name": "Bash", "tool_input": {"command": "touch x"}}, gone)
@@ -83,7 +84,7 @@ async def test_an_answer_in_the_terminal_settles_the_card(
     told: dict[str, Any], behavior: str
 ) -> None:
     events: list[dict[str, Any]] = []
-    bridge = HookBridge(events.append, log_decisions=False)
+    bridge = HookBridge(lambda e: events.append(event_payload(e)), log_decisions=False)
     gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     asked = asyncio.create_task(bridge.ask({"tool_name": "Bash", "tool_input": {"c": 1}}, gone))
     await asyncio.sleep(0)

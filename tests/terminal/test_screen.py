@@ -9,6 +9,7 @@ import pyte
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tether.protocol.events import event_payload
 from tether.terminal.chunks import Utf8Cutter, chunk_bytes, chunk_payload
 from tether.terminal.mirror import TerminalMirror
 from tether.terminal.screen import ScreenModel
@@ -117,7 +118,7 @@ def test_the_latest_snapshot_and_the_output_after_it_draw_the_screen(
 
     async def run() -> None:
         events: list[dict[str, Any]] = []
-        mirror = TerminalMirror(events.append, 30, 8)
+        mirror = TerminalMirror(lambda e: events.append(event_payload(e)), 30, 8)
         mirror.start()
         half = len(data) // 2
         for i in range(0, half, step):
@@ -146,7 +147,7 @@ def test_a_report_shows_the_screen_the_events_leave() -> None:
 
     async def events() -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        mirror = TerminalMirror(out.append, 30, 5)
+        mirror = TerminalMirror(lambda e: out.append(event_payload(e)), 30, 5)
         mirror.start()
         mirror.feed(b"$ make\r\n\x1b[32mok\x1b[0m 12 tests\r\n$ ")
         mirror.close()
@@ -165,7 +166,7 @@ def test_a_flood_never_waits_for_the_model_and_loses_no_output() -> None:
 
     async def run() -> None:
         events: list[dict[str, Any]] = []
-        mirror = TerminalMirror(events.append, 40, 10)
+        mirror = TerminalMirror(lambda e: events.append(event_payload(e)), 40, 10)
         mirror.start()
         line = b"x" * 1023 + b"\n"
         flood = mirror_module.MODEL_BACKLOG_LIMIT // len(line) + 64

@@ -5,7 +5,7 @@
 // The hub pushes the notification contract's JSON. A request's notification has the tag
 // `tether:<session>:<request>`, so a reminder or an answer replaces it instead of stacking.
 
-const CACHE = "tether-shell-v1";
+const CACHE = "tether-shell-v2";
 const OFFLINE = "/static/offline.html";
 // Every file the app shell needs (tests/web/test_pwa_files.py checks none is missing).
 const SHELL = [
@@ -30,6 +30,7 @@ const SHELL = [
   "/static/js/signin.js",
   "/static/js/stream.js",
   "/static/js/teams.js",
+  "/static/js/terminal.js",
   "/static/js/title.js",
   "/static/js/transcript.js",
 ];
