@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from tether.errors import StoreError
 from tether.private import FILE_MODE, private_dir, tighten, touch_private
 from tether.store import queries
-from tether.store.base import SessionRecord, StoredEvent
+from tether.store.base import StoredEvent
 from tether.store.migrations import MIGRATIONS
 from tether.store.sql import Op, run_sync
 
@@ -36,7 +36,7 @@ _STOP = object()
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-class SqliteStore:
+class SqliteStore(queries.QueriedStore):
     """The default store: a SQLite file in WAL mode with synchronous=FULL (the schema of
     every package, auth's tables included, is in `tether.store.migrations`)."""
 
@@ -136,34 +136,6 @@ class SqliteStore:
             return [StoredEvent(session_id, s, ts, k, p) for s, ts, k, p in cur.fetchall()]
 
         return await self.read(select)
-
-    # -- sessions ------------------------------------------------------------------------
-
-    async def create_session(self, record: SessionRecord) -> None:
-        """Insert a new session row."""
-        await self.run_write(queries.create_session(record))
-
-    async def update_session(self, session_id: str, **fields: Any) -> None:
-        """Change some of a session's fields."""
-        await self.run_write(queries.update_session(session_id, fields))
-
-    async def get_session(self, session_id: str) -> SessionRecord | None:
-        """One session by id."""
-        return await self.run_read(queries.get_session(session_id))
-
-    async def list_sessions(self) -> list[SessionRecord]:
-        """Every session, newest first."""
-        return await self.run_read(queries.list_sessions())
-
-    # -- runners -------------------------------------------------------------------------
-
-    async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
-        """Insert or update a runner."""
-        await self.run_write(queries.save_runner(runner_id, version, teams, last_seen))
-
-    async def list_runners(self) -> list[dict[str, Any]]:
-        """Every runner ever seen."""
-        return await self.run_read(queries.list_runners())
 
     # -- threads -------------------------------------------------------------------------
 
