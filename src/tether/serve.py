@@ -155,9 +155,7 @@ async def run_embedded(
             runner_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner_task
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await hub_task
+        await stop_serving(app, server, hub_task)
 
 
 async def run_hub(
@@ -196,6 +194,16 @@ async def run_hub(
         # whose lifespan would log the CancelledError as a traceback; it stops below.
         await asyncio.wait({hub_task})
     finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await hub_task
+        await stop_serving(app, server, hub_task)
+
+
+async def stop_serving(app: Any, server: uvicorn.Server, hub_task: asyncio.Task[None]) -> None:
+    """Drain the hub (not ready; every socket closed with "reconnect", hub/health.py),
+    then stop uvicorn, which stops listening and waits for what is left."""
+    from tether.hub.health import drain
+    from tether.hub.hub import hub_of
+
+    await drain(hub_of(app))
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await hub_task

@@ -88,7 +88,11 @@ class Ingest:
             try:
                 await self.store.append_events(list(stored.values()))
             except StoreError as exc:
-                log.error("could not store events from runner %s: %s", link.id, exc)
+                # Nothing of the batch is acked; the runner keeps it and resends after it
+                # reconnects. A store that refuses says so once (store/health.py), not here
+                # for every batch.
+                if not exc.refused:
+                    log.error("could not store events from runner %s: %s", link.id, exc)
                 closing = receiver.write_failed(plan, incoming, cursors)
                 await link.close(closing.code, closing.reason)
                 return
