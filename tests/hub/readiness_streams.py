@@ -17,6 +17,7 @@ import httpx
 from tests.support.hub import HubHandle, connected_runner
 from tests.support.timing import scaled
 from tether.config import TeamConfig, TetherConfig
+from tether.errors import StoreError
 from tether.runner.daemon import Runner
 from tether.store.base import StoredEvent
 
@@ -45,7 +46,15 @@ class LineStream:
     total: int
 
     async def stored(self) -> list[StoredEvent]:
-        """Every event of the session in the hub's store, in seq order."""
+        """Every event of the session in the hub's store, in seq order (a read that
+        meets a connection the test just terminated is tried again)."""
+        for _ in range(50):
+            with contextlib.suppress(StoreError):
+                return await self._read_all()
+            await asyncio.sleep(0.1)
+        return await self._read_all()
+
+    async def _read_all(self) -> list[StoredEvent]:
         events: list[StoredEvent] = []
         while page := await self.hub.hub.store.read_events(
             self.session, events[-1].seq if events else 0, 5000

@@ -30,9 +30,8 @@ class WriteHealth:
         self.refusals += 1
         if self.problem is None:
             log.error(
-                "the store at %s refuses writes: %s; nothing is acknowledged until it takes"
-                " them again (runners keep their events and resend)",
-                self.where,
+                "the store refuses writes (%s); nothing is acknowledged until it takes them"
+                " again (runners keep their events and resend)",
                 error.message,
             )
         self.problem = error
