@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.hub import HubHandle, connected_runner
+from tests.support.hub import HubHandle
 from tests.support.timing import scaled
 from tether.config import TeamConfig, TetherConfig
 from tether.errors import StoreError
@@ -87,20 +87,38 @@ def lines_config(root: Path, total: int, gate_at: int) -> tuple[TetherConfig, Pa
 
 @contextlib.asynccontextmanager
 async def line_stream(
-    hub: HubHandle, root: Path, *, total: int, gate_at: int
+    hub: HubHandle,
+    root: Path,
+    *,
+    total: int,
+    gate_at: int,
+    runner_dir: Path | None = None,
+    memory_limit: int = 10_000,
 ) -> AsyncIterator[LineStream]:
-    """A runner (its data dir under `root`, away from the hub's) and a started session of
-    the `lines` team that has printed up to the gate."""
+    """A runner (its data dir `runner_dir`, by default under `root`, away from the hub's)
+    and a started session of the `lines` team that has printed up to the gate."""
     config, gate = lines_config(root, total, gate_at)
     token = await hub.runner_token("lines-runner")
-    async with connected_runner(
-        hub.url, token, config, root / "runner", runner_id="lines-runner"
-    ) as runner:
+    runner = Runner(
+        hub.url,
+        token,
+        config,
+        runner_dir or root / "runner",
+        runner_id="lines-runner",
+        memory_limit=memory_limit,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        await asyncio.wait_for(runner.connected.wait(), scaled(30))
         async with hub.client() as client:
             session = str((await client.start("lines"))["id"])
         stream = LineStream(hub, runner, session, gate, total)
         await until(lambda: _has(stream, f"line {gate_at}"), what=f"line {gate_at} stored")
         yield stream
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _has(stream: LineStream, line: str) -> bool:

@@ -5,54 +5,14 @@ them, and in the end every line is in the log exactly once, in order."""
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.hub.readiness_streams import all_lines_once, line_stream, until
 from tests.support.hub import running_hub
-
-
-@contextlib.contextmanager
-def small_tmpfs(where: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of `size` mounted at `where` for the block (root only), unmounted after."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    where.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file until the disk is full; the file (delete it to free the space)."""
-    filler = disk / "filler"
-    chunk = b"\0" * (64 * 1024)
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(chunk)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC, exc
-    # Whatever is left is smaller than a chunk: take it too, byte-sized bites.
-    with open(filler, "ab", buffering=0) as f, contextlib.suppress(OSError):
-        while True:
-            f.write(b"\0" * 512)
-    return filler
+from tests.support.tmpfs import fill, small_tmpfs
 
 
 async def test_a_full_data_dir_holds_the_stream_back_and_loses_nothing(
@@ -87,3 +47,33 @@ async def test_a_full_data_dir_holds_the_stream_back_and_loses_nothing(
     said = [r.getMessage() for r in caplog.records if "refuses writes" in r.getMessage()]
     assert len(said) == 1, said  # once for the outage, not once per event
     assert any("takes writes again" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_full_spill_dir_on_the_runner_reaches_the_hub_as_a_session_error(
+    tmp_path: Path,
+) -> None:
+    # Both disks full: the hub cannot store, so the runner holds more than its memory bound
+    # and cannot spill either. It says so in the session; nothing is dropped.
+    with (
+        small_tmpfs(tmp_path / "data", "8m") as data,
+        small_tmpfs(tmp_path / "runner", "2m") as runner_dir,
+    ):
+        async with (
+            running_hub(data, with_runner=False) as hub,
+            line_stream(
+                hub, tmp_path, total=3000, gate_at=300, runner_dir=runner_dir, memory_limit=100
+            ) as stream,
+        ):
+            hub_filler, _runner_filler = fill(data), fill(runner_dir)
+            stream.gate.touch()
+
+            async def over_the_bound() -> bool:
+                return stream.runner.outbox.unacked_count() > 200
+
+            await until(over_the_bound, what="the runner to hold more than it may in memory")
+            hub_filler.unlink()  # the hub takes events again; the runner's disk stays full
+            await all_lines_once(stream)
+            errors = [e for e in await stream.stored() if e.kind == "error"]
+            assert len(errors) == 1
+            assert '"code":"spill_failed"' in errors[0].payload
+            assert "cannot spill events" in errors[0].payload
