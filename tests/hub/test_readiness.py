@@ -1,14 +1,17 @@
-"""`/healthz` and `/readyz` as a load balancer reads them, and a PostgreSQL store that is
-not there when the hub starts: the hub refuses to start, saying what to check."""
+"""`/healthz` and `/readyz` as a load balancer reads them, and a store that is not there
+when the hub starts: the hub refuses to start, saying what to check (no traceback)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.hub import running_hub
+from tests.support.procs import cli_env, free_port, tether_argv
+from tests.support.timing import scaled
 from tether.app import create_app
 from tether.errors import StoreError
 from tether.hub.health import drain
@@ -71,3 +74,20 @@ async def test_a_postgresql_store_that_is_not_there_stops_the_hub_from_starting(
     assert "cannot connect to the PostgreSQL store at" in refused.value.message
     assert "127.0.0.1:1/nowhere" in refused.value.message
     assert refused.value.hint and "server runs" in refused.value.hint
+
+
+def test_tether_hub_on_a_store_it_cannot_open_says_why_and_exits(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    (home / "tether.db").mkdir()  # not a file SQLite can open
+    done = subprocess.run(
+        tether_argv("hub", "--port", str(free_port()), "--data-dir", str(home)),
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=scaled(60),
+    )
+    assert done.returncode != 0
+    assert "cannot create the store at" in done.stderr and "tether.db" in done.stderr
+    assert "hint:" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr

@@ -92,7 +92,10 @@ class PostgresStore:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect (a pool), and migrate the schema under the advisory lock."""
+        """Connect (a pool), and migrate the schema under the advisory lock (once: opening an
+        open store does nothing)."""
+        if self._migrated:
+            return
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=self.min_size, max_size=self.max_size, command_timeout=30

@@ -59,7 +59,10 @@ class SqliteStore:
         """Create the file if needed, migrate it, and start the writer thread.
 
         The directory is made 0700 and the database file 0600 before SQLite opens it, so
-        the file, its WAL and its shared-memory index are private from the first byte."""
+        the file, its WAL and its shared-memory index are private from the first byte.
+        Opening an open store does nothing (the hub opens it before serving)."""
+        if self._migrated:
+            return
         try:
             private_dir(self.path.parent)
             touch_private(self.path)
