@@ -40,7 +40,7 @@ async def test_readyz_is_503_with_the_reason_while_the_store_refuses_writes(
         hub.hub.store.health.took()
         back = await http.get(f"{hub.url}/readyz")
     assert refused.status_code == 503
-    assert refused.json() == {"ready": False, "reason": "database or disk is full"}
+    assert refused.json() == {"ready": False, "reason": "the store's disk is full"}
     assert alive.status_code == 200  # alive all the same: restarting would not help
     assert back.status_code == 200
 

@@ -8,7 +8,9 @@ full, nor while the hub drains for a shutdown. A 503 names the reason.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
@@ -46,15 +48,62 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def not_ready(hub: Hub) -> str | None:
-    """Why the hub should not be sent traffic now, or None."""
+    """Why the hub should not be sent traffic now, or None. The reason is for anyone
+    (the endpoint needs no credentials): what kind of trouble, never where the store is;
+    the details are in the hub's log."""
     if hub.draining:
         return DRAIN_REASON
-    try:
-        await hub.store.ping()
-    except StoreError as exc:
-        return exc.message
-    problem = hub.store.health.problem
-    return None if problem is None else problem.message
+    probe = _PROBES.get(hub)
+    if probe is None:
+        probe = _PROBES[hub] = _Probe(hub)
+    return await probe.check()
+
+
+class _Probe:
+    """One store check at a time per hub: however many callers ask at once (a load
+    balancer per replica, or someone flooding an endpoint that needs no credentials), the
+    store sees one query, and every caller gets its answer — never a stale one."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self._running: asyncio.Future[str | None] | None = None
+
+    async def check(self) -> str | None:
+        running = self._running
+        if running is None:
+            running = self._running = asyncio.ensure_future(self._check())
+            running.add_done_callback(self._done)
+        return await asyncio.shield(running)
+
+    def _done(self, future: asyncio.Future[str | None]) -> None:
+        if self._running is future:
+            self._running = None
+
+    async def _check(self) -> str | None:
+        store = self.hub.store
+        try:
+            await store.ping()
+        except StoreError as exc:
+            if exc.refused:
+                store.health.refused(exc)  # logged once, with the details
+            return public_reason(exc, default="the store does not answer")
+        problem = store.health.problem
+        return None if problem is None else public_reason(problem)
+
+
+_PROBES: weakref.WeakKeyDictionary[Hub, _Probe] = weakref.WeakKeyDictionary()
+
+
+def public_reason(error: StoreError, default: str = "the store refuses writes") -> str:
+    """What kind of store trouble, in words that name no host, database or path."""
+    text = error.message.lower()
+    if "read-only" in text or "readonly" in text:
+        return "the store is read-only"
+    if "full" in text:
+        return "the store's disk is full"
+    if "not open" in text:
+        return "the store is not open"
+    return default
 
 
 async def drain(hub: Hub) -> int:
