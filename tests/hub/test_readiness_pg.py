@@ -137,3 +137,30 @@ async def test_a_flood_of_readiness_checks_costs_the_database_one_query_at_a_tim
             answers = await asyncio.gather(*(http.get(f"{hub.url}/readyz") for _ in range(300)))
             assert {a.status_code for a in answers} == {200}
             await all_lines_once(stream)
+
+
+async def test_a_refused_state_update_does_not_hold_back_the_acks_of_stored_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The database takes events but refuses to update session rows (as a full tablespace
+    # would, for real: a trigger raising disk_full): the events are durable, so every one
+    # is acked, and the runner holds nothing back.
+    async with pg_hub(tmp_path, monkeypatch) as (hub, db):
+        conn = await asyncpg.connect(f"{PG_SERVER}/{db.name}")
+        try:
+            await conn.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'no room' USING ERRCODE = 'disk_full'; END $$;"
+                " CREATE TRIGGER refuse BEFORE UPDATE ON sessions"
+                " FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        finally:
+            await conn.close()
+        async with line_stream(hub, tmp_path, total=500, gate_at=100) as stream:
+            stream.gate.touch()
+            await all_lines_once(stream)
+
+            async def all_acked() -> bool:
+                return stream.runner.outbox.unacked_count() == 0
+
+            await until(all_acked, what="every stored event to be acked")
