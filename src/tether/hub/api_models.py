@@ -47,6 +47,13 @@ class Health(BaseModel):
     """Runners connected now."""
 
 
+class Readiness(BaseModel):
+    """`/readyz`: whether to send this hub traffic (503 with the reason when not)."""
+
+    ready: bool
+    reason: str | None = None
+
+
 class Accepted(BaseModel):
     """The hub handed the request to the session's runner (the outcome arrives as events)."""
 

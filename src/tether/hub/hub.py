@@ -47,6 +47,8 @@ class Hub:
     extensions: dict[str, object] = field(default_factory=dict)
     """Services of the features mounted on the hub, by name (`notify`); each feature reads
     its own with a typed accessor (e.g. `tether.notify.install.notify_of`)."""
+    draining: bool = False
+    """Shutting down: `/readyz` says 503 and sockets are being closed (hub/health.py)."""
 
 
 def hub_of(where: HTTPConnection | Starlette) -> Hub:

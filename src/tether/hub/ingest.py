@@ -88,7 +88,11 @@ class Ingest:
             try:
                 await self.store.append_events(list(stored.values()))
             except StoreError as exc:
-                log.error("could not store events from runner %s: %s", link.id, exc)
+                # Nothing of the batch is acked; the runner keeps it and resends after it
+                # reconnects. A store that refuses says so once (store/health.py), not here
+                # for every batch.
+                if not exc.refused:
+                    log.error("could not store events from runner %s: %s", link.id, exc)
                 closing = receiver.write_failed(plan, incoming, cursors)
                 await link.close(closing.code, closing.reason)
                 return
@@ -127,15 +131,25 @@ class Ingest:
             self.wakeups.wake(session_id)
             self.observers.publish(SessionChange(session_id, tuple(session_events)))
         for live in touched.values():
-            live.record.state = live.tracker.state.value
-            live.record.exit_code = live.tracker.exit_code
-            live.record.agent_session_id = live.tracker.agent_session_id
+            await self._save_state(live)
+
+    async def _save_state(self, live: LiveSession) -> None:
+        """The session's row follows its derived state. The row only caches what the
+        events say (loading a session derives it again from them), so a store that
+        refuses this write must not hold back the acks of events that are durable."""
+        live.record.state = live.tracker.state.value
+        live.record.exit_code = live.tracker.exit_code
+        live.record.agent_session_id = live.tracker.agent_session_id
+        try:
             await self.store.update_session(
                 live.id,
                 state=live.record.state,
                 exit_code=live.record.exit_code,
                 agent_session_id=live.record.agent_session_id,
             )
+        except StoreError as exc:
+            if not exc.refused:  # a refusing store says so once itself
+                log.error("could not save the state of session %s: %s", live.id, exc)
 
 
 def _stored(env: Envelope) -> StoredEvent:

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from starlette.requests import HTTPConnection
 
-import tether
 from tether.auth.principal import Principal
 from tether.errors import AuthError, Forbidden, NotFound
 from tether.hub import api_models as api
 from tether.hub.broker import Broker, LiveSession
+from tether.hub.health import health_router, refused_while_draining
 from tether.hub.hub import hub_of
 from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
@@ -29,6 +29,7 @@ from tether.protocol.messages import (
 )
 
 router = APIRouter()
+router.include_router(health_router)  # /healthz, /readyz
 
 
 def broker_of(conn: HTTPConnection) -> Broker:
@@ -75,12 +76,6 @@ async def writable_session(request: Request, session_id: str, principal: Princip
             hint="wait for the owner to leave, or ask them",
         )
     return live
-
-
-@router.get("/healthz")
-async def healthz(request: Request) -> api.Health:
-    """Liveness: no auth, no secrets."""
-    return api.Health(version=tether.__version__, runners=len(broker_of(request).runners))
 
 
 @router.get("/v1/teams")
@@ -227,6 +222,8 @@ async def set_permission_mode(
 @router.websocket("/v1/runner")
 async def runner_endpoint(ws: WebSocket) -> None:
     """The runner socket."""
+    if await refused_while_draining(ws):
+        return
     principal = await authenticate(ws)
     # A signed-in CLI device may serve as its own PTY host (`tether run`); the policy then
     # holds it to the one runner id derived from it, with no teams (docs/terminal.md).
@@ -242,6 +239,8 @@ async def runner_endpoint(ws: WebSocket) -> None:
 @router.websocket("/v1/sessions/{session_id}/stream")
 async def viewer_endpoint(ws: WebSocket, session_id: str) -> None:
     """The viewer socket (header or cookie credentials, or a first `auth` frame)."""
+    if await refused_while_draining(ws):
+        return
     principal = await authenticate(ws)
     if principal is None and not has_credentials(ws):
         principal = await first_frame_principal(ws)

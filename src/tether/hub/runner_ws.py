@@ -8,7 +8,7 @@ import logging
 from starlette.websockets import WebSocket
 
 from tether.auth.principal import Principal
-from tether.errors import ProtocolError
+from tether.errors import ProtocolError, StoreError
 from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, RunnerLink
 from tether.hub.hub import hub_of
@@ -58,7 +58,12 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
         close=lambda code, reason: close_quietly(ws, code, reason),
         principal=principal,
     )
-    welcome = await broker.runner_connected(link, hello)
+    try:
+        welcome = await broker.runner_connected(link, hello)
+    except StoreError as exc:
+        # The store refuses (logged once by it): the runner keeps its events and retries.
+        await close_quietly(ws, CloseCode.INTERNAL_ERROR, f"the hub cannot store now: {exc}")
+        return
     await link.send_frame(encode_frame("welcome", welcome))
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
     try:

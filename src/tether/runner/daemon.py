@@ -17,7 +17,7 @@ from tether.agents.detect import detect_agents
 from tether.backoff import Backoff
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
-from tether.errors import AuthError, ProtocolError, TetherError
+from tether.errors import AuthError, HubUnreachable, ProtocolError, TetherError
 from tether.heartbeat import Heard, keep_alive
 from tether.protocol.codec import decode, encode_frame, parse_payload
 from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
@@ -102,6 +102,9 @@ class Runner:
                     await self._connect_once()
                 except AuthError as exc:
                     log.error("the hub refused this runner: %s", exc)
+                except HubUnreachable as exc:
+                    # Refreshing the token needs the hub too; the events held here wait.
+                    log.warning("%s", exc)
                 except RECONNECTABLE as exc:
                     log.warning("connection to the hub at %s lost: %s", self.hub_url, _why(exc))
                 self.connected.clear()
