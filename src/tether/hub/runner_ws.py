@@ -7,6 +7,7 @@ import logging
 
 from starlette.websockets import WebSocket
 
+from tether.auth.device_auth import client_address
 from tether.auth.principal import Principal
 from tether.errors import ProtocolError
 from tether.heartbeat import Heard, keep_alive
@@ -47,9 +48,8 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
         await close_quietly(ws, CloseCode.PROTOCOL_ERROR, str(exc))
         return
     hub = hub_of(ws)
-    why = await hub.policy.refuse_runner(principal, hello.runner_id, [t.name for t in hello.teams])
+    why = await _refusal(ws, principal, hello)
     if why:
-        await hub.audit("runner_refused", principal, runner=hello.runner_id, why=why)
         await close_quietly(ws, CloseCode.FORBIDDEN, f"forbidden: {why}")
         return
     link = RunnerLink(
@@ -67,6 +67,28 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
     finally:
         broker.runner_disconnected(link)
         log.info("runner %s disconnected", link.id)
+
+
+async def _refusal(ws: WebSocket, principal: Principal, hello: Hello) -> str | None:
+    """Why this device may not serve as the runner id it names (None: it may).
+
+    The policy's checks (device kind, paired name, teams of connected runners) come
+    first; then the id is claimed in the store, which is what holds whether the owner is
+    connected or not: an id another user's device registered is refused for good, so
+    nobody can say `hello` as someone else's runner while it is offline and be handed
+    its sessions, prompts and new sessions (issue #11, finding 2)."""
+    hub = hub_of(ws)
+    why = await hub.policy.refuse_runner(principal, hello.runner_id, [t.name for t in hello.teams])
+    if why:
+        await hub.audit("runner_refused", principal, runner=hello.runner_id, why=why)
+        return why
+    if principal.device_id is None or principal.user_id is None:
+        return "only a paired device can serve as a runner"
+    claim = await hub.auth.runners.claim(principal, hello.runner_id, address=client_address(ws))
+    refusal = claim.refusal()
+    if refusal is not None:
+        log.warning("refused runner id %r to device %s", hello.runner_id, principal.device_id)
+    return refusal
 
 
 async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard) -> None:
