@@ -211,7 +211,14 @@ async def browser_refresh(request: Request, response: Response) -> dict[str, Any
         raise AuthError("not signed in", hint="sign in with a code: POST /v1/auth/browser")
     done = await service_of(request).refresh(refresh, key, address=client_address(request))
     _set_browser_cookies(request, response, done, key)
-    return {"device_id": done.device.id, "expires_in": done.expires_in}
+    # The page cannot read its HttpOnly cookie, so its open sockets renew themselves with
+    # this instead: a token good only for an in-band `auth` frame (docs/security.md).
+    socket_token = service_of(request).access_token(done.device, scope="renew")
+    return {
+        "device_id": done.device.id,
+        "expires_in": done.expires_in,
+        "socket_token": socket_token,
+    }
 
 
 @auth_router.post("/v1/auth/logout")

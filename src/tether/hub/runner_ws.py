@@ -14,6 +14,7 @@ from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, RunnerLink
 from tether.hub.hub import hub_of
 from tether.hub.sockets import close_quietly, error_frame, receive_envelope
+from tether.hub.ws_auth import SocketCredential
 from tether.protocol.codec import encode_frame, parse_payload
 from tether.protocol.messages import CloseCode, Hello
 from tether.tasks import run_first_completed
@@ -63,7 +64,12 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
     try:
         with hub.live.track(principal, link.close):
-            await run_first_completed(_receive(ws, broker, link, heard), _ping(link, heard, broker))
+            credential = SocketCredential(ws, principal)
+            await run_first_completed(
+                _receive(ws, broker, link, heard, credential),
+                _ping(link, heard, broker),
+                credential.enforce(link.close),
+            )
     finally:
         broker.runner_disconnected(link)
         log.info("runner %s disconnected", link.id)
@@ -91,7 +97,9 @@ async def _refusal(ws: WebSocket, principal: Principal, hello: Hello) -> str | N
     return refusal
 
 
-async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard) -> None:
+async def _receive(
+    ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard, credential: SocketCredential
+) -> None:
     while True:
         env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
         if env is None:
@@ -110,6 +118,8 @@ async def _receive(ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard
             broker.ingest.submit(link, env)
         elif env.type == "ping":
             await link.send_frame(encode_frame("pong"))
+        elif env.type == "auth":
+            await link.send_frame(await credential.renew(env.payload))
         elif env.type in ("pong", "error"):
             if env.type == "error":
                 log.warning("runner %s reported: %s", link.id, env.payload.get("message"))
