@@ -10,15 +10,18 @@ from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from tether.auth.device_auth import client_address
 from tether.auth.principal import Principal
 from tether.auth.tokens import looks_like_jwt
 from tether.hub.hub import hub_of
+from tether.hub.sockets import close_quietly
 from tether.protocol.codec import encode_frame
 from tether.protocol.messages import CloseCode
 
 log = logging.getLogger("tether.hub")
 
-AUTH_FRAME_TIMEOUT_S = 10.0
+AUTH_FRAME_TIMEOUT_S = 3.0
+"""A socket without credentials must send its `auth` frame this soon."""
 MAX_AUTH_FRAME_BYTES = 4096
 """An `auth` frame is a token in a small envelope; anything longer is refused unread."""
 MAX_AUTH_TOKEN_CHARS = 2048
@@ -37,20 +40,60 @@ def has_credentials(ws: WebSocket) -> bool:
 
 
 async def first_frame_principal(ws: WebSocket) -> Principal | None:
-    """Accept, then authenticate from the first frame (`auth` with a token), or None."""
+    """Accept, then authenticate from the first frame (`auth` with a token), or None.
+
+    Before anyone is authenticated nothing costly happens (issue #11, finding 6): an
+    address holds at most `MAX_PREAUTH_PER_ADDRESS` such sockets at once (more are closed
+    with 1008), the frame must come within `AUTH_FRAME_TIMEOUT_S`, and a frame over
+    `MAX_AUTH_FRAME_BYTES` is closed with 1009 by its length alone — never parsed."""
     await accept_once(ws)
+    hub = hub_of(ws)
+    with hub.preauth.hold(client_address(ws)) as admitted:
+        if not admitted:
+            log.info("refused an unauthenticated socket from %s: too many", client_address(ws))
+            await close_quietly(
+                ws,
+                CloseCode.POLICY,
+                "too many unauthenticated connections from your address: send 'auth' first",
+            )
+            return None
+        token = await _auth_frame_token(ws)
+        if token is None:
+            return None
+        return await hub.authenticator.authenticate_token(token, ws)
+
+
+async def _auth_frame_token(ws: WebSocket) -> str | None:
     try:
-        message = await asyncio.wait_for(ws.receive_text(), AUTH_FRAME_TIMEOUT_S)
-        frame = json.loads(message)
-    except (TimeoutError, WebSocketDisconnect, RuntimeError, ValueError, KeyError):
+        message = await asyncio.wait_for(ws.receive(), AUTH_FRAME_TIMEOUT_S)
+    except (TimeoutError, WebSocketDisconnect, RuntimeError):
+        return None
+    if message["type"] != "websocket.receive":
+        return None
+    text = message.get("text")
+    # `len` of a str is free; the encoded size is checked only once that is small.
+    if (
+        text is None
+        or len(text) > MAX_AUTH_FRAME_BYTES
+        or len(text.encode()) > MAX_AUTH_FRAME_BYTES
+    ):
+        await close_quietly(
+            ws,
+            CloseCode.TOO_BIG,
+            f"the first frame must be an 'auth' text frame of at most {MAX_AUTH_FRAME_BYTES} bytes",
+        )
+        return None
+    try:
+        frame = json.loads(text)
+    except ValueError:
         return None
     if not isinstance(frame, dict) or frame.get("type") != "auth":
         return None
     payload = frame.get("payload")
     token = payload.get("token") if isinstance(payload, dict) else None
-    if not isinstance(token, str) or not token:
+    if not isinstance(token, str) or not token or len(token) > MAX_AUTH_TOKEN_CHARS:
         return None
-    return await hub_of(ws).authenticator.authenticate_token(token, ws)
+    return token
 
 
 EXPIRY_POLL_S = 0.25

@@ -24,7 +24,7 @@ export class SessionStream {
     this.follow = follow;
     // Called before every reconnect after a drop: a page that was open past the session
     // cookie's lifetime refreshes it over HTTP first. (A handshake without any cookie
-    // would be taken for a first-frame `auth` socket and wait 10 s before its 4001.)
+    // would be taken for a first-frame `auth` socket and wait 3 s before its 4001.)
     this.beforeReconnect = beforeReconnect;
     this.lastSeq = 0;
     this.ws = null;
