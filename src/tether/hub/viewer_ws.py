@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tether.auth.principal import Principal
 from tether.errors import Conflict, ProtocolError, TetherError, UnknownMessageType
@@ -67,10 +67,23 @@ async def viewer_socket(
         await ws.accept()
     credential = SocketCredential(ws, principal)
     with hub_of(ws).live.track(principal, lambda code, why: close_quietly(ws, code, why)):
-        await run_first_completed(
-            _serve(ws, broker, live, credential, follow=follow),
-            credential.enforce(lambda code, why: close_quietly(ws, code, why)),
-        )
+        try:
+            await run_first_completed(
+                _serve(ws, broker, live, credential, follow=follow),
+                credential.enforce(lambda code, why: close_quietly(ws, code, why)),
+            )
+        except (WebSocketDisconnect, OSError) as exc:
+            log.debug("viewer of %s went away mid-send: %r", live.record.id, exc)
+        except RuntimeError as exc:
+            # Sending after the peer (or this hub) closed the socket: Starlette and
+            # uvicorn say so with a RuntimeError. Anything else is a bug and is raised.
+            if not _gone(ws):
+                raise
+            log.debug("viewer of %s went away mid-send: %s", live.record.id, exc)
+
+
+def _gone(ws: WebSocket) -> bool:
+    return WebSocketState.DISCONNECTED in (ws.application_state, ws.client_state)
 
 
 async def _serve(
