@@ -177,3 +177,21 @@ async def test_remote_session_reconnects_with_a_fresh_token_after_expiry(tmp_pat
             assert drops and drops[0].startswith("expired"), drops
             await remote.send_message("after expiry")  # not fatal: it came back by itself
             assert (await wait_for_event(remote, "turn_finished"))["status"] == "success"
+
+
+async def test_the_mcp_socket_expires_too_unless_renewed(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as hub:
+        headers = {"Authorization": f"Bearer {hub.token}"}
+        renewed = await connect(ws_url(hub, "/mcp/ws"), additional_headers=headers)
+        lapsed = await connect(ws_url(hub, "/mcp/ws"), additional_headers=headers)
+        hub.clock.advance(500)
+        await renewed.send(json.dumps({"v": 1, "type": "auth", "payload": {"token": hub.token}}))
+        reply = json.loads(await asyncio.wait_for(renewed.recv(), scaled(5)))
+        assert reply["type"] == "authenticated" and reply["payload"]["expires_in"] > 500
+        hub.clock.advance(200)
+        code, reason, _ = await frames_until_closed(lapsed, within=5)
+        assert code == 4001 and reason.startswith("expired")
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        await renewed.send(json.dumps(ping))
+        assert json.loads(await asyncio.wait_for(renewed.recv(), scaled(5)))["id"] == 1
+        await renewed.close()
