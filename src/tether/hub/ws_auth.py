@@ -1,5 +1,10 @@
-"""Browser sockets authenticate with a first `auth` frame (browsers cannot set headers on a
-WebSocket, and tokens never go in URLs): `{"v":1,"type":"auth","payload":{"token":"…"}}`."""
+"""Sockets and their credentials: the first-frame `auth` and what it may cost before anyone
+is authenticated, and the expiry of the credential an open socket runs on.
+
+Browser sockets may authenticate with a first `auth` frame (browsers cannot set headers
+on a WebSocket, and tokens never go in URLs): `{"v":1,"type":"auth","payload":{"token":
+"…"}}`. Any open socket renews its credential with the same frame before it expires
+(`SocketCredential`; docs/security.md, "Expiry on open sockets")."""
 
 from __future__ import annotations
 
