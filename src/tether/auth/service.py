@@ -88,6 +88,7 @@ class AuthService:
         self.audit_hook = self.audit.hook
         self.audit_entries = self.audit.entries
         self.runners = RunnerRegistry(store, self.audit, clock)
+        self.access_ttl = ACCESS_TTL_S  # how long session tokens live (tests shorten it)
         self._jwt_key = b""
         self._code_key = b""
         self._devices: dict[str, Device] = {}
@@ -239,14 +240,17 @@ class AuthService:
 
     # -- tokens ------------------------------------------------------------------------
 
-    def access_token(self, device: Device) -> str:
-        """A fresh session token for a device (the caller checked it may have one)."""
+    def access_token(self, device: Device, *, scope: str | None = None) -> str:
+        """A fresh session token for a device (the caller checked it may have one); with
+        `scope="renew"`, a `socket_token` that only renews its open sockets."""
         return mint_access(
             self._jwt_key,
             user_id=device.user_id,
             device_id=device.id,
             fingerprint=device.fingerprint,
             now=self.clock(),
+            ttl=self.access_ttl,
+            scope=scope,
         )
 
     async def refresh(self, refresh_token: str, device_key: str, *, address: str) -> Refreshed:
@@ -283,7 +287,7 @@ class AuthService:
         await self.record(
             "token_refresh", None, address=address, user_id=device.user_id, device_id=device.id
         )
-        return Refreshed(device, new, self.access_token(device), ACCESS_TTL_S)
+        return Refreshed(device, new, self.access_token(device), self.access_ttl)
 
     async def device(self, device_id: str) -> Device | None:
         """A device (cached; revocation updates the cache)."""
@@ -294,11 +298,14 @@ class AuthService:
                 self._devices[device_id] = cached
         return cached
 
-    async def principal_for_access(self, token: str) -> Principal | None:
-        """The principal of a valid, unexpired session token of a live device."""
+    async def principal_for_access(self, token: str, *, renewal: bool = False) -> Principal | None:
+        """The principal of a valid, unexpired session token of a live device (a scoped
+        `socket_token` only with `renewal`: an open socket renewing itself in-band)."""
         await self.ready()
         claims = verify_access(self._jwt_key, token, now=self.clock())
-        if claims is None:
+        if claims is None or (
+            claims.scope is not None and not (renewal and claims.scope == "renew")
+        ):
             return None
         device = await self.device(claims.device_id)
         if device is None or device.revoked or device.fingerprint != claims.fingerprint:
@@ -313,6 +320,7 @@ class AuthService:
             user_id=user.id,
             device_id=device.id,
             is_admin=user.is_admin,
+            expires_at=claims.expires_at,
         )
 
     async def share_link(self, token: str) -> ShareLink | None:
@@ -333,6 +341,7 @@ class AuthService:
             name=f"share link {link.id}",
             read_only=True,
             session_scope=link.session_id,
+            expires_at=link.expires_at,
         )
 
     # -- revocation --------------------------------------------------------------------

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tether.backoff import Backoff
 from tether.client.api import TokenProvider
+from tether.client.renewal import renew_in_band
 from tether.client.tls import check_hub_url
 from tether.errors import (
     AuthError,
@@ -34,7 +35,7 @@ from tether.errors import (
 from tether.protocol.codec import decode, encode, make
 from tether.reconnect import RECONNECTABLE
 from tether.sanitize import terminal_text
-from tether.tasks import keep_task
+from tether.tasks import keep_task, run_first_completed
 
 log = logging.getLogger("tether.client")
 
@@ -214,7 +215,8 @@ class RemoteSession:
                 reason = (
                     exc.rcvd.reason if isinstance(exc, ConnectionClosed) and exc.rcvd else str(exc)
                 )
-                if code in _FATAL_CLOSE:
+                if code in _FATAL_CLOSE and not (reason or "").startswith("expired"):
+                    # (An expired credential is not fatal: a fresh token reconnects.)
                     self._fail(_FATAL_CLOSE[code](reason or "refused by the hub"))
                     return
                 await self._call("disconnected", reason or type(exc).__name__)
@@ -244,7 +246,8 @@ class RemoteSession:
         self._queue.put_nowait(exc)
 
     async def _connect_once(self) -> None:
-        headers = {"Authorization": f"Bearer {await self._token()}"}
+        token = await self._token()
+        headers = {"Authorization": f"Bearer {token}"}
         try:
             ws_cm = connect(
                 self.url,
@@ -256,7 +259,10 @@ class RemoteSession:
             )
             async with ws_cm as ws:
                 self._ws = ws
-                await self._serve(ws)
+                await run_first_completed(
+                    self._serve(ws),
+                    renew_in_band(self._token, token, ws.send, session=self.session_id),
+                )
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403):

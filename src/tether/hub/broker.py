@@ -21,7 +21,6 @@ from pydantic import BaseModel
 
 import tether
 from tether.auth.principal import Principal
-from tether.errors import NotFound
 from tether.hub.ingest import Ingest
 from tether.hub.live import LiveSession, Role, Viewer
 from tether.hub.observers import Observers
@@ -144,16 +143,13 @@ class Broker:
             await old.close(closing.code, closing.reason)
         durable: dict[str, int] = {}
         for session_id in hello.sessions:
-            try:
-                durable[session_id] = (await self.session(session_id)).durable_seq
-            except NotFound:
-                durable[session_id] = 0
+            durable[session_id] = await self._durable_seq_for(link.id, session_id)
         for live in self.registry.of_runner(link.id):
             if live.tracker.state is not SessionState.EXITED:
                 durable.setdefault(live.id, live.durable_seq)
         for session_id in durable:
             live_or_none = self.sessions.get(session_id)
-            if live_or_none is not None:
+            if live_or_none is not None and live_or_none.record.runner_id == link.id:
                 live_or_none.cursor.reset()
                 self.presence.announce(live_or_none, self.info(live_or_none))
         return Welcome(
@@ -163,6 +159,18 @@ class Broker:
             dead_after_s=self.settings.dead_after_s,
             max_frame_bytes=self.settings.max_frame_bytes,
         )
+
+    async def _durable_seq_for(self, runner_id: str, session_id: str) -> int:
+        """The durable seq of a session a runner names in `hello`: 0 for one this hub has
+        never seen *and* for one of another runner, so that a `hello` reveals neither
+        the existence nor the seq of someone else's session (issue #11, finding 2)."""
+        live = self.sessions.get(session_id)
+        if live is None:
+            record = await self.store.get_session(session_id)
+            if record is None or record.runner_id != runner_id:
+                return 0
+            live = await self.session(session_id)
+        return live.durable_seq if live.record.runner_id == runner_id else 0
 
     def runner_disconnected(self, link: RunnerLink) -> None:
         """A runner went away: its sessions show as `lost` until it returns."""

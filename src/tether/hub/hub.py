@@ -16,11 +16,15 @@ from starlette.requests import HTTPConnection
 
 from tether.auth.policy import Policy
 from tether.auth.principal import Authenticator, Principal
+from tether.auth.ratelimit import PendingLimit
 from tether.auth.service import AuthService
 from tether.hub.broker import Broker
 from tether.hub.seams import LiveSockets
 from tether.hub.settings import HubSettings
 from tether.store.base import Store
+
+MAX_PREAUTH_PER_ADDRESS = 16
+"""Unauthenticated sockets one address may hold open at once (docs/security.md)."""
 
 
 class AuditHook(Protocol):
@@ -44,6 +48,8 @@ class Hub:
     live: LiveSockets
     """Every open socket by the principal behind it (revoking closes them)."""
     audit: AuditHook
+    preauth: PendingLimit = field(default_factory=lambda: PendingLimit(MAX_PREAUTH_PER_ADDRESS))
+    """Sockets per client address still waiting for their first-frame `auth`."""
     extensions: dict[str, object] = field(default_factory=dict)
     """Services of the features mounted on the hub, by name (`notify`); each feature reads
     its own with a typed accessor (e.g. `tether.notify.install.notify_of`)."""

@@ -78,7 +78,7 @@ class Ingest:
     async def _take(self, link: RunnerLink, batch: list[Envelope]) -> None:
         """One batch through the delivery rules: refuse, write, apply, ack, close."""
         incoming = [Incoming(env.session or "", env.seq or 0) for env in batch]
-        cursors = await self._cursors(incoming)
+        cursors = await self._cursors(link, incoming)
         receiver, closed_before = link.receiver, link.receiver.closing
         plan = receiver.plan(incoming, cursors)
         for refusal in plan.refusals:
@@ -105,12 +105,16 @@ class Ingest:
             log.warning("closing runner %s: %s", link.id, receiver.closing.reason)
             await link.close(receiver.closing.code, receiver.closing.reason)
 
-    async def _cursors(self, incoming: list[Incoming]) -> dict[str, HubCursor]:
-        """The delivery state of each session the batch names that this hub has."""
+    async def _cursors(self, link: RunnerLink, incoming: list[Incoming]) -> dict[str, HubCursor]:
+        """The delivery state of each session the batch names that this hub has *and*
+        that is this runner's: another runner's session is refused as unknown, so its
+        log cannot be written to nor its existence learnt (issue #11, finding 2)."""
         cursors: dict[str, HubCursor] = {}
         for session_id in dict.fromkeys(event.session_id for event in incoming):
             with contextlib.suppress(NotFound):
-                cursors[session_id] = (await self.sessions.get(session_id)).cursor
+                live = await self.sessions.get(session_id)
+                if live.record.runner_id == link.id:
+                    cursors[session_id] = live.cursor
         return cursors
 
     async def _apply(self, events: list[tuple[StoredEvent, dict[str, Any]]]) -> None:

@@ -31,6 +31,9 @@ from tether.protocol.messages import (
 router = APIRouter()
 router.include_router(health_router)  # /healthz, /readyz
 
+MAX_SEQ = 2**63 - 1
+"""The largest seq the store can hold (a signed 64-bit INTEGER): bigger is a 422, not a 500."""
+
 
 def broker_of(conn: HTTPConnection) -> Broker:
     """The hub's broker."""
@@ -127,7 +130,7 @@ async def read_events(
     request: Request,
     session_id: str,
     principal: User,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> api.EventsPage:
     """Stored events with seq > after (use the last seq you got to page on)."""

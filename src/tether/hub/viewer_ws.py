@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tether.auth.principal import Principal
 from tether.errors import Conflict, ProtocolError, TetherError, UnknownMessageType
@@ -18,6 +18,7 @@ from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.hub import hub_of
 from tether.hub.sockets import close_quietly, error_frame, receive_envelope
+from tether.hub.ws_auth import SocketCredential
 from tether.ids import new_connection_id
 from tether.protocol.codec import Envelope, encode_frame, parse_payload
 from tether.protocol.messages import (
@@ -64,13 +65,31 @@ async def viewer_socket(
     """Serve one viewer connection (authenticated and authorized by the caller)."""
     if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
         await ws.accept()
+    credential = SocketCredential(ws, principal)
     with hub_of(ws).live.track(principal, lambda code, why: close_quietly(ws, code, why)):
-        await _serve(ws, broker, live, principal, follow=follow)
+        try:
+            await run_first_completed(
+                _serve(ws, broker, live, credential, follow=follow),
+                credential.enforce(lambda code, why: close_quietly(ws, code, why)),
+            )
+        except (WebSocketDisconnect, OSError) as exc:
+            log.debug("viewer of %s went away mid-send: %r", live.record.id, exc)
+        except RuntimeError as exc:
+            # Sending after the peer (or this hub) closed the socket: Starlette and
+            # uvicorn say so with a RuntimeError. Anything else is a bug and is raised.
+            if not _gone(ws):
+                raise
+            log.debug("viewer of %s went away mid-send: %s", live.record.id, exc)
+
+
+def _gone(ws: WebSocket) -> bool:
+    return WebSocketState.DISCONNECTED in (ws.application_state, ws.client_state)
 
 
 async def _serve(
-    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+    ws: WebSocket, broker: Broker, live: LiveSession, credential: SocketCredential, *, follow: bool
 ) -> None:
+    principal = credential.principal
     viewer = Viewer(id=new_connection_id(), principal=principal)
     role = await broker.join(live, viewer, follow=follow)
     audit = hub_of(ws).audit
@@ -87,6 +106,7 @@ async def _serve(
         session=broker.info(live),
         last_seq=live.durable_seq,
         pending_permissions=list(live.tracker.pending.values()),
+        expires_in=credential.expires_in(),
     )
     # `session` updates queued by join() are superseded by `ready`.
     viewer.outgoing.clear()
@@ -95,7 +115,7 @@ async def _serve(
     heard = Heard()
     try:
         await run_first_completed(
-            _receive(ws, broker, live, viewer, heard),
+            _receive(ws, broker, live, viewer, heard, credential),
             _send(ws, broker, live, viewer),
             _heartbeat(ws, viewer, heard, broker),
         )
@@ -143,7 +163,12 @@ async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker
 
 
 async def _receive(
-    ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer, heard: Heard
+    ws: WebSocket,
+    broker: Broker,
+    live: LiveSession,
+    viewer: Viewer,
+    heard: Heard,
+    credential: SocketCredential,
 ) -> None:
     while True:
         env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
@@ -152,6 +177,9 @@ async def _receive(
         if isinstance(env, ProtocolError):
             viewer.outgoing.append(error_frame(env))
             viewer.wake.set()
+            continue
+        if env.type == "auth":  # in-band renewal of the credential (tether.hub.ws_auth)
+            viewer.push_text(await credential.renew(env.payload))
             continue
         try:
             await _handle(broker, live, viewer, env)

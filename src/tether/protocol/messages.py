@@ -186,6 +186,9 @@ class Ready(_Payload):
     session: SessionInfo
     last_seq: int
     pending_permissions: list[dict[str, Any]] = []
+    expires_in: float | None = None
+    """Seconds until this connection's credential expires (None: it does not); renew it
+    in-band with an `auth` frame before then, or the hub closes the socket (4001)."""
 
 
 class Role(_Payload):
@@ -267,6 +270,20 @@ class Pong(_Payload):
     """Heartbeat answer."""
 
 
+class Auth(_Payload):
+    """Client → hub: a token — a socket's first frame when the handshake carried none, or
+    later, a fresh token of the same device renewing the open socket before expiry."""
+
+    token: str
+
+
+class Authenticated(_Payload):
+    """Hub → client: an in-band `auth` renewed this socket's credential."""
+
+    expires_in: float | None = None
+    """Seconds until the socket's credential expires now (None: it does not)."""
+
+
 # Every message type, which direction it travels, and its payload model.
 MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
     "hello": ("runner → hub", Hello),
@@ -286,6 +303,8 @@ MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
     "error": ("any", ErrorMessage),
     "ping": ("any", Ping),
     "pong": ("any", Pong),
+    "auth": ("viewer → hub · runner → hub", Auth),
+    "authenticated": ("hub → viewer · hub → runner", Authenticated),
 }
 
 

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 import tether
 from tether.agents.detect import detect_agents
 from tether.backoff import Backoff
+from tether.client.renewal import renew_in_band
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, HubUnreachable, ProtocolError, TetherError
@@ -119,7 +120,8 @@ class Runner:
 
     async def _connect_once(self) -> None:
         url = self.hub_url.replace("http://", "ws://").replace("https://", "wss://") + "/v1/runner"
-        headers = {"Authorization": f"Bearer {await self.token()}"}
+        token = await self.token()
+        headers = {"Authorization": f"Bearer {token}"}
         try:
             ws_cm = connect(
                 url,
@@ -131,7 +133,7 @@ class Runner:
                 ssl=self.ssl,
             )
             async with ws_cm as ws:
-                await self._serve(ws)
+                await self._serve(ws, token)
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
                 raise AuthError(
@@ -140,7 +142,7 @@ class Runner:
                 ) from None
             raise
 
-    async def _serve(self, ws: ClientConnection) -> None:
+    async def _serve(self, ws: ClientConnection, token: str) -> None:
         await ws.send(encode_frame("hello", self.hello()))
         first = decode(await asyncio.wait_for(ws.recv(), 10), max_bytes=self.max_frame_bytes)
         if first.type == "error":
@@ -171,7 +173,10 @@ class Runner:
         )
         heard = Heard()
         await run_first_completed(
-            self._send_loop(ws), self._heartbeat(ws, heard), self._receive_loop(ws, heard)
+            self._send_loop(ws),
+            self._heartbeat(ws, heard),
+            self._receive_loop(ws, heard),
+            renew_in_band(self.token, token, ws.send),
         )
 
     async def _send_loop(self, ws: ClientConnection) -> None:
