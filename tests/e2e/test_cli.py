@@ -1,5 +1,5 @@
 """The CLI against a real hub and runner (separate processes): attach, send, stop, sessions,
-teams, permissions, the `command` agent in both modes, and a missing agent binary."""
+teams, permissions, the `command` agent in both modes, and a team whose agent is missing."""
 
 from __future__ import annotations
 
@@ -185,17 +185,17 @@ def test_command_agent_in_args_mode(cluster: Cluster) -> None:
     assert events[-1]["kind"] == "turn_finished" and events[-1]["status"] == "success"
 
 
-def test_missing_agent_binary_is_a_clear_error_and_an_exited_session(cluster: Cluster) -> None:
-    session = cluster.start_session("missing")
-    watched = cluster.cli("attach", session, "--after", "0", "--json", timeout=30)
-    events = json_events(watched)
-    error = next(e for e in events if e["kind"] == "error")
-    assert "'tether-e2e-no-such-program' was not found on PATH" in error["message"]
-    assert events[-1]["kind"] == "exited"
-    state = cluster.get(f"/v1/sessions/{session}")["state"]
-    assert state == "exited"
-    refused = cluster.cli("attach", session, "--prompt", "hello", check=False)
+def test_start_on_a_team_whose_agent_is_missing_fails_at_once_with_the_reason(
+    cluster: Cluster,
+) -> None:
+    refused = cluster.cli("start", "missing", check=False)
     assert refused.returncode != 0
+    assert "team 'missing' is unavailable" in refused.stderr
+    assert "'tether-e2e-no-such-program' was not found on PATH" in refused.stderr
+    assert refused.stdout.strip() == ""  # no session id to copy
+    assert "missing" not in {s["team"] for s in cluster.get("/v1/sessions")}
+    table = cluster.cli("teams").stdout
+    assert "no: agent binary" in table
 
 
 def test_example_client_program_runs_against_the_hub(cluster: Cluster, tmp_path: Path) -> None:

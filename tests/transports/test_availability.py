@@ -20,6 +20,7 @@ from tests.support.sshd import SshServer, sshd_available
 from tests.support.timing import scaled
 from tether import teams_check
 from tether.config import TeamConfig, TetherConfig
+from tether.errors import Conflict
 from tether.runner.availability import TeamProbes
 from tether.teams_check import TeamCheck, check_team
 
@@ -193,15 +194,13 @@ async def test_hello_says_which_teams_cannot_start_and_why(
         assert listed["nobin"]["available"] is False
         assert listed["nobin"]["unavailable_reason"] == announced["nobin"].unavailable_reason
 
-        # The runner checks again before a start: the session ends at once, with the reason.
-        session = await client.start("nobin")
-        async with hub.session(session["id"]) as remote:
-            error = await wait_for_event(remote, "error")
-            exited = await wait_for_event(remote, "exited")
-        assert error["code"] == "command_not_found"
-        assert exited["reason"].startswith("team 'nobin' is unavailable: agent binary")
-        events = (await client.events(session["id"]))["events"]
-        assert "status" not in [e["payload"]["kind"] for e in events]  # nothing was started
+        # The hub refuses a start on a team its runner reported unavailable, at once and
+        # with the reason: no session id that only ever shows an error.
+        with pytest.raises(Conflict) as refused:
+            await client.start("nobin")
+        assert "team 'nobin' is unavailable: agent binary" in str(refused.value)
+        assert "restart the runner" in str(refused.value.hint)
+        assert [s for s in await client.sessions() if s["team"] == "nobin"] == []
 
         good = await client.start("good")
         async with hub.session(good["id"]) as remote:

@@ -71,6 +71,7 @@ def teams(
             Column("path"),
             Column("runner"),
             Column("online"),
+            Column("available"),
         ],
         [
             (
@@ -80,6 +81,7 @@ def teams(
                 t["path"],
                 t["runner_id"],
                 _yes(t["runner_connected"]),
+                _available_cell(t),
             )
             for t in rows
         ],
@@ -91,6 +93,12 @@ def _agent_cell(team: dict[str, Any]) -> str:
     if "agent_installed" in team:  # the runner looked for this agent's CLI
         agent += f" {team['agent_version']}" if team["agent_installed"] else " (CLI missing!)"
     return agent
+
+
+def _available_cell(team: dict[str, Any]) -> str:
+    if team.get("available", True):
+        return "yes"
+    return f"no: {team.get('unavailable_reason') or 'its probe failed'}"
 
 
 def _yes(flag: object) -> str:

@@ -102,6 +102,14 @@ class SessionRegistry:
                 f"the runner serving team {team!r} ({runner_id}) is not connected",
                 hint="start it (`tether runner`) and try again",
             )
+        if not info.available:
+            # What the runner's probe found (a missing program or path, a host that does
+            # not answer): a session id for a start that cannot happen only misleads.
+            raise Conflict(
+                f"team {team!r} is unavailable: {info.unavailable_reason or 'its probe failed'}",
+                hint="fix it (`tether teams check` says more), then restart the runner "
+                "(it probes its teams when it starts)",
+            )
         now = time.time()
         record = SessionRecord(
             id=new_session_id(),
