@@ -112,9 +112,56 @@ def test_send_stop_and_sessions(cluster: Cluster) -> None:
     row = next(line for line in cluster.cli("sessions").stdout.splitlines() if session in line)
     cells = [cell.strip() for cell in row.split("│")[1:-1]]
     assert (cells[2], cells[7]) == ("exited", "0")
-    # Sending to an exited session is a clear error.
-    again = cluster.cli("send", session, "anyone?", check=False)
-    assert again.returncode == 2 and "has exited" in again.stderr
+    # A session that ended cleanly is woken by a message (same session, its context kept).
+    again = cluster.cli("send", session, "anyone?")
+    assert "woke the session" in again.stderr
+    wait_until(
+        lambda: cluster.get(f"/v1/sessions/{session}")["state"] == "idle",
+        what="the woken session to be idle",
+    )
+    cluster.cli("stop", session)
+
+
+def test_send_to_a_session_that_crashed_is_a_clear_error(cluster: Cluster) -> None:
+    session = cluster.start_session()
+    cluster.cli("send", session, "exit 3")
+    wait_until(lambda: cluster.get(f"/v1/sessions/{session}")["state"] == "exited", what="the exit")
+    assert cluster.get(f"/v1/sessions/{session}")["asleep"] is False
+    refused = cluster.cli("send", session, "anyone?", check=False)
+    assert refused.returncode == 2 and "has exited" in refused.stderr
+    assert f"tether resume {session}" in refused.stderr
+
+
+def test_send_wakes_a_sleeping_session_with_its_context(cluster: Cluster) -> None:
+    session = cluster.start_session("sleepy")  # idle_timeout = 1 s
+    cluster.cli("send", session, "hello")
+
+    def payloads() -> list[dict[str, Any]]:
+        return [e["payload"] for e in cluster.events(session)]
+
+    asleep = wait_until(
+        lambda: [p for p in payloads() if p["kind"] == "exited"], what="the session to sleep"
+    )
+    assert str(asleep[0]["reason"]).startswith("asleep: idle for 1 s")
+    before = cluster.get(f"/v1/sessions/{session}")
+    assert before["state"] == "exited" and before["asleep"] is True
+    agent_session_id = before["agent_session_id"]
+    assert agent_session_id
+
+    woken = cluster.cli("send", session, "remember me?")
+    assert "woke" in woken.stderr
+    answers = wait_until(
+        lambda: [
+            p for p in payloads() if p["kind"] == "turn_finished" and "remember" in str(p["result"])
+        ],
+        what="the woken session to answer",
+    )
+    assert answers[0]["status"] == "success"
+    events = payloads()
+    statuses = [p for p in events if p["kind"] == "status" and p.get("agent_session_id")]
+    assert {p["agent_session_id"] for p in statuses} == {agent_session_id}
+    assert cluster.get(f"/v1/sessions/{session}")["agent_session_id"] == agent_session_id
+    assert_gap_free([e["seq"] for e in cluster.events(session)])
 
 
 def test_sessions_table_shows_state_owner_followers_seq_and_exit_code(cluster: Cluster) -> None:
@@ -151,12 +198,13 @@ def test_sessions_table_shows_state_owner_followers_seq_and_exit_code(cluster: C
 
 def test_teams_lists_every_team_of_the_runner(cluster: Cluster) -> None:
     table = cluster.cli("teams").stdout
-    for name in ("demo", "upper", "echo", "missing"):
+    for name in ("demo", "sleepy", "upper", "echo", "missing"):
         assert f" {name} " in table
     assert "e2e" in table and "yes" in table
     teams = json.loads(cluster.cli("teams", "--json").stdout)
     assert {t["name"]: t["agent"] for t in teams} == {
         "demo": "demo",
+        "sleepy": "demo",
         "upper": "command",
         "echo": "command",
         "missing": "command",

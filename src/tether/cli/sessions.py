@@ -178,9 +178,10 @@ def send(
     ca: CaOpt = None,
     insecure: InsecureOpt = False,
 ) -> None:
-    """Send a message to a session (as owner, or when no owner is connected)."""
-    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.send(sid, text))
-    say("sent")
+    """Send a message to a session (as owner, or when no owner is connected); a session
+    that went to sleep (idle_timeout) or ended cleanly is woken with its context."""
+    accepted = _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.send(sid, text))
+    say("woke the session (resumed with its context) and sent" if accepted.get("woke") else "sent")
 
 
 @commands.command(rich_help_panel=PANEL)

@@ -96,6 +96,7 @@ class Broker:
         if not connected and state is not SessionState.EXITED:
             state = SessionState.LOST
         owner = self.presence.owner(live)
+        agent_session_id = live.tracker.agent_session_id or record.agent_session_id
         return _info(
             record,
             state=state.value,
@@ -105,7 +106,8 @@ class Broker:
             followers=self.presence.followers(live),
             last_seq=live.durable_seq,
             exit_code=live.tracker.exit_code,
-            agent_session_id=live.tracker.agent_session_id or record.agent_session_id,
+            agent_session_id=agent_session_id,
+            asleep=live.tracker.asleep and agent_session_id is not None,
             pending_permissions=len(live.tracker.pending),
             terminal=live.tracker.terminal,
         )
@@ -184,6 +186,10 @@ class Broker:
     ) -> None:
         """Start the agent of an exited session again (same log, same agent session)."""
         await self.registry.resume(live, principal, prompt)
+
+    async def send_message(self, live: LiveSession, principal: Principal, text: str) -> bool:
+        """Hand the agent a turn, waking a session that is asleep (True: it was woken)."""
+        return await self.registry.send_message(live, principal, text)
 
     async def decide_permission(
         self, live: LiveSession, decision: ControlPermissionDecision

@@ -23,7 +23,6 @@ from tether.protocol.messages import (
     ControlInterrupt,
     ControlSetPermissionMode,
     ControlStop,
-    ControlUserMessage,
     SessionInfo,
     ViewerPermissionDecision,
 )
@@ -153,9 +152,12 @@ async def post_message(
 ) -> api.MessageAccepted:
     """Hand the agent a turn (listen on the stream socket for the answer)."""
     live = await writable_session(request, session_id, principal)
-    await broker_of(request).control(live, ControlUserMessage(text=body.text, by=principal.label))
+    after_seq = live.durable_seq
+    woke = await broker_of(request).send_message(live, principal, body.text)
+    if woke:
+        await hub_of(request).audit("session_resume", principal, session=session_id, via="message")
     await hub_of(request).audit("user_message", principal, session=session_id)
-    return api.MessageAccepted(session=session_id, after_seq=live.durable_seq)
+    return api.MessageAccepted(session=session_id, after_seq=after_seq, woke=woke)
 
 
 @router.post("/v1/sessions/{session_id}/permissions/{request_id}", status_code=202)

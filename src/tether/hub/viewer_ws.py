@@ -26,7 +26,6 @@ from tether.protocol.messages import (
     ControlSetPermissionMode,
     ControlTerminalInput,
     ControlTerminalResize,
-    ControlUserMessage,
     Ready,
     Resume,
     Role,
@@ -183,7 +182,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
     by = viewer.principal.label
     if env.type == "user_message":
         msg = parse_payload(env, ViewerUserMessage)
-        await broker.control(live, ControlUserMessage(text=msg.text, by=by))
+        await broker.send_message(live, viewer.principal, msg.text)
     elif env.type == "permission_decision":
         decision = parse_payload(env, ViewerPermissionDecision)
         await broker.decide_permission(

@@ -170,6 +170,9 @@ class SessionInfo(_Payload):
     last_seq: int = 0
     exit_code: int | None = None
     agent_session_id: str | None = None
+    asleep: bool = False
+    """Exited, but a message wakes it: put to sleep (idle_timeout) or ended cleanly, with
+    an agent session id to resume (the message resumes it with its context)."""
     created_at: float = 0.0
     updated_at: float = 0.0
     pending_permissions: int = 0

@@ -44,6 +44,10 @@ TRANSITIONS: dict[str, SessionState | None] = {
 
 _STATES = frozenset(s.value for s in SessionState)
 
+# How the runner's `exited` reason starts when it stopped an idle session on purpose
+# (tether.runner.pool): such a session is asleep, not over.
+SLEEP_REASONS = ("asleep:", "evicted:")
+
 
 class SessionTracker:
     """Folds a session's events into its state, its pending permission requests and facts
@@ -54,6 +58,7 @@ class SessionTracker:
         self.pending: dict[str, dict[str, Any]] = {}
         self.last_seq = 0
         self.exit_code: int | None = None
+        self.exit_reason: str | None = None
         self.agent_session_id: str | None = None
         self.turns = 0
         self.terminal: dict[str, Any] | None = None
@@ -79,6 +84,8 @@ class SessionTracker:
             self.pending.clear()
             code = payload.get("code")
             self.exit_code = code if isinstance(code, int) else None
+            reason = payload.get("reason")
+            self.exit_reason = reason if isinstance(reason, str) else None
         if self.state is SessionState.EXITED and kind not in ("status", "user_message"):
             return self.state
         target = TRANSITIONS.get(str(kind))
@@ -87,6 +94,16 @@ class SessionTracker:
         if target is not None:
             self.state = target
         return self.state
+
+    @property
+    def asleep(self) -> bool:
+        """Exited in a way a new message should undo: put to sleep by `idle_timeout`,
+        evicted by `max_processes`, or ended cleanly (code 0). A crash or a failed start
+        is not woken by a message: resuming it would most likely fail the same way."""
+        if self.state is not SessionState.EXITED:
+            return False
+        reason = self.exit_reason or ""
+        return self.exit_code == 0 or reason.startswith(SLEEP_REASONS)
 
     def _apply_terminal(self, seq: int, payload: dict[str, Any]) -> None:
         terminal = dict(self.terminal or {"snapshot_seq": 0, "console": False})
@@ -103,6 +120,7 @@ class SessionTracker:
         if self.state is SessionState.EXITED and payload.get("state") == SessionState.STARTING:
             # The session is being resumed: a new agent process continues the same log.
             self.exit_code = None
+            self.exit_reason = None
         if payload.get("agent_session_id"):
             self.agent_session_id = str(payload["agent_session_id"])
         state = payload.get("state")

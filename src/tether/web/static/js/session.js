@@ -88,18 +88,23 @@ export function sessionPage(main, match, ctx) {
     const others = [info.agent || "agent", info.host || "local", info.owner ? `owner ${info.owner}` : "owner slot free", `${info.followers || 0} follower${info.followers === 1 ? "" : "s"}`];
     meta.textContent = others.join(" · ") + ` · ${sessionId}`;
     const live = connection === "live";
-    const exited = info.state === "exited";
+    // An exited session that is asleep (idle_timeout, or ended cleanly) takes a message:
+    // the hub resumes it with its context, so the composer stays.
+    const asleep = info.state === "exited" && info.asleep === true;
+    const exited = info.state === "exited" && !asleep;
     const owner = isOwner();
     interruptBtn.hidden = !(owner && (info.state === "busy" || info.state === "waiting_permission"));
     takeBtn.hidden = !(live && role === "follower" && !readOnlyLink && !info.owner && !exited);
     watchBtn.hidden = !(live && owner && !exited);
-    stopBtn.hidden = !(owner && !exited);
+    stopBtn.hidden = !(owner && info.state !== "exited");
     shareBtn.hidden = readOnlyLink;
     composer.hidden = !owner || exited;
     sendBtn.disabled = !live;
     textbox.disabled = !owner || exited;
     readonlyNote.hidden = !composer.hidden;
-    if (exited) readonlyNote.textContent = "This session has ended.";
+    textbox.placeholder = asleep ? "Asleep: a message wakes it with its context…" : "Message the agent…";
+    if (asleep && owner) readonlyNote.textContent = "";
+    else if (exited) readonlyNote.textContent = "This session has ended.";
     else if (readOnlyLink) readonlyNote.textContent = "Read-only link: you can watch this session but not steer it.";
     else if (role === "follower") {
       readonlyNote.textContent = info.owner
