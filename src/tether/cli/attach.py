@@ -35,6 +35,12 @@ def attach(
         ),
     ] = "ask",
     follow: Annotated[bool, typer.Option("--follow", help="Join as a read-only follower.")] = False,
+    no_follow: Annotated[
+        bool,
+        typer.Option(
+            "--no-follow", help="Print the log up to now and exit (do not wait for new events)."
+        ),
+    ] = False,
     hub: HubOpt = None,
     ca: CaOpt = None,
     insecure: InsecureOpt = False,
@@ -42,6 +48,8 @@ def attach(
     """Watch (and as owner steer) a session (TETHER_TOKEN=<share token> to use a share link)."""
     if permissions not in PERMISSION_ANSWERS:
         fail(TetherError(f"--permissions must be ask, allow or deny, not {permissions!r}"))
+    if no_follow and prompt is not None:
+        fail(TetherError("--no-follow and --prompt do not go together: --prompt waits"))
     access = Hub(hub, ca, insecure).access()
 
     async def go() -> int:
@@ -59,6 +67,7 @@ def attach(
             as_json=as_json,
             permissions=permissions,
             follow=follow,
+            keep_following=not no_follow,
             ssl=access.ssl,
             insecure=access.insecure,
         )

@@ -29,8 +29,14 @@ async def attach_session(
     follow: bool,
     ssl: Any = None,
     insecure: bool = False,
+    keep_following: bool = True,
 ) -> int:
-    """Attach; return the exit status (0 ok, 1 the turn failed; errors raise TetherError)."""
+    """Attach; return the exit status (0 ok, 1 the turn failed; errors raise TetherError).
+
+    `permissions`: `ask` asks on the terminal — and answers nothing without one (a
+    request stays pending for someone who can answer); `allow`/`deny` answer every live
+    request. A request answered already (seen again in a replayed log) is never asked
+    about. `keep_following=False` (`--no-follow`): print the log up to now, then exit."""
     if prompt is None:
         from tether.cli.terminal_attach import attach_terminal, terminal_info
 
@@ -43,6 +49,7 @@ async def attach_session(
     return await _attach_events(
         hub_url, session_id, token, prompt=prompt, after=after, as_json=as_json,
         permissions=permissions, follow=follow, ssl=ssl, insecure=insecure,
+        keep_following=keep_following,
     )  # fmt: skip
 
 
@@ -58,21 +65,13 @@ async def _attach_events(
     follow: bool,
     ssl: Any,
     insecure: bool,
+    keep_following: bool,
 ) -> int:
     """Attach to a structured session: print its events, answer its permission requests."""
     remote: RemoteSession
 
     async def on_permission(request: dict[str, Any]) -> None:
-        request_id = terminal_name(request["request_id"])
-        if remote.role != "owner":
-            say(f"(permission request {request_id} pending: only the owner can answer)")
-            return
-        behavior = await _ask(request) if permissions == "ask" else permissions
-        message = None if behavior == "allow" else "denied from tether attach"
-        try:
-            await remote.decide_permission(str(request["request_id"]), behavior, message)
-        except TetherError as exc:
-            say(f"could not answer {request_id}: {terminal_text(exc)}")
+        await _answer(remote, request, permissions, keep_following=keep_following)
 
     async def on_disconnected(reason: str) -> None:
         say(f"(disconnected: {terminal_text(reason)}; reconnecting…)", style="dim")
@@ -98,18 +97,47 @@ async def _attach_events(
                     hint="another viewer owns this session; wait for it to leave",
                 )
             return await _run_turn(remote, prompt, as_json)
-        return await _follow(remote, after, as_json)
+        return await _follow(remote, after, as_json, keep_following=keep_following)
     finally:
         await remote.close()
 
 
-async def _follow(remote: RemoteSession, after: int, as_json: bool) -> int:
-    """Print events until the session exits (an exited session: its log, then stop)."""
-    if remote.info.get("state") == "exited" and after >= int(remote.info.get("last_seq", 0)):
+async def _answer(
+    remote: RemoteSession, request: dict[str, Any], permissions: str, *, keep_following: bool
+) -> None:
+    """Answer one pending request as `--permissions` says, or leave it pending."""
+    request_id = terminal_name(request["request_id"])
+    if remote.role != "owner":
+        say(f"(permission request {request_id} pending: only the owner can answer)")
+        return
+    if not keep_following:
+        say(f"(permission request {request_id} pending)")
+        return
+    behavior = await _ask(request) if permissions == "ask" else permissions
+    if behavior is None:
+        return  # nobody to ask: it stays pending for a viewer who can answer
+    message = None if behavior == "allow" else "denied from tether attach"
+    try:
+        await remote.decide_permission(str(request["request_id"]), behavior, message)
+    except TetherError as exc:
+        say(f"could not answer {request_id}: {terminal_text(exc)}")
+
+
+async def _follow(remote: RemoteSession, after: int, as_json: bool, *, keep_following: bool) -> int:
+    """Print events until the session exits (an exited session: its log, then stop), or
+    with `keep_following=False` until the last event there was when we attached.
+
+    Only the session's *latest* `exited` ends it: a session that was resumed (or woken by
+    a message) has older ones in its log, and the watch goes on past them."""
+    now = int(remote.info.get("last_seq", 0))
+    exited = remote.info.get("state") == "exited"
+    if after >= now and (exited or not keep_following):
         return EXIT_OK
     async for event in remote:
         _print(event.seq, event.ts, event.payload, as_json)
-        if event.kind == "exited":
+        if event.kind == "exited" and event.seq >= now:
+            return EXIT_OK
+        if not keep_following and event.seq >= now:
             return EXIT_OK
     return EXIT_OK
 
@@ -139,14 +167,20 @@ def _print(seq: int, ts: float, payload: dict[str, Any], as_json: bool) -> None:
         render_event(out(), payload)
 
 
-async def _ask(request: dict[str, Any]) -> str:
-    """Ask on the terminal; no terminal (or EOF) means deny."""
+async def _ask(request: dict[str, Any]) -> str | None:
+    """Ask on the terminal. No terminal, or EOF: no answer (None) — a script's
+    `attach --json </dev/null` must not decide anything for the owner."""
     question = f"Allow {request_text(request)}? [y/N] "
     if not sys.stdin.isatty():
-        say(f"{question}(no terminal: denied; use --permissions allow|deny)")
-        return "deny"
+        say(
+            f"(permission request {terminal_name(request['request_id'])} pending: no terminal"
+            " to ask on; answer it from the web UI or another attach, or pass"
+            " --permissions allow|deny)"
+        )
+        return None
     with contextlib.suppress(EOFError):
         err().print(question, end="", soft_wrap=True)
         answer = await asyncio.to_thread(input)
         return "allow" if answer.strip().lower() in ("y", "yes") else "deny"
-    return "deny"
+    say("(no answer: the request stays pending)")
+    return None

@@ -101,6 +101,10 @@ class RemoteSession:
         self._replies: dict[str, asyncio.Future[None]] = {}
         self._ids = itertools.count(1)
         self._announced: set[str] = set()
+        # The hub's word, as of its latest `ready`: the requests still unanswered, and the
+        # last seq then. A replayed request not in it was answered (or withdrawn) already.
+        self._ready_pending: set[str] = set()
+        self._ready_seq = 0
         self._callback_tasks: set[asyncio.Task[None]] = set()
         self._first: asyncio.Future[None] | None = None
         self.closed_error: BaseException | None = None
@@ -274,6 +278,8 @@ class RemoteSession:
                     str(p["request_id"]): p for p in env.payload.get("pending_permissions", [])
                 }
                 self.pending = fresh
+                self._ready_pending = set(fresh)
+                self._ready_seq = int(env.payload.get("last_seq", 0))
             elif env.type == "role":
                 self.role = str(env.payload.get("role"))
                 await ws.send(
@@ -320,7 +326,9 @@ class RemoteSession:
         self._queue.put_nowait(event)
         await self._call("event", event)
         if kind == "permission_request":
-            await self._announce(self.pending[str(event.payload.get("request_id"))])
+            request_id = str(event.payload.get("request_id"))
+            if event.seq > self._ready_seq or request_id in self._ready_pending:
+                await self._announce(self.pending[request_id])
 
     async def _announce(self, request: dict[str, Any]) -> None:
         request_id = str(request.get("request_id"))
