@@ -170,17 +170,29 @@ def start(
     copyable(terminal_name(run(go())["id"]))
 
 
+TakeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--take",
+        help="Take the owner slot from your other device (it stays connected as a follower).",
+    ),
+]
+
+
 @commands.command(rich_help_panel=PANEL)
 def send(
     session: SessionArg,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
+    take: TakeOpt = False,
     hub: HubOpt = None,
     ca: CaOpt = None,
     insecure: InsecureOpt = False,
 ) -> None:
-    """Send a message to a session (as owner, or when no owner is connected); a session
-    that went to sleep (idle_timeout) or ended cleanly is woken with its context."""
-    accepted = _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.send(sid, text))
+    """Send a message to a session (as owner, when no owner is connected, or with --take);
+    a session that went to sleep (idle_timeout) or ended cleanly is woken with its context."""
+    accepted = _on_session(
+        Hub(hub, ca, insecure), session, lambda c, sid: c.send(sid, text, take=take)
+    )
     say("woke the session (resumed with its context) and sent" if accepted.get("woke") else "sent")
 
 
@@ -188,7 +200,8 @@ def send(
 def interrupt(
     session: SessionArg, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
 ) -> None:
-    """Interrupt the running turn (as owner, or when no owner is connected)."""
+    """Interrupt the running turn (from any of the owner's devices, or when no owner is
+    connected)."""
     _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.interrupt(sid))
     say("interrupting")
 

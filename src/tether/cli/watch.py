@@ -30,6 +30,7 @@ async def attach_session(
     ssl: Any = None,
     insecure: bool = False,
     keep_following: bool = True,
+    take: bool = False,
 ) -> int:
     """Attach; return the exit status (0 ok, 1 the turn failed; errors raise TetherError).
 
@@ -49,7 +50,7 @@ async def attach_session(
     return await _attach_events(
         hub_url, session_id, token, prompt=prompt, after=after, as_json=as_json,
         permissions=permissions, follow=follow, ssl=ssl, insecure=insecure,
-        keep_following=keep_following,
+        keep_following=keep_following, take=take,
     )  # fmt: skip
 
 
@@ -66,12 +67,17 @@ async def _attach_events(
     ssl: Any,
     insecure: bool,
     keep_following: bool,
+    take: bool,
 ) -> int:
     """Attach to a structured session: print its events, answer its permission requests."""
     remote: RemoteSession
 
     async def on_permission(request: dict[str, Any]) -> None:
         await _answer(remote, request, permissions, keep_following=keep_following)
+
+    async def on_role(role: str, reason: str | None) -> None:
+        because = f": {terminal_text(reason)}" if reason else ""
+        say(f"(now a {terminal_name(role)}{because})", style="bold")
 
     async def on_disconnected(reason: str) -> None:
         say(f"(disconnected: {terminal_text(reason)}; reconnecting…)", style="dim")
@@ -82,19 +88,23 @@ async def _attach_events(
         token,
         after=after,
         follow=follow,
+        take=take,
+        on_role=on_role,
         on_permission_request=on_permission,
         on_disconnected=on_disconnected,
         ssl=ssl,
         insecure=insecure,
     )
     await remote.connect()
-    say(f"attached to {terminal_name(session_id)} as {terminal_name(remote.role)}", style="bold")
+    why = f" ({terminal_text(remote.role_reason)})" if remote.role_reason else ""
+    role = terminal_name(remote.role)
+    say(f"attached to {terminal_name(session_id)} as {role}{why}", style="bold")
     try:
         if prompt is not None:
             if remote.role != "owner":
                 raise Forbidden(
                     "read-only follower: cannot send --prompt",
-                    hint="another viewer owns this session; wait for it to leave",
+                    hint=remote.role_reason or "another viewer owns this session",
                 )
             return await _run_turn(remote, prompt, as_json)
         return await _follow(remote, after, as_json, keep_following=keep_following)

@@ -69,8 +69,10 @@ class RemoteSession:
         *,
         after: int = 0,
         follow: bool = False,
+        take: bool = False,
         reconnect: bool = True,
         on_connected: Callback | None = None,
+        on_role: Callback | None = None,
         on_event: Callback | None = None,
         on_permission_request: Callback | None = None,
         on_disconnected: Callback | None = None,
@@ -80,9 +82,14 @@ class RemoteSession:
         check_hub_url(hub_url, insecure=insecure)
         base = hub_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
         self.url = f"{base}/v1/sessions/{session_id}/stream" + ("?follow=1" if follow else "")
+        # `take`: only the first connection takes the owner slot; a reconnect after being
+        # demoted by the user's other device must not take it back (no ping-pong).
+        self._take_url = f"{base}/v1/sessions/{session_id}/stream?take=1" if take else None
         self.session_id = session_id
         self.last_seq = after
         self.role: str | None = None
+        self.role_reason: str | None = None
+        self._awaiting_role = False
         self.info: dict[str, Any] = {}
         self.pending: dict[str, dict[str, Any]] = {}
         self.connected = asyncio.Event()
@@ -94,6 +101,7 @@ class RemoteSession:
             "event": on_event,
             "permission": on_permission_request,
             "disconnected": on_disconnected,
+            "role": on_role,
         }
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -250,8 +258,9 @@ class RemoteSession:
     async def _connect_once(self) -> None:
         headers = {"Authorization": f"Bearer {await self._token()}"}
         try:
+            url, self._take_url = self._take_url or self.url, None
             ws_cm = connect(
-                self.url,
+                url,
                 additional_headers=headers,
                 max_size=64 * 1024 * 1024,
                 ping_interval=20,
@@ -280,8 +289,17 @@ class RemoteSession:
                 self.pending = fresh
                 self._ready_pending = set(fresh)
                 self._ready_seq = int(env.payload.get("last_seq", 0))
-            elif env.type == "role":
+                self._awaiting_role = True
+            elif env.type == "role" and not self._awaiting_role:
+                # A role change on a live connection: e.g. demoted to follower because the
+                # user took the owner slot from another device.
                 self.role = str(env.payload.get("role"))
+                self.role_reason = env.payload.get("reason")
+                await self._call("role", self.role, self.role_reason)
+            elif env.type == "role":
+                self._awaiting_role = False
+                self.role = str(env.payload.get("role"))
+                self.role_reason = env.payload.get("reason")
                 await ws.send(
                     encode(make("resume", {"after": self.last_seq}, session=self.session_id))
                 )

@@ -27,6 +27,7 @@ from tether.hub.live import LiveSession, Role, Viewer
 from tether.hub.observers import Observers
 from tether.hub.presence import LocalOwnerSlots, Presence
 from tether.hub.runners import RunnerDirectory, RunnerLink
+from tether.hub.seams import OwnerClaim
 from tether.hub.sessions import SessionRegistry
 from tether.hub.settings import HubSettings
 from tether.protocol.messages import (
@@ -208,6 +209,14 @@ class Broker:
         role = await self.presence.join(live, viewer, follow=follow)
         self.presence.announce(live, self.info(live))
         return role
+
+    async def take(
+        self, live: LiveSession, viewer: Viewer | None, reason: str
+    ) -> OwnerClaim | None:
+        """Take the owner slot from its holder (see `Presence.take`); the previous owner."""
+        previous = await self.presence.take(live, viewer, reason)
+        self.presence.announce(live, self.info(live))
+        return previous
 
     async def leave(self, live: LiveSession, viewer: Viewer) -> bool:
         """Remove a viewer (True: it was the owner; the slot is free now)."""

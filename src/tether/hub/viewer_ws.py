@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from tether.auth.principal import Principal
 from tether.errors import Conflict, ProtocolError, TetherError, UnknownMessageType
 from tether.heartbeat import Heard, keep_alive
+from tether.hub import ownership
 from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.hub import hub_of
 from tether.hub.sockets import close_quietly, error_frame, receive_envelope
@@ -58,30 +59,65 @@ _AUDIT_ACTION = {
 
 
 async def viewer_socket(
-    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+    ws: WebSocket,
+    broker: Broker,
+    live: LiveSession,
+    principal: Principal,
+    *,
+    follow: bool,
+    take: bool = False,
 ) -> None:
     """Serve one viewer connection (authenticated and authorized by the caller)."""
     if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
         await ws.accept()
     with hub_of(ws).live.track(principal, lambda code, why: close_quietly(ws, code, why)):
-        await _serve(ws, broker, live, principal, follow=follow)
+        await _serve(ws, broker, live, principal, follow=follow, take=take)
+
+
+async def _join(
+    ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer, *, follow: bool, take: bool
+) -> str | None:
+    """Join the session (taking the owner slot with `take`, when allowed); audit a new
+    owner; return why the viewer is a follower (None: it owns the session)."""
+    hub, principal = hub_of(ws), viewer.principal
+    role = await broker.join(live, viewer, follow=follow)
+    taken_from: str | None = None
+    refused: str | None = None
+    if role == "follower" and take and not follow:
+        holder = broker.presence.owner(live)
+        refused = await ownership.refuse_take(hub.auth, live, holder, principal)
+        if refused is None:
+            by = await ownership.device_label(hub.auth, principal)
+            previous = await broker.take(live, viewer, f"taken over by {by}")
+            taken_from = await ownership.holder_label(hub.auth, previous) if previous else None
+    if viewer.role == "owner":
+        details = {"taken_from": taken_from} if taken_from else {}
+        await hub.audit("owner_taken", principal, session=live.record.id, **details)
+        return None
+    if refused is not None:
+        return refused
+    if principal.read_only:
+        return "read-only link: you can watch this session but not steer it"
+    if follow:
+        return "joined as a follower"
+    holder = broker.presence.owner(live)
+    message, hint = await ownership.write_refusal(hub.auth, holder, principal)
+    return f"{message}; {hint}"
 
 
 async def _serve(
-    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+    ws: WebSocket,
+    broker: Broker,
+    live: LiveSession,
+    principal: Principal,
+    *,
+    follow: bool,
+    take: bool,
 ) -> None:
     viewer = Viewer(id=new_connection_id(), principal=principal)
-    role = await broker.join(live, viewer, follow=follow)
+    reason = await _join(ws, broker, live, viewer, follow=follow, take=take)
+    role = viewer.role
     audit = hub_of(ws).audit
-    if role == "owner":
-        await audit("owner_taken", principal, session=live.record.id)
-    reason = None
-    if role == "follower":
-        reason = (
-            "joined as a follower"
-            if follow or principal.read_only
-            else "the session already has an owner"
-        )
     ready = Ready(
         session=broker.info(live),
         last_seq=live.durable_seq,
@@ -90,7 +126,8 @@ async def _serve(
     # `session` updates queued by join() are superseded by `ready`.
     viewer.outgoing.clear()
     await ws.send_text(encode_frame("ready", ready, session=live.record.id))
-    await ws.send_text(encode_frame("role", Role(role=role, reason=reason), session=live.record.id))
+    role_frame = Role(role=role, reason=reason)
+    await ws.send_text(encode_frame("role", role_frame, session=live.record.id))
     heard = Heard()
     try:
         await run_first_completed(
@@ -210,10 +247,14 @@ class _ReadOnly(TetherError):
 
     def __init__(self, share_link: bool) -> None:
         if share_link:
-            super().__init__("read-only link: this connection can watch but not write")
+            super().__init__(
+                "read-only link: this link can watch the session but not steer it",
+                hint="ask the session's owner to steer it",
+            )
         else:
             super().__init__(
                 "read-only follower: only the session's owner can send messages, answer "
                 "permission requests or interrupt",
-                hint="reconnect when the owner has left to take the owner slot",
+                hint="reconnect with --take (the web UI: Take ownership) to take the owner"
+                " slot from your other device, or when the owner has left",
             )

@@ -34,7 +34,7 @@ export function sessionPage(main, match, ctx) {
   const connChip = h("span", { class: "chip conn conn-connecting", id: "connection", role: "status" }, "connecting");
   const meta = h("div", { class: "muted small session-meta" });
   const interruptBtn = h("button", { type: "button", id: "interrupt", onclick: interrupt }, "Interrupt");
-  const takeBtn = h("button", { type: "button", id: "take-ownership", class: "primary", onclick: () => stream.rejoin(false) }, "Take ownership");
+  const takeBtn = h("button", { type: "button", id: "take-ownership", class: "primary", onclick: () => stream.rejoin(false, true) }, "Take ownership");
   const watchBtn = h("button", { type: "button", id: "watch-only", onclick: () => stream.rejoin(true) }, "Watch only");
   const shareBtn = h("button", { type: "button", id: "share", onclick: share }, "Share");
   const stopBtn = h("button", { type: "button", class: "danger", id: "stop", onclick: stop }, "Stop");
@@ -93,8 +93,11 @@ export function sessionPage(main, match, ctx) {
     const asleep = info.state === "exited" && info.asleep === true;
     const exited = info.state === "exited" && !asleep;
     const owner = isOwner();
+    // The slot is held by this user's other device (a CLI, another tab): taking it over
+    // is theirs to do (the hub checks; the other device stays on as a follower).
+    const mine = Boolean(info.owner && ctx.me && info.owner === ctx.me.name);
     interruptBtn.hidden = !(owner && (info.state === "busy" || info.state === "waiting_permission"));
-    takeBtn.hidden = !(live && role === "follower" && !readOnlyLink && !info.owner && !exited);
+    takeBtn.hidden = !(live && role === "follower" && !readOnlyLink && (!info.owner || mine) && !exited);
     watchBtn.hidden = !(live && owner && !exited);
     stopBtn.hidden = !(owner && info.state !== "exited");
     shareBtn.hidden = readOnlyLink;
@@ -110,6 +113,7 @@ export function sessionPage(main, match, ctx) {
       readonlyNote.textContent = info.owner
         ? `Following: ${info.owner} owns this session; only the owner can send messages and answer requests.`
         : "Following: the owner slot is free — take ownership to steer.";
+      if (mine) readonlyNote.textContent += " It is yours (another device or tab): Take ownership to steer from here.";
     } else readonlyNote.textContent = "Connecting…";
     for (const card of pending.values()) {
       card.querySelector(".perm-actions").hidden = !owner;
@@ -245,6 +249,9 @@ export function sessionPage(main, match, ctx) {
         refresh();
       },
       onRole(payload) {
+        // A second `role` on a live socket is a change: another device of this user took
+        // the owner slot. Say so; this tab stays connected as a follower.
+        if (role === "owner" && payload.role === "follower" && payload.reason) setFlash(`You are now a follower: ${payload.reason}.`);
         role = payload.role;
         refresh();
       },
