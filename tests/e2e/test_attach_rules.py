@@ -1,10 +1,14 @@
 """`tether attach` as scripts and people rely on it: it never asks again about a request
 that was answered, answers nothing when there is nobody to ask, follows a resumed
-session past its old `exited`, and `--no-follow` dumps the log and exits."""
+session past its old `exited`, and `--no-follow` dumps the log and exits. And the
+README's `tether send … ; tether interrupt …` line, run as written."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +21,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    running = Cluster(tmp_path_factory.mktemp("attach"), demo_delay=0.02).start()
+    # The demo's own pace (as under `tether up`): the README's examples run here as written.
+    running = Cluster(tmp_path_factory.mktemp("attach")).start()
     try:
         yield running
     finally:
@@ -106,4 +111,21 @@ def test_no_follow_dumps_the_log_up_to_now_and_exits(cluster: Cluster) -> None:
     assert events[-1]["kind"] == "turn_finished"  # live session: up to now, then out
     refused = cluster.cli("attach", session, "--no-follow", "--prompt", "x", check=False)
     assert refused.returncode == 2 and "--no-follow and --prompt" in refused.stderr
+    cluster.cli("stop", session)
+
+
+def test_the_readmes_interrupt_example_interrupts_its_turn(cluster: Cluster) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(ln for ln in readme.splitlines() if "tether interrupt $S" in ln)
+    commands = re.sub(r"\s+#.*$", "", line.removeprefix("$ ")).split(";")
+    session = cluster.start_session()
+    for command in commands:  # one process after the other, as a shell runs them
+        argv = shlex.split(command.strip().replace("$S", session))
+        assert argv[0] == "tether"
+        cluster.cli(*argv[1:])
+    finished = wait_until(
+        lambda: [p for p in _payloads(cluster, session) if p["kind"] == "turn_finished"],
+        what="the turn to end",
+    )
+    assert finished[0]["status"] == "interrupted"
     cluster.cli("stop", session)
