@@ -164,6 +164,31 @@ def test_send_wakes_a_sleeping_session_with_its_context(cluster: Cluster) -> Non
     assert_gap_free([e["seq"] for e in cluster.events(session)])
 
 
+def test_tokens_and_cost_per_turn_and_per_session(cluster: Cluster) -> None:
+    session = cluster.start_session()
+    first = cluster.cli("attach", session, "--prompt", "hello")
+    second = cluster.cli("attach", session, "--prompt", "hello again")
+    events = [e["payload"] for e in cluster.events(session)]
+    turns = [e for e in events if e["kind"] == "turn_finished"]
+    assert len(turns) == 2 and all(t["cost"] > 0 and t["usage"]["input_tokens"] for t in turns)
+    one = turns[0]
+    shown = f"{one['usage']['input_tokens']:,} in / {one['usage']['output_tokens']:,} out tokens"
+    assert f"turn success · {shown} · ${one['cost']:.4f}" in first.stdout
+    total_in = sum(t["usage"]["input_tokens"] for t in turns)
+    total_out = sum(t["usage"]["output_tokens"] for t in turns)
+    total_cost = round(sum(t["cost"] for t in turns), 6)
+    assert (
+        f"session so far: {total_in:,} in / {total_out:,} out tokens · ${total_cost:.4f}"
+        in second.stdout
+    )
+    info = cluster.get(f"/v1/sessions/{session}")
+    assert (info["input_tokens"], info["output_tokens"]) == (total_in, total_out)
+    assert info["cost"] == pytest.approx(total_cost)
+    row = next(line for line in cluster.cli("sessions").stdout.splitlines() if session in line)
+    assert f"{total_in:,}/{total_out:,}" in row and f"${total_cost:.4f}" in row
+    cluster.cli("stop", session)
+
+
 def test_sessions_table_shows_state_owner_followers_seq_and_exit_code(cluster: Cluster) -> None:
     session = cluster.start_session()
     crashed = cluster.cli("attach", session, "--prompt", "exit 5", "--json", check=False)

@@ -109,7 +109,8 @@ def _yes(flag: object) -> str:
 def sessions(
     as_json: JsonOpt = False, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
 ) -> None:
-    """List sessions: team, state, owner, followers, runner last seen, last seq, exit code."""
+    """List sessions: team, state, owner, followers, runner last seen, last seq, exit code,
+    pending requests, tokens and cost so far."""
 
     async def go() -> list[dict[str, Any]]:
         async with Hub(hub, ca, insecure).client() as client:
@@ -119,7 +120,18 @@ def sessions(
     if as_json:
         print_json(rows)
         return
-    headers = ("team", "state", "owner", "followers", "runner seen", "last seq", "exit", "pending")
+    headers = (
+        "team",
+        "state",
+        "owner",
+        "followers",
+        "runner seen",
+        "last seq",
+        "exit",
+        "pending",
+        "tokens in/out",
+        "cost",
+    )
     print_table(
         [Column("session", whole=True), *(Column(h) for h in headers)],
         [_session_row(s, time.time()) for s in rows],
@@ -142,7 +154,15 @@ def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:
         s["last_seq"],
         "-" if s.get("exit_code") is None else s["exit_code"],
         s.get("pending_permissions", 0),
+        _tokens_cell(s),
+        "-" if not s.get("cost") else f"${s['cost']:.4f}",
     )
+
+
+def _tokens_cell(s: dict[str, Any]) -> str:
+    if s.get("input_tokens") is None:
+        return "-"  # not loaded by this hub since it started: unknown, not zero
+    return f"{s['input_tokens']:,}/{s.get('output_tokens') or 0:,}"
 
 
 @commands.command(rich_help_panel=PANEL)

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from tether.cli.output import err, out, say
-from tether.cli.render import event_json, render_event, request_text
+from tether.cli.render import event_json, render_event, request_text, spent_text
 from tether.client.api import TokenProvider
 from tether.client.session import RemoteSession
 from tether.errors import Forbidden, TetherError
@@ -106,8 +106,8 @@ async def _attach_events(
                     "read-only follower: cannot send --prompt",
                     hint=remote.role_reason or "another viewer owns this session",
                 )
-            return await _run_turn(remote, prompt, as_json)
-        return await _follow(remote, after, as_json, keep_following=keep_following)
+            return await _run_turn(remote, prompt, Printer(as_json, remote))
+        return await _follow(remote, after, Printer(as_json, remote), keep_following=keep_following)
     finally:
         await remote.close()
 
@@ -133,7 +133,9 @@ async def _answer(
         say(f"could not answer {request_id}: {terminal_text(exc)}")
 
 
-async def _follow(remote: RemoteSession, after: int, as_json: bool, *, keep_following: bool) -> int:
+async def _follow(
+    remote: RemoteSession, after: int, printer: Printer, *, keep_following: bool
+) -> int:
     """Print events until the session exits (an exited session: its log, then stop), or
     with `keep_following=False` until the last event there was when we attached.
 
@@ -144,7 +146,7 @@ async def _follow(remote: RemoteSession, after: int, as_json: bool, *, keep_foll
     if after >= now and (exited or not keep_following):
         return EXIT_OK
     async for event in remote:
-        _print(event.seq, event.ts, event.payload, as_json)
+        printer.show(event.seq, event.ts, event.payload)
         if event.kind == "exited" and event.seq >= now:
             return EXIT_OK
         if not keep_following and event.seq >= now:
@@ -152,13 +154,13 @@ async def _follow(remote: RemoteSession, after: int, as_json: bool, *, keep_foll
     return EXIT_OK
 
 
-async def _run_turn(remote: RemoteSession, prompt: str, as_json: bool) -> int:
+async def _run_turn(remote: RemoteSession, prompt: str, printer: Printer) -> int:
     """Send the turn; print events until the turn that answers it finishes."""
     from_seq = int(remote.info.get("last_seq", 0))
     await remote.send_message(prompt)
     ours = False
     async for event in remote:
-        _print(event.seq, event.ts, event.payload, as_json)
+        printer.show(event.seq, event.ts, event.payload)
         kind = event.kind
         if event.seq > from_seq and kind == "user_message" and event.payload.get("text") == prompt:
             ours = True
@@ -169,12 +171,34 @@ async def _run_turn(remote: RemoteSession, prompt: str, as_json: bool) -> int:
     return EXIT_TURN_FAILED
 
 
-def _print(seq: int, ts: float, payload: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(event_json(seq, ts, payload) + "\n")
-        sys.stdout.flush()
-    else:
+class Printer:
+    """Prints events; after each turn, what the whole session has used so far (the hub's
+    totals at `ready`, plus the turns that finished since)."""
+
+    def __init__(self, as_json: bool, remote: RemoteSession) -> None:
+        from tether.protocol.states import Spent
+
+        self.as_json = as_json
+        self.since = int(remote.info.get("last_seq", 0))
+        self.spent = Spent()
+        self.spent.input_tokens = int(remote.info.get("input_tokens") or 0)
+        self.spent.output_tokens = int(remote.info.get("output_tokens") or 0)
+        cost = remote.info.get("cost")
+        self.spent.cost = float(cost) if isinstance(cost, int | float) else None
+
+    def show(self, seq: int, ts: float, payload: dict[str, Any]) -> None:
+        """One event (a JSON line, or a line for a person)."""
+        if self.as_json:
+            sys.stdout.write(event_json(seq, ts, payload) + "\n")
+            sys.stdout.flush()
+            return
         render_event(out(), payload)
+        if payload.get("kind") != "turn_finished" or seq <= self.since:
+            return
+        self.spent.add(payload)
+        total = spent_text(self.spent.input_tokens, self.spent.output_tokens, self.spent.cost)
+        if total:
+            out().print(f"  session so far: {total}", style="dim", soft_wrap=True)
 
 
 async def _ask(request: dict[str, Any]) -> str | None:

@@ -109,6 +109,9 @@ class Broker:
             exit_code=live.tracker.exit_code,
             agent_session_id=agent_session_id,
             asleep=live.tracker.asleep and agent_session_id is not None,
+            input_tokens=live.tracker.spent.input_tokens,
+            output_tokens=live.tracker.spent.output_tokens,
+            cost=live.tracker.spent.cost,
             pending_permissions=len(live.tracker.pending),
             terminal=live.tracker.terminal,
         )

@@ -170,6 +170,12 @@ class SessionInfo(_Payload):
     last_seq: int = 0
     exit_code: int | None = None
     agent_session_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    """Tokens and US dollars of every turn so far (summed `turn_finished` usage and cost;
+    cost None when no turn reported one). None for a session this hub has not loaded
+    since it started (one that had exited before): opening it counts them."""
     asleep: bool = False
     """Exited, but a message wakes it: put to sleep (idle_timeout) or ended cleanly, with
     an agent session id to resume (the message resumes it with its context)."""

@@ -49,6 +49,30 @@ _STATES = frozenset(s.value for s in SessionState)
 SLEEP_REASONS = ("asleep:", "evicted:")
 
 
+class Spent:
+    """What a session's turns have used: summed `turn_finished` usage and cost. `cost`
+    stays None until some turn reports one (an agent that never says is not free)."""
+
+    def __init__(self) -> None:
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost: float | None = None
+
+    def add(self, payload: dict[str, Any]) -> None:
+        """Count one `turn_finished` (what it lacks counts as nothing)."""
+        usage = payload.get("usage")
+        if isinstance(usage, dict):
+            self.input_tokens += _count(usage.get("input_tokens"))
+            self.output_tokens += _count(usage.get("output_tokens"))
+        cost = payload.get("cost")
+        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
+            self.cost = round((self.cost or 0.0) + float(cost), 6)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 class SessionTracker:
     """Folds a session's events into its state, its pending permission requests and facts
     worth showing (the agent's own session id, exit code, last seq)."""
@@ -61,6 +85,8 @@ class SessionTracker:
         self.exit_reason: str | None = None
         self.agent_session_id: str | None = None
         self.turns = 0
+        self.spent = Spent()
+        """Tokens and cost of every turn so far (all agent processes of the session)."""
         self.terminal: dict[str, Any] | None = None
         """Terminal sessions: size, the seq of the latest snapshot, whether a console is on."""
 
@@ -76,6 +102,7 @@ class SessionTracker:
             self.pending.pop(str(payload.get("request_id")), None)
         elif kind == "turn_finished":
             self.turns += 1
+            self.spent.add(payload)
             # A turn that ends withdraws whatever it was still asking.
             self.pending.clear()
         elif kind in ("terminal_snapshot", "terminal_resize"):

@@ -6,7 +6,7 @@ import { clear, h, visible } from "./dom.js";
 import { stateChip } from "./sessions.js";
 import { SessionStream } from "./stream.js";
 import { terminalPage } from "./terminal.js";
-import { Transcript, inputView } from "./transcript.js";
+import { Transcript, inputView, spentText } from "./transcript.js";
 import { setTitle } from "./title.js";
 import { reportVisibility } from "./push.js";
 
@@ -18,6 +18,14 @@ const NEXT_STATE = {
   exited: "exited",
 };
 
+/** `info` with one more finished turn's tokens and cost counted. */
+function addSpent(info, turn) {
+  const usage = turn.usage || {};
+  const n = (v) => (typeof v === "number" && v > 0 ? v : 0);
+  const cost = typeof turn.cost === "number" && turn.cost > 0 ? (info.cost || 0) + turn.cost : info.cost;
+  return { ...info, input_tokens: n(info.input_tokens) + n(usage.input_tokens), output_tokens: n(info.output_tokens) + n(usage.output_tokens), cost };
+}
+
 export function sessionPage(main, match, ctx) {
   const sessionId = match[1];
   const params = new URLSearchParams(window.location.search);
@@ -25,6 +33,7 @@ export function sessionPage(main, match, ctx) {
   const readOnlyLink = byLink || isReadOnlyLink(ctx.me);
   let info = { id: sessionId, team: "…", state: "starting" };
   let role = null;
+  let readySeq = 0;
   let connection = "connecting";
 
   // -- layout -------------------------------------------------------------------------
@@ -86,6 +95,8 @@ export function sessionPage(main, match, ctx) {
     roleChip.className = "chip role role-" + roleName.replace(/\W+/g, "-");
     connChip.className = "chip conn conn-" + connection;
     const others = [info.agent || "agent", info.host || "local", info.owner ? `owner ${info.owner}` : "owner slot free", `${info.followers || 0} follower${info.followers === 1 ? "" : "s"}`];
+    const spent = spentText(info.input_tokens, info.output_tokens, info.cost);
+    if (spent) others.push(`session: ${spent}`);
     meta.textContent = others.join(" · ") + ` · ${sessionId}`;
     const live = connection === "live";
     // An exited session that is asleep (idle_timeout, or ended cleanly) takes a message:
@@ -243,6 +254,7 @@ export function sessionPage(main, match, ctx) {
           return;
         }
         info = payload.session || info;
+        readySeq = payload.last_seq || 0; // the hub's totals count the turns up to here
         const still = new Set((payload.pending_permissions || []).map((r) => String(r.request_id)));
         for (const id of [...pending.keys()]) if (!still.has(id)) resolvePending(id);
         for (const request of payload.pending_permissions || []) addPending(request);
@@ -269,6 +281,7 @@ export function sessionPage(main, match, ctx) {
         const next = kind === "status" ? payload.state : NEXT_STATE[kind];
         if (next && info.state !== "lost") info = { ...info, state: next };
         if (kind === "permission_decision" && pending.size) info = { ...info, state: "waiting_permission" };
+        if (kind === "turn_finished" && seq > readySeq) info = addSpent(info, payload);
         info = { ...info, last_seq: seq };
         refresh();
         if (stick) keepAtBottom();
