@@ -200,6 +200,7 @@ async def decide_permission(
 ) -> api.Accepted:
     """Answer a pending permission request."""
     live = await writable_session(request, session_id, principal, take=take)
+    tool = live.tracker.pending.get(request_id, {}).get("tool")  # before the answer clears it
     await broker_of(request).decide_permission(
         live,
         ViewerPermissionDecision(request_id=request_id, **body.model_dump()).control(
@@ -212,6 +213,7 @@ async def decide_permission(
         session=session_id,
         request_id=request_id,
         behavior=body.behavior,
+        tool=tool,
     )
     return api.Accepted()
 

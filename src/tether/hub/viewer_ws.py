@@ -70,8 +70,14 @@ async def viewer_socket(
     """Serve one viewer connection (authenticated and authorized by the caller)."""
     if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
         await ws.accept()
-    with hub_of(ws).live.track(principal, lambda code, why: close_quietly(ws, code, why)):
-        await _serve(ws, broker, live, principal, follow=follow, take=take)
+    hub = hub_of(ws)
+    try:
+        with hub.live.track(principal, lambda code, why: close_quietly(ws, code, why)):
+            await _serve(ws, broker, live, principal, follow=follow, take=take)
+    finally:
+        # Its last sighting: a device watching for hours was seen all along, not only
+        # when it connected.
+        await hub.auth.sightings.seen(principal.device_id, now=True)
 
 
 async def _join(
@@ -189,16 +195,36 @@ async def _receive(
             viewer.outgoing.append(error_frame(env))
             viewer.wake.set()
             continue
+        await hub_of(ws).auth.sightings.seen(viewer.principal.device_id)  # throttled
         try:
+            details = _audit_details(live, env)  # before the write changes what is pending
             await _handle(broker, live, viewer, env)
             # Keystrokes are not audited one by one: taking the owner slot is.
             if env.type in _AUDIT_ACTION:
                 await hub_of(ws).audit(
-                    _AUDIT_ACTION[env.type], viewer.principal, session=live.record.id, via="socket"
+                    _AUDIT_ACTION[env.type],
+                    viewer.principal,
+                    session=live.record.id,
+                    via="socket",
+                    **details,
                 )
         except TetherError as exc:
             viewer.outgoing.append(error_frame(exc, ref=env.id))
             viewer.wake.set()
+
+
+def _audit_details(live: LiveSession, env: Envelope) -> dict[str, object]:
+    """What a write decided, for the audit log: an answer's behavior, request and tool."""
+    if env.type == "permission_decision":
+        request_id = str(env.payload.get("request_id"))
+        return {
+            "request_id": request_id,
+            "behavior": env.payload.get("behavior"),
+            "tool": live.tracker.pending.get(request_id, {}).get("tool"),
+        }
+    if env.type == "set_permission_mode":
+        return {"mode": env.payload.get("mode")}
+    return {}
 
 
 async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelope) -> None:
