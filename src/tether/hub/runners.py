@@ -91,6 +91,25 @@ class RunnerDirectory:
         await self.store.save_runner(link.id, hello.version, teams, now)
         return old if old is not link else None
 
+    async def update_teams(self, link: RunnerLink, teams: list[TeamInfo]) -> None:
+        """A connected runner's teams changed (whether each can start). Only the teams its
+        `hello` announced — those the policy let it serve — are updated; others are
+        ignored (and logged), so an update cannot add a team."""
+        if self.links.get(link.id) is not link:
+            return
+        known = {t.name for t in link.teams}
+        extra = sorted(t.name for t in teams if t.name not in known)
+        if extra:
+            log.warning("runner %s announced teams it did not say hello with: %s", link.id, extra)
+        kept = {t.name: t for t in teams if t.name in known}
+        link.teams = [kept.get(t.name, t) for t in link.teams]
+        for team in link.teams:
+            if self.teams.get(team.name, (link.id, team))[0] == link.id:
+                self.teams[team.name] = (link.id, team)
+        now = self._last_seen[link.id] = time.time()
+        rows = json.dumps([t.model_dump() for t in link.teams])
+        await self.store.save_runner(link.id, link.version, rows, now)
+
     def disconnect(self, link: RunnerLink) -> bool:
         """A runner connection ended; True when it was the runner's current one."""
         if self.links.get(link.id) is not link:

@@ -113,8 +113,8 @@ class SessionRegistry:
             # not answer): a session id for a start that cannot happen only misleads.
             raise Conflict(
                 f"team {team!r} is unavailable: {info.unavailable_reason or 'its probe failed'}",
-                hint="fix it (`tether teams check` says more), then restart the runner "
-                "(it probes its teams when it starts)",
+                hint="fix it (`tether teams check` says more); the runner probes it again"
+                " within 30 s, or at once when it restarts",
             )
         now = time.time()
         record = SessionRecord(

@@ -1,6 +1,7 @@
 """Payloads of every v1 message type, by socket (docs/protocol.md).
 
-Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · ping/pong · error.
+Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · teams · ping/pong ·
+error.
 Viewer ↔ hub (`/v1/sessions/{id}/stream`): ready → role · resume · event ·
 user_message · permission_decision · interrupt · set_permission_mode · terminal_input ·
 terminal_resize · ack · error · ping/pong.
@@ -43,6 +44,13 @@ class Hello(_Payload):
     teams: list[TeamInfo] = []
     sessions: dict[str, int] = {}
     agents: dict[str, str | None] = {}
+
+
+class TeamsUpdate(_Payload):
+    """Runner → hub, any time after `hello`: its teams again, because whether one can start
+    changed (a program was installed, a host answers again, or a slow probe finished)."""
+
+    teams: list[TeamInfo] = []
 
 
 class Welcome(_Payload):
