@@ -18,6 +18,13 @@ const NEXT_STATE = {
   exited: "exited",
 };
 
+/** Does this `exited` leave the session asleep, so a message wakes it? The hub's rule
+ * (`SessionTracker.asleep`): a clean exit, or put to sleep / evicted by the runner. */
+function isAsleep(exited) {
+  const reason = String(exited.reason || "");
+  return exited.code === 0 || reason.startsWith("asleep:") || reason.startsWith("evicted:");
+}
+
 /** `info` with one more finished turn's tokens and cost counted. */
 function addSpent(info, turn) {
   const usage = turn.usage || {};
@@ -282,6 +289,8 @@ export function sessionPage(main, match, ctx) {
         if (next && info.state !== "lost") info = { ...info, state: next };
         if (kind === "permission_decision" && pending.size) info = { ...info, state: "waiting_permission" };
         if (kind === "turn_finished" && seq > readySeq) info = addSpent(info, payload);
+        if (kind === "status" && payload.agent_session_id) info = { ...info, agent_session_id: payload.agent_session_id };
+        if (kind === "exited") info = { ...info, asleep: isAsleep(payload) && Boolean(info.agent_session_id) };
         info = { ...info, last_seq: seq };
         refresh();
         if (stick) keepAtBottom();
