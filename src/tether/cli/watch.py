@@ -46,6 +46,7 @@ async def attach_session(
             return await attach_terminal(
                 hub_url, session_id, token, info, after=after, as_json=as_json,
                 permissions=permissions, follow=follow, err=err(), ssl=ssl, insecure=insecure,
+                take=take,
             )  # fmt: skip
     return await _attach_events(
         hub_url, session_id, token, prompt=prompt, after=after, as_json=as_json,
