@@ -80,6 +80,12 @@ async def test_interrupt_is_never_locked_out_by_ones_own_browser_tab(tmp_path: P
             finished = await wait_for_event(tab, "turn_finished")
             assert finished["status"] == "interrupted"
             assert tab.role == "owner"  # interrupting took nothing from the tab
+            code, said = await _cli(hub, "stop", session_id)
+            assert code == 2 and "stop --take" in said
+            code, said = await _cli(hub, "stop", "--take", session_id)
+            assert code == 0, said
+            assert (await wait_for_event(tab, "exited"))["reason"] == "stopped"
+            assert tab.role == "follower"
         finally:
             await tab.close()
 

@@ -228,10 +228,15 @@ def interrupt(
 
 @commands.command(rich_help_panel=PANEL)
 def stop(
-    session: SessionArg, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
+    session: SessionArg,
+    take: TakeOpt = False,
+    hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
-    """Stop a session's agent."""
-    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.stop(sid))
+    """Stop a session's agent (as owner, when no owner is connected, or with --take); a
+    message wakes it again with its context."""
+    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.stop(sid, take=take))
     say("stopping")
 
 

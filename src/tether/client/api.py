@@ -146,9 +146,11 @@ class HubApi:
         )
         return result
 
-    async def stop(self, session_id: str) -> dict[str, Any]:
-        """End the session's agent."""
-        result: dict[str, Any] = await self.request("POST", f"/v1/sessions/{session_id}/stop")
+    async def stop(self, session_id: str, *, take: bool = False) -> dict[str, Any]:
+        """End the session's agent (`take`: take the owner slot from your other device)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/stop", params={"take": "true"} if take else None
+        )
         return result
 
     async def events(self, session_id: str, after: int = 0, limit: int = 1000) -> dict[str, Any]:

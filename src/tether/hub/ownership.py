@@ -75,8 +75,8 @@ async def write_refusal(
     if await same_user(auth, holder, principal):
         return (
             f"your other device {who} owns this session",
-            "`tether send --take` (or `tether attach --take`, or the web UI's Take ownership)"
-            " takes the owner slot from it; it stays connected as a follower",
+            "`tether send --take` (or `stop --take`, `attach --take`, the web UI's Take"
+            " ownership) takes the owner slot from it; it stays connected as a follower",
         )
     return (
         f"{who} owns this session; only the owner can send",

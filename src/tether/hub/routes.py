@@ -229,9 +229,11 @@ async def interrupt(
 
 
 @router.post("/v1/sessions/{session_id}/stop", status_code=202)
-async def stop_session(request: Request, session_id: str, principal: User) -> api.Accepted:
+async def stop_session(
+    request: Request, session_id: str, principal: User, take: Take = False
+) -> api.Accepted:
     """End the session's agent process."""
-    live = await writable_session(request, session_id, principal)
+    live = await writable_session(request, session_id, principal, take=take)
     await broker_of(request).control(live, ControlStop(by=principal.label))
     await hub_of(request).audit("session_stop", principal, session=session_id)
     return api.Accepted()
