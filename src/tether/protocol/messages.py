@@ -286,6 +286,7 @@ class Pong(_Payload):
 MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
     "hello": ("runner → hub", Hello),
     "welcome": ("hub → runner", Welcome),
+    "teams": ("runner → hub", TeamsUpdate),
     "event": ("runner → hub → viewer", None),
     "ack": ("hub → runner · hub → viewer", Ack),
     "control": ("hub → runner", Control),
