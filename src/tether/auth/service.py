@@ -23,6 +23,7 @@ from tether.auth.principal import Principal
 from tether.auth.ratelimit import GLOBAL_KEY, RateLimited, RateLimiter
 from tether.auth.records import DEVICE_KINDS, Device, ShareLink, User
 from tether.auth.runners import RunnerRegistry
+from tether.auth.sightings import Sightings
 from tether.auth.tokens import ACCESS_TTL_S, mint_access, verify_access
 from tether.errors import AuthError, Conflict, Forbidden, NotFound
 from tether.hub_secrets import HubSecrets
@@ -73,6 +74,7 @@ class AuthService:
         self.db = AuthDb(store)
         self.secrets = secrets
         self.clock = clock
+        self.sightings = Sightings(self.db, clock)
         self.live = LiveConnections()
         self.pair_limiter = RateLimiter(PAIR_ATTEMPTS_PER_ADDRESS, PAIR_WINDOW_S, clock)
         self.pair_ceiling = RateLimiter(
@@ -313,6 +315,7 @@ class AuthService:
         user = await self.user(device.user_id)
         if user is None or user.disabled_at is not None or user.id != claims.user_id:
             return None
+        await self.sightings.seen(device.id)
         return Principal(
             id=device.id,
             kind="runner" if device.kind == "runner" else "user",

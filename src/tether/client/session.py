@@ -70,8 +70,10 @@ class RemoteSession:
         *,
         after: int = 0,
         follow: bool = False,
+        take: bool = False,
         reconnect: bool = True,
         on_connected: Callback | None = None,
+        on_role: Callback | None = None,
         on_event: Callback | None = None,
         on_permission_request: Callback | None = None,
         on_disconnected: Callback | None = None,
@@ -81,9 +83,14 @@ class RemoteSession:
         check_hub_url(hub_url, insecure=insecure)
         base = hub_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
         self.url = f"{base}/v1/sessions/{session_id}/stream" + ("?follow=1" if follow else "")
+        # `take`: only the first connection takes the owner slot; a reconnect after being
+        # demoted by the user's other device must not take it back (no ping-pong).
+        self._take_url = f"{base}/v1/sessions/{session_id}/stream?take=1" if take else None
         self.session_id = session_id
         self.last_seq = after
         self.role: str | None = None
+        self.role_reason: str | None = None
+        self._awaiting_role = False
         self.info: dict[str, Any] = {}
         self.pending: dict[str, dict[str, Any]] = {}
         self.connected = asyncio.Event()
@@ -95,6 +102,7 @@ class RemoteSession:
             "event": on_event,
             "permission": on_permission_request,
             "disconnected": on_disconnected,
+            "role": on_role,
         }
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -102,6 +110,10 @@ class RemoteSession:
         self._replies: dict[str, asyncio.Future[None]] = {}
         self._ids = itertools.count(1)
         self._announced: set[str] = set()
+        # The hub's word, as of its latest `ready`: the requests still unanswered, and the
+        # last seq then. A replayed request not in it was answered (or withdrawn) already.
+        self._ready_pending: set[str] = set()
+        self._ready_seq = 0
         self._callback_tasks: set[asyncio.Task[None]] = set()
         self._first: asyncio.Future[None] | None = None
         self.closed_error: BaseException | None = None
@@ -249,8 +261,9 @@ class RemoteSession:
         token = await self._token()
         headers = {"Authorization": f"Bearer {token}"}
         try:
+            url, self._take_url = self._take_url or self.url, None
             ws_cm = connect(
-                self.url,
+                url,
                 additional_headers=headers,
                 max_size=64 * 1024 * 1024,
                 ping_interval=20,
@@ -280,8 +293,19 @@ class RemoteSession:
                     str(p["request_id"]): p for p in env.payload.get("pending_permissions", [])
                 }
                 self.pending = fresh
-            elif env.type == "role":
+                self._ready_pending = set(fresh)
+                self._ready_seq = int(env.payload.get("last_seq", 0))
+                self._awaiting_role = True
+            elif env.type == "role" and not self._awaiting_role:
+                # A role change on a live connection: e.g. demoted to follower because the
+                # user took the owner slot from another device.
                 self.role = str(env.payload.get("role"))
+                self.role_reason = env.payload.get("reason")
+                await self._call("role", self.role, self.role_reason)
+            elif env.type == "role":
+                self._awaiting_role = False
+                self.role = str(env.payload.get("role"))
+                self.role_reason = env.payload.get("reason")
                 await ws.send(
                     encode(make("resume", {"after": self.last_seq}, session=self.session_id))
                 )
@@ -326,7 +350,9 @@ class RemoteSession:
         self._queue.put_nowait(event)
         await self._call("event", event)
         if kind == "permission_request":
-            await self._announce(self.pending[str(event.payload.get("request_id"))])
+            request_id = str(event.payload.get("request_id"))
+            if event.seq > self._ready_seq or request_id in self._ready_pending:
+                await self._announce(self.pending[request_id])
 
     async def _announce(self, request: dict[str, Any]) -> None:
         request_id = str(request.get("request_id"))

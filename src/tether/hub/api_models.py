@@ -65,6 +65,9 @@ class MessageAccepted(Accepted):
 
     session: str
     after_seq: int
+    woke: bool = False
+    """The session was asleep (idle_timeout, or ended cleanly): the message resumed it
+    with its context (same session, same agent session id) and is its first turn."""
 
 
 class SessionDetail(SessionInfo):

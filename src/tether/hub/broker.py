@@ -26,6 +26,7 @@ from tether.hub.live import LiveSession, Role, Viewer
 from tether.hub.observers import Observers
 from tether.hub.presence import LocalOwnerSlots, Presence
 from tether.hub.runners import RunnerDirectory, RunnerLink
+from tether.hub.seams import OwnerClaim
 from tether.hub.sessions import SessionRegistry
 from tether.hub.settings import HubSettings
 from tether.protocol.messages import (
@@ -95,6 +96,7 @@ class Broker:
         if not connected and state is not SessionState.EXITED:
             state = SessionState.LOST
         owner = self.presence.owner(live)
+        agent_session_id = live.tracker.agent_session_id or record.agent_session_id
         return _info(
             record,
             state=state.value,
@@ -104,7 +106,11 @@ class Broker:
             followers=self.presence.followers(live),
             last_seq=live.durable_seq,
             exit_code=live.tracker.exit_code,
-            agent_session_id=live.tracker.agent_session_id or record.agent_session_id,
+            agent_session_id=agent_session_id,
+            asleep=live.tracker.asleep and agent_session_id is not None,
+            input_tokens=live.tracker.spent.input_tokens,
+            output_tokens=live.tracker.spent.output_tokens,
+            cost=live.tracker.spent.cost,
             pending_permissions=len(live.tracker.pending),
             terminal=live.tracker.terminal,
         )
@@ -193,6 +199,10 @@ class Broker:
         """Start the agent of an exited session again (same log, same agent session)."""
         await self.registry.resume(live, principal, prompt)
 
+    async def send_message(self, live: LiveSession, principal: Principal, text: str) -> bool:
+        """Hand the agent a turn, waking a session that is asleep (True: it was woken)."""
+        return await self.registry.send_message(live, principal, text)
+
     async def decide_permission(
         self, live: LiveSession, decision: ControlPermissionDecision
     ) -> None:
@@ -210,6 +220,14 @@ class Broker:
         role = await self.presence.join(live, viewer, follow=follow)
         self.presence.announce(live, self.info(live))
         return role
+
+    async def take(
+        self, live: LiveSession, viewer: Viewer | None, reason: str
+    ) -> OwnerClaim | None:
+        """Take the owner slot from its holder (see `Presence.take`); the previous owner."""
+        previous = await self.presence.take(live, viewer, reason)
+        self.presence.announce(live, self.info(live))
+        return previous
 
     async def leave(self, live: LiveSession, viewer: Viewer) -> bool:
         """Remove a viewer (True: it was the owner; the slot is free now)."""

@@ -16,7 +16,7 @@ from tether.hub.hub import hub_of
 from tether.hub.sockets import close_quietly, error_frame, receive_envelope
 from tether.hub.ws_auth import SocketCredential
 from tether.protocol.codec import encode_frame, parse_payload
-from tether.protocol.messages import CloseCode, Hello
+from tether.protocol.messages import CloseCode, Hello, TeamsUpdate
 from tether.tasks import run_first_completed
 
 log = logging.getLogger("tether.hub.runner")
@@ -121,6 +121,13 @@ async def _receive(
                     )
                 continue
             broker.ingest.submit(link, env)
+        elif env.type == "teams":
+            try:
+                update = parse_payload(env, TeamsUpdate)
+            except ProtocolError as exc:
+                await link.send_frame(error_frame(exc))
+                continue
+            await broker.directory.update_teams(link, update.teams)
         elif env.type == "ping":
             await link.send_frame(encode_frame("pong"))
         elif env.type == "auth":

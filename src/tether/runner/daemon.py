@@ -21,7 +21,14 @@ from tether.config import TetherConfig
 from tether.errors import AuthError, HubUnreachable, ProtocolError, TetherError
 from tether.heartbeat import Heard, keep_alive
 from tether.protocol.codec import decode, encode_frame, parse_payload
-from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
+from tether.protocol.messages import (
+    Control,
+    ErrorMessage,
+    Hello,
+    TeamInfo,
+    TeamsUpdate,
+    Welcome,
+)
 from tether.reconnect import RECONNECTABLE
 from tether.runner.availability import TeamProbes
 from tether.runner.outbox import Outbox
@@ -33,6 +40,9 @@ log = logging.getLogger("tether.runner")
 TokenProvider = Callable[[], Awaitable[str]]
 # How long the first `hello` waits for the team probes; slower hosts are announced later.
 PROBE_WAIT_S = 3.0
+# How often the teams that cannot start are probed again while connected (the hub refuses
+# a start on them, so no start would find out that one was fixed).
+TEAMS_RECHECK_S = 30.0
 _control_adapter: TypeAdapter[Any] = TypeAdapter(Control)
 
 
@@ -53,8 +63,10 @@ class Runner:
         max_frame_bytes: int = 16 * 1024 * 1024,
         ssl: Any = None,
         insecure: bool = False,
+        teams_recheck_s: float | None = None,
     ) -> None:
         check_hub_url(hub_url, insecure=insecure)
+        self.teams_recheck_s = TEAMS_RECHECK_S if teams_recheck_s is None else teams_recheck_s
         self.ssl = ssl
         self.hub_url = hub_url.rstrip("/")
         self.token = token
@@ -177,7 +189,21 @@ class Runner:
             self._heartbeat(ws, heard),
             self._receive_loop(ws, heard),
             renew_in_band(self.token, token, ws.send),
+            self._announce_teams(ws),
         )
+
+    async def _announce_teams(self, ws: ClientConnection) -> None:
+        """Probe the teams that cannot start again, every `teams_recheck_s`, and tell the
+        hub (`teams`) when what `hello` said has changed."""
+        sent = self.hello().teams
+        while True:
+            await asyncio.sleep(self.teams_recheck_s)
+            down = [t for n, t in self.config.teams.items() if not self.probes.get(n).available]
+            await asyncio.gather(*(self.probes.recheck(team) for team in down))
+            teams = self.hello().teams
+            if teams != sent:
+                await ws.send(encode_frame("teams", TeamsUpdate(teams=teams)))
+                sent = teams
 
     async def _send_loop(self, ws: ClientConnection) -> None:
         while True:

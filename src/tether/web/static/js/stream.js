@@ -47,7 +47,10 @@ export class SessionStream {
 
   url() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const query = this.follow ? "?follow=1" : "";
+    // `take` holds for one connection only: a reconnect after this tab was demoted by the
+    // user's other device must not take the slot back.
+    const query = this.follow ? "?follow=1" : this.take ? "?take=1" : "";
+    this.take = false;
     return `${scheme}//${window.location.host}/v1/sessions/${encodeURIComponent(this.sessionId)}/stream${query}`;
   }
 
@@ -79,9 +82,11 @@ export class SessionStream {
     else this.reconnect();
   }
 
-  /** Reconnect as owner-candidate (follow=false) or as a follower on purpose. */
-  rejoin(follow) {
+  /** Reconnect as owner-candidate (follow=false) or as a follower on purpose; `take`
+   * takes the owner slot from this user's other device (it stays on as a follower). */
+  rejoin(follow, take = false) {
     this.follow = follow;
+    this.take = take && !follow;
     this.connectNow();
   }
 
