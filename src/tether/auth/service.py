@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tether.auth import codes
 from tether.auth.audit import AuditLog
@@ -21,7 +20,7 @@ from tether.auth.db import AuthDb, SqlStore, new_id
 from tether.auth.live import LiveConnections
 from tether.auth.principal import Principal
 from tether.auth.ratelimit import GLOBAL_KEY, RateLimited, RateLimiter
-from tether.auth.records import DEVICE_KINDS, Device, ShareLink, User
+from tether.auth.records import DEVICE_KINDS, Device, Pairing, Refreshed, ShareLink, User
 from tether.auth.runners import RunnerRegistry
 from tether.auth.sightings import Sightings
 from tether.auth.tokens import ACCESS_TTL_S, mint_access, verify_access
@@ -46,25 +45,6 @@ PAIR_ATTEMPTS_ALL_ADDRESSES = 60
 PAIR_WINDOW_S = 300.0
 SESSION_TOKEN_KEY = "session_token_key"  # noqa: S105 - the name of a secret, not one
 PAIRING_CODE_KEY = "pairing_code_key"
-
-
-@dataclass(frozen=True, slots=True)
-class Pairing:
-    """What a device gets when it redeems a code."""
-
-    device: Device
-    user: User
-    refresh_token: str
-
-
-@dataclass(frozen=True, slots=True)
-class Refreshed:
-    """A rotated refresh token and a fresh session token."""
-
-    device: Device
-    refresh_token: str
-    access_token: str
-    expires_in: float
 
 
 class AuthService:

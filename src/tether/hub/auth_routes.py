@@ -17,7 +17,8 @@ from tether.auth.device_auth import (
     client_address,
 )
 from tether.auth.principal import Principal
-from tether.auth.service import REFRESH_TTL_S, AuthService, Refreshed
+from tether.auth.records import Refreshed
+from tether.auth.service import REFRESH_TTL_S, AuthService
 from tether.auth.tokens import ACCESS_TTL_S
 from tether.errors import AuthError, Forbidden
 from tether.hub.hub import hub_of
