@@ -37,6 +37,7 @@ LAYERS: list[set[str]] = [
         "tether.hubfile",
         "tether.hub_secrets",
         "tether.config_json",
+        "tether.eventloop",
     },
     {"tether.config", "tether.transports", "tether.heartbeat"},
     {"tether.terminal"},
