@@ -119,7 +119,7 @@ class Ingest:
             tracker = live.tracker
             before = (tracker.state, tracker.exit_code, tracker.agent_session_id)
             tracker.apply(event.seq, payload)
-            live.recent.append((event.seq, stored_frame(event)))
+            live.remember(event.seq, stored_frame(event))
             if before != (tracker.state, tracker.exit_code, tracker.agent_session_id):
                 touched[live.id] = live
             durable.setdefault(live.id, []).append(event)
