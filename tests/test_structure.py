@@ -38,6 +38,7 @@ LAYERS: list[set[str]] = [
         "tether.hub_secrets",
         "tether.config_json",
         "tether.remote",
+        "tether.eventloop",
     },
     {"tether.config", "tether.heartbeat"},
     {"tether.transports"},

@@ -71,6 +71,41 @@ async def test_args_mode_stop_finishes_the_running_turn_before_exiting(tmp_path:
         assert order[-1] == "exited"
 
 
+BURSTS = """
+import sys, time
+for line in sys.stdin:
+    sys.stdout.write("".join(f"out {i}\\n" for i in range(5000)))
+    sys.stdout.write("y" * 100_000 + "\\n")
+    sys.stdout.flush()
+    time.sleep(0.3)  # the two pipes are read in the order they were written
+    print("err after", file=sys.stderr, flush=True)
+    time.sleep(0.3)
+    print("out last", flush=True)
+"""
+
+
+async def test_lines_that_arrive_together_are_one_event_with_every_line_in_order(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "bursts.py"
+    script.write_text(BURSTS)
+    team = command_team("bursts", tmp_path, [sys.executable, str(script)], mode="stdin")
+    config = TetherConfig(teams={"bursts": team})
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        session = (await client.start("bursts"))["id"]
+        async with hub.session(session) as remote:
+            await wait_for_event(remote, "status", state="idle")
+            await remote.send_message("go")
+            await wait_for_event(remote, "output", text="out last")
+        outputs = [p for p in await kinds_of(client, session) if p["kind"] == "output"]
+    lines = [(p["stream"], line) for p in outputs for line in str(p["text"]).split("\n")]
+    expected = [("stdout", f"out {i}") for i in range(5000)] + [("stdout", "y" * 100_000)]
+    assert lines == [*expected, ("stderr", "err after"), ("stdout", "out last")]
+    assert len(outputs) < 100  # 5,003 lines, a few dozen events
+    assert all("truncated" not in p for p in outputs)  # joined events stay under the limit
+    assert {str(p["text"]) for p in outputs} >= {"y" * 100_000, "err after", "out last"}
+
+
 async def test_an_event_over_the_frame_limit_is_truncated_not_wedging_the_session(
     tmp_path: Path,
 ) -> None:
@@ -169,8 +204,8 @@ async def test_interrupt_reaches_the_process_group_after_the_quiet_time_ended_th
     async with job_running(tmp_path, where, request) as (client, session, remote):
         await client.interrupt(session)  # no turn is open, but the job runs on
         heard: set[str] = set()
-        while heard != {"job got SIGINT", "shell got SIGINT"}:  # in either order
-            heard.add(str((await wait_for_event(remote, "output"))["text"]))
+        while heard != {"job got SIGINT", "shell got SIGINT"}:  # in either order, maybe one event
+            heard.update(str((await wait_for_event(remote, "output"))["text"]).split("\n"))
         await client.stop(session)
         await wait_for_event(remote, "exited")
 

@@ -186,3 +186,48 @@ async def test_a_seq_past_any_integer_the_store_holds_is_a_gap_not_a_crash(
         assert (await next_of(again, "ack"))["seq"] == 1
         assert await texts(hub, session) == [(1, "event 1")]
         await again.close()
+
+
+async def test_big_events_past_the_memory_tail_reach_a_late_viewer_all_in_order(
+    tmp_path: Path,
+) -> None:
+    from tether.hub.live import RECENT_CHARS
+
+    big = 60_000  # a coalesced command output event is up to 64 KiB
+    count = RECENT_CHARS // big + 40  # more than the in-memory tail holds
+    async with running_hub(tmp_path, with_runner=False) as hub:
+        runner, _ = await raw_runner(hub, "raw", "raw")
+        session = await start(hub, runner, "raw")
+        for seq in range(1, count + 1):
+            await runner.send(event(session, seq, f"{seq} " + "x" * big))
+        while (await next_of(runner, "ack"))["seq"] < count:
+            pass
+        seen: list[int] = []
+        async with hub.session(session) as remote:
+            async for got in remote:
+                seen.append(int(str(got.payload["text"]).split(" ", 1)[0]))
+                if got.seq == count:
+                    break
+        assert seen == list(range(1, count + 1))
+        await runner.close()
+
+
+def test_the_memory_tail_is_bounded_by_size_as_well_as_count() -> None:
+    from collections import deque
+
+    from tether.hub.live import RECENT_CHARS, LiveSession
+    from tether.protocol.delivery import HubCursor
+    from tether.protocol.states import SessionTracker
+    from tether.store.base import SessionRecord
+
+    record = SessionRecord(id="s_1", team="t", runner_id="r")
+    live = LiveSession(record, SessionTracker(), deque(maxlen=100), HubCursor("r"))
+    for seq in range(1, 201):
+        live.remember(seq, "x" * 100_000)
+    assert live.recent_chars <= RECENT_CHARS and live.recent_chars == 100_000 * len(live.recent)
+    assert [seq for seq, _ in live.recent] == list(range(201 - len(live.recent), 201))
+    for seq in range(201, 401):
+        live.remember(seq, "y")
+    assert len(live.recent) == 100 and live.recent_chars == 100  # the count bound still holds
+    live.remember(401, "z" * (2 * RECENT_CHARS))
+    assert [seq for seq, _ in live.recent] == [401]  # the newest frame is kept whatever its size

@@ -196,3 +196,73 @@ def test_an_event_frame_around_stored_text_is_the_event_as_sent(
     sent = event_frame(session, seq, ts, dumps(payload))
     assert sent == _reference(make("event", payload, session=session, seq=seq, ts=ts))
     assert decode(sent, max_bytes=10**9) == make("event", payload, session=session, seq=seq, ts=ts)
+
+
+def test_an_event_keeps_its_payload_text_as_sent_for_the_store() -> None:
+    from tether.protocol.codec import payload_json
+
+    text = event_frame("s_1", 3, 1.5, '{"kind":"output","text":"a\\nb \\u00e9 \\ud83d\\ude00"}')
+    env = decode(text)
+    assert payload_json(env) == '{"kind":"output","text":"a\\nb \\u00e9 \\ud83d\\ude00"}'
+    assert env.payload == {"kind": "output", "text": "a\nb é 😀"}
+    assert env == make("event", env.payload, session="s_1", seq=3, ts=1.5)  # not a field
+    assert payload_json(make("ping", {"a": 1})) == '{"a":1}'  # built here: encoded
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A nested "payload" first: the cut there leaves the head unclosed.
+        '{"v":1,"type":"event","x":{"a":1,"payload":{"kind":"fake"}},"payload":{"kind":"real"}}',
+        # Inside a string, the quote is escaped: not a cut.
+        '{"v":1,"type":"event","x":"a\\",\\"payload\\":{}","payload":{"kind":"real"}}',
+        # Not last: parsed whole.
+        '{"v":1,"type":"event","payload":{"kind":"real"},"seq":2}',
+        # Twice at the top: the last one wins, as in any JSON parse.
+        '{"v":1,"type":"event","payload":{"kind":"fake"},"payload":{"kind":"real"}}',
+        # Whitespace around.
+        '{"v":1,"type":"event", "payload" : {"kind":"real"} }',
+        '{"v":1,"type":"event","payload":{"kind":"real"}} ',
+    ],
+)
+def test_the_payload_text_is_always_the_payload_that_was_parsed(text: str) -> None:
+    from tether.protocol.codec import payload_json
+
+    env = decode(text)
+    assert env.payload == json.loads(text)["payload"] == {"kind": "real"}
+    assert json.loads(payload_json(env)) == env.payload
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"v":1,"type":"event","payload":{"kind":"x"}',  # unclosed
+        '{"v":1,"type":"event","payload":{"kind":"x"}}}',  # one brace too many
+        '{"v":1,"type":"event","payload":{"kind":NaN}}',
+        '{"v":1,"type":"event","payload":[1]}',
+    ],
+)
+def test_a_broken_frame_is_refused_whichever_way_it_is_cut(text: str) -> None:
+    with pytest.raises(ProtocolError):
+        decode(text)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["x", "y", "payload", 'z,"payload":']),
+        json_values,
+    ),
+    st.dictionaries(st.text(max_size=5), json_values),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_payload_text_parses_to_the_payload_whatever_precedes_it(
+    head: dict[str, Any], payload: dict[str, Any]
+) -> None:
+    from tether.protocol.codec import payload_json
+
+    data = {**head, "v": 1, "type": "event"}
+    data.pop("payload", None)
+    text = json.dumps({**data, "payload": payload}, separators=(",", ":"))
+    env = decode(text, max_bytes=10**9)
+    assert env.payload == payload
+    assert json.loads(payload_json(env)) == payload

@@ -123,3 +123,27 @@ def test_a_damaged_spill_file_is_set_aside(tmp_path: Path) -> None:
     box = Outbox(tmp_path)
     assert box.last_seqs() == {}
     assert (tmp_path / "s_bad.damaged").exists()
+
+
+def test_a_long_spilled_backlog_goes_out_in_chunks_once_each_and_again_after_a_rewind(
+    tmp_path: Path,
+) -> None:
+    box = Outbox(tmp_path, memory_limit=50)
+    for n in range(1, 1001):
+        # Text that looks like an envelope's seq must not be taken for one.
+        box.append("s_a", {"kind": "output", "stream": "stdout", "text": f'x","seq":7,"é {n}'})
+    assert (tmp_path / "s_a.jsonl").exists()
+    taken: list[int] = []
+    while chunk := box.take_unsent(limit=64):
+        taken.extend(seqs(chunk))
+    assert taken == list(range(1, 1001))
+    # The hub stored up to 300 before the connection dropped: 301… again, in order.
+    box.rewind({"s_a": 300})
+    again: list[int] = []
+    while chunk := box.take_unsent(limit=97):
+        again.extend(seqs(chunk))
+    assert again == list(range(301, 1001))
+    frames = box.take_unsent()
+    assert frames == []
+    box.append("s_a", {"kind": "exited", "code": 0})
+    assert seqs(box.take_unsent()) == [1001]

@@ -58,3 +58,42 @@ def test_an_event_model_becomes_a_payload_with_kind_first_and_raw_last() -> None
     assert "title" not in payload
     # An exit without a code says so (killed by a signal, or never ran).
     assert event_payload(Exited(signal=9)) == {"kind": "exited", "code": None, "signal": 9}
+
+
+async def test_a_message_the_hub_sends_right_after_the_start_reaches_the_agent(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import sys
+
+    from tether.config import TeamConfig
+    from tether.protocol.messages import ControlStart, ControlUserMessage
+    from tether.runner.availability import TeamProbes
+
+    script = tmp_path / "echo.py"
+    script.write_text(
+        "import sys\nfor line in sys.stdin:\n    print('got', line.strip(), flush=True)\n"
+    )
+    team = TeamConfig(
+        name="echo",
+        path=str(tmp_path),
+        agent="command",
+        command=[sys.executable, str(script)],
+        mode="stdin",
+    )
+    config = TetherConfig(teams={"echo": team})
+    box = Outbox()
+    # The real probe of the team before the start: an await the message must not overtake.
+    supervisor = SessionSupervisor(config, box, tmp_path, probes=TeamProbes(config.teams, tmp_path))
+    # Both controls arrive together, each handled in its own task (as the runner does).
+    await asyncio.gather(
+        supervisor.handle("s_1", ControlStart(team="echo")),
+        supervisor.handle("s_1", ControlUserMessage(text="hi")),
+    )
+    seen: list[dict[str, object]] = []
+    async with asyncio.timeout(30):
+        while not any(p.get("text") == "got hi" for p in seen):
+            await asyncio.sleep(0.05)
+            seen.extend(payload for _seq, payload in payloads(box))
+    assert not [p for p in seen if p["kind"] == "error"]
+    await supervisor.stop("s_1")

@@ -124,6 +124,28 @@ async def test_one_failing_write_does_not_fail_its_batch_neighbours(tmp_path: Pa
         await store.close()
 
 
+async def test_a_failing_write_alone_in_its_transaction_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "tether.db")
+    await store.open()
+    try:
+
+        def half_done(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO events (session_id, seq, ts, kind, payload)"
+                " VALUES ('s_1', 7, 0, 'x', '{}')"
+            )
+            raise ValueError("gave up halfway")
+
+        with pytest.raises(ValueError, match="halfway"):
+            await store.write(half_done)
+        await store.append_events([event(1)])  # the store takes the next write as usual
+        assert [e.seq for e in await store.read_events("s_1", 0)] == [1]
+    finally:
+        await store.close()
+
+
 async def test_read_events_pages_in_seq_order(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "tether.db")
     await store.open()

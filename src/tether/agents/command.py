@@ -11,6 +11,9 @@ Two modes (team setting `mode`):
 * `args` — each user message runs the command once with the message as its last
   argument; the turn ends when that run exits (status from its exit code); `interrupt`
   ends the run (TERM, then KILL).
+
+Lines that arrive together are one `output` event, joined by newlines
+(`tether.agents.lines`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import signal
 from typing import Any, Literal
 
 from tether.agents.base import AgentContext
+from tether.agents.lines import LineBatcher
 from tether.agents.process import exited_event
 from tether.errors import AgentError, Conflict, TransportError
 from tether.protocol.events import Exited, Output, Status, TurnFinished
@@ -40,8 +44,10 @@ class CommandAdapter:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._exited = asyncio.Event()
         self._in_turn = False
-        self._activity = asyncio.Event()
+        self._last_activity = 0.0
+        """Loop time of the last line read or turn begun (for the quiet end of a turn)."""
         self._stopping = False
+        self._lines = LineBatcher(self._emit_output)
 
     async def start(self) -> None:
         """stdin mode: start the command now; args mode: check it can be found."""
@@ -69,6 +75,7 @@ class CommandAdapter:
                 await self._proc.write(text.encode("utf-8") + b"\n")
             except TransportError as exc:
                 raise AgentError(str(exc)) from None
+            self._last_activity = asyncio.get_running_loop().time()
             self._spawn_task(self._finish_when_quiet())
         else:
             try:
@@ -124,9 +131,14 @@ class CommandAdapter:
         keep_task(self._tasks, coro)
 
     async def _pump(self, proc: AgentProcess, stream: Stream) -> None:
+        loop = asyncio.get_running_loop()
         async for raw in proc.lines(stream):
-            self._activity.set()
-            self.ctx.emit(Output(stream=stream, text=raw.decode("utf-8", "replace")))
+            self._last_activity = loop.time()
+            self._lines.add(stream, raw.decode("utf-8", "replace"))
+        self._lines.flush()
+
+    def _emit_output(self, stream: Stream, text: str) -> None:
+        self.ctx.emit(Output(stream=stream, text=text))
 
     async def _pump_both(self, proc: AgentProcess) -> int:
         await asyncio.gather(self._pump(proc, "stdout"), self._pump(proc, "stderr"))
@@ -138,17 +150,20 @@ class CommandAdapter:
         if not self._in_turn:
             return
         self._in_turn = False
+        self._lines.flush()  # what was printed belongs to the turn, before its end
         self.ctx.emit(TurnFinished(status=status, result=result))
 
     async def _finish_when_quiet(self) -> None:
+        # Sleeps until the quiet time after the last line could be over, and checks: one
+        # wake-up per quiet period, not one per line.
         quiet = self.ctx.team.turn_quiet_s
+        loop = asyncio.get_running_loop()
         while self._in_turn:
-            self._activity.clear()
-            try:
-                await asyncio.wait_for(self._activity.wait(), quiet)
-            except TimeoutError:
+            remaining = self._last_activity + quiet - loop.time()
+            if remaining <= 0:
                 self._end_turn("success")
                 return
+            await asyncio.sleep(remaining)
 
     async def _watch_stdin_mode(self, proc: AgentProcess) -> None:
         code = await self._pump_both(proc)

@@ -133,7 +133,8 @@ def up(
                 on_ready=ready,
                 on_first_start=show_signin,
                 on_signin_link=show_signin_link,
-            )
+            ),
+            long_running=True,
         )
     finally:
         release_logs()
@@ -189,7 +190,8 @@ def hub(
                 settings=settings,
                 on_ready=ready,
                 on_first_start=show_signin,
-            )
+            ),
+            long_running=True,
         )
     finally:
         release_logs()
@@ -229,7 +231,7 @@ def runner(
         fail(exc)
     names = ", ".join(terminal_name(name) for name in teams.teams)
     say(f"runner {terminal_name(rid)} serving {names} → {the_runner.hub_url}")
-    run(the_runner.run())
+    run(the_runner.run(), long_running=True)
 
 
 async def runner_access(

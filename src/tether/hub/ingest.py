@@ -23,7 +23,7 @@ from tether.hub.observers import Observers, SessionChange
 from tether.hub.runners import RunnerLink
 from tether.hub.seams import Wakeups
 from tether.hub.sessions import SessionRegistry
-from tether.protocol.codec import Envelope, dumps, encode_frame
+from tether.protocol.codec import Envelope, encode_frame, payload_json
 from tether.protocol.delivery import HubCursor, Incoming
 from tether.store.base import Store, StoredEvent
 from tether.tasks import keep_task
@@ -127,7 +127,7 @@ class Ingest:
             tracker = live.tracker
             before = (tracker.state, tracker.exit_code, tracker.agent_session_id)
             tracker.apply(event.seq, payload)
-            live.recent.append((event.seq, stored_frame(event)))
+            live.remember(event.seq, stored_frame(event))
             if before != (tracker.state, tracker.exit_code, tracker.agent_session_id):
                 touched[live.id] = live
             durable.setdefault(live.id, []).append(event)
@@ -157,5 +157,7 @@ class Ingest:
 
 
 def _stored(env: Envelope) -> StoredEvent:
+    # The payload's text as the runner sent it is what is stored and what viewers get:
+    # decoded once (for the state and the checks), never encoded again.
     kind = str(env.payload.get("kind", ""))
-    return StoredEvent(env.session or "", env.seq or 0, env.ts, kind, dumps(env.payload))
+    return StoredEvent(env.session or "", env.seq or 0, env.ts, kind, payload_json(env))

@@ -15,6 +15,9 @@ from tether.store.base import SessionRecord, StoredEvent
 
 Role = Literal["owner", "follower"]
 
+RECENT_CHARS = 4 * 1024 * 1024
+"""At most this many characters of event frames per session in memory (see `remember`)."""
+
 
 @dataclass(eq=False)
 class Viewer:
@@ -51,6 +54,21 @@ class LiveSession:
     """(seq, event frame) of the latest events, consecutive seqs."""
     cursor: HubCursor
     viewers: dict[str, Viewer] = field(default_factory=dict)
+    recent_chars: int = 0
+    """Characters held in `recent`: kept under `RECENT_CHARS` as well as its count."""
+
+    def remember(self, seq: int, frame: str) -> None:
+        """Keep an event's frame in the tail for live viewers. The tail is bounded by
+        count (`recent`'s maxlen) and by size: a command's output comes in events of
+        up to 64 KiB, and a few thousand of those are not for memory; older frames are
+        read from the store."""
+        recent = self.recent
+        if recent.maxlen is not None and len(recent) >= recent.maxlen:
+            self.recent_chars -= len(recent.popleft()[1])
+        recent.append((seq, frame))
+        self.recent_chars += len(frame)
+        while self.recent_chars > RECENT_CHARS and len(recent) > 1:
+            self.recent_chars -= len(recent.popleft()[1])
 
     @property
     def id(self) -> str:

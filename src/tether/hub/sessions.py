@@ -70,7 +70,7 @@ class SessionRegistry:
         while events := await self.store.read_events(session_id, after, limit=_LOAD_PAGE):
             for event in events:
                 live.tracker.apply(event.seq, json.loads(event.payload))
-                live.recent.append((event.seq, stored_frame(event)))
+                live.remember(event.seq, stored_frame(event))
             after = events[-1].seq
         live.cursor = HubCursor(record.runner_id, durable=live.tracker.last_seq)
         return live

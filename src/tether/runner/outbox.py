@@ -11,6 +11,7 @@ reconnect, `rewind` moves the send cursor back to what the hub holds durably, an
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -35,10 +36,17 @@ _SPILL_RETRY_S = 1.0
 @dataclass
 class _SessionLog:
     seqs: SenderLog = field(default_factory=SenderLog)
-    memory: deque[tuple[int, str]] = field(default_factory=deque)  # (seq, frame), oldest first
-    spilled_last: int = 0  # highest seq written to the spill file (0: none)
-    spill_refused: bool = False  # the spill file could not be written; reported, held in memory
-    spill_retry_at: float = 0.0  # while refused, when to try the disk again (monotonic)
+    memory: deque[tuple[int, str]] = field(default_factory=deque)
+    """(seq, frame), oldest first, consecutive seqs."""
+    spilled_last: int = 0
+    """Highest seq written to the spill file (0: none); memory starts after it."""
+    read_at: tuple[int, int] = (0, 0)
+    """(byte offset, seq of the line before it) in the spill file where the next read
+    may start: resending goes on from there instead of re-reading the file."""
+    spill_refused: bool = False
+    """The spill file could not be written; reported once, events held in memory."""
+    spill_retry_at: float = 0.0
+    """While refused, when to try the disk again (monotonic)."""
 
 
 class Outbox:
@@ -120,23 +128,29 @@ class Outbox:
         if log_.spilled_last and upto >= log_.spilled_last:
             self._spill_path(session_id).unlink(missing_ok=True)
             log_.spilled_last = 0
+            log_.read_at = (0, 0)
 
     def take_unsent(self, limit: int = 500) -> list[str]:
         """Frames not yet sent on this connection, oldest first, per session in seq order."""
         frames: list[str] = []
         for session_id, log_ in self._logs.items():
-            sent = log_.seqs.sent
             if not log_.seqs.has_unsent:
                 continue
-            mine: list[tuple[int, str]] = []
+            room = limit - len(frames)
+            sent = log_.seqs.sent
+            last = sent
             if log_.spilled_last and sent < log_.spilled_last:
-                mine.extend(self._read_spilled(session_id, after=sent))
-            for seq, frame in log_.memory:
-                if seq > sent and len(mine) < limit:
-                    mine.append((seq, frame))
-            if mine:
-                log_.seqs.mark_sent(mine[-1][0])
-                frames.extend(frame for _seq, frame in mine)
+                for seq, frame in self._read_spilled(session_id, log_, sent, room):
+                    frames.append(frame)
+                    last = seq
+                room = limit - len(frames)
+            if log_.memory and room > 0:
+                # Consecutive seqs: the first unsent one is found by arithmetic, not a scan.
+                start = max(0, last + 1 - log_.memory[0][0])
+                for seq, frame in itertools.islice(log_.memory, start, start + room):
+                    frames.append(frame)
+                    last = seq
+            log_.seqs.mark_sent(last)
             if len(frames) >= limit:
                 break
         if not frames:
@@ -195,14 +209,28 @@ class Outbox:
         log.error("session %s: %s", session_id, message)
         self.append(session_id, event_payload(ErrorEvent(message=message, code="spill_failed")))
 
-    def _read_spilled(self, session_id: str, after: int) -> list[tuple[int, str]]:
-        frames = []
-        with self._spill_path(session_id).open(encoding="utf-8") as f:
-            for line in f:
-                line = line.rstrip("\n")
-                seq = int(json.loads(line)["seq"]) if line else 0
+    def _read_spilled(
+        self, session_id: str, log_: _SessionLog, after: int, limit: int
+    ) -> list[tuple[int, str]]:
+        """Up to `limit` spilled (seq, frame) after seq `after`, read on from where the
+        last read stopped (from the start when a reconnect went back before it)."""
+        offset, before = log_.read_at
+        if before > after:
+            offset, before = 0, 0
+        frames: list[tuple[int, str]] = []
+        with self._spill_path(session_id).open("rb") as f:
+            f.seek(offset)
+            while len(frames) < limit:
+                line = f.readline()
+                if not line:
+                    break
+                offset += len(line)
+                text = line.decode("utf-8").rstrip("\n")
+                seq = _seq_of(text) if text else before
                 if seq > after:
-                    frames.append((seq, line))
+                    frames.append((seq, text))
+                before = seq
+        log_.read_at = (offset, before)
         return frames
 
     def _load_spilled(self) -> None:
@@ -239,3 +267,19 @@ def _append_whole(path: Path, text: str) -> None:
             raise
     finally:
         os.close(fd)
+
+
+_SEQ = ',"seq":'
+
+
+def _seq_of(frame: str) -> int:
+    """The seq of an event frame this runner wrote (`event_frame`: the envelope's own
+    `,"seq":` is the first, as no string in JSON holds an unescaped quote); any other
+    layout (a spill file of another version) is parsed as JSON."""
+    at = frame.find(_SEQ)
+    if at > 0:
+        end = frame.find(",", at + len(_SEQ))
+        digits = frame[at + len(_SEQ) : end]
+        if digits.isdigit():
+            return int(digits)
+    return int(json.loads(frame)["seq"])

@@ -36,7 +36,9 @@ class SessionPool:
 
     def observe(self, session_id: str, payload: dict[str, Any]) -> None:
         """Note an event of a session (any event counts as activity)."""
-        activity = self._sessions.setdefault(session_id, _Activity())
+        activity = self._sessions.get(session_id)
+        if activity is None:  # (not setdefault: that would build a tracker per event)
+            activity = self._sessions[session_id] = _Activity()
         activity.seq += 1
         activity.tracker.apply(activity.seq, payload)
         activity.last_active = time.monotonic()

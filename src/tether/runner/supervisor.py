@@ -151,15 +151,10 @@ class SessionSupervisor:
         existing = self.sessions.get(session_id)
         if existing is not None and not existing.exited:
             return  # a repeated start (hub resent it): already running
-        if not await self._available(session_id, team):
-            return
-        if not await self._make_room(session_id):
+        session = await self._admit(session_id, team)
+        if session is None:
             return
         self._start_reaper()
-        session = RunningSession(
-            id=session_id, team=team, started_at=asyncio.get_running_loop().time()
-        )
-        self.sessions[session_id] = session
         detail = f"starting {team.agent} in {team.path} on {team.host}"
         self.emit(session_id, Status(state="starting", agent=team.agent, detail=detail))
         ctx = AgentContext(
@@ -186,6 +181,26 @@ class SessionSupervisor:
         if control.prompt:
             self.emit(session_id, UserMessage(text=control.prompt, by=control.by))
             await adapter.send_user_message(control.prompt)
+
+    async def _admit(self, session_id: str, team: TeamConfig) -> RunningSession | None:
+        """Register the session before the first await — so a user message the hub sent
+        right after the start waits for it to be ready instead of finding no such
+        session — then check that the team can start and that there is room. None if
+        not (the session is marked ended, and whoever waits for it is told so)."""
+        session = RunningSession(
+            id=session_id, team=team, started_at=asyncio.get_running_loop().time()
+        )
+        self.sessions[session_id] = session
+        startable = False
+        try:
+            startable = await self._available(session_id, team) and await self._make_room(
+                session_id
+            )
+        finally:
+            if not startable:
+                session.exited = True
+                session.ready.set()
+        return session if startable else None
 
     async def _available(self, session_id: str, team: TeamConfig) -> bool:
         """Probe the team again (cheaply) before a start; end the session at once if it cannot."""
@@ -229,9 +244,10 @@ class SessionSupervisor:
     async def _make_room(self, session_id: str) -> bool:
         """Under `max_processes`, or made so by stopping the LRU idle session; else refuse."""
         limit = self.config.max_processes
-        if len(self._live_ids()) < limit:
+        others = [s for s in self._live_ids() if s != session_id]
+        if len(others) < limit:
             return True
-        victim = self.pool.least_recently_used_idle(self._live_ids())
+        victim = self.pool.least_recently_used_idle(others)
         if victim is None:
             message = (
                 f"this runner already runs max_processes = {limit}"

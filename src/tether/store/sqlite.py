@@ -236,8 +236,12 @@ class SqliteStore(queries.QueriedStore):
             self.health.took()
         else:
             self.health.refused(refused)
+        # One wake-up of each waiting loop per batch, not one per write.
+        settled: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
         for (_fn, fut, loop), (value, error) in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_settle, fut, value, error)
+            settled.setdefault(loop, []).append((fut, value, error))
+        for loop, outcomes in settled.items():
+            loop.call_soon_threadsafe(_settle_all, outcomes)
 
     def _run_batch(
         self, conn: sqlite3.Connection, batch: list[Any]
@@ -247,17 +251,18 @@ class SqliteStore(queries.QueriedStore):
         results: list[tuple[Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, _fut, _loop in batch:
-                # A savepoint per write keeps one bad write from failing its neighbours.
-                conn.execute("SAVEPOINT w")
-                try:
-                    results.append((fn(conn), None))
+            if len(batch) == 1:
+                # Alone in its transaction: its failure is the transaction's, no savepoint
+                # needed (each statement is a GIL hand-off between this thread and the loop).
+                results.append(self._one_write(conn, batch[0][0], rollback="ROLLBACK"))
+            else:
+                for fn, _fut, _loop in batch:
+                    # A savepoint per write keeps one bad write from failing its neighbours.
+                    conn.execute("SAVEPOINT w")
+                    results.append(self._one_write(conn, fn, rollback="ROLLBACK TO w"))
                     conn.execute("RELEASE w")
-                except Exception as exc:  # reported to that write's caller below
-                    conn.execute("ROLLBACK TO w")
-                    conn.execute("RELEASE w")
-                    results.append((None, _translate(exc, self.path)))
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             # Logged by `health` when it is the disk's doing (once per outage).
             if conn.in_transaction:
@@ -267,6 +272,24 @@ class SqliteStore(queries.QueriedStore):
                 log.error("store commit failed: %s", exc)
             results = [(None, err)] * len(batch)
         return results
+
+    def _one_write(
+        self, conn: sqlite3.Connection, fn: WriteFn, rollback: str
+    ) -> tuple[Any, BaseException | None]:
+        try:
+            return fn(conn), None
+        except Exception as exc:  # reported to that write's caller
+            if conn.in_transaction:  # (SQLite may have rolled back on its own already)
+                conn.execute(rollback)
+            return None, _translate(exc, self.path)
+
+
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+def _settle_all(outcomes: list[_Outcome]) -> None:
+    for fut, value, error in outcomes:
+        _settle(fut, value, error)
 
 
 def _settle(fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
