@@ -24,13 +24,14 @@ from tether.store.base import StoredEvent
 LINES_SCRIPT = """\
 import pathlib, sys, time
 total, gate_at, gate = int(sys.argv[1]), int(sys.argv[2]), pathlib.Path(sys.argv[3])
+every, pause = int(sys.argv[4]), float(sys.argv[5])
 for n in range(1, total + 1):
     print(f"line {n}", flush=True)
     if n == gate_at:
         while not gate.exists():
             time.sleep(0.02)
-    elif n % 100 == 0:
-        time.sleep(0.01)
+    elif n % every == 0:
+        time.sleep(pause)
 """
 
 
@@ -63,8 +64,10 @@ class LineStream:
         return events
 
     async def lines(self) -> list[str]:
-        """The `output` texts stored so far."""
-        return [json.loads(e.payload)["text"] for e in await self.stored() if e.kind == "output"]
+        """The lines of the `output` events stored so far (lines that arrive together are
+        one event, joined by newlines: docs/protocol.md)."""
+        texts = [json.loads(e.payload)["text"] for e in await self.stored() if e.kind == "output"]
+        return [line for text in texts for line in text.split("\n")]
 
     async def ready(self) -> tuple[int, str | None]:
         """/readyz: its status and reason."""
@@ -73,14 +76,27 @@ class LineStream:
         return answer.status_code, answer.json().get("reason")
 
 
-def lines_config(root: Path, total: int, gate_at: int) -> tuple[TetherConfig, Path]:
-    """A runner config with the `lines` team, and the gate file that lets it go on."""
+def lines_config(
+    root: Path, total: int, gate_at: int, pace: tuple[int, float] = (100, 0.01)
+) -> tuple[TetherConfig, Path]:
+    """A runner config with the `lines` team, and the gate file that lets it go on. The
+    team pauses `pace[1]` s after every `pace[0]` lines: lines that arrive together are
+    one `output` event, so a test that needs many events paces them one by one."""
     work = root / "work"
     work.mkdir(parents=True, exist_ok=True)
     script = root / "lines.py"
     script.write_text(LINES_SCRIPT)
     gate = root / "gate"
-    argv = [sys.executable, str(script), str(total), str(gate_at), str(gate)]
+    every, pause = pace
+    argv = [
+        sys.executable,
+        str(script),
+        str(total),
+        str(gate_at),
+        str(gate),
+        str(every),
+        str(pause),
+    ]
     team = TeamConfig(name="lines", path=str(work), agent="command", command=argv, mode="stdin")  # type: ignore[arg-type]
     return TetherConfig(teams={"lines": team}), gate
 
@@ -94,10 +110,11 @@ async def line_stream(
     gate_at: int,
     runner_dir: Path | None = None,
     memory_limit: int = 10_000,
+    pace: tuple[int, float] = (100, 0.01),
 ) -> AsyncIterator[LineStream]:
     """A runner (its data dir `runner_dir`, by default under `root`, away from the hub's)
     and a started session of the `lines` team that has printed up to the gate."""
-    config, gate = lines_config(root, total, gate_at)
+    config, gate = lines_config(root, total, gate_at, pace)
     token = await hub.runner_token("lines-runner")
     runner = Runner(
         hub.url,

@@ -62,7 +62,13 @@ async def test_a_full_spill_dir_on_the_runner_reaches_the_hub_as_a_session_error
         async with (
             running_hub(data, with_runner=False) as hub,
             line_stream(
-                hub, tmp_path, total=3000, gate_at=300, runner_dir=runner_dir, memory_limit=100
+                hub,
+                tmp_path,
+                total=3000,
+                gate_at=300,
+                runner_dir=runner_dir,
+                memory_limit=100,
+                pace=(1, 0.002),  # one event per line: more than the memory bound
             ) as stream,
         ):
             hub_filler, _runner_filler = fill(data), fill(runner_dir)
