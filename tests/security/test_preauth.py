@@ -74,8 +74,11 @@ async def test_eight_huge_first_frames_are_refused_and_healthz_keeps_answering(
         attack_done.set()
         await prober
     for code, reason in outcomes:
-        assert code == 1009, (code, reason)
-        assert f"at most {MAX_AUTH_FRAME_BYTES} bytes" in reason
+        # Refused by its length; or, on a machine so busy that 14 MiB took longer than
+        # the deadline to arrive, by the deadline — never parsed either way.
+        by_length = code == 1009 and f"at most {MAX_AUTH_FRAME_BYTES} bytes" in reason
+        by_deadline = code == 4001 and "no 'auth' frame within" in reason
+        assert by_length or by_deadline, (code, reason)
     assert answered and set(answered) == {200}, answered
 
 
@@ -90,10 +93,11 @@ async def test_one_address_holds_only_a_few_unauthenticated_sockets(up: UpProces
         assert code == 1008 and "too many unauthenticated connections" in reason
         # The idle ones are not kept for long either: no `auth`, then 4001.
         for ws in idle:
-            assert (await closed(ws))[0] == 4001
+            code, reason = await closed(ws)
+            assert code == 4001 and "no 'auth' frame within" in reason
 
 
 async def test_a_socket_that_never_authenticates_is_closed_soon(up: UpProcess) -> None:
     async with connect(stream_url(up), open_timeout=scaled(30)) as ws:
-        code, _reason = await closed(ws, within=15)
-        assert code == 4001
+        code, reason = await closed(ws, within=15)
+        assert code == 4001 and "no 'auth' frame within 3 s" in reason

@@ -71,7 +71,11 @@ async def first_frame_principal(ws: WebSocket) -> Principal | None:
 async def _auth_frame_token(ws: WebSocket) -> str | None:
     try:
         message = await asyncio.wait_for(ws.receive(), AUTH_FRAME_TIMEOUT_S)
-    except (TimeoutError, WebSocketDisconnect, RuntimeError):
+    except TimeoutError:
+        reason = f"unauthorized: no 'auth' frame within {AUTH_FRAME_TIMEOUT_S:g} s"
+        await close_quietly(ws, CloseCode.UNAUTHORIZED, reason)
+        return None
+    except (WebSocketDisconnect, RuntimeError):
         return None
     if message["type"] != "websocket.receive":
         return None

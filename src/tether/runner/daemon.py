@@ -119,6 +119,12 @@ class Runner:
                     # Refreshing the token needs the hub too; the events held here wait.
                     log.warning("%s", exc)
                 except RECONNECTABLE as exc:
+                    if _expired(exc) and self.connected.is_set():
+                        # Not the hub's trouble: the session token of a connection that
+                        # was up ran out before it was renewed. A fresh one reconnects now.
+                        log.info("the hub closed the connection: %s; reconnecting", _why(exc))
+                        self.connected.clear()
+                        continue
                     log.warning("connection to the hub at %s lost: %s", self.hub_url, _why(exc))
                 self.connected.clear()
                 delay = self._backoff.next_delay()
@@ -251,6 +257,12 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
         exc = task.exception()
         if not isinstance(exc, TetherError):
             log.error("a session control task failed", exc_info=exc)
+
+
+def _expired(exc: BaseException) -> bool:
+    """Did the hub close the socket because its credential expired (4001 `expired: …`)?"""
+    rcvd = exc.rcvd if isinstance(exc, ConnectionClosed) else None
+    return rcvd is not None and rcvd.code == 4001 and rcvd.reason.startswith("expired")
 
 
 def _why(exc: BaseException) -> str:
