@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from tether.errors import TetherError
 
@@ -19,6 +20,13 @@ class RateLimited(TetherError):
 
 
 GLOBAL_KEY = "*"
+
+
+class Limiter(Protocol):
+    """Counts attempts per key (in memory here; shared by replicas in tether.cluster)."""
+
+    async def check(self, key: str) -> None:
+        """Count one attempt; raise RateLimited when the key is over its budget."""
 
 
 class RateLimiter:
@@ -37,6 +45,10 @@ class RateLimiter:
         self.message = message
         self._clock = clock
         self._hits: dict[str, deque[float]] = {}
+
+    async def check(self, key: str) -> None:
+        """`hit`, as a `Limiter`."""
+        self.hit(key)
 
     def hit(self, key: str) -> None:
         """Count one attempt; raise RateLimited when the key is over its budget."""

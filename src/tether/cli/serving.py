@@ -103,9 +103,19 @@ def hub(
     insecure: Annotated[
         bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")
     ] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            envvar="TETHER_STORE",
+            help="postgresql://USER@HOST:PORT/DB: run as one replica of a hub on PostgreSQL"
+            " (default: SQLite in the data dir).",
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run a hub (runners and viewers connect to it)."""
+    from tether.hub.settings import HubSettings
     from tether.serve import check_bind, run_hub
 
     release_logs = setup_logging(verbose)
@@ -130,6 +140,7 @@ def hub(
                 port,
                 tls_cert=tls_cert,
                 tls_key=tls_key,
+                settings=HubSettings(data_dir=home, store=store or None),
                 on_ready=ready,
                 on_first_start=show_signin,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tether.store.sql import ONE, Op, Query
+from tether.store.sql import ALL, ONE, Op, Query
 
 RUNNER_CHANNEL = "tether_runner"
 """Payload `runner_id`: its connection moved; the replica holding an older one closes it."""
@@ -122,3 +122,17 @@ def owner_of(session_id: str) -> Op[OwnerSlot | None]:
         ONE,
     )
     return OwnerSlot(*row) if row else None
+
+
+def runner_places() -> Op[dict[str, RunnerPlace]]:
+    """Where every connected runner is, cluster-wide."""
+    rows = yield Query("SELECT runner_id, replica_id, connection_id FROM runner_presence", (), ALL)
+    return {r[0]: RunnerPlace(r[1], r[2]) for r in rows}
+
+
+def owners() -> Op[dict[str, OwnerSlot]]:
+    """Every held owner slot, by session."""
+    rows = yield Query(
+        "SELECT session_id, viewer_id, replica_id, principal_id, label FROM owner_slots", (), ALL
+    )
+    return {r[0]: OwnerSlot(r[1], r[2], r[3], r[4]) for r in rows}

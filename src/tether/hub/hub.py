@@ -18,6 +18,7 @@ from tether.auth.policy import Policy
 from tether.auth.principal import Authenticator, Principal
 from tether.auth.service import AuthService
 from tether.hub.broker import Broker
+from tether.hub.replicated import Replication
 from tether.hub.seams import LiveSockets
 from tether.hub.settings import HubSettings
 from tether.store.base import Store
@@ -44,6 +45,8 @@ class Hub:
     live: LiveSockets
     """Every open socket by the principal behind it (revoking closes them)."""
     audit: AuditHook
+    replication: Replication | None = None
+    """On PostgreSQL: this replica's place in the cluster (tether.hub.replicated)."""
     extensions: dict[str, object] = field(default_factory=dict)
     """Services of the features mounted on the hub, by name (`notify`); each feature reads
     its own with a typed accessor (e.g. `tether.notify.install.notify_of`)."""

@@ -60,6 +60,7 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
     )
     welcome = await broker.runner_connected(link, hello)
     await link.send_frame(encode_frame("welcome", welcome))
+    await broker.runner_ready(link)
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
     try:
         with hub.live.track(principal, link.close):

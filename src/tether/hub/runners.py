@@ -89,6 +89,13 @@ class RunnerDirectory:
         await self.store.save_runner(link.id, hello.version, teams, now)
         return old if old is not link else None
 
+    async def runner_ready(self, link: RunnerLink) -> None:
+        """The runner has its `welcome` (replicas deliver controls queued for it)."""
+
+    def replica_of(self, runner_id: str | None) -> str | None:
+        """The hub replica the runner is connected to (None: one hub, or not connected)."""
+        return None
+
     def disconnect(self, link: RunnerLink) -> bool:
         """A runner connection ended; True when it was the runner's current one."""
         if self.links.get(link.id) is not link:

@@ -154,6 +154,13 @@ class PostgresStore:
         except (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError) as exc:
             raise StoreError(f"the PostgreSQL store at {self.where} failed: {exc}") from None
 
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """A pooled connection for work that is not one operation (the cluster sends a
+        runner its queued controls inside the transaction that deletes them)."""
+        async with self._connection() as conn:
+            yield conn
+
     async def ping(self) -> None:
         """Raise StoreError unless the database answers now (for /readyz)."""
         if self._pool is None:
