@@ -1,0 +1,127 @@
+"""Three real `tether hub` processes on one PostgreSQL database behave as one hub: a runner
+on the first, owners and followers on the second and third (skipped without PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.replicas import Replicas
+from tests.e2e.cluster import assert_gap_free
+from tests.support.pg import pg_database
+from tests.support.procs import run_cli, wait_until
+from tests.support.timing import scaled
+
+
+@pytest.fixture
+async def replicas(tmp_path: Path) -> AsyncIterator[Replicas]:
+    async with pg_database() as dsn:
+        cluster = Replicas(tmp_path, dsn)
+        try:
+            yield cluster.start()
+        finally:
+            cluster.close()
+
+
+def test_three_replicas_are_one_hub(replicas: Replicas) -> None:
+    # Only the first replica on the empty database made the admin and printed its code.
+    assert "first start" in replicas.log("hub0")
+    assert "first start" not in replicas.log("hub1") + replicas.log("hub2")
+    replicas.start_runner(0)
+    # Every replica sees the runner's teams (it is connected to the first one only).
+    for i in (1, 2):
+        teams = {t["name"]: t for t in replicas.get(i, "/v1/teams")}
+        assert teams["demo"]["runner_connected"], teams
+    # Started through the second replica: the start control is routed to the first.
+    session = replicas.cli(1, "start", "demo").stdout.strip()
+    assert session.startswith("s_")
+    follower = replicas.attach(1, "follower", session, "--follow", "--json")
+    # The owner is on the third replica; its turn asks permission, which it answers there.
+    owner = replicas.attach(
+        2, "owner", session, "--json", "--prompt", "run touch x", "--permissions", "allow"
+    )
+    try:
+        decision = owner.wait_for("permission_decision")
+        assert decision["behavior"] == "allow"
+        owner.proc.wait(timeout=scaled(30))
+        assert owner.proc.returncode == 0, owner.stderr()
+        # The follower on another replica saw the same turn live, in order, no gap.
+        done = follower.wait_for("turn_finished")
+        assert done["status"] == "success"
+        seqs = [e["seq"] for e in follower.events()]
+        assert_gap_free(seqs)
+        kinds = [e["kind"] for e in follower.events()]
+        assert kinds.index("permission_request") < kinds.index("permission_decision")
+        stored = replicas.get(0, f"/v1/sessions/{session}/events", after=0, limit=5000)
+        assert [e["seq"] for e in stored["events"]][: len(seqs)] == seqs
+    finally:
+        owner.stop()
+        follower.stop()
+
+
+def test_ownership_is_exclusive_across_replicas(replicas: Replicas) -> None:
+    replicas.start_runner(0)
+    session = replicas.cli(0, "start", "demo").stdout.strip()
+    owner = replicas.attach(1, "owner", session, "--json")
+    try:
+        wait_until(lambda: _owner_of(replicas, 2, session), timeout=30, what="an owner")
+        # A second viewer on the third replica asks to own it too: it is a follower.
+        second = replicas.attach(2, "second", session, "--json", "--prompt", "hello")
+        second.proc.wait(timeout=scaled(30))
+        assert second.proc.returncode != 0
+        assert "as follower" in second.stderr(), second.stderr()
+        assert "another viewer owns this session" in second.stderr()
+        # And the HTTP API of the first replica refuses writes from anyone but the owner.
+        refused = replicas.post(0, f"/v1/sessions/{session}/messages", {"text": "hi"})
+        assert refused.status_code in (403, 409), refused.text
+        # The owner leaves: the slot is free on every replica.
+        owner.stop()
+        wait_until(lambda: not _owner_of(replicas, 2, session), timeout=30, what="a free slot")
+        accepted = replicas.post(0, f"/v1/sessions/{session}/messages", {"text": "hi"})
+        assert accepted.status_code == 202, accepted.text
+    finally:
+        owner.stop()
+
+
+def _owner_of(replicas: Replicas, i: int, session: str) -> str | None:
+    owner: str | None = replicas.get(i, f"/v1/sessions/{session}")["owner"]
+    return owner
+
+
+def test_a_revoke_on_one_replica_closes_a_viewer_on_another(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    replicas.start_runner(0)
+    session = replicas.cli(0, "start", "demo").stdout.strip()
+    # A laptop pairs with a code minted on the first replica, redeemed on the third.
+    laptop = tmp_path / "laptop"
+    minted = replicas.cli(0, "pair", "new").stdout
+    code = re.search(r"pairing code: (\S+)", minted)
+    assert code
+    url2 = replicas.hubs[2].url
+    run_cli(laptop, url2, "login", "--hub", url2, "--code", code.group(1))
+    watcher = replicas.attach(2, "watcher", session, "--follow", home=laptop)
+    try:
+        wait_until(lambda: "attached to" in watcher.stderr(), timeout=30, what="attached")
+        device = _device_of(laptop)
+        started = time.monotonic()
+        replicas.cli(0, "revoke", device)
+        watcher.proc.wait(timeout=scaled(30))
+        print(
+            f"revoke on replica 0 → viewer on replica 2 closed in"
+            f" {time.monotonic() - started:.2f} s"
+        )
+        assert watcher.proc.returncode != 0
+        assert "revoked" in watcher.stderr()
+    finally:
+        watcher.stop()
+
+
+def _device_of(home: Path) -> str:
+    stored = json.loads((home / "credentials.json").read_text())
+    return str(next(iter(stored.values()))["device_id"])
