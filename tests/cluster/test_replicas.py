@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.cluster.replicas import Replicas
@@ -16,6 +17,7 @@ from tests.e2e.cluster import assert_gap_free
 from tests.support.pg import pg_database
 from tests.support.procs import run_cli, wait_until
 from tests.support.timing import scaled
+from tether.auth.service import PAIR_ATTEMPTS_PER_ADDRESS
 
 
 @pytest.fixture
@@ -125,3 +127,18 @@ def test_a_revoke_on_one_replica_closes_a_viewer_on_another(
 def _device_of(home: Path) -> str:
     stored = json.loads((home / "credentials.json").read_text())
     return str(next(iter(stored.values()))["device_id"])
+
+
+def test_pairing_attempts_are_counted_across_replicas(replicas: Replicas) -> None:
+    # Guessing codes while rotating between replicas buys no extra attempts: the tenth
+    # wrong code from this address (spread over three replicas) is the last one heard.
+    body = {"code": "WRONG-CODE", "kind": "cli", "fingerprint": "f" * 32}
+    statuses = [
+        httpx.post(f"{replicas.hubs[n % 3].url}/v1/auth/pair", json=body, timeout=10).status_code
+        for n in range(PAIR_ATTEMPTS_PER_ADDRESS)
+    ]
+    assert statuses == [401] * PAIR_ATTEMPTS_PER_ADDRESS
+    for hub in replicas.hubs:
+        refused = httpx.post(f"{hub.url}/v1/auth/pair", json=body, timeout=10)
+        assert refused.status_code == 429, refused.text
+        assert "too many pairing attempts" in refused.json()["error"]["message"]
