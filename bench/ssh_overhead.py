@@ -34,9 +34,9 @@ from tests.support.sshd import SshServer  # noqa: E402
 
 from tether.agents.claude_launch import STREAM_JSON_FLAGS  # noqa: E402
 from tether.config import TeamConfig  # noqa: E402
+from tether.remote.spec import SshTarget, parse_remote  # noqa: E402
 from tether.transports.base import AgentProcess, Transport  # noqa: E402
 from tether.transports.local import LocalTransport  # noqa: E402
-from tether.transports.remote_spec import SshTarget, parse_remote  # noqa: E402
 from tether.transports.ssh import SshTransport  # noqa: E402
 
 # The demo agent, started with the flags the Claude adapter gives `claude`.

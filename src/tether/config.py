@@ -28,6 +28,8 @@ from pydantic import (
 
 from tether.config_json import ConfigNote, Fields, from_json
 from tether.errors import ConfigError
+from tether.remote.spec import ExecPrefix, parse_remote
+from tether.remote.ssh_args import extra_ssh_args
 
 log = logging.getLogger("tether.config")
 
@@ -62,10 +64,8 @@ class RemoteOptions(BaseModel):
 
     @model_validator(mode="after")
     def _ssh_options_usable(self) -> RemoteOptions:
-        from tether.transports.ssh_options import options_args
-
         try:
-            options_args(self, where="extra_args / extra_options")
+            extra_ssh_args(self.extra_args, self.extra_options, "extra_args / extra_options")
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return self
@@ -116,8 +116,6 @@ class TeamConfig(BaseModel):
         if self.sync == "push" and not self.sync_from:
             raise ValueError('sync = "push" needs sync_from (the local directory to copy)')
         if self.remote:
-            from tether.transports.remote_spec import ExecPrefix, parse_remote
-
             try:
                 spec = parse_remote(self.remote, self.name or "?", allow_tty=self.allows_tty)
             except ConfigError as exc:

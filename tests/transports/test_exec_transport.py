@@ -16,8 +16,8 @@ import pytest
 from tests.support.hub import running_hub, wait_for_event
 from tether.config import TeamConfig, TetherConfig
 from tether.errors import ConfigError, TransportError
+from tether.remote.spec import ExecPrefix, parse_remote
 from tether.transports.factory import transport_for
-from tether.transports.remote_spec import ExecPrefix, parse_remote
 
 FAKE_KUBECTL = """#!/bin/sh
 # Stands in for `kubectl exec -i POD -- CMD...`: drop everything up to `--`, run the rest.

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from tether.config import RemoteOptions, TeamConfig
 from tether.errors import ConfigError
-from tether.transports.remote_spec import parse_remote
-from tether.transports.ssh_args import SshArgs
+from tether.remote.spec import parse_remote
+from tether.remote.ssh_args import SshArgs
 from tether.transports.ssh_options import build_ssh_command
 
 

@@ -20,15 +20,15 @@ from hypothesis import strategies as st
 
 from tests.support.ssh_teams import remote_options, ssh_team
 from tests.support.sshd import SshServer, sshd_available
+from tether.remote.spec import parse_remote
+from tether.remote.ssh_args import SshArgs
 from tether.transports.factory import transport_for
 from tether.transports.failures import (
     SshAuthFailed,
     SshConnectionRefused,
     SshHostKeyFailed,
 )
-from tether.transports.remote_spec import parse_remote
 from tether.transports.ssh import SshTransport
-from tether.transports.ssh_args import SshArgs
 
 pytestmark = [
     pytest.mark.ssh,

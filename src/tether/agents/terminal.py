@@ -30,6 +30,7 @@ from tether.protocol.messages import (
     ControlTerminalInput,
     ControlTerminalResize,
 )
+from tether.remote.spec import ExecPrefix
 from tether.terminal.chunks import chunk_bytes
 from tether.terminal.claude_hooks import SESSION_ENV, SOCKET_ENV, is_claude, with_permission_hook
 from tether.terminal.hook_bridge import HookBridge
@@ -44,7 +45,6 @@ from tether.terminal.remote_tty import (
     ssh_remote_command,
     tty_wrapper_argv,
 )
-from tether.transports.remote_spec import ExecPrefix
 
 log = logging.getLogger("tether.agents.terminal")
 

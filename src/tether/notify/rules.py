@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tether.errors import ProtocolError
 from tether.notify.contract import (
     MAX_SUMMARY,
     Notification,
@@ -24,6 +25,7 @@ from tether.notify.contract import (
     first_line,
     shorten_input,
 )
+from tether.protocol.events import Exited, PermissionRequest, TurnFinished, parse_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,89 +45,115 @@ def from_event(
     facts: SessionFacts, seq: int, ts: float, payload: dict[str, Any]
 ) -> Notification | None:
     """The notification an event of the log calls for, if any (decisions: `answered`)."""
-    kind = payload.get("kind")
-    if kind == "permission_request":
-        return _permission_request(facts, seq, ts, payload)
-    if kind == "turn_finished":
-        return _turn_finished(facts, seq, ts, payload)
-    if kind == "exited" and is_failure(payload):
-        return _exited(facts, seq, ts, payload)
+    if payload.get("kind") not in _NOTIFYING_KINDS:
+        return None
+    try:
+        event = parse_event(payload)
+    except ProtocolError:
+        return None  # the hub stored it, so it is the agent's oddity, not a notification
+    if isinstance(event, PermissionRequest):
+        return _permission_request(facts, seq, ts, event)
+    if isinstance(event, TurnFinished):
+        return _turn_finished(facts, seq, ts, event)
+    if isinstance(event, Exited) and _failed(event):
+        return _exited(facts, seq, ts, event)
     return None
+
+
+_NOTIFYING_KINDS = frozenset({"permission_request", "turn_finished", "exited"})
 
 
 def is_failure(exited: dict[str, Any]) -> bool:
     """Did the agent end badly (not stopped by tether, and a non-zero code or a signal)?"""
-    if exited.get("reason") == "stopped":
-        return False
     code = exited.get("code")
-    return bool(exited.get("signal")) or (isinstance(code, int) and code != 0)
+    return _failed(
+        Exited(
+            code=code if isinstance(code, int) else None,
+            signal=exited.get("signal") or None,
+            reason=exited.get("reason"),
+        )
+    )
+
+
+def _failed(exited: Exited) -> bool:
+    if exited.reason == "stopped":
+        return False
+    return bool(exited.signal) or (exited.code is not None and exited.code != 0)
+
+
+def _about(
+    facts: SessionFacts,
+    event: str,
+    note_id: str,
+    ts: float,
+    title: str,
+    summary: str,
+    **fields: Any,
+) -> Notification:
+    """A notification about the session of `facts`, linking to its page."""
+    return Notification(
+        event=event,
+        id=note_id,
+        session=facts.id,
+        team=facts.team,
+        url=session_path(facts.id),
+        title=clip(title, 80),
+        summary=clip(summary, MAX_SUMMARY),
+        ts=ts,
+        **fields,
+    )
 
 
 def _permission_request(
-    facts: SessionFacts, seq: int, ts: float, payload: dict[str, Any]
+    facts: SessionFacts, seq: int, ts: float, request: PermissionRequest
 ) -> Notification:
-    tool = str(payload.get("tool") or "a tool")
-    raw_input = payload.get("input")
-    tool_input = raw_input if isinstance(raw_input, dict) else {}
-    return Notification(
-        event="permission_request",
-        id=f"{facts.id}:{seq}",
-        session=facts.id,
-        team=facts.team,
-        url=session_path(facts.id),
-        title=clip(f"{facts.team} needs you", 80),
-        summary=clip(f"{tool}: {describe_input(tool, tool_input)}", MAX_SUMMARY),
-        ts=ts,
-        request_id=str(payload.get("request_id")),
+    tool = request.tool or "a tool"
+    return _about(
+        facts,
+        "permission_request",
+        f"{facts.id}:{seq}",
+        ts,
+        f"{facts.team} needs you",
+        f"{tool}: {describe_input(tool, request.input)}",
+        request_id=request.request_id,
         tool=tool,
-        input=shorten_input(tool_input),
+        input=shorten_input(request.input),
     )
 
 
-def _turn_finished(
-    facts: SessionFacts, seq: int, ts: float, payload: dict[str, Any]
-) -> Notification:
-    status = str(payload.get("status") or "success")
-    heading = {"success": "finished", "error": "turn failed", "interrupted": "interrupted"}
-    line = first_line(payload.get("result") if isinstance(payload.get("result"), str) else None)
-    cost = payload.get("cost")
-    cost_value = float(cost) if isinstance(cost, int | float) else None
-    parts = [heading.get(status, status)]
-    if line:
-        parts.append(line)
-    if cost_value is not None:
-        parts.append(f"${cost_value:.4f}")
-    return Notification(
-        event="turn_finished",
-        id=f"{facts.id}:{seq}",
-        session=facts.id,
-        team=facts.team,
-        url=session_path(facts.id),
-        title=clip(f"{facts.team}: {heading.get(status, status)}", 80),
-        summary=clip(" · ".join(parts), MAX_SUMMARY),
-        ts=ts,
-        status=status,
+_TURN_HEADINGS = {"success": "finished", "error": "turn failed", "interrupted": "interrupted"}
+
+
+def _turn_finished(facts: SessionFacts, seq: int, ts: float, turn: TurnFinished) -> Notification:
+    heading = _TURN_HEADINGS.get(turn.status, turn.status)
+    line = first_line(turn.result)
+    cost = [f"${turn.cost:.4f}"] if turn.cost is not None else []
+    parts = [heading, *([line] if line else []), *cost]
+    return _about(
+        facts,
+        "turn_finished",
+        f"{facts.id}:{seq}",
+        ts,
+        f"{facts.team}: {heading}",
+        " · ".join(parts),
+        status=turn.status,
         result=line or None,
-        cost=cost_value,
+        cost=turn.cost,
     )
 
 
-def _exited(facts: SessionFacts, seq: int, ts: float, payload: dict[str, Any]) -> Notification:
-    if payload.get("signal"):
-        how = f"killed by signal {payload['signal']}"
-    else:
-        how = f"exited with code {payload.get('code')}"
-    detail = payload.get("reason")
-    reason = f"{how}: {detail}" if isinstance(detail, str) and detail else how
-    return Notification(
-        event="session_failed",
-        id=f"{facts.id}:{seq}",
-        session=facts.id,
-        team=facts.team,
-        url=session_path(facts.id),
-        title=clip(f"{facts.team} stopped", 80),
-        summary=clip(f"the agent {reason}", MAX_SUMMARY),
-        ts=ts,
+def _exited(facts: SessionFacts, seq: int, ts: float, exited: Exited) -> Notification:
+    how = (
+        f"killed by signal {exited.signal}" if exited.signal else f"exited with code {exited.code}"
+    )
+    reason = f"{how}: {exited.reason}" if exited.reason else how
+    return _about(
+        facts,
+        "session_failed",
+        f"{facts.id}:{seq}",
+        ts,
+        f"{facts.team} stopped",
+        f"the agent {reason}",
         reason=clip(reason, MAX_SUMMARY),
     )
 
@@ -133,15 +161,13 @@ def _exited(facts: SessionFacts, seq: int, ts: float, payload: dict[str, Any]) -
 def lost(facts: SessionFacts, since: float, now: float) -> Notification:
     """The session's runner has been away since `since`."""
     minutes = max(1, round((now - since) / 60))
-    return Notification(
-        event="session_failed",
-        id=f"{facts.id}:lost:{int(since)}",
-        session=facts.id,
-        team=facts.team,
-        url=session_path(facts.id),
-        title=clip(f"{facts.team} lost its runner", 80),
-        summary=f"the runner has been away for {minutes} min; the session waits for it",
-        ts=now,
+    return _about(
+        facts,
+        "session_failed",
+        f"{facts.id}:lost:{int(since)}",
+        now,
+        f"{facts.team} lost its runner",
+        f"the runner has been away for {minutes} min; the session waits for it",
         reason="lost",
     )
 

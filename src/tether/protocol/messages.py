@@ -141,7 +141,7 @@ class ControlTerminalResize(_Payload):
     by: str | None = None
 
 
-Control = Annotated[
+AnyControl = (
     ControlStart
     | ControlUserMessage
     | ControlPermissionDecision
@@ -149,9 +149,11 @@ Control = Annotated[
     | ControlStop
     | ControlSetPermissionMode
     | ControlTerminalInput
-    | ControlTerminalResize,
-    Field(discriminator="action"),
-]
+    | ControlTerminalResize
+)
+"""Every control the hub sends a runner, as a type (`Control` is the same, for parsing)."""
+
+Control = Annotated[AnyControl, Field(discriminator="action")]
 
 
 class SessionInfo(_Payload):

@@ -14,9 +14,9 @@ import logging
 from tether.errors import AgentError, Conflict, TetherError
 from tether.protocol.events import ErrorEvent, Event, Exited, event_payload
 from tether.protocol.messages import (
+    AnyControl,
     ControlInterrupt,
     ControlPermissionDecision,
-    ControlSetPermissionMode,
     ControlStart,
     ControlStop,
     ControlTerminalInput,
@@ -28,17 +28,6 @@ from tether.runner.outbox import Outbox
 from tether.terminal.chunks import chunk_bytes
 
 log = logging.getLogger("tether.terminal")
-
-AnyControl = (
-    ControlStart
-    | ControlUserMessage
-    | ControlPermissionDecision
-    | ControlInterrupt
-    | ControlStop
-    | ControlSetPermissionMode
-    | ControlTerminalInput
-    | ControlTerminalResize
-)
 
 
 class HostSessions:

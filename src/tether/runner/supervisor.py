@@ -25,6 +25,7 @@ from tether.protocol.events import (
     event_payload,
 )
 from tether.protocol.messages import (
+    AnyControl,
     ControlInterrupt,
     ControlPermissionDecision,
     ControlSetPermissionMode,
@@ -43,16 +44,6 @@ from tether.transports.factory import transport_for
 
 log = logging.getLogger("tether.runner")
 
-AnyControl = (
-    ControlStart
-    | ControlUserMessage
-    | ControlPermissionDecision
-    | ControlInterrupt
-    | ControlStop
-    | ControlSetPermissionMode
-    | ControlTerminalInput
-    | ControlTerminalResize
-)
 TransportFactory = Callable[[TeamConfig], Transport]
 
 

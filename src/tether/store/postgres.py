@@ -19,7 +19,7 @@ import asyncpg
 
 from tether.errors import StoreError
 from tether.store import queries
-from tether.store.base import SessionRecord, StoredEvent
+from tether.store.base import StoredEvent
 from tether.store.pg_migrations import PG_CLUSTER_MIGRATIONS, PG_MIGRATIONS
 from tether.store.sql import Op, run_async
 
@@ -59,7 +59,7 @@ SELECT pg_notify('tether_events', session_id || ':' || max(seq)) FROM added GROU
 """
 
 
-class PostgresStore:
+class PostgresStore(queries.QueriedStore):
     """The scale-out store: `tether hub --store postgresql://USER@HOST:PORT/DB`."""
 
     def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
@@ -197,27 +197,3 @@ class PostgresStore:
     ) -> list[StoredEvent]:
         """Events of a session with seq > after, in seq order, at most `limit`."""
         return await self.run_read(queries.read_events(session_id, after, limit))
-
-    async def create_session(self, record: SessionRecord) -> None:
-        """Insert a new session."""
-        await self.run_write(queries.create_session(record))
-
-    async def update_session(self, session_id: str, **fields: Any) -> None:
-        """Change some fields of a session."""
-        await self.run_write(queries.update_session(session_id, fields))
-
-    async def get_session(self, session_id: str) -> SessionRecord | None:
-        """One session, or None."""
-        return await self.run_read(queries.get_session(session_id))
-
-    async def list_sessions(self) -> list[SessionRecord]:
-        """Every session, newest first."""
-        return await self.run_read(queries.list_sessions())
-
-    async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
-        """Record a runner and the teams it serves (JSON text)."""
-        await self.run_write(queries.save_runner(runner_id, version, teams, last_seen))
-
-    async def list_runners(self) -> list[dict[str, Any]]:
-        """Every runner ever seen."""
-        return await self.run_read(queries.list_runners())

@@ -6,10 +6,13 @@ See `tether.store.sql` for how an operation runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import time
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import Any, TypeVar
 
 from tether.store.base import UPDATABLE_SESSION_FIELDS, SessionRecord, StoredEvent
 from tether.store.sql import ALL, MANY, ONE, Op, Query
+
+T = TypeVar("T")
 
 _SESSION_COLUMNS = (
     "id, team, agent, host, runner_id, state, owner, exit_code, agent_session_id,"
@@ -108,3 +111,40 @@ def list_runners() -> Op[list[dict[str, Any]]]:
     """Every runner ever seen."""
     rows = yield Query("SELECT id, version, teams, last_seen FROM runners", (), ALL)
     return [{"id": r[0], "version": r[1], "teams": r[2], "last_seen": r[3]} for r in rows]
+
+
+class QueriedStore(ABC):
+    """The store methods that are the same query on every engine: a store supplies
+    `run_write` and `run_read` (how an `Op` runs there) and inherits these."""
+
+    @abstractmethod
+    async def run_write(self, op: Op[T]) -> T:
+        """Run `op` in a write transaction."""
+
+    @abstractmethod
+    async def run_read(self, op: Op[T]) -> T:
+        """Run a read-only `op`."""
+
+    async def create_session(self, record: SessionRecord) -> None:
+        """Insert a new session row."""
+        await self.run_write(create_session(record))
+
+    async def update_session(self, session_id: str, **fields: Any) -> None:
+        """Change some of a session's fields."""
+        await self.run_write(update_session(session_id, fields))
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """One session by id, or None."""
+        return await self.run_read(get_session(session_id))
+
+    async def list_sessions(self) -> list[SessionRecord]:
+        """Every session, newest first."""
+        return await self.run_read(list_sessions())
+
+    async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
+        """Insert or update a runner and the teams it serves (JSON text)."""
+        await self.run_write(save_runner(runner_id, version, teams, last_seen))
+
+    async def list_runners(self) -> list[dict[str, Any]]:
+        """Every runner ever seen."""
+        return await self.run_read(list_runners())

@@ -13,14 +13,14 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tether.errors import StoreError
 from tether.private import FILE_MODE, private_dir, tighten, touch_private
-from tether.store.base import UPDATABLE_SESSION_FIELDS, SessionRecord, StoredEvent
+from tether.store import queries
+from tether.store.base import StoredEvent
 from tether.store.migrations import MIGRATIONS
 from tether.store.sql import Op, run_sync
 
@@ -36,7 +36,7 @@ _STOP = object()
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-class SqliteStore:
+class SqliteStore(queries.QueriedStore):
     """The default store: a SQLite file in WAL mode with synchronous=FULL (the schema of
     every package, auth's tables included, is in `tether.store.migrations`)."""
 
@@ -136,85 +136,6 @@ class SqliteStore:
             return [StoredEvent(session_id, s, ts, k, p) for s, ts, k, p in cur.fetchall()]
 
         return await self.read(select)
-
-    # -- sessions ------------------------------------------------------------------------
-
-    async def create_session(self, record: SessionRecord) -> None:
-        """Insert a new session row."""
-
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO sessions (id, team, agent, host, runner_id, state, owner, exit_code,"
-                " agent_session_id, created_by, created_at, updated_at, last_seq)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    record.id,
-                    record.team,
-                    record.agent,
-                    record.host,
-                    record.runner_id,
-                    record.state,
-                    record.owner,
-                    record.exit_code,
-                    record.agent_session_id,
-                    record.created_by,
-                    record.created_at,
-                    record.updated_at,
-                    record.last_seq,
-                ),
-            )
-
-        await self.write(insert)
-
-    async def update_session(self, session_id: str, **fields: Any) -> None:
-        """Change some of a session's fields."""
-        unknown = set(fields) - UPDATABLE_SESSION_FIELDS - {"last_seq"}
-        if unknown:
-            raise ValueError(f"not updatable session fields: {sorted(unknown)}")
-        fields.setdefault("updated_at", time.time())
-        assignments = ", ".join(f"{name}=?" for name in fields)
-        values = [*fields.values(), session_id]
-
-        def update(conn: sqlite3.Connection) -> None:
-            conn.execute(f"UPDATE sessions SET {assignments} WHERE id=?", values)  # noqa: S608
-
-        await self.write(update)
-
-    async def get_session(self, session_id: str) -> SessionRecord | None:
-        """One session by id."""
-        rows = await self.read(
-            lambda c: c.execute(f"{_SESSION_SELECT} WHERE s.id=?", (session_id,)).fetchall()
-        )
-        return _session_from_row(rows[0]) if rows else None
-
-    async def list_sessions(self) -> list[SessionRecord]:
-        """Every session, newest first."""
-        rows = await self.read(
-            lambda c: c.execute(f"{_SESSION_SELECT} ORDER BY s.created_at DESC").fetchall()
-        )
-        return [_session_from_row(r) for r in rows]
-
-    # -- runners -------------------------------------------------------------------------
-
-    async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
-        """Insert or update a runner."""
-
-        def upsert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO runners (id, version, teams, last_seen) VALUES (?,?,?,?)"
-                " ON CONFLICT(id) DO UPDATE SET version=excluded.version, teams=excluded.teams,"
-                " last_seen=excluded.last_seen",
-                (runner_id, version, teams, last_seen),
-            )
-
-        await self.write(upsert)
-
-    async def list_runners(self) -> list[dict[str, Any]]:
-        """Every runner ever seen."""
-        rows = await self.read(
-            lambda c: c.execute("SELECT id, version, teams, last_seen FROM runners").fetchall()
-        )
-        return [{"id": r[0], "version": r[1], "teams": r[2], "last_seen": r[3]} for r in rows]
 
     # -- threads -------------------------------------------------------------------------
 
@@ -334,15 +255,3 @@ def _translate(exc: BaseException, path: Path) -> BaseException:
     if isinstance(exc, sqlite3.Error):
         return StoreError(f"store write failed: {exc}")
     return exc
-
-
-_SESSION_SELECT = (
-    "SELECT s.id, s.team, s.agent, s.host, s.runner_id, s.state, s.owner, s.exit_code,"
-    " s.agent_session_id, s.created_by, s.created_at, s.updated_at,"
-    " COALESCE((SELECT MAX(seq) FROM events e WHERE e.session_id = s.id), 0)"
-    " FROM sessions s"
-)
-
-
-def _session_from_row(row: tuple[Any, ...]) -> SessionRecord:
-    return SessionRecord(*row)

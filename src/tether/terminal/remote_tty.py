@@ -15,7 +15,7 @@ import os
 import shlex
 from collections.abc import Sequence
 
-from tether.transports.remote_spec import ExecPrefix
+from tether.remote.spec import ExecPrefix
 from tether.transports.wrapped import env_block
 
 ENV_MARKER = b"\x1etether-env"

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from tether.config import TeamConfig
 from tether.errors import AgentError, TransportError
-from tether.transports.remote_spec import ExecPrefix
+from tether.remote.spec import ExecPrefix
 from tether.transports.subprocesses import run_to_end, start_piped
 from tether.transports.wrapped import RemoteProcess, wrapper_argv
 

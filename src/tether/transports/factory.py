@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tether.config import TeamConfig
+from tether.remote.spec import ExecPrefix, parse_remote
 from tether.transports.base import Transport
 from tether.transports.exec_prefix import ExecTransport
 from tether.transports.local import LocalTransport
-from tether.transports.remote_spec import ExecPrefix, parse_remote
 from tether.transports.ssh import SshTransport
 
 _local = LocalTransport()

@@ -21,8 +21,8 @@ from typing import TypeVar
 
 from tether.config import TeamConfig
 from tether.errors import AgentError, TransportError
+from tether.remote.ssh_args import SshArgs
 from tether.transports.failures import SshError, SshTimeout, classify_ssh
-from tether.transports.ssh_args import SshArgs
 from tether.transports.ssh_options import SshCommand, build_ssh_command
 from tether.transports.subprocesses import run_to_end, start_piped
 from tether.transports.wrapped import RemoteProcess, wrapper_argv

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tether.config import RemoteOptions
-from tether.transports.ssh_args import SshArgs, merged, parse_ssh_args
+from tether.remote.ssh_args import SshArgs, extra_ssh_args, merged
 
 log = logging.getLogger("tether.transports.ssh")
 
@@ -57,10 +57,7 @@ class SshCommand:
 
 def options_args(opts: RemoteOptions, where: str = "remote_options") -> SshArgs:
     """`remote_options.extra_args` and `extra_options`, read like a `remote` command line."""
-    words = [*opts.extra_args]
-    for option in opts.extra_options:
-        words += ["-o", option]
-    return parse_ssh_args(words, where=where, with_host=False)
+    return extra_ssh_args(opts.extra_args, opts.extra_options, where)
 
 
 def build_ssh_command(target: SshArgs, opts: RemoteOptions, data_dir: Path) -> SshCommand:

@@ -15,7 +15,7 @@ import shlex
 from dataclasses import dataclass
 
 from tether.errors import ConfigError
-from tether.transports.ssh_args import SshArgs, parse_ssh_args
+from tether.remote.ssh_args import SshArgs, parse_ssh_args
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tether.errors import ConfigError
-from tether.transports.ssh_rules import (
+from tether.remote.ssh_rules import (
     DROPPED_FLAGS,
     FLAG_OPTIONS,
     KEYWORD,
@@ -74,6 +74,16 @@ def parse_ssh_args(
     if with_host and args.host is None:
         raise ConfigError(f"{where}: names no host", hint='write remote = "ssh [user@]host"')
     return args
+
+
+def extra_ssh_args(
+    extra_args: list[str], extra_options: list[str], where: str = "remote_options"
+) -> SshArgs:
+    """A team's `remote_options.extra_args` and `extra_options`, read like a `remote` line."""
+    words = [*extra_args]
+    for option in extra_options:
+        words += ["-o", option]
+    return parse_ssh_args(words, where=where, with_host=False)
 
 
 def merged(first: SshArgs, then: SshArgs) -> SshArgs:
