@@ -39,6 +39,7 @@ from tether.hub.auth_routes import auth_router
 from tether.hub.broker import Broker
 from tether.hub.guard import HubGuard
 from tether.hub.hub import Hub
+from tether.hub.identity import identity_router, load_identity
 from tether.hub.metrics import mount_metrics
 from tether.hub.replicated import Replication
 from tether.hub.routes import router
@@ -131,6 +132,7 @@ def create_app(settings: HubSettings, *, clock: Clock = time.time) -> FastAPI:
         # Narrow what an older tether left readable before anything is opened.
         await asyncio.to_thread(narrow_data_dir, settings.data_dir)
         await hub.store.open()
+        hub.identity = await load_identity(hub.store)
         if hub.replication is not None:
             await hub.replication.start()
         try:
@@ -149,6 +151,7 @@ def create_app(settings: HubSettings, *, clock: Clock = time.time) -> FastAPI:
     app.state.hub = hub
     app.include_router(router)
     app.include_router(auth_router)
+    app.include_router(identity_router)  # GET /v1/hub/identity
     app.include_router(terminal_router)  # tether run: terminals published by a PTY host
     mcp = mount_mcp(app)  # /mcp (streamable HTTP) and /mcp/ws (WebSocket), see docs/mcp.md
     mount_web(app)

@@ -145,13 +145,19 @@ class Replicas:
     # -- CLI and HTTP against one replica --------------------------------------------------
 
     def cli(
-        self, i: int, *args: str, timeout: float = 60, check: bool = True
+        self,
+        i: int,
+        *args: str,
+        timeout: float = 60,
+        check: bool = True,
+        home: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """`tether ARGS` with replica i's data dir (its CLI is signed in there) and URL."""
+        """`tether ARGS` against replica i, with its data dir (its CLI is signed in there)
+        or another machine's `home`."""
         hub = self.hubs[i]
         proc = subprocess.run(
             tether_argv(*args),
-            env=self.env(hub.home, hub.url, COLUMNS="250"),
+            env=self.env(home or hub.home, hub.url, COLUMNS="250"),
             capture_output=True,
             text=True,
             timeout=scaled(timeout),

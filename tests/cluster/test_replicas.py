@@ -142,3 +142,26 @@ def test_pairing_attempts_are_counted_across_replicas(replicas: Replicas) -> Non
         refused = httpx.post(f"{hub.url}/v1/auth/pair", json=body, timeout=10)
         assert refused.status_code == 429, refused.text
         assert "too many pairing attempts" in refused.json()["error"]["message"]
+
+
+def test_every_replica_is_the_same_hub_to_a_client(replicas: Replicas, tmp_path: Path) -> None:
+    answers = [httpx.get(f"{h.url}/v1/hub/identity", timeout=10).json() for h in replicas.hubs]
+    assert len({a["id"] for a in answers}) == 1 and answers[0]["id"].startswith("h_")
+    assert len({a["replica"] for a in answers}) == 3
+    replicas.start_runner(0)
+    session = replicas.cli(0, "start", "demo").stdout.strip()
+    # A laptop signs in through the first replica's URL…
+    laptop = tmp_path / "laptop"
+    code = re.search(r"pairing code: (\S+)", replicas.cli(0, "pair", "new").stdout)
+    assert code
+    url0 = replicas.hubs[0].url
+    run_cli(laptop, url0, "login", "--hub", url0, "--code", code.group(1))
+    # …and is signed in through the third's: its credentials are the hub's, not the URL's.
+    listed = json.loads(replicas.cli(2, "sessions", "--json", home=laptop).stdout)
+    mine = next(s for s in listed if s["id"] == session)
+    assert mine["runner_replica"] == answers[0]["replica"]
+    table = replicas.cli(2, "sessions", home=laptop).stdout
+    assert "replica" in table and answers[0]["replica"] in table
+    # One device, not a second one paired behind the user's back.
+    stored = json.loads((laptop / "credentials.json").read_text())
+    assert len(stored) == 1

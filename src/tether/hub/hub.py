@@ -45,6 +45,8 @@ class Hub:
     live: LiveSockets
     """Every open socket by the principal behind it (revoking closes them)."""
     audit: AuditHook
+    identity: str = ""
+    """The hub's id, the same on every replica (tether.hub.identity; read at startup)."""
     replication: Replication | None = None
     """On PostgreSQL: this replica's place in the cluster (tether.hub.replicated)."""
     extensions: dict[str, object] = field(default_factory=dict)

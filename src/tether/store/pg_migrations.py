@@ -125,7 +125,7 @@ PG_MIGRATIONS: list[str] = [
         FOR EACH ROW EXECUTE FUNCTION tether_audit_append_only();
     """,
     # 3 onwards: SQLite's own, in PostgreSQL's words (`postgres_dialect`)
-    *(postgres_dialect(sql) for sql in MIGRATIONS[2:5]),
+    *(postgres_dialect(sql) for sql in MIGRATIONS[2:]),
 ]
 
 

@@ -86,6 +86,7 @@ export function sessionPage(main, match, ctx) {
     roleChip.className = "chip role role-" + roleName.replace(/\W+/g, "-");
     connChip.className = "chip conn conn-" + connection;
     const others = [info.agent || "agent", info.host || "local", info.owner ? `owner ${info.owner}` : "owner slot free", `${info.followers || 0} follower${info.followers === 1 ? "" : "s"}`];
+    if (info.runner_replica) others.push(`runner on ${info.runner_replica}`);
     meta.textContent = others.join(" · ") + ` · ${sessionId}`;
     const live = connection === "live";
     const exited = info.state === "exited";
