@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -165,3 +166,69 @@ def test_every_replica_is_the_same_hub_to_a_client(replicas: Replicas, tmp_path:
     # One device, not a second one paired behind the user's back.
     stored = json.loads((laptop / "credentials.json").read_text())
     assert len(stored) == 1
+
+
+FLOOD_LINES = 20_000
+FLOOD = f"""
+import sys, time
+for i in range({FLOOD_LINES}):
+    print(f"line {{i}}", flush=i % 50 == 0)
+    if i % 50 == 0:
+        time.sleep(0.005)
+"""
+
+
+def test_kill_9_of_the_runners_replica_mid_stream_loses_nothing(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    script = tmp_path / "flood.py"
+    script.write_text(FLOOD)
+    with (tmp_path / "tether.toml").open("a") as config:
+        config.write(
+            f"""
+[teams.flood]
+path = {json.dumps(str(tmp_path / "work"))}
+agent = "command"
+command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]
+mode = "args"
+"""
+        )
+    replicas.start_runner(0, 1, 2)  # connected to the first, told about all three
+    started = replicas.post(1, "/v1/sessions", {"team": "flood", "prompt": "go"})
+    assert started.status_code == 201, started.text
+    session = started.json()["id"]
+
+    def stored() -> int:
+        return int(replicas.get(2, f"/v1/sessions/{session}")["last_seq"])
+
+    wait_until(lambda: stored() > 2000, timeout=60, interval=0.02, what="the flood to start")
+    first = _replica_id(replicas, 0)
+    replicas.kill(0)
+    at_kill = stored()
+    assert at_kill < FLOOD_LINES, "the flood ended before the kill: make it slower"
+    # The runner fails over to a surviving replica and resends what was not acked.
+    wait_until(
+        lambda: _runner_replica(replicas, 2, session) not in (None, first),
+        timeout=60,
+        interval=0.1,
+        what="the runner on a surviving replica",
+    )
+    viewer = replicas.attach(2, "survivor", session, "--after", "0", "--json", "--follow")
+    try:
+        viewer.wait_for("turn_finished", timeout=120)
+    finally:
+        viewer.stop()
+    events = viewer.events()
+    assert_gap_free([e["seq"] for e in events])
+    lines = [e["text"].rstrip("\n") for e in events if e["kind"] == "output"]
+    assert lines == [f"line {i}" for i in range(FLOOD_LINES)]
+    print(f"killed the runner's replica at seq {at_kill}; {len(events)} events, each once")
+
+
+def _replica_id(replicas: Replicas, i: int) -> str:
+    return str(httpx.get(f"{replicas.hubs[i].url}/v1/hub/identity", timeout=10).json()["replica"])
+
+
+def _runner_replica(replicas: Replicas, i: int, session: str) -> str | None:
+    replica: str | None = replicas.get(i, f"/v1/sessions/{session}")["runner_replica"]
+    return replica

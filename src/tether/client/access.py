@@ -12,6 +12,7 @@ from tether.auth.redact import install_redaction
 from tether.client.api import HubApi, TokenProvider, TokenRefresher, static_token
 from tether.client.credentials import CredentialStore, DeviceTokenProvider
 from tether.client.tls import check_hub_url, ssl_for
+from tether.errors import HubUnreachable
 
 if TYPE_CHECKING:
     from tether.client.http import HubClient
@@ -86,3 +87,36 @@ def hub_access(
     token = static_token(env_token.strip()) if env_token else DeviceTokenProvider(store, kind, url)
     creds = store.load(kind, url)
     return HubAccess(url, token, ssl_for(url, ca or (creds.ca if creds else None)), insecure)
+
+
+class FailoverTokens:
+    """A device's session tokens through whichever URL of its hub answers: every replica
+    refreshes the same credentials (they are found by the hub's identity)."""
+
+    def __init__(self, providers: list[DeviceTokenProvider]) -> None:
+        self.providers = providers
+        self._good = 0
+
+    async def __call__(self) -> str:
+        last: HubUnreachable | None = None
+        for step in range(len(self.providers)):
+            at = (self._good + step) % len(self.providers)
+            try:
+                token = await self.providers[at]()
+            except HubUnreachable as exc:
+                last = exc
+                continue
+            self._good = at
+            return token
+        assert last is not None
+        raise last
+
+
+def runner_tokens(urls: list[str], data_dir: Path) -> TokenProvider:
+    """The runner device's tokens for a hub with one or several URLs (TETHER_TOKEN wins)."""
+    env_token = os.environ.get("TETHER_TOKEN")
+    if env_token:
+        return static_token(env_token.strip())
+    store = CredentialStore(data_dir)
+    providers = [DeviceTokenProvider(store, "runner", url) for url in urls]
+    return providers[0] if len(providers) == 1 else FailoverTokens(providers)
