@@ -4,7 +4,9 @@ on the first, owners and followers on the second and third (skipped without Post
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -232,3 +234,32 @@ def _replica_id(replicas: Replicas, i: int) -> str:
 def _runner_replica(replicas: Replicas, i: int, session: str) -> str | None:
     replica: str | None = replicas.get(i, f"/v1/sessions/{session}")["runner_replica"]
     return replica
+
+
+def test_a_control_for_a_dead_replica_reaches_the_runner_on_the_next(replicas: Replicas) -> None:
+    replicas.start_runner(0, 1)
+    session = replicas.cli(1, "start", "demo").stdout.strip()
+    wait_until(lambda: _state(replicas, 1, session) == "idle", timeout=30, what="idle")
+    # The runner's replica freezes: it still holds the runner's socket, so the message
+    # posted on another replica waits in the database for it…
+    hub0 = replicas.hubs[0].proc
+    assert hub0 is not None
+    os.kill(hub0.pid, signal.SIGSTOP)
+    try:
+        posted = replicas.post(1, f"/v1/sessions/{session}/messages", {"text": "hello"})
+        assert posted.status_code == 202, posted.text
+    finally:
+        # …and dies without sending it; the runner moves on, and gets it from its next one.
+        replicas.kill(0)
+    follower = replicas.attach(1, "after-death", session, "--follow", "--json")
+    try:
+        said = follower.wait_for("user_message", timeout=60)
+        assert said["text"] == "hello"
+        follower.wait_for("turn_finished", timeout=60)
+        assert [e["text"] for e in follower.events() if e["kind"] == "user_message"] == ["hello"]
+    finally:
+        follower.stop()
+
+
+def _state(replicas: Replicas, i: int, session: str) -> str:
+    return str(replicas.get(i, f"/v1/sessions/{session}")["state"])
