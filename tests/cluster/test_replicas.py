@@ -176,7 +176,7 @@ import sys, time
 for i in range({FLOOD_LINES}):
     print(f"line {{i}}", flush=i % 50 == 0)
     if i % 50 == 0:
-        time.sleep(0.005)
+        time.sleep(0.01)
 """
 
 
@@ -203,7 +203,11 @@ mode = "args"
     def stored() -> int:
         return int(replicas.get(2, f"/v1/sessions/{session}")["last_seq"])
 
+    # A viewer on the replica about to die, told every URL of the hub.
+    every = ",".join(h.url for h in replicas.hubs)
+    mover = replicas.attach(0, "mover", session, "--hub", every, "--follow", "--json")
     wait_until(lambda: stored() > 2000, timeout=60, interval=0.02, what="the flood to start")
+    mover.wait_for("output", timeout=30)
     first = _replica_id(replicas, 0)
     replicas.kill(0)
     at_kill = stored()
@@ -224,6 +228,12 @@ mode = "args"
     assert_gap_free([e["seq"] for e in events])
     lines = [e["text"].rstrip("\n") for e in events if e["kind"] == "output"]
     assert lines == [f"line {i}" for i in range(FLOOD_LINES)]
+    # The viewer that was on the dead replica resumed on another: no gap, no duplicate.
+    try:
+        mover.wait_for("turn_finished", timeout=120)
+    finally:
+        mover.stop()
+    assert [e["seq"] for e in mover.events()] == [e["seq"] for e in events]
     print(f"killed the runner's replica at seq {at_kill}; {len(events)} events, each once")
 
 

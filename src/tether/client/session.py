@@ -12,7 +12,7 @@ import contextlib
 import inspect
 import itertools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,7 @@ class RemoteSession:
 
     def __init__(
         self,
-        hub_url: str,
+        hub_url: str | Sequence[str],
         session_id: str,
         token: TokenProvider,
         *,
@@ -77,9 +77,17 @@ class RemoteSession:
         ssl: Any = None,
         insecure: bool = False,
     ) -> None:
-        check_hub_url(hub_url, insecure=insecure)
-        base = hub_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
-        self.url = f"{base}/v1/sessions/{session_id}/stream" + ("?follow=1" if follow else "")
+        hubs = [hub_url] if isinstance(hub_url, str) else list(hub_url)
+        for hub in hubs:
+            check_hub_url(hub, insecure=insecure)
+        query = "?follow=1" if follow else ""
+        self.urls = [
+            hub.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
+            + f"/v1/sessions/{session_id}/stream{query}"
+            for hub in hubs
+        ]
+        """The stream at every URL of the hub (replicas): a lost connection tries the next."""
+        self.url = self.urls[0]
         self.session_id = session_id
         self.last_seq = after
         self.role: str | None = None
@@ -104,6 +112,7 @@ class RemoteSession:
         self._callback_tasks: set[asyncio.Task[None]] = set()
         self._first: asyncio.Future[None] | None = None
         self.closed_error: BaseException | None = None
+        self._tried = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -218,6 +227,9 @@ class RemoteSession:
                     self._fail(_FATAL_CLOSE[code](reason or "refused by the hub"))
                     return
                 await self._call("disconnected", reason or type(exc).__name__)
+                first = self._first is not None and not self._first.done()
+                if (self._reconnect or first) and self._fail_over():
+                    continue
                 if self._first is not None and not self._first.done():
                     self._first.set_exception(
                         HubUnreachable(
@@ -236,6 +248,18 @@ class RemoteSession:
                 self._queue.put_nowait(None)
                 return
             await asyncio.sleep(backoff.next_delay())
+
+    def _fail_over(self) -> bool:
+        """Move to the hub's next URL; True to try it at once (it has not failed this round)."""
+        if len(self.urls) < 2:
+            return False
+        at = (self.urls.index(self.url) + 1) % len(self.urls)
+        self.url = self.urls[at]
+        self._tried += 1
+        if self._tried < len(self.urls):
+            return True
+        self._tried = 0
+        return False
 
     def _fail(self, exc: BaseException) -> None:
         self.closed_error = exc
@@ -280,6 +304,7 @@ class RemoteSession:
                     encode(make("resume", {"after": self.last_seq}, session=self.session_id))
                 )
                 self.connected.set()
+                self._tried = 0  # a working URL: a later drop tries every URL again
                 if self._first is not None and not self._first.done():
                     self._first.set_result(None)
                 await self._call("connected", self.role, self.info)
