@@ -89,7 +89,7 @@ def build_hub(settings: HubSettings, *, clock: Clock = time.time) -> Hub:
     replication = None
     broker: Broker
     if isinstance(store, PostgresStore):
-        replication = Replication(store, settings)
+        replication = Replication(store, settings, auth)
         broker = replication.broker
         auth.live = replication.live_sockets(auth)
         auth.pair_limiter = SharedRateLimiter(

@@ -65,14 +65,14 @@ class Replicas:
 
     # -- processes -----------------------------------------------------------------------
 
-    def start_hub(self, i: int) -> None:
+    def start_hub(self, i: int, *, secrets: Path | None = None, expect_exit: bool = False) -> None:
         hub = self.hubs[i]
         out = open(self.root / f"hub{i}.log", "a")  # noqa: SIM115 (the child owns it)
         hub.proc = subprocess.Popen(
             tether_argv(
                 "hub", "--port", str(hub.port), "--data-dir", str(hub.home), "--store", self.dsn
             ),
-            env=self.env(hub.home, None),
+            env={**self.env(hub.home, None), "TETHER_SECRETS_FILE": str(secrets or self.secrets)},
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
@@ -81,14 +81,16 @@ class Replicas:
         deadline = time.monotonic() + scaled(30)
         while time.monotonic() < deadline:
             if hub.proc.poll() is not None:
+                if expect_exit:
+                    return
                 raise AssertionError(f"hub {i} exited:\n{self.log(f'hub{i}')}")
             if "listening on" in self.log(f"hub{i}"):
                 return
             time.sleep(0.05)
         raise AssertionError(f"hub {i} did not start:\n{self.log(f'hub{i}')}")
 
-    def start(self) -> Replicas:
-        for i in range(self.count):
+    def start(self, count: int | None = None) -> Replicas:
+        for i in range(self.count if count is None else count):
             self.start_hub(i)
         return self
 

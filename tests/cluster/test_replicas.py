@@ -273,3 +273,18 @@ def test_a_control_for_a_dead_replica_reaches_the_runner_on_the_next(replicas: R
 
 def _state(replicas: Replicas, i: int, session: str) -> str:
     return str(replicas.get(i, f"/v1/sessions/{session}")["state"])
+
+
+async def test_a_replica_with_another_secrets_file_is_refused(tmp_path: Path) -> None:
+    async with pg_database() as dsn:
+        cluster = Replicas(tmp_path, dsn, count=2)
+        try:
+            cluster.start(count=1)
+            cluster.start_hub(1, secrets=tmp_path / "other" / "secrets.json", expect_exit=True)
+            proc = cluster.hubs[1].proc
+            assert proc is not None and proc.wait(timeout=scaled(30)) != 0
+            log = cluster.log("hub1")
+            assert "secrets file differs from the one replicas" in log, log
+            assert "TETHER_SECRETS_FILE" in log
+        finally:
+            cluster.close()

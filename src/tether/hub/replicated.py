@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import secrets
 import socket
 from typing import Any
 
 from tether.auth.live import LiveConnections
-from tether.auth.service import AuthService
+from tether.auth.service import SESSION_TOKEN_KEY, AuthService
 from tether.cluster import controls, revocations
 from tether.cluster.bus import PgBus
 from tether.cluster.replicas import ReplicaRegistry
@@ -28,6 +30,7 @@ from tether.hub.replica_owners import ReplicaOwnerSlots
 from tether.hub.replica_runners import ReplicaDirectory
 from tether.hub.runners import RunnerLink
 from tether.hub.settings import HubSettings
+from tether.hub_secrets import HubSecrets
 from tether.protocol.messages import Hello, Welcome
 from tether.store.postgres import PostgresStore
 from tether.tasks import keep_task
@@ -43,6 +46,13 @@ def new_replica_id() -> str:
     """This process's name in the cluster: the machine and a random tail (two replicas on
     one machine stay apart)."""
     return f"{socket.gethostname()}-{secrets.token_hex(3)}"
+
+
+def key_check(secrets: HubSecrets) -> str:
+    """A value that is the same exactly when two replicas sign session tokens with the same
+    key (an HMAC of a constant under it: it reveals nothing of the key)."""
+    key = secrets.get_bytes(SESSION_TOKEN_KEY)
+    return hmac.new(key, b"tether replica key check", hashlib.sha256).hexdigest()[:32]
 
 
 class ReplicaBroker(Broker):
@@ -123,8 +133,9 @@ class ReplicaLive(LiveConnections):
 class Replication:
     """What one replica runs beside the hub: the bus, its heartbeat, the sweeps."""
 
-    def __init__(self, store: PostgresStore, settings: HubSettings) -> None:
+    def __init__(self, store: PostgresStore, settings: HubSettings, auth: AuthService) -> None:
         self.store = store
+        self.auth = auth
         self.replica_id = new_replica_id()
         self.bus = PgBus(store.dsn)
         self.broker = ReplicaBroker(store, settings, self.bus, self.replica_id)
@@ -140,6 +151,7 @@ class Replication:
 
     async def start(self) -> None:
         """Join the cluster (after the store is open, before the broker loads)."""
+        self.registry.key_check = await asyncio.to_thread(key_check, self.auth.secrets)
         await self.registry.start()
         await self.bus.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="tether-control-sweep")

@@ -173,4 +173,10 @@ PG_CLUSTER_MIGRATIONS: list[str] = [
         PRIMARY KEY (key, window_start)
     );
     """,
+    # 2: each replica notes a check value of the key that signs session tokens, so a
+    # replica started with another secrets file is refused instead of minting tokens the
+    # others reject (tether.cluster.replicas.key_mismatch)
+    """
+    ALTER TABLE replicas ADD COLUMN key_check TEXT;
+    """,
 ]
