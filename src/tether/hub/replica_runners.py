@@ -165,6 +165,10 @@ class ReplicaDirectory(RunnerDirectory):
         place = self.places.get(runner_id or "")
         return place.replica_id if place is not None else None
 
+    def replica_of_here(self) -> str | None:
+        """This replica's id."""
+        return self.replica_id
+
     def last_seen(self, runner_id: str | None) -> float | None:
         """Now for a connected runner; else when it was last connected (None: never)."""
         if self.is_connected(runner_id):

@@ -96,6 +96,10 @@ class RunnerDirectory:
         """The hub replica the runner is connected to (None: one hub, or not connected)."""
         return None
 
+    def replica_of_here(self) -> str | None:
+        """This hub's replica id (None: a hub of one process)."""
+        return None
+
     def disconnect(self, link: RunnerLink) -> bool:
         """A runner connection ended; True when it was the runner's current one."""
         if self.links.get(link.id) is not link:
