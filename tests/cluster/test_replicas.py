@@ -3,6 +3,7 @@ on the first, owners and followers on the second and third (skipped without Post
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import pytest
 
 from tests.cluster.replicas import Replicas
 from tests.e2e.cluster import assert_gap_free
+from tests.notify.receiver import receiver
 from tests.support.pg import pg_database
 from tests.support.procs import run_cli, wait_until
 from tests.support.timing import scaled
@@ -288,3 +290,26 @@ async def test_a_replica_with_another_secrets_file_is_refused(tmp_path: Path) ->
             assert "TETHER_SECRETS_FILE" in log
         finally:
             cluster.close()
+
+
+async def test_three_replicas_send_one_notification_per_request(tmp_path: Path) -> None:
+    async with receiver() as rx, pg_database() as dsn:
+        cluster = Replicas(tmp_path, dsn)
+        try:
+            await asyncio.to_thread(cluster.start)
+            await asyncio.to_thread(cluster.start_runner, 0)
+            hook = f"{rx.url}/hook"
+            await asyncio.to_thread(
+                cluster.cli, 1, "notify", "add", "webhook", hook, "--secret", "s" * 24
+            )
+            started = await asyncio.to_thread(
+                cluster.cli, 2, "start", "demo", "--prompt", "run touch x"
+            )
+            assert started.stdout.strip().startswith("s_")
+            first = (await rx.next_event("permission_request", timeout=scaled(30))).json()
+            # Every replica follows the session; give the other two time to (wrongly) send.
+            await asyncio.sleep(3)
+            requests = [r.json() for r in rx.all if r.json()["event"] == "permission_request"]
+            assert [r["request_id"] for r in requests] == [first["request_id"]]
+        finally:
+            await asyncio.to_thread(cluster.close)
