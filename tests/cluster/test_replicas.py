@@ -313,3 +313,17 @@ async def test_three_replicas_send_one_notification_per_request(tmp_path: Path) 
             assert [r["request_id"] for r in requests] == [first["request_id"]]
         finally:
             await asyncio.to_thread(cluster.close)
+
+
+def test_two_viewers_racing_on_two_replicas_make_one_owner(replicas: Replicas) -> None:
+    replicas.start_runner(0)
+    session = replicas.cli(0, "start", "demo").stdout.strip()
+    racers = [replicas.attach(i, f"racer{i}", session, "--json") for i in (1, 2)]
+    try:
+        for racer in racers:
+            racer.wait_stderr("attached to")
+        roles = sorted("owner" if "as owner" in r.stderr() else "follower" for r in racers)
+        assert roles == ["follower", "owner"], [r.stderr() for r in racers]
+    finally:
+        for racer in racers:
+            racer.stop()
