@@ -94,10 +94,13 @@ class Replicas:
             self.start_hub(i)
         return self
 
-    def start_runner(self, *hubs: int, team_args: tuple[str, ...] = ()) -> None:
-        """The runner, paired through the first hub it is given, given every hub's URL."""
+    def start_runner(
+        self, *hubs: int, team_args: tuple[str, ...] = (), paired_by: Path | None = None
+    ) -> None:
+        """The runner, paired through the first hub it is given (by the replica's admin
+        CLI, or the CLI in `paired_by`), given every hub's URL."""
         self.runner_hubs = list(hubs)
-        minted = self.cli(hubs[0], "pair", "new").stdout
+        minted = self.cli(hubs[0], "pair", "new", home=paired_by).stdout
         match = re.search(r"pairing code: (\S+)", minted)
         assert match, minted
         urls = ",".join(self.hubs[i].url for i in hubs)
@@ -122,7 +125,7 @@ class Replicas:
             start_new_session=True,
         )
         wait_until(
-            lambda: self.runner_online(hubs[-1]), timeout=30, interval=0.05, what="the runner"
+            lambda: self.runner_online(hubs[0]), timeout=30, interval=0.05, what="the runner"
         )
 
     def runner_online(self, i: int) -> bool:

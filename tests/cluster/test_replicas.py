@@ -327,3 +327,28 @@ def test_two_viewers_racing_on_two_replicas_make_one_owner(replicas: Replicas) -
     finally:
         for racer in racers:
             racer.stop()
+
+
+def test_a_users_runner_on_one_replica_is_theirs_on_every_replica(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    # Bob (not an admin) signs in and pairs his own runner, which connects to replica 0.
+    added = replicas.cli(0, "users", "add", "bob").stdout
+    code = re.search(r"sign-in code for \S+: (\S+)", added) or re.search(r": (\S+)\s*$", added)
+    assert code, added
+    bob = tmp_path / "bob"
+    url0 = replicas.hubs[0].url
+    run_cli(bob, url0, "login", "--hub", url0, "--code", code.group(1))
+    replicas.start_runner(0, paired_by=bob)
+    # The admin starts a session on Bob's runner; Bob may watch it through replica 2,
+    # which knows the runner is his although its socket is on replica 0.
+    session = replicas.cli(0, "start", "demo").stdout.strip()
+    on0 = json.loads(replicas.cli(0, "sessions", "--json", home=bob).stdout)
+    listed = json.loads(replicas.cli(2, "sessions", "--json", home=bob).stdout)
+    assert session in {s["id"] for s in on0}, on0
+    assert session in {s["id"] for s in listed}
+    watcher = replicas.attach(2, "bob-watch", session, "--follow", "--json", home=bob)
+    try:
+        watcher.wait_stderr("attached to")
+    finally:
+        watcher.stop()

@@ -29,6 +29,7 @@ from tether.cluster.presence import (
     release_runner,
     runner_place,
     runner_places,
+    runner_user,
 )
 from tether.errors import Conflict, StoreError
 from tether.hub.runners import RunnerDirectory, RunnerLink
@@ -55,6 +56,8 @@ class ReplicaDirectory(RunnerDirectory):
         self._connections: weakref.WeakKeyDictionary[RunnerLink, str] = weakref.WeakKeyDictionary()
         self._delivering: dict[str, asyncio.Lock] = {}
         self._ready: set[str] = set()
+        self._users: dict[str, str] = {}
+        """The user owning each runner connected elsewhere (runners.owner_user)."""
         self._background: set[asyncio.Task[Any]] = set()
         bus.subscribe(RUNNER_CHANNEL, lambda runner_id: self._spawn(self._moved(runner_id)))
         bus.subscribe(controls.CHANNEL, lambda runner_id: self._spawn(self.deliver(runner_id)))
@@ -75,7 +78,8 @@ class ReplicaDirectory(RunnerDirectory):
         connection_id = new_connection_id()
         self._connections[link] = connection_id
         self.places[link.id] = RunnerPlace(self.replica_id, connection_id)
-        await self.pg.run_write(claim_runner(link.id, self.replica_id, connection_id))
+        device_id = link.principal.device_id if link.principal else None
+        await self.pg.run_write(claim_runner(link.id, self.replica_id, connection_id, device_id))
         return old
 
     async def runner_ready(self, link: RunnerLink) -> None:
@@ -130,13 +134,17 @@ class ReplicaDirectory(RunnerDirectory):
         if place is None and mine is not None:
             # This replica was taken for dead while the runner stayed: claim it again.
             place = RunnerPlace(self.replica_id, mine)
-            await self.pg.run_write(claim_runner(runner_id, self.replica_id, mine))
+            device_id = link.principal.device_id if link and link.principal else None
+            await self.pg.run_write(claim_runner(runner_id, self.replica_id, mine, device_id))
         before = self.places.get(runner_id)
         if place is None:
             self.places.pop(runner_id, None)
         else:
             self.places[runner_id] = place
             await self._load_teams(runner_id)
+            user = await self.pg.run_read(runner_user(runner_id))
+            if user is not None:
+                self._users[runner_id] = user
         if link is not None and place is not None and place.connection_id != mine:
             log.warning("runner %s connected to replica %s; closing it here", runner_id, place)
             closing = link.receiver.replaced()
@@ -164,6 +172,12 @@ class ReplicaDirectory(RunnerDirectory):
             return self.replica_id
         place = self.places.get(runner_id or "")
         return place.replica_id if place is not None else None
+
+    def runner_user(self, runner_id: str | None) -> str | None:
+        """The user whose runner it is, wherever it is connected."""
+        if runner_id in self.links:
+            return super().runner_user(runner_id)
+        return self._users.get(runner_id or "") if runner_id in self.places else None
 
     def replica_of_here(self) -> str | None:
         """This replica's id."""

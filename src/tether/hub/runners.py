@@ -96,6 +96,11 @@ class RunnerDirectory:
         """The hub replica the runner is connected to (None: one hub, or not connected)."""
         return None
 
+    def runner_user(self, runner_id: str | None) -> str | None:
+        """The user whose runner device is connected as `runner_id` now."""
+        link = self.links.get(runner_id or "")
+        return link.principal.user_id if link is not None and link.principal else None
+
     def replica_of_here(self) -> str | None:
         """This hub's replica id (None: a hub of one process)."""
         return None

@@ -176,7 +176,10 @@ PG_CLUSTER_MIGRATIONS: list[str] = [
     # 2: each replica notes a check value of the key that signs session tokens, so a
     # replica started with another secrets file is refused instead of minting tokens the
     # others reject (tether.cluster.replicas.key_mismatch)
+    # …and where a runner is connected notes its device, so every replica knows whose
+    # runner it is (who may see its sessions) as the one holding its socket does.
     """
     ALTER TABLE replicas ADD COLUMN key_check TEXT;
+    ALTER TABLE runner_presence ADD COLUMN device_id TEXT;
     """,
 ]
