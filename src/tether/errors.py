@@ -103,6 +103,12 @@ class StoreError(TetherError):
 
     code = "store"
 
+    def __init__(self, message: str, *, hint: str | None = None, refused: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.refused = refused
+        """The store itself refuses (full disk, database down or read-only), not this
+        write: every write fails until the store is put right (`/readyz` says so)."""
+
 
 class AgentError(TetherError):
     """An agent could not be started or misbehaved."""

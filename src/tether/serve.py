@@ -123,6 +123,7 @@ async def run_embedded(
     hub_settings = settings or HubSettings(data_dir=data_dir)
     app = create_app(hub_settings)
     auth = hub_of(app).auth
+    await open_store(app)
     server = uvicorn_server(app, host, port)
     url = f"http://{host}:{port}"
     hub_task = asyncio.create_task(serve_hub(server))
@@ -155,9 +156,7 @@ async def run_embedded(
             runner_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner_task
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await hub_task
+        await stop_serving(app, server, hub_task)
 
 
 async def run_hub(
@@ -179,6 +178,7 @@ async def run_hub(
     hub_settings = settings or HubSettings(data_dir=data_dir)
     app = create_app(hub_settings)
     auth = hub_of(app).auth
+    await open_store(app)
     server = uvicorn_server(app, host, port, tls_cert=tls_cert, tls_key=tls_key)
     scheme = "https" if tls_cert else "http"
     hub_task = asyncio.create_task(serve_hub(server))
@@ -196,6 +196,30 @@ async def run_hub(
         # whose lifespan would log the CancelledError as a traceback; it stops below.
         await asyncio.wait({hub_task})
     finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await hub_task
+        await stop_serving(app, server, hub_task)
+
+
+async def open_store(app: Any) -> None:
+    """Open (and migrate) the hub's store before serving, so a store that cannot be opened
+    (a database that is not there, a data dir that cannot be written) is one clear error
+    from the command, not a traceback from the server's start-up; the app's lifespan then
+    finds it open (docs/operations.md, "Start-up and shutdown")."""
+    from tether.hub.hub import hub_of
+    from tether.private import narrow_data_dir
+
+    hub = hub_of(app)
+    # As the lifespan does: narrow what an older tether left readable before opening.
+    await asyncio.to_thread(narrow_data_dir, hub.settings.data_dir)
+    await hub.store.open()
+
+
+async def stop_serving(app: Any, server: uvicorn.Server, hub_task: asyncio.Task[None]) -> None:
+    """Drain the hub (not ready; every socket closed with "reconnect", hub/health.py),
+    then stop uvicorn, which stops listening and waits for what is left."""
+    from tether.hub.health import drain
+    from tether.hub.hub import hub_of
+
+    await drain(hub_of(app))
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await hub_task

@@ -7,6 +7,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.support.hub import running_hub, wait_for_event
 from tether.agents.claude_launch import (
     claude_argv,
@@ -15,6 +17,7 @@ from tether.agents.claude_launch import (
 )
 from tether.agents.redaction import redact, secret_values
 from tether.config import TeamConfig, TetherConfig
+from tether.errors import Conflict
 
 CLAUDE = ("claude",)
 
@@ -66,18 +69,15 @@ def test_secrets_are_redacted_from_agent_output() -> None:
     assert redact("bad key sk-ant-api03-secret-value!", secrets) == "bad key ***!"
 
 
-async def test_missing_binary_is_an_error_and_the_session_exits(tmp_path: Path) -> None:
+async def test_missing_binary_refuses_the_start_with_the_reason(tmp_path: Path) -> None:
     team = TeamConfig(name="c", path=str(tmp_path), agent="claude", command=["no-such-claude-xyz"])
     config = TetherConfig(teams={"c": team})
     async with running_hub(tmp_path, config) as hub, hub.client() as client:
-        session = await client.start("c")
-        async with hub.session(session["id"]) as remote:
-            error = await wait_for_event(remote, "error")
-            exited = await wait_for_event(remote, "exited")
-        info = await client.session(session["id"])
-    assert "no-such-claude-xyz" in str(error["message"]) and "not found" in str(error["message"])
-    assert exited["code"] is None
-    assert info["state"] == "exited"
+        # The runner's probe found it missing: the hub refuses at once, no session.
+        with pytest.raises(Conflict) as refused:
+            await client.start("c")
+        assert await client.sessions() == []
+    assert "no-such-claude-xyz" in str(refused.value) and "not found" in str(refused.value)
 
 
 async def test_a_line_that_is_not_json_is_reported_and_the_session_goes_on(

@@ -42,8 +42,9 @@ async def test_resume_after_the_process_exited(tmp_path: Path, api: ScriptedAnth
             async with hub.client() as client:
                 await client.stop(session_id)
             exited = await wait_for_event(remote, "exited")
-            with pytest.raises(Conflict, match="exited"):
-                await remote.send_message("hello?")
+            async with hub.client() as client:
+                # Ended cleanly: a message would wake it (tests/hub); here `tether resume` does.
+                assert (await client.session(session_id))["asleep"] is True
 
             code, out, err = await run_tether(
                 hub, "resume", session_id, "--prompt", "what was the number?"

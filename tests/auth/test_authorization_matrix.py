@@ -62,7 +62,9 @@ ROUTES = [
     Route("GET", "/v1/sessions/{S}/events", None, 200, 200, 403),
     Route("POST", "/v1/sessions/{S}/messages", {"text": "sneaky"}, 403, 403, 403),
     Route("POST", "/v1/sessions/{S}/permissions/{R}", {"behavior": "allow"}, 403, 403, 403),
-    Route("POST", "/v1/sessions/{S}/interrupt", None, 403, 403, 403),
+    # The owner's other device may interrupt (nobody is locked out of stopping a turn by
+    # their own browser tab, docs/protocol.md); with no turn running, nothing changes.
+    Route("POST", "/v1/sessions/{S}/interrupt", None, 202, 403, 403),
     Route("POST", "/v1/sessions/{S}/stop", None, 403, 403, 403),
     Route("POST", "/v1/sessions/{S}/shares", {"ttl_s": 60}, SKIP, 403, 403),
     Route("POST", "/v1/sessions/{S}/permission-mode", {"mode": "plan"}, 403, 403, 403),

@@ -99,7 +99,7 @@ async def test_claims_are_audited_with_the_owner_for_the_admin(service: AuthServ
     assert refused.outcome == "taken"
     rows = {e.action: e for e in await service.audit_entries()}
     assert rows["runner_claimed"].device_id == mine.id
-    row = rows["runner_refused"]
+    row = rows["runner_claim_refused"]
     assert (row.user_id, row.device_id, row.address) == (mallory.id, theirs.id, "10.6.6.6")
     assert row.details["owner_user"] == alice.id and row.details["outcome"] == "taken"
 

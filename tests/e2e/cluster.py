@@ -43,6 +43,11 @@ path = {json.dumps(str(work))}
 agent = "demo"
 description = "the demo agent"
 
+[teams.sleepy]
+path = {json.dumps(str(work))}
+agent = "demo"
+idle_timeout = 1
+
 [teams.upper]
 path = {json.dumps(str(work))}
 agent = "command"

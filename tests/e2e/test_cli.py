@@ -1,5 +1,5 @@
 """The CLI against a real hub and runner (separate processes): attach, send, stop, sessions,
-teams, permissions, the `command` agent in both modes, and a missing agent binary."""
+teams, permissions, the `command` agent in both modes, and a team whose agent is missing."""
 
 from __future__ import annotations
 
@@ -112,9 +112,81 @@ def test_send_stop_and_sessions(cluster: Cluster) -> None:
     row = next(line for line in cluster.cli("sessions").stdout.splitlines() if session in line)
     cells = [cell.strip() for cell in row.split("│")[1:-1]]
     assert (cells[2], cells[7]) == ("exited", "0")
-    # Sending to an exited session is a clear error.
-    again = cluster.cli("send", session, "anyone?", check=False)
-    assert again.returncode == 2 and "has exited" in again.stderr
+    # A session that ended cleanly is woken by a message (same session, its context kept).
+    again = cluster.cli("send", session, "anyone?")
+    assert "woke the session" in again.stderr
+    wait_until(
+        lambda: cluster.get(f"/v1/sessions/{session}")["state"] == "idle",
+        what="the woken session to be idle",
+    )
+    cluster.cli("stop", session)
+
+
+def test_send_to_a_session_that_crashed_is_a_clear_error(cluster: Cluster) -> None:
+    session = cluster.start_session()
+    cluster.cli("send", session, "exit 3")
+    wait_until(lambda: cluster.get(f"/v1/sessions/{session}")["state"] == "exited", what="the exit")
+    assert cluster.get(f"/v1/sessions/{session}")["asleep"] is False
+    refused = cluster.cli("send", session, "anyone?", check=False)
+    assert refused.returncode == 2 and "has exited" in refused.stderr
+    assert f"tether resume {session}" in refused.stderr
+
+
+def test_send_wakes_a_sleeping_session_with_its_context(cluster: Cluster) -> None:
+    session = cluster.start_session("sleepy")  # idle_timeout = 1 s
+    cluster.cli("send", session, "hello")
+
+    def payloads() -> list[dict[str, Any]]:
+        return [e["payload"] for e in cluster.events(session)]
+
+    asleep = wait_until(
+        lambda: [p for p in payloads() if p["kind"] == "exited"], what="the session to sleep"
+    )
+    assert str(asleep[0]["reason"]).startswith("asleep: idle for 1 s")
+    before = cluster.get(f"/v1/sessions/{session}")
+    assert before["state"] == "exited" and before["asleep"] is True
+    agent_session_id = before["agent_session_id"]
+    assert agent_session_id
+
+    woken = cluster.cli("send", session, "remember me?")
+    assert "woke" in woken.stderr
+    answers = wait_until(
+        lambda: [
+            p for p in payloads() if p["kind"] == "turn_finished" and "remember" in str(p["result"])
+        ],
+        what="the woken session to answer",
+    )
+    assert answers[0]["status"] == "success"
+    events = payloads()
+    statuses = [p for p in events if p["kind"] == "status" and p.get("agent_session_id")]
+    assert {p["agent_session_id"] for p in statuses} == {agent_session_id}
+    assert cluster.get(f"/v1/sessions/{session}")["agent_session_id"] == agent_session_id
+    assert_gap_free([e["seq"] for e in cluster.events(session)])
+
+
+def test_tokens_and_cost_per_turn_and_per_session(cluster: Cluster) -> None:
+    session = cluster.start_session()
+    first = cluster.cli("attach", session, "--prompt", "hello")
+    second = cluster.cli("attach", session, "--prompt", "hello again")
+    events = [e["payload"] for e in cluster.events(session)]
+    turns = [e for e in events if e["kind"] == "turn_finished"]
+    assert len(turns) == 2 and all(t["cost"] > 0 and t["usage"]["input_tokens"] for t in turns)
+    one = turns[0]
+    shown = f"{one['usage']['input_tokens']:,} in / {one['usage']['output_tokens']:,} out tokens"
+    assert f"turn success · {shown} · ${one['cost']:.4f}" in first.stdout
+    total_in = sum(t["usage"]["input_tokens"] for t in turns)
+    total_out = sum(t["usage"]["output_tokens"] for t in turns)
+    total_cost = round(sum(t["cost"] for t in turns), 6)
+    assert (
+        f"session so far: {total_in:,} in / {total_out:,} out tokens · ${total_cost:.4f}"
+        in second.stdout
+    )
+    info = cluster.get(f"/v1/sessions/{session}")
+    assert (info["input_tokens"], info["output_tokens"]) == (total_in, total_out)
+    assert info["cost"] == pytest.approx(total_cost)
+    row = next(line for line in cluster.cli("sessions").stdout.splitlines() if session in line)
+    assert f"{total_in:,}/{total_out:,}" in row and f"${total_cost:.4f}" in row
+    cluster.cli("stop", session)
 
 
 def test_sessions_table_shows_state_owner_followers_seq_and_exit_code(cluster: Cluster) -> None:
@@ -151,12 +223,13 @@ def test_sessions_table_shows_state_owner_followers_seq_and_exit_code(cluster: C
 
 def test_teams_lists_every_team_of_the_runner(cluster: Cluster) -> None:
     table = cluster.cli("teams").stdout
-    for name in ("demo", "upper", "echo", "missing"):
+    for name in ("demo", "sleepy", "upper", "echo", "missing"):
         assert f" {name} " in table
     assert "e2e" in table and "yes" in table
     teams = json.loads(cluster.cli("teams", "--json").stdout)
     assert {t["name"]: t["agent"] for t in teams} == {
         "demo": "demo",
+        "sleepy": "demo",
         "upper": "command",
         "echo": "command",
         "missing": "command",
@@ -185,17 +258,17 @@ def test_command_agent_in_args_mode(cluster: Cluster) -> None:
     assert events[-1]["kind"] == "turn_finished" and events[-1]["status"] == "success"
 
 
-def test_missing_agent_binary_is_a_clear_error_and_an_exited_session(cluster: Cluster) -> None:
-    session = cluster.start_session("missing")
-    watched = cluster.cli("attach", session, "--after", "0", "--json", timeout=30)
-    events = json_events(watched)
-    error = next(e for e in events if e["kind"] == "error")
-    assert "'tether-e2e-no-such-program' was not found on PATH" in error["message"]
-    assert events[-1]["kind"] == "exited"
-    state = cluster.get(f"/v1/sessions/{session}")["state"]
-    assert state == "exited"
-    refused = cluster.cli("attach", session, "--prompt", "hello", check=False)
+def test_start_on_a_team_whose_agent_is_missing_fails_at_once_with_the_reason(
+    cluster: Cluster,
+) -> None:
+    refused = cluster.cli("start", "missing", check=False)
     assert refused.returncode != 0
+    assert "team 'missing' is unavailable" in refused.stderr
+    assert "'tether-e2e-no-such-program' was not found on PATH" in refused.stderr
+    assert refused.stdout.strip() == ""  # no session id to copy
+    assert "missing" not in {s["team"] for s in cluster.get("/v1/sessions")}
+    table = cluster.cli("teams").stdout
+    assert "no: agent binary" in table
 
 
 def test_example_client_program_runs_against_the_hub(cluster: Cluster, tmp_path: Path) -> None:

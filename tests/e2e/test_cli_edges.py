@@ -157,7 +157,7 @@ def test_audit_is_newest_first_with_limit_and_names_who_decided_what(cluster: Cl
     assert [e["ts"] for e in entries] == sorted((e["ts"] for e in entries), reverse=True)
     table = ok(cli(cluster, "audit", "--limit", "5", columns=250))
     row = next(line for line in table.splitlines() if "permission_decision" in line)
-    assert f"allow request {request_id}" in row and session in row
+    assert f"allow request {request_id} (Bash)" in row and session in row
     assert "admin (local-cli)" in row  # user and device by name, not by id
 
 

@@ -177,3 +177,21 @@ async def test_a_runner_that_never_says_hello_is_closed_cleanly(tmp_path: Path) 
                 await runner.recv()
         assert info.value.rcvd is not None and info.value.rcvd.code == 1002
         assert "no 'hello' within 0.5 s" in info.value.rcvd.reason
+
+
+async def test_a_teams_update_changes_availability_but_never_adds_a_team(hub: HubHandle) -> None:
+    headers = await runner_headers(hub, "raw")
+    async with connect(ws_url(hub, "/v1/runner"), additional_headers=headers) as runner:
+        down = {"name": "raw", "agent": "command", "available": False, "unavailable_reason": "x"}
+        await runner.send(env("hello", {"runner_id": "raw", "version": "x", "teams": [down]}))
+        await next_of(runner, "welcome")
+        fixed = {**down, "available": True, "unavailable_reason": None}
+        sneaky = {"name": "someone-elses-team", "agent": "command"}
+        await runner.send(env("teams", {"teams": [fixed, sneaky]}))
+        await runner.send(env("teams", {"teams": "not a list"}))
+        error = (await next_of(runner, "error"))["payload"]
+        assert error["code"] == "bad_frame"
+        async with hub.client() as client:
+            teams = {t["name"]: t for t in await client.teams()}
+    assert teams["raw"]["available"] is True
+    assert "someone-elses-team" not in teams

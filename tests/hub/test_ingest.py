@@ -103,11 +103,16 @@ async def test_another_runners_session_and_an_unknown_one_are_refused(tmp_path: 
         session = await start(hub, owner, "raw")
         intruder, _ = await raw_runner(hub, "other", "other")
         await intruder.send(event(session, 1, "not yours"))
-        error = (await next_of(intruder, "error"))["payload"]
-        assert error["code"] == "forbidden" and "belongs to another runner" in error["message"]
+        theirs = (await next_of(intruder, "error"))["payload"]
         await intruder.send(event("s_nobody", 1))
         error = (await next_of(intruder, "error"))["payload"]
         assert error["code"] == "not_found" and "s_nobody" in error["message"]
+        # Another runner's session is refused exactly as an unknown one (issue #11): the
+        # intruder cannot tell that it exists.
+        assert theirs["code"] == "not_found"
+        assert theirs["message"].replace(session, "ID") == error["message"].replace(
+            "s_nobody", "ID"
+        )
         # The intruder is still connected, and the owner's events still go in.
         await intruder.send(frame("ping"))
         await next_of(intruder, "pong")

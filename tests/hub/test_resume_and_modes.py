@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.hub import running_hub, wait_for_event
+from tests.support.hub import demo_team, running_hub, wait_for_event
+from tether.config import TetherConfig
 from tether.errors import Conflict, Forbidden, ProtocolError
 
 
@@ -82,3 +83,24 @@ async def test_permission_mode_over_http_needs_a_mode(tmp_path: Path) -> None:
             assert response.status_code == 422
             unauthenticated = await http.post(f"/v1/sessions/{session_id}/resume", json={})
             assert unauthenticated.status_code == 401
+
+
+async def test_a_message_on_the_socket_wakes_a_sleeping_session(tmp_path: Path) -> None:
+    """The web UI's path: the owner's `user_message` frame resumes a session that went to
+    sleep, in the same session, with the agent's own session id kept."""
+    config = TetherConfig(teams={"demo": demo_team(tmp_path, idle_timeout=0.5)})
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        session_id = (await client.start("demo"))["id"]
+        async with hub.session(session_id) as remote:
+            first = await wait_for_event(remote, "status", state="idle")
+            await wait_for_event(remote, "exited", timeout=30)
+            asleep = await client.session(session_id)
+            assert asleep["state"] == "exited" and asleep["asleep"] is True
+            await remote.send_message("still there?")
+            # Events are consumed in order: this `idle` is the woken agent's.
+            woken = await wait_for_event(remote, "status", state="idle")
+            finished = await wait_for_event(remote, "turn_finished")
+        again = await client.session(session_id)
+    assert woken["agent_session_id"] == first["agent_session_id"]
+    assert finished["result"] == "You said: still there?"
+    assert again["id"] == session_id and again["agent_session_id"] == first["agent_session_id"]

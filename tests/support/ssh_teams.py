@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.support.sshd import SshServer
+import pytest
+
+from tests.support.sshd import SshServer, sshd_available
 from tether.config import RemoteOptions, TeamConfig
 
 
@@ -43,3 +46,17 @@ def ssh_team(
         remote_options=options or remote_options(server),
         **kwargs,
     )
+
+
+# The marks of a module whose tests need a real sshd (`pytestmark = NEEDS_SSHD`).
+NEEDS_SSHD = [
+    pytest.mark.ssh,
+    pytest.mark.skipif(not sshd_available(), reason="OpenSSH server not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def sshd() -> Iterator[SshServer]:
+    """One loopback sshd for the tests of a module (import it into the module or a conftest)."""
+    with SshServer() as server:
+        yield server

@@ -9,11 +9,12 @@ import select
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pyte
 
+from tests.e2e.cluster import Cluster
 from tests.support.timing import scaled
 from tether.terminal.pty_process import set_size
 
@@ -142,3 +143,14 @@ def stop_terminal_hosts(home: Path) -> None:
             size = struct.unpack(">cI", header)[1]
             pid = json.loads(s.recv(size))["pid"]
             os.kill(int(pid), signal.SIGTERM)
+
+
+def terminal_hub(home: Path) -> Iterator[Cluster]:
+    """A real hub for `tether run` tests; every terminal host it left is stopped after."""
+    cluster = Cluster(home)
+    cluster.start_hub()
+    try:
+        yield cluster
+    finally:
+        stop_terminal_hosts(cluster.home)
+        cluster.close()

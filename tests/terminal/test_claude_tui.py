@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,20 +16,14 @@ from tests.e2e.cluster import Cluster
 from tests.support.anthropic_api import Reply, ScriptedAnthropicAPI
 from tests.support.claude_env import TEST_API_KEY, claude_env, prepare_home, require_claude_binary
 from tests.support.procs import tether_argv, wait_until
-from tests.terminal.ptydrive import PtyUser, stop_terminal_hosts
+from tests.terminal.ptydrive import PtyUser, terminal_hub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.claude]
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path_factory.mktemp("claude-tui-hub"))
-    cluster.start_hub()
-    try:
-        yield cluster
-    finally:
-        stop_terminal_hosts(cluster.home)
-        cluster.close()
+    yield from terminal_hub(tmp_path_factory.mktemp("claude-tui-hub"))
 
 
 def tui_env(api_url: str, home: Path, work: Path, hub: Cluster) -> dict[str, str]:
@@ -51,13 +46,15 @@ def tui_env(api_url: str, home: Path, work: Path, hub: Cluster) -> dict[str, str
     return env
 
 
-@pytest.mark.parametrize("answer", ["allow", "deny"])
-def test_a_remote_answer_to_the_tui_permission_prompt(
-    hub: Cluster, tmp_path: Path, answer: str
-) -> None:
+@contextmanager
+def claude_asked_to_touch(
+    hub: Cluster, tmp_path: Path, name: str
+) -> Iterator[tuple[ScriptedAnthropicAPI, PtyUser, str, Path]]:
+    """The real Claude TUI under `tether run`, its model scripted to `touch work/NAME`:
+    yields (api, the local user, the session id, the file) once the TUI is ready."""
     work = tmp_path / "work"
     work.mkdir()
-    target = work / "made-by-claude"
+    target = work / name
     with ScriptedAnthropicAPI() as api:
         api.script(
             Reply.tool_use("Bash", {"command": f"touch {target}", "description": "make a file"}),
@@ -66,18 +63,31 @@ def test_a_remote_answer_to_the_tui_permission_prompt(
         env = tui_env(api.url, tmp_path / "claude-home", work, hub)
         argv = tether_argv("run", "--", require_claude_binary(), "--permission-mode", "default")
         user = PtyUser(argv, env=env, cwd=work, cols=110, rows=35)
-        approver = None
         try:
             banner = user.wait_for(re.compile(r"tether: (s_\S+)").search, timeout=30)
             found = re.search(r"tether: (s_\S+)", banner)
             assert found is not None
-            session = found.group(1)
             user.wait_for("❯", timeout=60)
-            approver = hub.attach("approver", session, "--json", "--permissions", answer)
+            yield api, user, found.group(1), target
+        finally:
+            user.kill()
+
+
+def ask_for_the_file(user: PtyUser) -> None:
+    user.type("please make the file")
+    user.pump(0.5)
+    user.type("\r")
+
+
+@pytest.mark.parametrize("answer", ["allow", "deny"])
+def test_a_remote_answer_to_the_tui_permission_prompt(
+    hub: Cluster, tmp_path: Path, answer: str
+) -> None:
+    with claude_asked_to_touch(hub, tmp_path, "made-by-claude") as (api, user, session, target):
+        approver = hub.attach("approver", session, "--json", "--permissions", answer)
+        try:
             approver.wait_stderr(f"attached to {session} as owner")
-            user.type("please make the file")
-            user.pump(0.5)
-            user.type("\r")
+            ask_for_the_file(user)
             request = approver.wait_for("permission_request", timeout=60)
             assert request["tool"] == "Bash"
             assert request["input"]["command"] == f"touch {target}"
@@ -92,38 +102,18 @@ def test_a_remote_answer_to_the_tui_permission_prompt(
             tool_result = api.main_requests[-1].tool_results()[0]
             assert bool(tool_result.get("is_error")) == (answer == "deny")
         finally:
-            if approver is not None:
-                approver.stop()
-            user.kill()
+            approver.stop()
 
 
 @pytest.mark.parametrize(("key", "behavior"), [("1", "allow"), ("4", "cancelled")])
 def test_answered_in_the_terminal_first_the_card_goes_away(
     hub: Cluster, tmp_path: Path, key: str, behavior: str
 ) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    target = work / "made-locally"
-    with ScriptedAnthropicAPI() as api:
-        api.script(
-            Reply.tool_use("Bash", {"command": f"touch {target}", "description": "make a file"}),
-            Reply.text("finished the turn"),
-        )
-        env = tui_env(api.url, tmp_path / "claude-home", work, hub)
-        argv = tether_argv("run", "--", require_claude_binary(), "--permission-mode", "default")
-        user = PtyUser(argv, env=env, cwd=work, cols=110, rows=35)
-        watcher = None
+    with claude_asked_to_touch(hub, tmp_path, "made-locally") as (_api, user, session, target):
+        watcher = hub.attach("watcher", session, "--json", "--follow")
         try:
-            banner = user.wait_for(re.compile(r"tether: (s_\S+)").search, timeout=30)
-            found = re.search(r"tether: (s_\S+)", banner)
-            assert found is not None
-            session = found.group(1)
-            user.wait_for("❯", timeout=60)
-            watcher = hub.attach("watcher", session, "--json", "--follow")
             watcher.wait_stderr("as follower")
-            user.type("please make the file")
-            user.pump(0.5)
-            user.type("\r")
+            ask_for_the_file(user)
             request = watcher.wait_for("permission_request", timeout=60)
             user.wait_for("Do you want to proceed?", timeout=30)
             for _ in range(10):  # the local TUI answers first (it ignores keys for a moment)
@@ -142,6 +132,4 @@ def test_answered_in_the_terminal_first_the_card_goes_away(
             info = hub.get(f"/v1/sessions/{session}")
             assert info["pending_permissions"] == 0
         finally:
-            if watcher is not None:
-                watcher.stop()
-            user.kill()
+            watcher.stop()

@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.cluster import Attached, Cluster
 from tests.support.procs import cli_env, tether_argv, wait_until
-from tests.terminal.ptydrive import PtyUser, stop_terminal_hosts
+from tests.terminal.ptydrive import PtyUser, terminal_hub
 from tether.terminal.chunks import chunk_bytes
 
 pytestmark = pytest.mark.e2e
@@ -21,13 +21,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path_factory.mktemp("terminal-hub"))
-    cluster.start_hub()
-    try:
-        yield cluster
-    finally:
-        stop_terminal_hosts(cluster.home)
-        cluster.close()
+    yield from terminal_hub(tmp_path_factory.mktemp("terminal-hub"))
 
 
 def bash_env(hub: Cluster) -> dict[str, str]:

@@ -20,6 +20,7 @@ from tests.support.sshd import SshServer, sshd_available
 from tests.support.timing import scaled
 from tether import teams_check
 from tether.config import TeamConfig, TetherConfig
+from tether.errors import Conflict
 from tether.runner.availability import TeamProbes
 from tether.teams_check import TeamCheck, check_team
 
@@ -193,18 +194,45 @@ async def test_hello_says_which_teams_cannot_start_and_why(
         assert listed["nobin"]["available"] is False
         assert listed["nobin"]["unavailable_reason"] == announced["nobin"].unavailable_reason
 
-        # The runner checks again before a start: the session ends at once, with the reason.
-        session = await client.start("nobin")
-        async with hub.session(session["id"]) as remote:
-            error = await wait_for_event(remote, "error")
-            exited = await wait_for_event(remote, "exited")
-        assert error["code"] == "command_not_found"
-        assert exited["reason"].startswith("team 'nobin' is unavailable: agent binary")
-        events = (await client.events(session["id"]))["events"]
-        assert "status" not in [e["payload"]["kind"] for e in events]  # nothing was started
+        # The hub refuses a start on a team its runner reported unavailable, at once and
+        # with the reason: no session id that only ever shows an error.
+        with pytest.raises(Conflict) as refused:
+            await client.start("nobin")
+        assert "team 'nobin' is unavailable: agent binary" in str(refused.value)
+        assert "the runner probes it again" in str(refused.value.hint)
+        assert [s for s in await client.sessions() if s["team"] == "nobin"] == []
 
         good = await client.start("good")
         async with hub.session(good["id"]) as remote:
             await remote.send_message("hello")
             assert (await wait_for_event(remote, "turn_finished"))["status"] == "success"
             await client.stop(good["id"])
+
+
+async def test_a_team_fixed_while_its_runner_runs_can_be_started_without_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tether.runner import daemon
+
+    monkeypatch.setattr(daemon, "TEAMS_RECHECK_S", 0.2)
+    program = tmp_path / "bin" / "late-agent"
+    work = tmp_path / "work"
+    work.mkdir()
+    late = TeamConfig(name="late", path=str(work), agent="command", command=[str(program)])
+    config = TetherConfig(teams={"late": late})
+    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+        with pytest.raises(Conflict, match="team 'late' is unavailable"):
+            await client.start("late")
+        # The user installs the program; the runner finds out and tells the hub.
+        program.parent.mkdir()
+        program.write_text('#!/bin/sh\nwhile read line; do echo "got $line"; done\n')
+        program.chmod(0o755)
+        async with asyncio.timeout(scaled(30)):
+            while not {t["name"]: t for t in await client.teams()}["late"]["available"]:
+                await asyncio.sleep(0.05)
+        session = await client.start("late")
+        async with hub.session(session["id"]) as remote:
+            await remote.send_message("hi")
+            output = await wait_for_event(remote, "output")
+        assert output["text"] == "got hi"
+        await client.stop(session["id"])

@@ -8,28 +8,19 @@ and `-F`, which only a real ssh can prove.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.hub import running_hub, wait_for_event
-from tests.support.ssh_teams import remote_options
-from tests.support.sshd import SshServer, sshd_available
+from tests.support.ssh_teams import NEEDS_SSHD, remote_options, sshd
+from tests.support.sshd import SshServer
 from tether.config import TeamConfig, TetherConfig
 from tether.transports.factory import transport_for
 from tether.transports.failures import SshAuthFailed, SshHostKeyFailed
 
-pytestmark = [
-    pytest.mark.ssh,
-    pytest.mark.skipif(not sshd_available(), reason="OpenSSH server not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SshServer]:
-    with SshServer() as srv:
-        yield srv
+pytestmark = NEEDS_SSHD
+server = sshd
 
 
 def _team(remote: str, path: Path, server: SshServer, **options: object) -> TeamConfig:

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.support.hub import running_hub, wait_for_event
-from tests.support.ssh_teams import ssh_team
-from tests.support.sshd import SshServer, sshd_available
+from tests.support.ssh_teams import NEEDS_SSHD, ssh_team, sshd
+from tests.support.sshd import SshServer
 from tests.support.timing import scaled
 from tether.config import TetherConfig
 
-pytestmark = [
-    pytest.mark.ssh,
-    pytest.mark.skipif(not sshd_available(), reason="OpenSSH server not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SshServer]:
-    with SshServer() as srv:
-        yield srv
+pytestmark = NEEDS_SSHD
+server = sshd
 
 
 async def test_demo_session_over_ssh_end_to_end(server: SshServer, tmp_path: Path) -> None:

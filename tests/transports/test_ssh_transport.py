@@ -11,15 +11,14 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.ssh_teams import remote_options, ssh_team
-from tests.support.sshd import SshServer, sshd_available
+from tests.support.ssh_teams import NEEDS_SSHD, remote_options, ssh_team, sshd
+from tests.support.sshd import SshServer
 from tether.remote.spec import parse_remote
 from tether.remote.ssh_args import SshArgs
 from tether.transports.factory import transport_for
@@ -30,16 +29,8 @@ from tether.transports.failures import (
 )
 from tether.transports.ssh import SshTransport
 
-pytestmark = [
-    pytest.mark.ssh,
-    pytest.mark.skipif(not sshd_available(), reason="OpenSSH server not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SshServer]:
-    with SshServer() as srv:
-        yield srv
+pytestmark = NEEDS_SSHD
+server = sshd
 
 
 def _transport(team: object, tmp_path: Path) -> SshTransport:

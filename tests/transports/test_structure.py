@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
     *sorted((ROOT / "src/tether/transports").glob("*.py")),
+    *sorted((ROOT / "src/tether/remote").glob("*.py")),
     ROOT / "src/tether/config.py",
     ROOT / "src/tether/config_json.py",
     ROOT / "src/tether/teams_check.py",

@@ -46,6 +46,12 @@ async def test_sign_in_start_talk_and_approve(tmp_path: Path) -> None:
         await expect(page.locator("[data-kind=turn_finished]")).to_have_count(1)
         assert await chunk_counts(page, 8) == [1] * 8
         await expect(page.locator("#message")).to_have_value("")
+        # What the turn used, and the session so far (counted on from the hub's totals).
+        turn = page.locator("[data-kind=turn_finished]")
+        await expect(turn).to_contain_text(re.compile(r"[\d,]+ in / [\d,]+ out tokens · \$\d"))
+        await expect(page.locator(".session-meta")).to_contain_text(
+            re.compile(r"session: [\d,]+ in / [\d,]+ out tokens · \$\d")
+        )
 
         await send_message(page, "run touch x")
         card = page.locator("#pending .perm-card")

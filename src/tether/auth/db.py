@@ -106,6 +106,10 @@ class AuthDb:
             queries.rotate_refresh(old_hash, fingerprint, new_hash, now, ttl)
         )
 
+    async def touch_device(self, device_id: str, now: float) -> None:
+        """Note when a device was last seen."""
+        await self.store.run_write(queries.touch_device(device_id, now))
+
     async def revoke_device(self, device_id: str, reason: str, now: float) -> bool:
         """Mark a device revoked (and drop its refresh tokens); False if it already was."""
         return await self.store.run_write(queries.revoke_device(device_id, reason, now))

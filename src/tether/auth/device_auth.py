@@ -177,13 +177,16 @@ class UserPolicy:
             )
         if self.broker is None:
             return None
-        owner = self.runner_owner(runner_id)
-        if owner is not None and owner != principal.user_id:
-            return f"runner id {runner_id!r} belongs to another user"
+        # Whose the runner id is, connected or not, is the store's claim (the runner
+        # socket makes it next). A team name is another user's while a runner of theirs
+        # announced it, connected or not: taking it over would route their new sessions.
         for name in team_names:
             entry = self.broker.teams.get(name)
-            if entry is not None:
+            if entry is not None and entry[0] != runner_id:
                 other = self.runner_owner(entry[0])
+                if other is None:
+                    recorded = await self.service.runners.owner(entry[0])
+                    other = recorded.user_id if recorded is not None else None
                 if other is not None and other != principal.user_id:
                     return f"team {name!r} is served by another user's runner"
         return None

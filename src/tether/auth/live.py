@@ -62,3 +62,10 @@ class LiveConnections:
             )
             log.info("closed %d live connection(s) of %s: %s", len(closers), key, reason)
         return len(closers)
+
+    async def close_all(self, code: int, reason: str) -> int:
+        """Close every socket (a shutdown's drain); return how many."""
+        # Each socket is filed under several keys: close each once.
+        closers = {t: c for entries in self._by_key.values() for t, c in entries.items()}
+        await asyncio.gather(*(c(code, reason) for c in closers.values()), return_exceptions=True)
+        return len(closers)

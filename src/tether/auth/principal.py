@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from starlette.requests import HTTPConnection
@@ -26,6 +26,9 @@ class Principal:
     is_admin: bool = False
     read_only: bool = False
     session_scope: str | None = None
+    expires_at: float | None = field(default=None, compare=False)
+    """When the credential behind this principal runs out (the hub's clock): a socket it
+    opened is closed then, unless it re-authenticates in-band (tether.hub.ws_auth)."""
 
     @property
     def label(self) -> str:

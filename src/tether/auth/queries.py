@@ -162,6 +162,14 @@ def device(device_id: str) -> Op[Device | None]:
     return _device((yield Query(_DEVICE_SELECT + " WHERE id=?", (device_id,), ONE)))
 
 
+def touch_device(device_id: str, now: float) -> Op[None]:
+    """Note that a device was seen at `now` (never moving its last sighting back)."""
+    yield Query(
+        "UPDATE devices SET last_seen=? WHERE id=? AND (last_seen IS NULL OR last_seen < ?)",
+        (now, device_id, now),
+    )
+
+
 def devices(user_id: str | None) -> Op[list[Device]]:
     """Devices of one user (or of everybody), oldest first."""
     if user_id is None:

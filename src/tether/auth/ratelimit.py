@@ -6,8 +6,9 @@ together (key `GLOBAL_KEY`), so that rotating source addresses cannot buy more g
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from tether.errors import TetherError
@@ -63,3 +64,32 @@ class RateLimiter:
         if len(self._hits) > 10_000:  # forget idle addresses so memory stays bounded
             for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
                 del self._hits[stale]
+
+
+class PendingLimit:
+    """At most `per_key` things in flight at once for each key (e.g. sockets from one
+    address that have not authenticated yet): `hold(key)` is False when it is full."""
+
+    def __init__(self, per_key: int) -> None:
+        self.per_key = per_key
+        self._held: dict[str, int] = {}
+
+    def count(self, key: str) -> int:
+        """How many are in flight for `key`."""
+        return self._held.get(key, 0)
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[bool]:
+        """Take a place for the `with` block; yields False (and takes none) when full."""
+        if self._held.get(key, 0) >= self.per_key:
+            yield False
+            return
+        self._held[key] = self._held.get(key, 0) + 1
+        try:
+            yield True
+        finally:
+            left = self._held[key] - 1
+            if left:
+                self._held[key] = left
+            else:
+                del self._held[key]

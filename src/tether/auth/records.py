@@ -82,3 +82,22 @@ class AuditEntry:
     def public(self) -> dict[str, Any]:
         """What the API and `tether audit --json` show."""
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """What a device gets when it redeems a code."""
+
+    device: Device
+    user: User
+    refresh_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """A rotated refresh token and a fresh session token."""
+
+    device: Device
+    refresh_token: str
+    access_token: str
+    expires_in: float

@@ -133,8 +133,8 @@ def _owned_by(user_id: str) -> Op[list[str]]:
 _AUDIT_ACTION = {
     "claimed": "runner_claimed",
     "moved": "runner_moved",
-    "stale": "runner_refused",
-    "taken": "runner_refused",
+    "stale": "runner_claim_refused",
+    "taken": "runner_claim_refused",
 }
 
 
@@ -155,7 +155,7 @@ class RunnerRegistry:
         self, principal: Principal, runner_id: str, *, address: str | None = None
     ) -> RunnerClaim:
         """`claim_runner` for an authenticated runner device, with its audit row
-        (`runner_claimed`, `runner_moved`, or `runner_refused` naming the owner)."""
+        (`runner_claimed`, `runner_moved`, or `runner_claim_refused` naming the owner)."""
         if principal.device_id is None or principal.user_id is None:
             raise ValueError("only a paired device can claim a runner id")
         claim = await self.claim_runner(runner_id, principal.device_id, principal.user_id)

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tether.auth import codes
 from tether.auth.audit import AuditLog
@@ -21,8 +20,9 @@ from tether.auth.db import AuthDb, SqlStore, new_id
 from tether.auth.live import LiveConnections
 from tether.auth.principal import Principal
 from tether.auth.ratelimit import GLOBAL_KEY, Limiter, RateLimited, RateLimiter
-from tether.auth.records import DEVICE_KINDS, Device, ShareLink, User
+from tether.auth.records import DEVICE_KINDS, Device, Pairing, Refreshed, ShareLink, User
 from tether.auth.runners import RunnerRegistry
+from tether.auth.sightings import Sightings
 from tether.auth.tokens import ACCESS_TTL_S, mint_access, verify_access
 from tether.errors import AuthError, Conflict, Forbidden, NotFound
 from tether.hub_secrets import HubSecrets
@@ -50,25 +50,6 @@ SESSION_TOKEN_KEY = "session_token_key"  # noqa: S105 - the name of a secret, no
 PAIRING_CODE_KEY = "pairing_code_key"
 
 
-@dataclass(frozen=True, slots=True)
-class Pairing:
-    """What a device gets when it redeems a code."""
-
-    device: Device
-    user: User
-    refresh_token: str
-
-
-@dataclass(frozen=True, slots=True)
-class Refreshed:
-    """A rotated refresh token and a fresh session token."""
-
-    device: Device
-    refresh_token: str
-    access_token: str
-    expires_in: float
-
-
 class AuthService:
     """Identity and authorization state of one hub."""
 
@@ -76,6 +57,7 @@ class AuthService:
         self.db = AuthDb(store)
         self.secrets = secrets
         self.clock = clock
+        self.sightings = Sightings(self.db, clock)
         self.live = LiveConnections()
         # In memory for one hub; replicas on PostgreSQL put shared ones here (tether.app).
         self.pair_limiter: Limiter = RateLimiter(PAIR_ATTEMPTS_PER_ADDRESS, PAIR_WINDOW_S, clock)
@@ -88,6 +70,7 @@ class AuthService:
         self.audit_hook = self.audit.hook
         self.audit_entries = self.audit.entries
         self.runners = RunnerRegistry(store, self.audit, clock)
+        self.access_ttl = ACCESS_TTL_S  # how long session tokens live (tests shorten it)
         self._jwt_key = b""
         self._code_key = b""
         self._devices: dict[str, Device] = {}
@@ -239,14 +222,17 @@ class AuthService:
 
     # -- tokens ------------------------------------------------------------------------
 
-    def access_token(self, device: Device) -> str:
-        """A fresh session token for a device (the caller checked it may have one)."""
+    def access_token(self, device: Device, *, scope: str | None = None) -> str:
+        """A fresh session token for a device (the caller checked it may have one); with
+        `scope="renew"`, a `socket_token` that only renews its open sockets."""
         return mint_access(
             self._jwt_key,
             user_id=device.user_id,
             device_id=device.id,
             fingerprint=device.fingerprint,
             now=self.clock(),
+            ttl=self.access_ttl,
+            scope=scope,
         )
 
     async def refresh(self, refresh_token: str, device_key: str, *, address: str) -> Refreshed:
@@ -283,7 +269,7 @@ class AuthService:
         await self.record(
             "token_refresh", None, address=address, user_id=device.user_id, device_id=device.id
         )
-        return Refreshed(device, new, self.access_token(device), ACCESS_TTL_S)
+        return Refreshed(device, new, self.access_token(device), self.access_ttl)
 
     async def device(self, device_id: str) -> Device | None:
         """A device (cached; revocation updates the cache)."""
@@ -294,11 +280,14 @@ class AuthService:
                 self._devices[device_id] = cached
         return cached
 
-    async def principal_for_access(self, token: str) -> Principal | None:
-        """The principal of a valid, unexpired session token of a live device."""
+    async def principal_for_access(self, token: str, *, renewal: bool = False) -> Principal | None:
+        """The principal of a valid, unexpired session token of a live device (a scoped
+        `socket_token` only with `renewal`: an open socket renewing itself in-band)."""
         await self.ready()
         claims = verify_access(self._jwt_key, token, now=self.clock())
-        if claims is None:
+        if claims is None or (
+            claims.scope is not None and not (renewal and claims.scope == "renew")
+        ):
             return None
         device = await self.device(claims.device_id)
         if device is None or device.revoked or device.fingerprint != claims.fingerprint:
@@ -306,6 +295,7 @@ class AuthService:
         user = await self.user(device.user_id)
         if user is None or user.disabled_at is not None or user.id != claims.user_id:
             return None
+        await self.sightings.seen(device.id)
         return Principal(
             id=device.id,
             kind="runner" if device.kind == "runner" else "user",
@@ -313,6 +303,7 @@ class AuthService:
             user_id=user.id,
             device_id=device.id,
             is_admin=user.is_admin,
+            expires_at=claims.expires_at,
         )
 
     async def share_link(self, token: str) -> ShareLink | None:
@@ -333,6 +324,7 @@ class AuthService:
             name=f"share link {link.id}",
             read_only=True,
             session_scope=link.session_id,
+            expires_at=link.expires_at,
         )
 
     # -- revocation --------------------------------------------------------------------

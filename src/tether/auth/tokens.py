@@ -20,6 +20,8 @@ class AccessClaims:
     device_id: str
     fingerprint: str
     expires_at: float
+    scope: str | None = None
+    """`renew`: good only to renew an open socket in-band (`socket_token`), nothing else."""
 
 
 def mint_access(
@@ -30,9 +32,10 @@ def mint_access(
     fingerprint: str,
     now: float,
     ttl: float = ACCESS_TTL_S,
+    scope: str | None = None,
 ) -> str:
-    """A signed session token."""
-    claims = {
+    """A signed session token (with `scope`, one good only for that, see AccessClaims)."""
+    claims: dict[str, object] = {
         "iss": ISSUER,
         "sub": user_id,
         "dev": device_id,
@@ -41,6 +44,8 @@ def mint_access(
         "exp": now + ttl,
         "jti": secrets.token_urlsafe(8),
     }
+    if scope is not None:
+        claims["scp"] = scope
     return jwt.encode(claims, key, algorithm="HS256")
 
 
@@ -68,7 +73,14 @@ def verify_access(key: bytes, token: str, *, now: float) -> AccessClaims | None:
         return None
     try:
         expires_at = float(claims["exp"])
-        parsed = AccessClaims(str(claims["sub"]), str(claims["dev"]), str(claims["fp"]), expires_at)
+        scope = claims.get("scp")
+        parsed = AccessClaims(
+            str(claims["sub"]),
+            str(claims["dev"]),
+            str(claims["fp"]),
+            expires_at,
+            str(scope) if scope is not None else None,
+        )
     except (KeyError, TypeError, ValueError):
         return None
     if expires_at <= now:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, fail, run
-from tether.cli.sessions import PANEL, SessionArg
+from tether.cli.sessions import PANEL, SessionArg, TakeOpt
 from tether.errors import TetherError
 
 commands = typer.Typer()
@@ -15,26 +15,37 @@ commands = typer.Typer()
 PERMISSION_ANSWERS = ("ask", "allow", "deny")
 
 
+PromptOpt = Annotated[
+    str | None,
+    typer.Option("--prompt", "-p", metavar="TEXT", help="Send this turn, exit when it finishes."),
+]
+AfterOpt = Annotated[int, typer.Option(metavar="SEQ", help="Show events after this seq (0: all).")]
+PermissionsOpt = Annotated[
+    str,
+    typer.Option(
+        metavar="ask|allow|deny",
+        help="Answer permission requests: ask (on a terminal; without one, answer nothing),"
+        " allow, deny.",
+    ),
+]
+NoFollowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-follow", help="Print the log up to now and exit (do not wait for new events)."
+    ),
+]
+
+
 @commands.command(rich_help_panel=PANEL)
 def attach(
     session: SessionArg,
-    prompt: Annotated[
-        str | None,
-        typer.Option(
-            "--prompt", "-p", metavar="TEXT", help="Send this turn, exit when it finishes."
-        ),
-    ] = None,
-    after: Annotated[
-        int, typer.Option(metavar="SEQ", help="Show events after this seq (0: all).")
-    ] = 0,
+    prompt: PromptOpt = None,
+    after: AfterOpt = 0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
-    permissions: Annotated[
-        str,
-        typer.Option(
-            metavar="ask|allow|deny", help="Answer permission requests: ask, allow, deny."
-        ),
-    ] = "ask",
+    permissions: PermissionsOpt = "ask",
     follow: Annotated[bool, typer.Option("--follow", help="Join as a read-only follower.")] = False,
+    no_follow: NoFollowOpt = False,
+    take: TakeOpt = False,
     hub: HubOpt = None,
     ca: CaOpt = None,
     insecure: InsecureOpt = False,
@@ -42,6 +53,10 @@ def attach(
     """Watch (and as owner steer) a session (TETHER_TOKEN=<share token> to use a share link)."""
     if permissions not in PERMISSION_ANSWERS:
         fail(TetherError(f"--permissions must be ask, allow or deny, not {permissions!r}"))
+    if take and follow:
+        fail(TetherError("--take and --follow do not go together: --follow joins as a follower"))
+    if no_follow and prompt is not None:
+        fail(TetherError("--no-follow and --prompt do not go together: --prompt waits"))
     access = Hub(hub, ca, insecure).access()
 
     async def go() -> int:
@@ -59,6 +74,8 @@ def attach(
             as_json=as_json,
             permissions=permissions,
             follow=follow,
+            keep_following=not no_follow,
+            take=take,
             ssl=access.ssl,
             insecure=access.insecure,
         )

@@ -102,9 +102,26 @@ def _permission_decision(line: Text, p: dict[str, Any]) -> None:
 def _turn_finished(line: Text, p: dict[str, Any]) -> None:
     status = terminal_name(p.get("status"))
     line.append(f"— turn {status}", style="green" if status == "success" else "red")
-    cost = p.get("cost")
-    if isinstance(cost, int | float) and not isinstance(cost, bool) and cost:
-        line.append(f" (${cost:.4f})", style="dim")
+    usage = p.get("usage")
+    if not isinstance(usage, dict):
+        usage = {}
+    spent = spent_text(usage.get("input_tokens"), usage.get("output_tokens"), p.get("cost"))
+    if spent:
+        line.append(f" · {spent}", style="dim")
+
+
+def spent_text(input_tokens: object, output_tokens: object, cost: object) -> str:
+    """`1,234 in / 56 out tokens · $0.0123`; the parts that are known; "" when none is."""
+    parts = []
+    if _number(input_tokens) or _number(output_tokens):
+        parts.append(f"{_number(input_tokens):,} in / {_number(output_tokens):,} out tokens")
+    if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
+        parts.append(f"${cost:.4f}")
+    return " · ".join(parts)
+
+
+def _number(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _output(line: Text, p: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,9 +28,65 @@ from tether.sanitize import terminal_name, terminal_text
 if TYPE_CHECKING:
     from tether.client.access import HubAccess
     from tether.config import TetherConfig
+    from tether.hub.settings import HubSettings
 
 PANEL = "Serving"
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        envvar="TETHER_STORE",
+        help="postgresql://USER@HOST:PORT/DB: run as one replica of a hub on PostgreSQL"
+        " (default: SQLite in the data dir).",
+    ),
+]
 commands = typer.Typer()
+
+TrustedProxyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--trusted-proxy",
+        metavar="CIDR",
+        help="A reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable; an"
+        " address or CIDR). From anyone else those headers are ignored.",
+    ),
+]
+AllowedHostOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allowed-host",
+        metavar="HOST",
+        help="Another Host name the hub answers to (repeatable; *.example.com for"
+        " subdomains). Others are refused, against DNS rebinding.",
+    ),
+]
+PublicUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--public-url",
+        metavar="URL",
+        help="The URL people reach the hub by (behind a proxy, the proxy's); its host is"
+        " allowed as Host.",
+    ),
+]
+
+
+def front_door(
+    home: Path, trusted: list[str] | None, allowed: list[str] | None, public_url: str | None
+) -> HubSettings:
+    """The hub's settings with the Host and proxy options, checked now (a bad CIDR or URL
+    is an error before anything starts)."""
+    from tether.hub.guard import HostCheck, parse_networks
+    from tether.hub.settings import HubSettings
+
+    parse_networks(trusted or ())
+    HostCheck(public_url, allowed or ())
+    return HubSettings(
+        data_dir=home,
+        public_url=public_url,
+        allowed_hosts=tuple(allowed or ()),
+        trusted_proxies=tuple(trusted or ()),
+    )
 
 
 def config_of(path: Path | None) -> TetherConfig:
@@ -44,6 +101,9 @@ def up(
     config: ConfigOpt = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = DEFAULT_PORT,
     data_dir: DataDirOpt = None,
+    trusted_proxy: TrustedProxyOpt = None,
+    allowed_host: AllowedHostOpt = None,
+    public_url: PublicUrlOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Start a hub and a runner in this process on 127.0.0.1 (a `demo` team without --config)."""
@@ -54,6 +114,7 @@ def up(
     try:
         teams = config_of(config)
         check_bind("127.0.0.1", port, insecure=False, tls=False)
+        settings = front_door(home, trusted_proxy, allowed_host, public_url)
     except TetherError as exc:
         release_logs()
         fail(exc)
@@ -77,6 +138,7 @@ def up(
                 home,
                 "127.0.0.1",
                 port,
+                settings=settings,
                 on_ready=ready,
                 on_first_start=show_signin,
                 on_signin_link=show_signin_link,
@@ -102,19 +164,13 @@ def hub(
     insecure: Annotated[
         bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")
     ] = False,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            metavar="URL",
-            envvar="TETHER_STORE",
-            help="postgresql://USER@HOST:PORT/DB: run as one replica of a hub on PostgreSQL"
-            " (default: SQLite in the data dir).",
-        ),
-    ] = None,
+    trusted_proxy: TrustedProxyOpt = None,
+    allowed_host: AllowedHostOpt = None,
+    public_url: PublicUrlOpt = None,
+    store: StoreOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run a hub (runners and viewers connect to it)."""
-    from tether.hub.settings import HubSettings
     from tether.serve import check_bind, run_hub
 
     release_logs = setup_logging(verbose)
@@ -123,6 +179,7 @@ def hub(
         if bool(tls_cert) != bool(tls_key):
             raise TetherError("--tls-cert and --tls-key go together", hint="pass both")
         check_bind(host, port, insecure=insecure, tls=bool(tls_cert))
+        settings = front_door(home, trusted_proxy, allowed_host, public_url)
     except TetherError as exc:
         release_logs()
         fail(exc)
@@ -139,7 +196,7 @@ def hub(
                 port,
                 tls_cert=tls_cert,
                 tls_key=tls_key,
-                settings=HubSettings(data_dir=home, store=store or None),
+                settings=dataclasses.replace(settings, store=store or None),
                 on_ready=ready,
                 on_first_start=show_signin,
             )

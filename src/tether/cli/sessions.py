@@ -71,6 +71,7 @@ def teams(
             Column("path"),
             Column("runner"),
             Column("online"),
+            Column("available"),
         ],
         [
             (
@@ -80,6 +81,7 @@ def teams(
                 t["path"],
                 t["runner_id"],
                 _yes(t["runner_connected"]),
+                _available_cell(t),
             )
             for t in rows
         ],
@@ -93,6 +95,12 @@ def _agent_cell(team: dict[str, Any]) -> str:
     return agent
 
 
+def _available_cell(team: dict[str, Any]) -> str:
+    if team.get("available", True):
+        return "yes"
+    return f"no: {team.get('unavailable_reason') or 'its probe failed'}"
+
+
 def _yes(flag: object) -> str:
     return "yes" if flag else "no"
 
@@ -101,7 +109,8 @@ def _yes(flag: object) -> str:
 def sessions(
     as_json: JsonOpt = False, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
 ) -> None:
-    """List sessions: team, state, owner, followers, runner last seen, last seq, exit code."""
+    """List sessions: team, state, owner, followers, runner last seen, last seq, exit code,
+    pending requests, tokens and cost so far."""
 
     async def go() -> list[dict[str, Any]]:
         async with Hub(hub, ca, insecure).client() as client:
@@ -111,7 +120,18 @@ def sessions(
     if as_json:
         print_json(rows)
         return
-    headers = ["team", "state", "owner", "followers", "runner seen", "last seq", "exit", "pending"]
+    headers = [
+        "team",
+        "state",
+        "owner",
+        "followers",
+        "runner seen",
+        "last seq",
+        "exit",
+        "pending",
+        "tokens in/out",
+        "cost",
+    ]
     table = [_session_row(s, time.time()) for s in rows]
     # Replicas on PostgreSQL: which replica each runner is connected to.
     if any(s.get("runner_replica") for s in rows):
@@ -136,7 +156,15 @@ def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:
         s["last_seq"],
         "-" if s.get("exit_code") is None else s["exit_code"],
         s.get("pending_permissions", 0),
+        _tokens_cell(s),
+        "-" if not s.get("cost") else f"${s['cost']:.4f}",
     )
+
+
+def _tokens_cell(s: dict[str, Any]) -> str:
+    if s.get("input_tokens") is None:
+        return "-"  # not loaded by this hub since it started: unknown, not zero
+    return f"{s['input_tokens']:,}/{s.get('output_tokens') or 0:,}"
 
 
 @commands.command(rich_help_panel=PANEL)
@@ -164,34 +192,53 @@ def start(
     copyable(terminal_name(run(go())["id"]))
 
 
+TakeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--take",
+        help="Take the owner slot from your other device (it stays connected as a follower).",
+    ),
+]
+
+
 @commands.command(rich_help_panel=PANEL)
 def send(
     session: SessionArg,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
+    take: TakeOpt = False,
     hub: HubOpt = None,
     ca: CaOpt = None,
     insecure: InsecureOpt = False,
 ) -> None:
-    """Send a message to a session (as owner, or when no owner is connected)."""
-    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.send(sid, text))
-    say("sent")
+    """Send a message to a session (as owner, when no owner is connected, or with --take);
+    a session that went to sleep (idle_timeout) or ended cleanly is woken with its context."""
+    accepted = _on_session(
+        Hub(hub, ca, insecure), session, lambda c, sid: c.send(sid, text, take=take)
+    )
+    say("woke the session (resumed with its context) and sent" if accepted.get("woke") else "sent")
 
 
 @commands.command(rich_help_panel=PANEL)
 def interrupt(
     session: SessionArg, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
 ) -> None:
-    """Interrupt the running turn (as owner, or when no owner is connected)."""
+    """Interrupt the running turn (from any of the owner's devices, or when no owner is
+    connected)."""
     _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.interrupt(sid))
     say("interrupting")
 
 
 @commands.command(rich_help_panel=PANEL)
 def stop(
-    session: SessionArg, hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False
+    session: SessionArg,
+    take: TakeOpt = False,
+    hub: HubOpt = None,
+    ca: CaOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
-    """Stop a session's agent."""
-    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.stop(sid))
+    """Stop a session's agent (as owner, when no owner is connected, or with --take); a
+    message wakes it again with its context."""
+    _on_session(Hub(hub, ca, insecure), session, lambda c, sid: c.stop(sid, take=take))
     say("stopping")
 
 

@@ -27,6 +27,7 @@ from tether.cli.render import event_json
 from tether.client.http import HubClient, TokenProvider
 from tether.client.session import RemoteSession
 from tether.errors import TetherError
+from tether.sanitize import terminal_name, terminal_text
 from tether.terminal.chunks import chunk_bytes, chunk_payload
 from tether.terminal.filter import MirrorFilter, filter_once
 from tether.terminal.keys import DETACH_HELP, DetachKey
@@ -63,6 +64,7 @@ async def attach_terminal(
     err: Console,
     ssl: Any = None,
     insecure: bool = False,
+    take: bool = False,
 ) -> int:
     """Mirror a terminal session; return the exit status."""
     remote: RemoteSession
@@ -79,6 +81,8 @@ async def attach_terminal(
         token,
         after=start_seq(info, after),
         follow=follow,
+        take=take,
+        on_role=lambda role, why: err.print(_role_change(role, why), markup=False),
         on_permission_request=on_permission,
         ssl=ssl,
         insecure=insecure,
@@ -219,3 +223,9 @@ async def _send_keys(
                 await remote.terminal_input(chunk_payload(bytes(batch)))
         except TetherError:
             continue  # a dropped connection: RemoteSession reconnects; keys typed are lost
+
+
+def _role_change(role: str, why: str | None) -> str:
+    """`(now a follower: taken over by …)`: hub text, made safe for the terminal."""
+    because = f": {terminal_text(why)}" if why else ""
+    return f"\r\n(now a {terminal_name(role)}{because})\r\n"

@@ -115,10 +115,14 @@ class HubApi:
         )
         return result
 
-    async def send(self, session_id: str, text: str) -> dict[str, Any]:
-        """Hand the agent a turn."""
+    async def send(self, session_id: str, text: str, *, take: bool = False) -> dict[str, Any]:
+        """Hand the agent a turn (`take`: take the owner slot from your other device first);
+        a session that is asleep is woken for it (the answer says `woke`)."""
         result: dict[str, Any] = await self.request(
-            "POST", f"/v1/sessions/{session_id}/messages", json={"text": text}
+            "POST",
+            f"/v1/sessions/{session_id}/messages",
+            json={"text": text},
+            params={"take": "true"} if take else None,
         )
         return result
 
@@ -133,14 +137,20 @@ class HubApi:
         )
         return result
 
-    async def interrupt(self, session_id: str) -> dict[str, Any]:
-        """Interrupt the running turn."""
-        result: dict[str, Any] = await self.request("POST", f"/v1/sessions/{session_id}/interrupt")
+    async def interrupt(self, session_id: str, *, take: bool = False) -> dict[str, Any]:
+        """Interrupt the running turn (any device of the owner's user may)."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/v1/sessions/{session_id}/interrupt",
+            params={"take": "true"} if take else None,
+        )
         return result
 
-    async def stop(self, session_id: str) -> dict[str, Any]:
-        """End the session's agent."""
-        result: dict[str, Any] = await self.request("POST", f"/v1/sessions/{session_id}/stop")
+    async def stop(self, session_id: str, *, take: bool = False) -> dict[str, Any]:
+        """End the session's agent (`take`: take the owner slot from your other device)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/v1/sessions/{session_id}/stop", params={"take": "true"} if take else None
+        )
         return result
 
     async def events(self, session_id: str, after: int = 0, limit: int = 1000) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tether.backoff import Backoff
 from tether.client.api import TokenProvider
-from tether.client.tls import check_hub_url
+from tether.client.renewal import renew_in_band
+from tether.client.stream_urls import StreamUrls
 from tether.errors import (
     AuthError,
     Conflict,
@@ -34,7 +35,7 @@ from tether.errors import (
 from tether.protocol.codec import decode, encode, make
 from tether.reconnect import RECONNECTABLE
 from tether.sanitize import terminal_text
-from tether.tasks import keep_task
+from tether.tasks import keep_task, run_first_completed
 
 log = logging.getLogger("tether.client")
 
@@ -69,28 +70,26 @@ class RemoteSession:
         *,
         after: int = 0,
         follow: bool = False,
+        take: bool = False,
         reconnect: bool = True,
         on_connected: Callback | None = None,
+        on_role: Callback | None = None,
         on_event: Callback | None = None,
         on_permission_request: Callback | None = None,
         on_disconnected: Callback | None = None,
         ssl: Any = None,
         insecure: bool = False,
     ) -> None:
-        hubs = [hub_url] if isinstance(hub_url, str) else list(hub_url)
-        for hub in hubs:
-            check_hub_url(hub, insecure=insecure)
-        query = "?follow=1" if follow else ""
-        self.urls = [
-            hub.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
-            + f"/v1/sessions/{session_id}/stream{query}"
-            for hub in hubs
-        ]
+        self.urls = StreamUrls(hub_url, session_id, follow=follow, insecure=insecure)
         """The stream at every URL of the hub (replicas): a lost connection tries the next."""
-        self.url = self.urls[0]
+        # `take`: only the first connection takes the owner slot; a reconnect after being
+        # demoted by the user's other device must not take it back (no ping-pong).
+        self._take_url = self.url.replace("?follow=1", "") + "?take=1" if take else None
         self.session_id = session_id
         self.last_seq = after
         self.role: str | None = None
+        self.role_reason: str | None = None
+        self._awaiting_role = False
         self.info: dict[str, Any] = {}
         self.pending: dict[str, dict[str, Any]] = {}
         self.connected = asyncio.Event()
@@ -102,6 +101,7 @@ class RemoteSession:
             "event": on_event,
             "permission": on_permission_request,
             "disconnected": on_disconnected,
+            "role": on_role,
         }
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -109,10 +109,18 @@ class RemoteSession:
         self._replies: dict[str, asyncio.Future[None]] = {}
         self._ids = itertools.count(1)
         self._announced: set[str] = set()
+        # The hub's word, as of its latest `ready`: the requests still unanswered, and the
+        # last seq then. A replayed request not in it was answered (or withdrawn) already.
+        self._ready_pending: set[str] = set()
+        self._ready_seq = 0
         self._callback_tasks: set[asyncio.Task[None]] = set()
         self._first: asyncio.Future[None] | None = None
         self.closed_error: BaseException | None = None
-        self._tried = 0
+
+    @property
+    def url(self) -> str:
+        """The stream URL connected to (or tried next)."""
+        return self.urls.current
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -223,12 +231,13 @@ class RemoteSession:
                 reason = (
                     exc.rcvd.reason if isinstance(exc, ConnectionClosed) and exc.rcvd else str(exc)
                 )
-                if code in _FATAL_CLOSE:
+                if code in _FATAL_CLOSE and not (reason or "").startswith("expired"):
+                    # (An expired credential is not fatal: a fresh token reconnects.)
                     self._fail(_FATAL_CLOSE[code](reason or "refused by the hub"))
                     return
                 await self._call("disconnected", reason or type(exc).__name__)
                 first = self._first is not None and not self._first.done()
-                if (self._reconnect or first) and self._fail_over():
+                if (self._reconnect or first) and self.urls.fail_over():
                     continue
                 if self._first is not None and not self._first.done():
                     self._first.set_exception(
@@ -249,18 +258,6 @@ class RemoteSession:
                 return
             await asyncio.sleep(backoff.next_delay())
 
-    def _fail_over(self) -> bool:
-        """Move to the hub's next URL; True to try it at once (it has not failed this round)."""
-        if len(self.urls) < 2:
-            return False
-        at = (self.urls.index(self.url) + 1) % len(self.urls)
-        self.url = self.urls[at]
-        self._tried += 1
-        if self._tried < len(self.urls):
-            return True
-        self._tried = 0
-        return False
-
     def _fail(self, exc: BaseException) -> None:
         self.closed_error = exc
         if self._first is not None and not self._first.done():
@@ -268,10 +265,12 @@ class RemoteSession:
         self._queue.put_nowait(exc)
 
     async def _connect_once(self) -> None:
-        headers = {"Authorization": f"Bearer {await self._token()}"}
+        token = await self._token()
+        headers = {"Authorization": f"Bearer {token}"}
         try:
+            url, self._take_url = self._take_url or self.url, None
             ws_cm = connect(
-                self.url,
+                url,
                 additional_headers=headers,
                 max_size=64 * 1024 * 1024,
                 ping_interval=20,
@@ -280,7 +279,10 @@ class RemoteSession:
             )
             async with ws_cm as ws:
                 self._ws = ws
-                await self._serve(ws)
+                await run_first_completed(
+                    self._serve(ws),
+                    renew_in_band(self._token, token, ws.send, session=self.session_id),
+                )
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403):
@@ -298,13 +300,24 @@ class RemoteSession:
                     str(p["request_id"]): p for p in env.payload.get("pending_permissions", [])
                 }
                 self.pending = fresh
-            elif env.type == "role":
+                self._ready_pending = set(fresh)
+                self._ready_seq = int(env.payload.get("last_seq", 0))
+                self._awaiting_role = True
+            elif env.type == "role" and not self._awaiting_role:
+                # A role change on a live connection: e.g. demoted to follower because the
+                # user took the owner slot from another device.
                 self.role = str(env.payload.get("role"))
+                self.role_reason = env.payload.get("reason")
+                await self._call("role", self.role, self.role_reason)
+            elif env.type == "role":
+                self._awaiting_role = False
+                self.role = str(env.payload.get("role"))
+                self.role_reason = env.payload.get("reason")
                 await ws.send(
                     encode(make("resume", {"after": self.last_seq}, session=self.session_id))
                 )
                 self.connected.set()
-                self._tried = 0  # a working URL: a later drop tries every URL again
+                self.urls.connected()
                 if self._first is not None and not self._first.done():
                     self._first.set_result(None)
                 await self._call("connected", self.role, self.info)
@@ -345,7 +358,9 @@ class RemoteSession:
         self._queue.put_nowait(event)
         await self._call("event", event)
         if kind == "permission_request":
-            await self._announce(self.pending[str(event.payload.get("request_id"))])
+            request_id = str(event.payload.get("request_id"))
+            if event.seq > self._ready_seq or request_id in self._ready_pending:
+                await self._announce(self.pending[request_id])
 
     async def _announce(self, request: dict[str, Any]) -> None:
         request_id = str(request.get("request_id"))

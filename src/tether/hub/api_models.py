@@ -47,6 +47,13 @@ class Health(BaseModel):
     """Runners connected now."""
 
 
+class Readiness(BaseModel):
+    """`/readyz`: whether to send this hub traffic (503 with the reason when not)."""
+
+    ready: bool
+    reason: str | None = None
+
+
 class Accepted(BaseModel):
     """The hub handed the request to the session's runner (the outcome arrives as events)."""
 
@@ -58,6 +65,9 @@ class MessageAccepted(Accepted):
 
     session: str
     after_seq: int
+    woke: bool = False
+    """The session was asleep (idle_timeout, or ended cleanly): the message resumed it
+    with its context (same session, same agent session id) and is its first turn."""
 
 
 class SessionDetail(SessionInfo):

@@ -17,7 +17,8 @@ from tether.auth.device_auth import (
     client_address,
 )
 from tether.auth.principal import Principal
-from tether.auth.service import REFRESH_TTL_S, AuthService, Refreshed
+from tether.auth.records import Refreshed
+from tether.auth.service import REFRESH_TTL_S, AuthService
 from tether.auth.tokens import ACCESS_TTL_S
 from tether.errors import AuthError, Forbidden
 from tether.hub.hub import hub_of
@@ -25,6 +26,12 @@ from tether.hub.routes import User, visible_session
 from tether.hub.useragent import browser_name
 
 auth_router = APIRouter()
+
+# Bounds of numbers in requests, so that nonsense is a 422 and never reaches the store.
+MAX_EPOCH_S = 1e11
+"""Later than any time tether will see (the year 5138)."""
+MAX_TTL_S = 1e9
+"""About 31 years: any longer lifetime asked for is a mistake."""
 
 
 def service_of(request: Request) -> AuthService:
@@ -65,7 +72,8 @@ class BrowserSignIn(BaseModel):
 class ShareRequest(BaseModel):
     """Create a share link."""
 
-    ttl_s: float = Field(default=3600, gt=0)
+    ttl_s: float = Field(default=3600, gt=0, le=MAX_TTL_S, allow_inf_nan=False)
+    """Seconds; more than the longest a link may live (7 days) is cut to that."""
 
 
 class NewUser(BaseModel):
@@ -212,7 +220,14 @@ async def browser_refresh(request: Request, response: Response) -> dict[str, Any
         raise AuthError("not signed in", hint="sign in with a code: POST /v1/auth/browser")
     done = await service_of(request).refresh(refresh, key, address=client_address(request))
     _set_browser_cookies(request, response, done, key)
-    return {"device_id": done.device.id, "expires_in": done.expires_in}
+    # The page cannot read its HttpOnly cookie, so its open sockets renew themselves with
+    # this instead: a token good only for an in-band `auth` frame (docs/security.md).
+    socket_token = service_of(request).access_token(done.device, scope="renew")
+    return {
+        "device_id": done.device.id,
+        "expires_in": done.expires_in,
+        "socket_token": socket_token,
+    }
 
 
 @auth_router.post("/v1/auth/logout")
@@ -308,7 +323,7 @@ async def revoke_share(request: Request, share_id: str, principal: User) -> dict
 async def audit(
     request: Request,
     principal: User,
-    since: Annotated[float, Query(ge=0)] = 0,
+    since: Annotated[float, Query(ge=0, le=MAX_EPOCH_S, allow_inf_nan=False)] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> list[dict[str, Any]]:
     """The audit log (admins only), oldest first."""

@@ -21,13 +21,12 @@ from pydantic import BaseModel
 
 import tether
 from tether.auth.principal import Principal
-from tether.errors import NotFound
 from tether.hub.ingest import Ingest
 from tether.hub.live import LiveSession, Role, Viewer
 from tether.hub.observers import Observers
 from tether.hub.presence import LocalOwnerSlots, Presence
 from tether.hub.runners import RunnerDirectory, RunnerLink
-from tether.hub.seams import OwnerSlots
+from tether.hub.seams import OwnerClaim, OwnerSlots
 from tether.hub.sessions import SessionRegistry
 from tether.hub.settings import HubSettings
 from tether.protocol.messages import (
@@ -107,6 +106,7 @@ class Broker:
         if not connected and state is not SessionState.EXITED:
             state = SessionState.LOST
         owner = self.presence.owner(live)
+        agent_session_id = live.tracker.agent_session_id or record.agent_session_id
         return _info(
             record,
             state=state.value,
@@ -117,7 +117,11 @@ class Broker:
             followers=self.presence.followers(live),
             last_seq=live.durable_seq,
             exit_code=live.tracker.exit_code,
-            agent_session_id=live.tracker.agent_session_id or record.agent_session_id,
+            agent_session_id=agent_session_id,
+            asleep=live.tracker.asleep and agent_session_id is not None,
+            input_tokens=live.tracker.spent.input_tokens,
+            output_tokens=live.tracker.spent.output_tokens,
+            cost=live.tracker.spent.cost,
             pending_permissions=len(live.tracker.pending),
             terminal=live.tracker.terminal,
         )
@@ -157,16 +161,13 @@ class Broker:
             await old.close(closing.code, closing.reason)
         durable: dict[str, int] = {}
         for session_id in hello.sessions:
-            try:
-                durable[session_id] = (await self.session(session_id)).durable_seq
-            except NotFound:
-                durable[session_id] = 0
+            durable[session_id] = await self._durable_seq_for(link.id, session_id)
         for live in self.registry.of_runner(link.id):
             if live.tracker.state is not SessionState.EXITED:
                 durable.setdefault(live.id, live.durable_seq)
         for session_id in durable:
             live_or_none = self.sessions.get(session_id)
-            if live_or_none is not None:
+            if live_or_none is not None and live_or_none.record.runner_id == link.id:
                 live_or_none.cursor.reset()
                 self.presence.announce(live_or_none, self.info(live_or_none))
         return Welcome(
@@ -181,6 +182,18 @@ class Broker:
         """The runner has its `welcome`: controls may go to it now (replicas send what
         waited for it in the database; one hub has nothing waiting)."""
         await self.directory.runner_ready(link)
+
+    async def _durable_seq_for(self, runner_id: str, session_id: str) -> int:
+        """The durable seq of a session a runner names in `hello`: 0 for one this hub has
+        never seen *and* for one of another runner, so that a `hello` reveals neither
+        the existence nor the seq of someone else's session (issue #11, finding 2)."""
+        live = self.sessions.get(session_id)
+        if live is None:
+            record = await self.store.get_session(session_id)
+            if record is None or record.runner_id != runner_id:
+                return 0
+            live = await self.session(session_id)
+        return live.durable_seq if live.record.runner_id == runner_id else 0
 
     def runner_disconnected(self, link: RunnerLink) -> None:
         """A runner went away: its sessions show as `lost` until it returns."""
@@ -203,6 +216,10 @@ class Broker:
         """Start the agent of an exited session again (same log, same agent session)."""
         await self.registry.resume(live, principal, prompt)
 
+    async def send_message(self, live: LiveSession, principal: Principal, text: str) -> bool:
+        """Hand the agent a turn, waking a session that is asleep (True: it was woken)."""
+        return await self.registry.send_message(live, principal, text)
+
     async def decide_permission(
         self, live: LiveSession, decision: ControlPermissionDecision
     ) -> None:
@@ -220,6 +237,14 @@ class Broker:
         role = await self.presence.join(live, viewer, follow=follow)
         self.presence.announce(live, self.info(live))
         return role
+
+    async def take(
+        self, live: LiveSession, viewer: Viewer | None, reason: str
+    ) -> OwnerClaim | None:
+        """Take the owner slot from its holder (see `Presence.take`); the previous owner."""
+        previous = await self.presence.take(live, viewer, reason)
+        self.presence.announce(live, self.info(live))
+        return previous
 
     async def leave(self, live: LiveSession, viewer: Viewer) -> bool:
         """Remove a viewer (True: it was the owner; the slot is free now)."""

@@ -16,12 +16,16 @@ from starlette.requests import HTTPConnection
 
 from tether.auth.policy import Policy
 from tether.auth.principal import Authenticator, Principal
+from tether.auth.ratelimit import PendingLimit
 from tether.auth.service import AuthService
 from tether.hub.broker import Broker
 from tether.hub.replicated import Replication
 from tether.hub.seams import LiveSockets
 from tether.hub.settings import HubSettings
 from tether.store.base import Store
+
+MAX_PREAUTH_PER_ADDRESS = 16
+"""Unauthenticated sockets one address may hold open at once (docs/security.md)."""
 
 
 class AuditHook(Protocol):
@@ -49,9 +53,13 @@ class Hub:
     """The hub's id, the same on every replica (tether.hub.identity; read at startup)."""
     replication: Replication | None = None
     """On PostgreSQL: this replica's place in the cluster (tether.hub.replicated)."""
+    preauth: PendingLimit = field(default_factory=lambda: PendingLimit(MAX_PREAUTH_PER_ADDRESS))
+    """Sockets per client address still waiting for their first-frame `auth`."""
     extensions: dict[str, object] = field(default_factory=dict)
     """Services of the features mounted on the hub, by name (`notify`); each feature reads
     its own with a typed accessor (e.g. `tether.notify.install.notify_of`)."""
+    draining: bool = False
+    """Shutting down: `/readyz` says 503 and sockets are being closed (hub/health.py)."""
 
 
 def hub_of(where: HTTPConnection | Starlette) -> Hub:

@@ -78,7 +78,7 @@ class Ingest:
     async def _take(self, link: RunnerLink, batch: list[Envelope]) -> None:
         """One batch through the delivery rules: refuse, write, apply, ack, close."""
         incoming = [Incoming(env.session or "", env.seq or 0) for env in batch]
-        cursors = await self._cursors(incoming)
+        cursors = await self._cursors(link, incoming)
         receiver, closed_before = link.receiver, link.receiver.closing
         plan = receiver.plan(incoming, cursors)
         for refusal in plan.refusals:
@@ -88,7 +88,11 @@ class Ingest:
             try:
                 await self.store.append_events(list(stored.values()))
             except StoreError as exc:
-                log.error("could not store events from runner %s: %s", link.id, exc)
+                # Nothing of the batch is acked; the runner keeps it and resends after it
+                # reconnects. A store that refuses says so once (store/health.py), not here
+                # for every batch.
+                if not exc.refused:
+                    log.error("could not store events from runner %s: %s", link.id, exc)
                 closing = receiver.write_failed(plan, incoming, cursors)
                 await link.close(closing.code, closing.reason)
                 return
@@ -101,12 +105,16 @@ class Ingest:
             log.warning("closing runner %s: %s", link.id, receiver.closing.reason)
             await link.close(receiver.closing.code, receiver.closing.reason)
 
-    async def _cursors(self, incoming: list[Incoming]) -> dict[str, HubCursor]:
-        """The delivery state of each session the batch names that this hub has."""
+    async def _cursors(self, link: RunnerLink, incoming: list[Incoming]) -> dict[str, HubCursor]:
+        """The delivery state of each session the batch names that this hub has *and*
+        that is this runner's: another runner's session is refused as unknown, so its
+        log cannot be written to nor its existence learnt (issue #11, finding 2)."""
         cursors: dict[str, HubCursor] = {}
         for session_id in dict.fromkeys(event.session_id for event in incoming):
             with contextlib.suppress(NotFound):
-                cursors[session_id] = (await self.sessions.get(session_id)).cursor
+                live = await self.sessions.get(session_id)
+                if live.record.runner_id == link.id:
+                    cursors[session_id] = live.cursor
         return cursors
 
     async def _apply(self, events: list[tuple[StoredEvent, dict[str, Any]]]) -> None:
@@ -127,15 +135,25 @@ class Ingest:
             self.wakeups.wake(session_id)
             self.observers.publish(SessionChange(session_id, tuple(session_events)))
         for live in touched.values():
-            live.record.state = live.tracker.state.value
-            live.record.exit_code = live.tracker.exit_code
-            live.record.agent_session_id = live.tracker.agent_session_id
+            await self._save_state(live)
+
+    async def _save_state(self, live: LiveSession) -> None:
+        """The session's row follows its derived state. The row only caches what the
+        events say (loading a session derives it again from them), so a store that
+        refuses this write must not hold back the acks of events that are durable."""
+        live.record.state = live.tracker.state.value
+        live.record.exit_code = live.tracker.exit_code
+        live.record.agent_session_id = live.tracker.agent_session_id
+        try:
             await self.store.update_session(
                 live.id,
                 state=live.record.state,
                 exit_code=live.record.exit_code,
                 agent_session_id=live.record.agent_session_id,
             )
+        except StoreError as exc:
+            if not exc.refused:  # a refusing store says so once itself
+                log.error("could not save the state of session %s: %s", live.id, exc)
 
 
 def _stored(env: Envelope) -> StoredEvent:

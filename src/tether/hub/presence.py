@@ -19,6 +19,7 @@ from tether.hub.live import LiveSession, Role, Viewer, stored_frame
 from tether.hub.observers import Observers, SessionChange
 from tether.hub.seams import OwnerClaim, OwnerSlots
 from tether.protocol.codec import encode_frame
+from tether.protocol.messages import Role as RoleFrame
 from tether.protocol.messages import SessionInfo
 from tether.store.base import Store
 from tether.tasks import keep_task
@@ -83,6 +84,27 @@ class Presence:
         wants = not follow and not viewer.principal.read_only
         viewer.role = "owner" if wants and await self.owners.acquire(live.id, claim) else "follower"
         return viewer.role
+
+    async def take(
+        self, live: LiveSession, viewer: Viewer | None, reason: str
+    ) -> OwnerClaim | None:
+        """Take the owner slot from whoever holds it (an explicit `--take`; the caller has
+        checked that it may): the previous owner's connection is demoted to a follower
+        and told why in a `role` frame, and stays connected. `viewer` None (an HTTP
+        write): the slot is only freed. Returns the previous owner, if any."""
+        previous = self.owners.holder(live.id)
+        if previous is not None and (viewer is None or previous.connection_id != viewer.id):
+            await self.owners.release(live.id, previous.connection_id)
+            old = live.viewers.get(previous.connection_id)
+            if old is not None:
+                old.role = "follower"
+                frame = RoleFrame(role="follower", reason=reason)
+                old.push_text(encode_frame("role", frame, session=live.id))
+        if viewer is not None:
+            claim = OwnerClaim(viewer.id, viewer.principal.id, viewer.principal.label)
+            taken = await self.owners.acquire(live.id, claim)
+            viewer.role = "owner" if taken else "follower"
+        return previous
 
     async def leave(self, live: LiveSession, viewer: Viewer) -> bool:
         """Remove a viewer; an owner leaving frees the slot (followers are not promoted).

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from starlette.requests import HTTPConnection
 
-import tether
 from tether.auth.principal import Principal
 from tether.errors import AuthError, Forbidden, NotFound
 from tether.hub import api_models as api
+from tether.hub import ownership
 from tether.hub.broker import Broker, LiveSession
+from tether.hub.health import health_router, refused_while_draining
 from tether.hub.hub import hub_of
 from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
@@ -23,12 +24,15 @@ from tether.protocol.messages import (
     ControlInterrupt,
     ControlSetPermissionMode,
     ControlStop,
-    ControlUserMessage,
     SessionInfo,
     ViewerPermissionDecision,
 )
 
 router = APIRouter()
+router.include_router(health_router)  # /healthz, /readyz
+
+MAX_SEQ = 2**63 - 1
+"""The largest seq the store can hold (a signed 64-bit INTEGER): bigger is a 422, not a 500."""
 
 
 def broker_of(conn: HTTPConnection) -> Broker:
@@ -66,21 +70,42 @@ async def visible_session(request: Request, session_id: str, principal: Principa
     return live
 
 
-async def writable_session(request: Request, session_id: str, principal: Principal) -> LiveSession:
-    """The session if the caller may write to it over HTTP (owner, or owner slot free)."""
+Take = Annotated[
+    bool, Query(description="Take the owner slot from your other device first (`--take`).")
+]
+
+
+async def writable_session(
+    request: Request,
+    session_id: str,
+    principal: Principal,
+    *,
+    take: bool = False,
+    same_user: bool = False,
+) -> LiveSession:
+    """The session if the caller may write to it over HTTP: from the owner's device, or
+    while the owner slot is free; with `take`, after taking the slot from the caller's
+    other device (docs/cli.md); with `same_user` (interrupt), from any device of the
+    owner's user — nobody is locked out of stopping a turn by their own browser tab."""
     live = await visible_session(request, session_id, principal)
-    if not broker_of(request).may_write(live, principal):
-        raise Forbidden(
-            "read-only: the session has an owner connected; only the owner can send",
-            hint="wait for the owner to leave, or ask them",
-        )
-    return live
-
-
-@router.get("/healthz")
-async def healthz(request: Request) -> api.Health:
-    """Liveness: no auth, no secrets."""
-    return api.Health(version=tether.__version__, runners=len(broker_of(request).runners))
+    broker = broker_of(request)
+    if broker.may_write(live, principal):
+        return live
+    hub = hub_of(request)
+    holder = broker.presence.owner(live)
+    if same_user and await ownership.same_user(hub.auth, holder, principal):
+        return live
+    if take:
+        why = await ownership.refuse_take(hub.auth, live, holder, principal)
+        if why is not None:
+            raise Forbidden(why)
+        by = await ownership.device_label(hub.auth, principal)
+        previous = await broker.take(live, None, f"taken over by {by}")
+        was = await ownership.holder_label(hub.auth, previous) if previous else None
+        await hub.audit("owner_taken", principal, session=session_id, taken_from=was, via="http")
+        return live
+    message, hint = await ownership.write_refusal(hub.auth, holder, principal)
+    raise Forbidden(message, hint=hint)
 
 
 @router.get("/v1/teams")
@@ -132,7 +157,7 @@ async def read_events(
     request: Request,
     session_id: str,
     principal: User,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> api.EventsPage:
     """Stored events with seq > after (use the last seq you got to page on)."""
@@ -149,21 +174,31 @@ async def read_events(
 
 @router.post("/v1/sessions/{session_id}/messages", status_code=202)
 async def post_message(
-    request: Request, session_id: str, body: api.MessageRequest, principal: User
+    request: Request, session_id: str, body: api.MessageRequest, principal: User, take: Take = False
 ) -> api.MessageAccepted:
-    """Hand the agent a turn (listen on the stream socket for the answer)."""
-    live = await writable_session(request, session_id, principal)
-    await broker_of(request).control(live, ControlUserMessage(text=body.text, by=principal.label))
+    """Hand the agent a turn (listen on the stream socket for the answer); a session that is
+    asleep is woken for it."""
+    live = await writable_session(request, session_id, principal, take=take)
+    after_seq = live.durable_seq
+    woke = await broker_of(request).send_message(live, principal, body.text)
+    if woke:
+        await hub_of(request).audit("session_resume", principal, session=session_id, via="message")
     await hub_of(request).audit("user_message", principal, session=session_id)
-    return api.MessageAccepted(session=session_id, after_seq=live.durable_seq)
+    return api.MessageAccepted(session=session_id, after_seq=after_seq, woke=woke)
 
 
 @router.post("/v1/sessions/{session_id}/permissions/{request_id}", status_code=202)
 async def decide_permission(
-    request: Request, session_id: str, request_id: str, body: api.DecisionRequest, principal: User
+    request: Request,
+    session_id: str,
+    request_id: str,
+    body: api.DecisionRequest,
+    principal: User,
+    take: Take = False,
 ) -> api.Accepted:
     """Answer a pending permission request."""
-    live = await writable_session(request, session_id, principal)
+    live = await writable_session(request, session_id, principal, take=take)
+    tool = live.tracker.pending.get(request_id, {}).get("tool")  # before the answer clears it
     await broker_of(request).decide_permission(
         live,
         ViewerPermissionDecision(request_id=request_id, **body.model_dump()).control(
@@ -176,22 +211,27 @@ async def decide_permission(
         session=session_id,
         request_id=request_id,
         behavior=body.behavior,
+        tool=tool,
     )
     return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/interrupt", status_code=202)
-async def interrupt(request: Request, session_id: str, principal: User) -> api.Accepted:
-    """Interrupt the running turn."""
-    live = await writable_session(request, session_id, principal)
+async def interrupt(
+    request: Request, session_id: str, principal: User, take: Take = False
+) -> api.Accepted:
+    """Interrupt the running turn (any device of the owner's user may)."""
+    live = await writable_session(request, session_id, principal, take=take, same_user=True)
     await broker_of(request).control(live, ControlInterrupt(by=principal.label))
     return api.Accepted()
 
 
 @router.post("/v1/sessions/{session_id}/stop", status_code=202)
-async def stop_session(request: Request, session_id: str, principal: User) -> api.Accepted:
+async def stop_session(
+    request: Request, session_id: str, principal: User, take: Take = False
+) -> api.Accepted:
     """End the session's agent process."""
-    live = await writable_session(request, session_id, principal)
+    live = await writable_session(request, session_id, principal, take=take)
     await broker_of(request).control(live, ControlStop(by=principal.label))
     await hub_of(request).audit("session_stop", principal, session=session_id)
     return api.Accepted()
@@ -227,6 +267,8 @@ async def set_permission_mode(
 @router.websocket("/v1/runner")
 async def runner_endpoint(ws: WebSocket) -> None:
     """The runner socket."""
+    if await refused_while_draining(ws):
+        return
     principal = await authenticate(ws)
     # A signed-in CLI device may serve as its own PTY host (`tether run`); the policy then
     # holds it to the one runner id derived from it, with no teams (docs/terminal.md).
@@ -242,6 +284,8 @@ async def runner_endpoint(ws: WebSocket) -> None:
 @router.websocket("/v1/sessions/{session_id}/stream")
 async def viewer_endpoint(ws: WebSocket, session_id: str) -> None:
     """The viewer socket (header or cookie credentials, or a first `auth` frame)."""
+    if await refused_while_draining(ws):
+        return
     principal = await authenticate(ws)
     if principal is None and not has_credentials(ws):
         principal = await first_frame_principal(ws)
@@ -261,4 +305,5 @@ async def viewer_endpoint(ws: WebSocket, session_id: str) -> None:
         await close_quietly(ws, CloseCode.FORBIDDEN, "forbidden: not your session")
         return
     follow = ws.query_params.get("follow", "").lower() in ("1", "true", "yes")
-    await viewer_socket(ws, broker, live, principal, follow=follow)
+    take = ws.query_params.get("take", "").lower() in ("1", "true", "yes")
+    await viewer_socket(ws, broker, live, principal, follow=follow, take=take)

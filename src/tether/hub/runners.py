@@ -20,6 +20,7 @@ from tether.protocol.codec import Envelope, encode, encode_frame
 from tether.protocol.delivery import Receiver
 from tether.protocol.messages import Hello, TeamInfo
 from tether.store.base import Store
+from tether.tasks import keep_task
 
 log = logging.getLogger("tether.hub")
 
@@ -66,6 +67,7 @@ class RunnerDirectory:
         self.teams: dict[str, tuple[str, TeamInfo]] = {}
         """Team name → (runner id, what the runner said about it)."""
         self._last_seen: dict[str, float] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     async def load(self) -> None:
         """Every runner and team ever announced, from the store."""
@@ -105,12 +107,37 @@ class RunnerDirectory:
         """This hub's replica id (None: a hub of one process)."""
         return None
 
+    async def update_teams(self, link: RunnerLink, teams: list[TeamInfo]) -> None:
+        """A connected runner's teams changed (whether each can start). Only the teams its
+        `hello` announced — those the policy let it serve — are updated; others are
+        ignored (and logged), so an update cannot add a team."""
+        if self.links.get(link.id) is not link:
+            return
+        known = {t.name for t in link.teams}
+        extra = sorted(t.name for t in teams if t.name not in known)
+        if extra:
+            log.warning("runner %s announced teams it did not say hello with: %s", link.id, extra)
+        kept = {t.name: t for t in teams if t.name in known}
+        link.teams = [kept.get(t.name, t) for t in link.teams]
+        for team in link.teams:
+            if self.teams.get(team.name, (link.id, team))[0] == link.id:
+                self.teams[team.name] = (link.id, team)
+        now = self._last_seen[link.id] = time.time()
+        rows = json.dumps([t.model_dump() for t in link.teams])
+        await self.store.save_runner(link.id, link.version, rows, now)
+
     def disconnect(self, link: RunnerLink) -> bool:
         """A runner connection ended; True when it was the runner's current one."""
         if self.links.get(link.id) is not link:
             return False
         del self.links[link.id]
-        self._last_seen[link.id] = time.time()
+        now = self._last_seen[link.id] = time.time()
+        # Its row said when it connected; now it says when it was last seen, so a hub
+        # started later shows that (nothing waits for the write).
+        teams = json.dumps([t.model_dump() for t in link.teams])
+        saved = self.store.save_runner(link.id, link.version, teams, now)
+        task = keep_task(self._background, saved)
+        task.add_done_callback(_log_failed_save)
         return True
 
     # -- Directory ---------------------------------------------------------------------
@@ -158,3 +185,8 @@ class RunnerDirectory:
                 hint="wait for it to reconnect, then try again",
             )
         await link.send_frame(encode_frame("control", control, session=session_id))
+
+
+def _log_failed_save(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("could not note when a runner was last seen: %s", task.exception())

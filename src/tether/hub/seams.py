@@ -87,3 +87,6 @@ class LiveSockets(Protocol):
 
     async def close(self, key: str, reason: str) -> int:
         """Close every socket under a key (`device:…`, `user:…`); return how many."""
+
+    async def close_all(self, code: int, reason: str) -> int:
+        """Close every socket this hub holds with `code` (a drain); return how many."""

@@ -17,11 +17,14 @@ from tether.hub.seams import ControlRoute, Directory
 from tether.hub.settings import HubSettings
 from tether.ids import new_session_id
 from tether.protocol.delivery import HubCursor
-from tether.protocol.messages import ControlPermissionDecision, ControlStart
+from tether.protocol.messages import ControlPermissionDecision, ControlStart, ControlUserMessage
 from tether.protocol.states import SessionState, SessionTracker
 from tether.store.base import SessionRecord, Store
 
 _LOAD_PAGE = 5000
+# How long a wake-up (a resume the hub asked for) shuts out a second one while the
+# runner has not answered yet; after that a message may try again.
+_WAKE_GRACE_S = 30.0
 
 
 class SessionRegistry:
@@ -36,6 +39,9 @@ class SessionRegistry:
         self.controls = controls
         self.live: dict[str, LiveSession] = {}
         self._load_lock = asyncio.Lock()
+        # session id → (its durable seq, the time) when the hub asked its runner to resume
+        # it: until the runner's first event after that, the session is still waking.
+        self._waking: dict[str, tuple[int, float]] = {}
 
     async def load(self) -> None:
         """Serve again every session that had not exited when the hub stopped."""
@@ -102,6 +108,14 @@ class SessionRegistry:
                 f"the runner serving team {team!r} ({runner_id}) is not connected",
                 hint="start it (`tether runner`) and try again",
             )
+        if not info.available:
+            # What the runner's probe found (a missing program or path, a host that does
+            # not answer): a session id for a start that cannot happen only misleads.
+            raise Conflict(
+                f"team {team!r} is unavailable: {info.unavailable_reason or 'its probe failed'}",
+                hint="fix it (`tether teams check` says more); the runner probes it again"
+                " within 30 s, or at once when it restarts",
+            )
         now = time.time()
         record = SessionRecord(
             id=new_session_id(),
@@ -118,15 +132,42 @@ class SessionRegistry:
         await self.controls.send_control(runner_id, record.id, start)
         return live
 
+    async def send_message(self, live: LiveSession, principal: Principal, text: str) -> bool:
+        """Hand the agent a turn; a session that is asleep (see `SessionTracker.asleep`) is
+        woken for it: resumed with its context, the message its first turn. True: woken."""
+        if live.tracker.asleep and self._agent_session_id(live):
+            await self.resume(live, principal, text)
+            return True
+        await self.control(live, ControlUserMessage(text=text, by=principal.label))
+        return False
+
+    def _agent_session_id(self, live: LiveSession) -> str | None:
+        return live.tracker.agent_session_id or live.record.agent_session_id
+
+    def _check_not_waking(self, live: LiveSession) -> None:
+        asked = self._waking.get(live.id)
+        if asked is None:
+            return
+        seq, at = asked
+        if live.durable_seq == seq and time.monotonic() - at < _WAKE_GRACE_S:
+            # Two starts of one session would race on the runner (two agent processes
+            # for one log): refuse the second; nothing was accepted, nothing is lost.
+            raise Conflict(
+                f"session {live.id} is waking up (its agent is being resumed)",
+                hint="send the message again in a moment, once it is running",
+            )
+        del self._waking[live.id]
+
     async def resume(self, live: LiveSession, principal: Principal, prompt: str | None) -> None:
         """Start the agent of an exited session again, continuing its agent session and its
         event log (the runner numbers new events after the durable seq: no gap)."""
+        self._check_not_waking(live)
         if live.tracker.state is not SessionState.EXITED:
             raise Conflict(
                 f"session {live.id} is still running ({live.tracker.state.value})",
                 hint="send it a message instead, or stop it first",
             )
-        agent_session_id = live.tracker.agent_session_id or live.record.agent_session_id
+        agent_session_id = self._agent_session_id(live)
         if not agent_session_id:
             raise Conflict(
                 f"session {live.id} never reported an agent session id, so it cannot be resumed",
@@ -144,7 +185,17 @@ class SessionRegistry:
             resume=agent_session_id,
             after_seq=live.durable_seq,
         )
-        await self.controls.send_control(live.record.runner_id or "", live.id, start)
+        self._waking[live.id] = (live.durable_seq, time.monotonic())
+        try:
+            await self.controls.send_control(live.record.runner_id or "", live.id, start)
+        except BaseException:
+            del self._waking[live.id]
+            raise
+
+    def _exited_hint(self, live: LiveSession) -> str:
+        if self._agent_session_id(live):
+            return f"`tether resume {live.id}` continues it with its context"
+        return "start a new session of the team"
 
     async def decide_permission(
         self, live: LiveSession, decision: ControlPermissionDecision
@@ -158,8 +209,9 @@ class SessionRegistry:
 
     async def control(self, live: LiveSession, payload: BaseModel) -> None:
         """Send a control message to the session's runner, or say why it cannot be done."""
+        self._check_not_waking(live)
         if live.tracker.state is SessionState.EXITED:
-            raise Conflict(f"session {live.id} has exited", hint="start a new session of the team")
+            raise Conflict(f"session {live.id} has exited", hint=self._exited_hint(live))
         if not self.directory.is_connected(live.record.runner_id):
             raise Conflict(
                 f"the runner of session {live.id} is not connected",

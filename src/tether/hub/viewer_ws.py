@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tether.auth.principal import Principal
 from tether.errors import Conflict, ProtocolError, TetherError, UnknownMessageType
 from tether.heartbeat import Heard, keep_alive
+from tether.hub import ownership
 from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.hub import hub_of
 from tether.hub.sockets import close_quietly, error_frame, receive_envelope
+from tether.hub.ws_auth import SocketCredential
 from tether.ids import new_connection_id
 from tether.protocol.codec import Envelope, encode_frame, parse_payload
 from tether.protocol.messages import (
@@ -26,7 +28,6 @@ from tether.protocol.messages import (
     ControlSetPermissionMode,
     ControlTerminalInput,
     ControlTerminalResize,
-    ControlUserMessage,
     Ready,
     Resume,
     Role,
@@ -59,43 +60,117 @@ _AUDIT_ACTION = {
 
 
 async def viewer_socket(
-    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+    ws: WebSocket,
+    broker: Broker,
+    live: LiveSession,
+    principal: Principal,
+    *,
+    follow: bool,
+    take: bool = False,
 ) -> None:
     """Serve one viewer connection (authenticated and authorized by the caller)."""
     if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
         await ws.accept()
-    with hub_of(ws).live.track(principal, lambda code, why: close_quietly(ws, code, why)):
-        await _serve(ws, broker, live, principal, follow=follow)
+    hub = hub_of(ws)
+    credential = SocketCredential(ws, principal)
+    try:
+        with hub.live.track(principal, lambda code, why: close_quietly(ws, code, why)):
+            await _serve_until_gone(ws, broker, live, credential, follow=follow, take=take)
+    finally:
+        # Its last sighting: a device watching for hours was seen all along, not only
+        # when it connected.
+        await hub.auth.sightings.seen(principal.device_id, now=True)
+
+
+async def _serve_until_gone(
+    ws: WebSocket,
+    broker: Broker,
+    live: LiveSession,
+    credential: SocketCredential,
+    *,
+    follow: bool,
+    take: bool,
+) -> None:
+    """Serve until the viewer goes, or its credential runs out unrenewed."""
+    try:
+        await run_first_completed(
+            _serve(ws, broker, live, credential, follow=follow, take=take),
+            credential.enforce(lambda code, why: close_quietly(ws, code, why)),
+        )
+    except (WebSocketDisconnect, OSError) as exc:
+        log.debug("viewer of %s went away mid-send: %r", live.record.id, exc)
+    except RuntimeError as exc:
+        # Sending after the peer (or this hub) closed the socket: Starlette and
+        # uvicorn say so with a RuntimeError. Anything else is a bug and is raised.
+        if not _gone(ws):
+            raise
+        log.debug("viewer of %s went away mid-send: %s", live.record.id, exc)
+
+
+def _gone(ws: WebSocket) -> bool:
+    return WebSocketState.DISCONNECTED in (ws.application_state, ws.client_state)
+
+
+async def _join(
+    ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer, *, follow: bool, take: bool
+) -> str | None:
+    """Join the session (taking the owner slot with `take`, when allowed); audit a new
+    owner; return why the viewer is a follower (None: it owns the session)."""
+    hub, principal = hub_of(ws), viewer.principal
+    role = await broker.join(live, viewer, follow=follow)
+    taken_from: str | None = None
+    refused: str | None = None
+    if role == "follower" and take and not follow:
+        holder = broker.presence.owner(live)
+        refused = await ownership.refuse_take(hub.auth, live, holder, principal)
+        if refused is None:
+            by = await ownership.device_label(hub.auth, principal)
+            previous = await broker.take(live, viewer, f"taken over by {by}")
+            taken_from = await ownership.holder_label(hub.auth, previous) if previous else None
+    if viewer.role == "owner":
+        details = {"taken_from": taken_from} if taken_from else {}
+        await hub.audit("owner_taken", principal, session=live.record.id, **details)
+        return None
+    if refused is not None:
+        return refused
+    if principal.read_only:
+        return "read-only link: you can watch this session but not steer it"
+    if follow:
+        return "joined as a follower"
+    holder = broker.presence.owner(live)
+    message, hint = await ownership.write_refusal(hub.auth, holder, principal)
+    return f"{message}; {hint}"
 
 
 async def _serve(
-    ws: WebSocket, broker: Broker, live: LiveSession, principal: Principal, *, follow: bool
+    ws: WebSocket,
+    broker: Broker,
+    live: LiveSession,
+    credential: SocketCredential,
+    *,
+    follow: bool,
+    take: bool,
 ) -> None:
+    principal = credential.principal
     viewer = Viewer(id=new_connection_id(), principal=principal)
-    role = await broker.join(live, viewer, follow=follow)
+    reason = await _join(ws, broker, live, viewer, follow=follow, take=take)
+    role = viewer.role
     audit = hub_of(ws).audit
-    if role == "owner":
-        await audit("owner_taken", principal, session=live.record.id)
-    reason = None
-    if role == "follower":
-        reason = (
-            "joined as a follower"
-            if follow or principal.read_only
-            else "the session already has an owner"
-        )
     ready = Ready(
         session=broker.info(live),
         last_seq=live.durable_seq,
         pending_permissions=list(live.tracker.pending.values()),
+        expires_in=credential.expires_in(),
     )
     # `session` updates queued by join() are superseded by `ready`.
     viewer.outgoing.clear()
     await ws.send_text(encode_frame("ready", ready, session=live.record.id))
-    await ws.send_text(encode_frame("role", Role(role=role, reason=reason), session=live.record.id))
+    role_frame = Role(role=role, reason=reason)
+    await ws.send_text(encode_frame("role", role_frame, session=live.record.id))
     heard = Heard()
     try:
         await run_first_completed(
-            _receive(ws, broker, live, viewer, heard),
+            _receive(ws, broker, live, viewer, heard, credential),
             _send(ws, broker, live, viewer),
             _heartbeat(ws, viewer, heard, broker),
         )
@@ -143,7 +218,12 @@ async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker
 
 
 async def _receive(
-    ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer, heard: Heard
+    ws: WebSocket,
+    broker: Broker,
+    live: LiveSession,
+    viewer: Viewer,
+    heard: Heard,
+    credential: SocketCredential,
 ) -> None:
     while True:
         env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
@@ -153,16 +233,39 @@ async def _receive(
             viewer.outgoing.append(error_frame(env))
             viewer.wake.set()
             continue
+        if env.type == "auth":  # in-band renewal of the credential (tether.hub.ws_auth)
+            viewer.push_text(await credential.renew(env.payload))
+            continue
+        await hub_of(ws).auth.sightings.seen(viewer.principal.device_id)  # throttled
         try:
+            details = _audit_details(live, env)  # before the write changes what is pending
             await _handle(broker, live, viewer, env)
             # Keystrokes are not audited one by one: taking the owner slot is.
             if env.type in _AUDIT_ACTION:
                 await hub_of(ws).audit(
-                    _AUDIT_ACTION[env.type], viewer.principal, session=live.record.id, via="socket"
+                    _AUDIT_ACTION[env.type],
+                    viewer.principal,
+                    session=live.record.id,
+                    via="socket",
+                    **details,
                 )
         except TetherError as exc:
             viewer.outgoing.append(error_frame(exc, ref=env.id))
             viewer.wake.set()
+
+
+def _audit_details(live: LiveSession, env: Envelope) -> dict[str, object]:
+    """What a write decided, for the audit log: an answer's behavior, request and tool."""
+    if env.type == "permission_decision":
+        request_id = str(env.payload.get("request_id"))
+        return {
+            "request_id": request_id,
+            "behavior": env.payload.get("behavior"),
+            "tool": live.tracker.pending.get(request_id, {}).get("tool"),
+        }
+    if env.type == "set_permission_mode":
+        return {"mode": env.payload.get("mode")}
+    return {}
 
 
 async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelope) -> None:
@@ -183,7 +286,7 @@ async def _handle(broker: Broker, live: LiveSession, viewer: Viewer, env: Envelo
     by = viewer.principal.label
     if env.type == "user_message":
         msg = parse_payload(env, ViewerUserMessage)
-        await broker.control(live, ControlUserMessage(text=msg.text, by=by))
+        await broker.send_message(live, viewer.principal, msg.text)
     elif env.type == "permission_decision":
         decision = parse_payload(env, ViewerPermissionDecision)
         await broker.decide_permission(
@@ -211,10 +314,14 @@ class _ReadOnly(TetherError):
 
     def __init__(self, share_link: bool) -> None:
         if share_link:
-            super().__init__("read-only link: this connection can watch but not write")
+            super().__init__(
+                "read-only link: this link can watch the session but not steer it",
+                hint="ask the session's owner to steer it",
+            )
         else:
             super().__init__(
                 "read-only follower: only the session's owner can send messages, answer "
                 "permission requests or interrupt",
-                hint="reconnect when the owner has left to take the owner slot",
+                hint="reconnect with --take (the web UI: Take ownership) to take the owner"
+                " slot from your other device, or when the owner has left",
             )

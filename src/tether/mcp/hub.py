@@ -29,11 +29,14 @@ from starlette.websockets import WebSocket
 
 from tether.auth.principal import Principal
 from tether.hub.hub import hub_of
+from tether.hub.sockets import close_quietly
+from tether.hub.ws_auth import SocketCredential
 from tether.mcp.access import SCOPE_PRINCIPAL, InHubAccess
 from tether.mcp.pool import ConversationPool
 from tether.mcp.service import TeamService
 from tether.mcp.tools import build_server
 from tether.mcp.websocket import serve_websocket
+from tether.tasks import run_first_completed
 
 log = logging.getLogger("tether.mcp")
 
@@ -120,7 +123,15 @@ class HubMcp:
                 await websocket.close(1008, "unauthorized")
             return
         websocket.scope[SCOPE_PRINCIPAL] = principal
-        await serve_websocket(websocket, self.lowlevel)
+        credential = SocketCredential(websocket, principal)
+
+        async def close(code: int, reason: str) -> None:
+            await close_quietly(websocket, code, reason)
+
+        await run_first_completed(
+            serve_websocket(websocket, self.lowlevel, renew=credential.renew),
+            credential.enforce(close),
+        )
 
 
 class _AsgiEndpoint:

@@ -10,7 +10,9 @@ memory streams. The `mcp` subprotocol is selected when the client offers it
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -27,16 +29,24 @@ SUBPROTOCOL = "mcp"
 # Close codes (RFC 6455): 1003 "cannot accept this data type" for binary frames.
 CLOSE_UNSUPPORTED_DATA = 1003
 
+Renew = Callable[[dict[str, object]], Awaitable[str]]
+"""Renews the socket's credential from an `auth` frame's payload; returns the reply frame."""
 
-async def serve_websocket(websocket: WebSocket, server: Server[Any]) -> None:
-    """Accept `websocket` (already authenticated) and serve MCP on it until either side closes."""
+
+async def serve_websocket(
+    websocket: WebSocket, server: Server[Any], *, renew: Renew | None = None
+) -> None:
+    """Accept `websocket` (already authenticated) and serve MCP on it until either side closes.
+
+    With `renew`, a tether `auth` frame (`{"v":1,"type":"auth","payload":{"token":…}}`,
+    not JSON-RPC) renews the socket's credential in-band; `renew` returns the reply."""
     offered = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     inbound_send, inbound = anyio.create_memory_object_stream[SessionMessage | Exception](16)
     outbound, outbound_receive = anyio.create_memory_object_stream[SessionMessage](16)
 
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(_read_frames, websocket, inbound_send, outbound.clone())
+        tasks.start_soon(_read_frames, websocket, inbound_send, outbound.clone(), renew)
         tasks.start_soon(_write_frames, websocket, outbound_receive)
         # Returns when the inbound stream ends (the client left); it closes `outbound`.
         await server.run(inbound, outbound, server.create_initialization_options())
@@ -53,6 +63,7 @@ async def _read_frames(
     websocket: WebSocket,
     inbound: MemoryObjectSendStream[SessionMessage | Exception],
     replies: MemoryObjectSendStream[SessionMessage],
+    renew: Renew | None,
 ) -> None:
     # Handlers see the socket as the request (headers, the principal in its scope),
     # the way streamable HTTP hands them its Starlette Request.
@@ -70,6 +81,10 @@ async def _read_frames(
                 log.info("mcp ws: binary frame refused; closing")
                 await websocket.close(CLOSE_UNSUPPORTED_DATA, "one JSON-RPC message per text frame")
                 return
+            auth = _auth_payload(text) if renew is not None else None
+            if renew is not None and auth is not None:
+                await websocket.send_text(await renew(auth))
+                continue
             try:
                 message = mcp_types.jsonrpc_message_adapter.validate_json(text, by_name=False)
             except ValidationError as exc:
@@ -79,6 +94,20 @@ async def _read_frames(
                 await replies.send(SessionMessage(_parse_error()))
                 continue
             await inbound.send(SessionMessage(message, metadata=metadata))
+
+
+def _auth_payload(text: str) -> dict[str, object] | None:
+    """The payload of a tether `auth` frame (never a JSON-RPC message), else None."""
+    if '"auth"' not in text or len(text) > 4096:
+        return None
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(frame, dict) or frame.get("type") != "auth" or "jsonrpc" in frame:
+        return None
+    payload = frame.get("payload")
+    return payload if isinstance(payload, dict) else {}
 
 
 def _parse_error() -> mcp_types.JSONRPCError:

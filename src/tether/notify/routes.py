@@ -109,7 +109,8 @@ class PushSubscription(BaseModel):
 
     endpoint: str = Field(min_length=8, max_length=2048)
     keys: PushKeys
-    expirationTime: float | None = None
+    expirationTime: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
+    """Milliseconds since the epoch (as browsers give it), if the subscription expires."""
 
 
 class VisibilityReport(BaseModel):

@@ -1,6 +1,7 @@
 """Payloads of every v1 message type, by socket (docs/protocol.md).
 
-Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · ping/pong · error.
+Runner ↔ hub (`/v1/runner`): hello → welcome · event · ack · control · teams · ping/pong ·
+error.
 Viewer ↔ hub (`/v1/sessions/{id}/stream`): ready → role · resume · event ·
 user_message · permission_decision · interrupt · set_permission_mode · terminal_input ·
 terminal_resize · ack · error · ping/pong.
@@ -43,6 +44,13 @@ class Hello(_Payload):
     teams: list[TeamInfo] = []
     sessions: dict[str, int] = {}
     agents: dict[str, str | None] = {}
+
+
+class TeamsUpdate(_Payload):
+    """Runner → hub, any time after `hello`: its teams again, because whether one can start
+    changed (a program was installed, a host answers again, or a slow probe finished)."""
+
+    teams: list[TeamInfo] = []
 
 
 class Welcome(_Payload):
@@ -174,6 +182,15 @@ class SessionInfo(_Payload):
     last_seq: int = 0
     exit_code: int | None = None
     agent_session_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    """Tokens and US dollars of every turn so far (summed `turn_finished` usage and cost;
+    cost None when no turn reported one). None for a session this hub has not loaded
+    since it started (one that had exited before): opening it counts them."""
+    asleep: bool = False
+    """Exited, but a message wakes it: put to sleep (idle_timeout) or ended cleanly, with
+    an agent session id to resume (the message resumes it with its context)."""
     created_at: float = 0.0
     updated_at: float = 0.0
     pending_permissions: int = 0
@@ -188,6 +205,9 @@ class Ready(_Payload):
     session: SessionInfo
     last_seq: int
     pending_permissions: list[dict[str, Any]] = []
+    expires_in: float | None = None
+    """Seconds until this connection's credential expires (None: it does not); renew it
+    in-band with an `auth` frame before then, or the hub closes the socket (4001)."""
 
 
 class Role(_Payload):
@@ -269,10 +289,25 @@ class Pong(_Payload):
     """Heartbeat answer."""
 
 
+class Auth(_Payload):
+    """Client → hub: a token — a socket's first frame when the handshake carried none, or
+    later, a fresh token of the same device renewing the open socket before expiry."""
+
+    token: str
+
+
+class Authenticated(_Payload):
+    """Hub → client: an in-band `auth` renewed this socket's credential."""
+
+    expires_in: float | None = None
+    """Seconds until the socket's credential expires now (None: it does not)."""
+
+
 # Every message type, which direction it travels, and its payload model.
 MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
     "hello": ("runner → hub", Hello),
     "welcome": ("hub → runner", Welcome),
+    "teams": ("runner → hub", TeamsUpdate),
     "event": ("runner → hub → viewer", None),
     "ack": ("hub → runner · hub → viewer", Ack),
     "control": ("hub → runner", Control),
@@ -288,6 +323,8 @@ MESSAGE_TYPES: dict[str, tuple[str, type[BaseModel] | Any]] = {
     "error": ("any", ErrorMessage),
     "ping": ("any", Ping),
     "pong": ("any", Pong),
+    "auth": ("viewer → hub · runner → hub", Auth),
+    "authenticated": ("hub → viewer · hub → runner", Authenticated),
 }
 
 

@@ -44,6 +44,34 @@ TRANSITIONS: dict[str, SessionState | None] = {
 
 _STATES = frozenset(s.value for s in SessionState)
 
+# How the runner's `exited` reason starts when it stopped an idle session on purpose
+# (tether.runner.pool): such a session is asleep, not over.
+SLEEP_REASONS = ("asleep:", "evicted:")
+
+
+class Spent:
+    """What a session's turns have used: summed `turn_finished` usage and cost. `cost`
+    stays None until some turn reports one (an agent that never says is not free)."""
+
+    def __init__(self) -> None:
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost: float | None = None
+
+    def add(self, payload: dict[str, Any]) -> None:
+        """Count one `turn_finished` (what it lacks counts as nothing)."""
+        usage = payload.get("usage")
+        if isinstance(usage, dict):
+            self.input_tokens += _count(usage.get("input_tokens"))
+            self.output_tokens += _count(usage.get("output_tokens"))
+        cost = payload.get("cost")
+        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
+            self.cost = round((self.cost or 0.0) + float(cost), 6)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
 
 class SessionTracker:
     """Folds a session's events into its state, its pending permission requests and facts
@@ -54,8 +82,11 @@ class SessionTracker:
         self.pending: dict[str, dict[str, Any]] = {}
         self.last_seq = 0
         self.exit_code: int | None = None
+        self.exit_reason: str | None = None
         self.agent_session_id: str | None = None
         self.turns = 0
+        self.spent = Spent()
+        """Tokens and cost of every turn so far (all agent processes of the session)."""
         self.terminal: dict[str, Any] | None = None
         """Terminal sessions: size, the seq of the latest snapshot, whether a console is on."""
 
@@ -71,6 +102,7 @@ class SessionTracker:
             self.pending.pop(str(payload.get("request_id")), None)
         elif kind == "turn_finished":
             self.turns += 1
+            self.spent.add(payload)
             # A turn that ends withdraws whatever it was still asking.
             self.pending.clear()
         elif kind in ("terminal_snapshot", "terminal_resize"):
@@ -79,6 +111,8 @@ class SessionTracker:
             self.pending.clear()
             code = payload.get("code")
             self.exit_code = code if isinstance(code, int) else None
+            reason = payload.get("reason")
+            self.exit_reason = reason if isinstance(reason, str) else None
         if self.state is SessionState.EXITED and kind not in ("status", "user_message"):
             return self.state
         target = TRANSITIONS.get(str(kind))
@@ -87,6 +121,16 @@ class SessionTracker:
         if target is not None:
             self.state = target
         return self.state
+
+    @property
+    def asleep(self) -> bool:
+        """Exited in a way a new message should undo: put to sleep by `idle_timeout`,
+        evicted by `max_processes`, or ended cleanly (code 0). A crash or a failed start
+        is not woken by a message: resuming it would most likely fail the same way."""
+        if self.state is not SessionState.EXITED:
+            return False
+        reason = self.exit_reason or ""
+        return self.exit_code == 0 or reason.startswith(SLEEP_REASONS)
 
     def _apply_terminal(self, seq: int, payload: dict[str, Any]) -> None:
         terminal = dict(self.terminal or {"snapshot_seq": 0, "console": False})
@@ -103,6 +147,7 @@ class SessionTracker:
         if self.state is SessionState.EXITED and payload.get("state") == SessionState.STARTING:
             # The session is being resumed: a new agent process continues the same log.
             self.exit_code = None
+            self.exit_reason = None
         if payload.get("agent_session_id"):
             self.agent_session_id = str(payload["agent_session_id"])
         state = payload.get("state")

@@ -15,12 +15,20 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 import tether
 from tether.agents.detect import detect_agents
 from tether.backoff import Backoff
+from tether.client.renewal import renew_in_band
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
 from tether.errors import AuthError, ConfigError, HubUnreachable, ProtocolError, TetherError
 from tether.heartbeat import Heard, keep_alive
 from tether.protocol.codec import decode, encode_frame, parse_payload
-from tether.protocol.messages import Control, ErrorMessage, Hello, TeamInfo, Welcome
+from tether.protocol.messages import (
+    Control,
+    ErrorMessage,
+    Hello,
+    TeamInfo,
+    TeamsUpdate,
+    Welcome,
+)
 from tether.reconnect import RECONNECTABLE
 from tether.runner.availability import TeamProbes
 from tether.runner.outbox import Outbox
@@ -34,8 +42,9 @@ TokenProvider = Callable[[], Awaitable[str]]
 PROBE_WAIT_S = 3.0
 FAILOVER_DELAY_S = 0.1
 """Before trying the hub's next URL (another replica) after one failed."""
-# A refresh that cannot reach this URL of the hub is a lost connection too: try the next.
-_LOST: tuple[type[BaseException], ...] = (*RECONNECTABLE, HubUnreachable)
+# How often the teams that cannot start are probed again while connected (the hub refuses
+# a start on them, so no start would find out that one was fixed).
+TEAMS_RECHECK_S = 30.0
 _control_adapter: TypeAdapter[Any] = TypeAdapter(Control)
 
 
@@ -56,12 +65,14 @@ class Runner:
         max_frame_bytes: int = 16 * 1024 * 1024,
         ssl: Any = None,
         insecure: bool = False,
+        teams_recheck_s: float | None = None,
     ) -> None:
         urls = [hub_url] if isinstance(hub_url, str) else list(hub_url)
         if not urls:
             raise ConfigError("a runner needs a hub URL", hint="pass --hub URL")
         for url in urls:
             check_hub_url(url, insecure=insecure)
+        self.teams_recheck_s = TEAMS_RECHECK_S if teams_recheck_s is None else teams_recheck_s
         self.ssl = ssl
         self.hub_urls = [url.rstrip("/") for url in urls]
         """Every URL of the hub (its replicas): tried in turn when a connection fails."""
@@ -125,7 +136,10 @@ class Runner:
                     await self._connect_once()
                 except AuthError as exc:
                     log.error("the hub refused this runner: %s", exc)
-                except _LOST as exc:
+                except HubUnreachable as exc:
+                    # Refreshing the token needs the hub too; the events held here wait.
+                    log.warning("%s", exc)
+                except RECONNECTABLE as exc:
                     log.warning("connection to the hub at %s lost: %s", self.hub_url, _why(exc))
                 self.connected.clear()
                 delay = self._next_delay()
@@ -142,7 +156,8 @@ class Runner:
 
     async def _connect_once(self) -> None:
         url = self.hub_url.replace("http://", "ws://").replace("https://", "wss://") + "/v1/runner"
-        headers = {"Authorization": f"Bearer {await self.token()}"}
+        token = await self.token()
+        headers = {"Authorization": f"Bearer {token}"}
         try:
             ws_cm = connect(
                 url,
@@ -154,7 +169,7 @@ class Runner:
                 ssl=self.ssl,
             )
             async with ws_cm as ws:
-                await self._serve(ws)
+                await self._serve(ws, token)
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
                 raise AuthError(
@@ -163,7 +178,7 @@ class Runner:
                 ) from None
             raise
 
-    async def _serve(self, ws: ClientConnection) -> None:
+    async def _serve(self, ws: ClientConnection, token: str) -> None:
         await ws.send(encode_frame("hello", self.hello()))
         first = decode(await asyncio.wait_for(ws.recv(), 10), max_bytes=self.max_frame_bytes)
         if first.type == "error":
@@ -194,8 +209,25 @@ class Runner:
         )
         heard = Heard()
         await run_first_completed(
-            self._send_loop(ws), self._heartbeat(ws, heard), self._receive_loop(ws, heard)
+            self._send_loop(ws),
+            self._heartbeat(ws, heard),
+            self._receive_loop(ws, heard),
+            renew_in_band(self.token, token, ws.send),
+            self._announce_teams(ws),
         )
+
+    async def _announce_teams(self, ws: ClientConnection) -> None:
+        """Probe the teams that cannot start again, every `teams_recheck_s`, and tell the
+        hub (`teams`) when what `hello` said has changed."""
+        sent = self.hello().teams
+        while True:
+            await asyncio.sleep(self.teams_recheck_s)
+            down = [t for n, t in self.config.teams.items() if not self.probes.get(n).available]
+            await asyncio.gather(*(self.probes.recheck(team) for team in down))
+            teams = self.hello().teams
+            if teams != sent:
+                await ws.send(encode_frame("teams", TeamsUpdate(teams=teams)))
+                sent = teams
 
     async def _send_loop(self, ws: ClientConnection) -> None:
         while True:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,9 +23,13 @@ from typing import Any
 from tether.private import append_private, private_dir
 from tether.protocol.codec import DEFAULT_MAX_FRAME_BYTES, dumps, event_frame
 from tether.protocol.delivery import SenderLog
+from tether.protocol.events import ErrorEvent, event_payload
 from tether.runner.oversize import fit_payload, json_size
 
 log = logging.getLogger("tether.runner.outbox")
+
+_SPILL_RETRY_S = 1.0
+"""While the spill dir refuses writes, how often to try it again."""
 
 
 @dataclass
@@ -32,6 +37,8 @@ class _SessionLog:
     seqs: SenderLog = field(default_factory=SenderLog)
     memory: deque[tuple[int, str]] = field(default_factory=deque)  # (seq, frame), oldest first
     spilled_last: int = 0  # highest seq written to the spill file (0: none)
+    spill_refused: bool = False  # the spill file could not be written; reported, held in memory
+    spill_retry_at: float = 0.0  # while refused, when to try the disk again (monotonic)
 
 
 class Outbox:
@@ -153,14 +160,40 @@ class Outbox:
         return self.spill_dir / f"{session_id}.jsonl"
 
     def _spill(self, session_id: str, log_: _SessionLog) -> None:
-        """Move this session's oldest in-memory events to its spill file."""
+        """Move this session's oldest in-memory events to its spill file. A disk that
+        refuses them (full, read-only) leaves them in memory, and the session hears of it
+        once (`_spill_refused`): held, never dropped."""
+        if log_.spill_refused and time.monotonic() < log_.spill_retry_at:
+            return  # not on every event: each try writes half of what is held
         count = max(1, len(log_.memory) // 2)
-        with open(append_private(self._spill_path(session_id)), "a", encoding="utf-8") as f:
-            for _ in range(count):
-                seq, frame = log_.memory.popleft()
-                f.write(frame + "\n")
-                log_.spilled_last = seq
-                self._in_memory -= 1
+        oldest = [log_.memory[i] for i in range(count)]
+        try:
+            _append_whole(self._spill_path(session_id), "".join(f + "\n" for _s, f in oldest))
+        except OSError as exc:
+            log_.spill_retry_at = time.monotonic() + _SPILL_RETRY_S
+            self._spill_refused(session_id, log_, exc)
+            return
+        for _ in range(count):
+            log_.memory.popleft()
+        log_.spilled_last = oldest[-1][0]
+        self._in_memory -= count
+        if log_.spill_refused:
+            log_.spill_refused = False
+            log.warning("session %s: spilling to %s works again", session_id, self.spill_dir)
+
+    def _spill_refused(self, session_id: str, log_: _SessionLog, exc: OSError) -> None:
+        """Say once per outage, in the runner's log and as an `error` event of the session
+        (so its viewers and the hub's log see it), that events are held in memory only."""
+        if log_.spill_refused:
+            return
+        log_.spill_refused = True  # before the append below, which may try to spill again
+        message = (
+            f"the runner cannot spill events to {self.spill_dir}: {exc.strerror or exc};"
+            f" holding {self._in_memory} unacknowledged events in memory instead (they are"
+            " lost if the runner stops before the hub takes them; free disk space there)"
+        )
+        log.error("session %s: %s", session_id, message)
+        self.append(session_id, event_payload(ErrorEvent(message=message, code="spill_failed")))
 
     def _read_spilled(self, session_id: str, after: int) -> list[tuple[int, str]]:
         frames = []
@@ -189,3 +222,20 @@ class Outbox:
             if last:
                 self._logs[path.stem] = _SessionLog(SenderLog(last_seq=last), spilled_last=last)
                 log.info("recovered %d spilled events of session %s", last, path.stem)
+
+
+def _append_whole(path: Path, text: str) -> None:
+    """Append `text` to `path` entirely or not at all: a write the disk cuts short is
+    truncated away, so the file never ends in half a line."""
+    fd = append_private(path)
+    try:
+        start = os.fstat(fd).st_size
+        data = memoryview(text.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)

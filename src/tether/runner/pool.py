@@ -16,9 +16,9 @@ from typing import Any
 
 from tether.protocol.states import SessionState, SessionTracker
 
-IDLE_REASON = "asleep: idle for {seconds:g} s (idle_timeout); resume the session to continue"
+IDLE_REASON = "asleep: idle for {seconds:g} s (idle_timeout); a message wakes it"
 EVICT_REASON = "evicted: the runner reached max_processes = {limit} and this was the least"
-EVICT_REASON += " recently used idle session; resume it to continue"
+EVICT_REASON += " recently used idle session; a message wakes it"
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from tether.store.health import WriteHealth
 from tether.store.sql import Op
 
 T = TypeVar("T")
@@ -49,6 +50,9 @@ UPDATABLE_SESSION_FIELDS = frozenset(
 class Store(Protocol):
     """What the hub needs from storage. Every write is durable when its awaitable returns."""
 
+    health: WriteHealth
+    """Whether writes work now; a store notes each write's outcome here."""
+
     async def open(self) -> None:
         """Open (creating and migrating if needed)."""
 
@@ -60,6 +64,9 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Flush pending writes and close."""
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the store is open, migrated and answers now."""
 
     async def append_events(self, events: list[StoredEvent]) -> None:
         """Append events (any sessions); a (session, seq) already stored is ignored."""

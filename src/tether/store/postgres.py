@@ -20,6 +20,7 @@ import asyncpg
 from tether.errors import StoreError
 from tether.store import queries
 from tether.store.base import StoredEvent
+from tether.store.health import WriteHealth
 from tether.store.pg_migrations import PG_CLUSTER_MIGRATIONS, PG_MIGRATIONS
 from tether.store.sql import Op, run_async
 
@@ -31,6 +32,18 @@ MIGRATION_LOCK = 0x7E7E_0001
 """The advisory-lock key every replica takes while migrating (any constant of ours)."""
 
 _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+# SQLSTATE classes that say the database refuses (connection lost, out of disk or memory,
+# an operator's shutdown or termination, read-only, a system error), not that this
+# statement was wrong: writes fail until the database is put right.
+_REFUSING_SQLSTATE_CLASSES = ("08", "53", "57", "58", "25")
+
+
+def _refusing(exc: BaseException) -> bool:
+    if isinstance(exc, (*_CONNECTION_ERRORS, TimeoutError)):
+        return True
+    state = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, asyncpg.PostgresError) and state[:2] in _REFUSING_SQLSTATE_CLASSES
 
 
 def redacted(dsn: str) -> str:
@@ -67,6 +80,9 @@ class PostgresStore(queries.QueriedStore):
         self.min_size = min_size
         self.max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._migrated = False
+        self.health = WriteHealth(self.where)
+        """Whether writes work now (the database may be gone or read-only): for /readyz."""
 
     @property
     def where(self) -> str:
@@ -76,7 +92,10 @@ class PostgresStore(queries.QueriedStore):
     # -- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect (a pool), and migrate the schema under the advisory lock."""
+        """Connect (a pool), and migrate the schema under the advisory lock (once: opening an
+        open store does nothing)."""
+        if self._migrated:
+            return
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=self.min_size, max_size=self.max_size, command_timeout=30
@@ -88,6 +107,7 @@ class PostgresStore(queries.QueriedStore):
             ) from None
         async with self._pool.acquire() as conn:
             await self._migrate(conn)
+        self._migrated = True
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -123,55 +143,74 @@ class PostgresStore(queries.QueriedStore):
 
     async def run_write(self, op: Op[T]) -> T:
         """Run an operation in a transaction; durable when it returns."""
-        return await self._run(op)
+        return await self._run(op, write=True)
 
     async def run_read(self, op: Op[T]) -> T:
         """Run a read-only operation."""
-        return await self._run(op)
+        return await self._run(op, write=False)
 
-    async def _run(self, op: Op[T]) -> T:
-        async with self._connection() as conn, conn.transaction():
+    async def _run(self, op: Op[T], *, write: bool) -> T:
+        async with self._connection(write=write) as conn, conn.transaction():
             return await run_async(op, conn)
 
     async def _execute(self, sql: str, *args: Any) -> None:
-        """One statement outside any operation (its own implicit transaction)."""
-        async with self._connection() as conn:
+        """One write statement outside any operation (its own implicit transaction)."""
+        async with self._connection(write=True) as conn:
             await conn.execute(sql, *args)
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Any]:
-        """A pooled connection; the driver's errors come out as StoreErrors."""
+    async def _connection(self, *, write: bool) -> AsyncIterator[Any]:
+        """A pooled connection; the driver's errors come out as StoreErrors, and how a
+        write went is noted in `health`."""
         if self._pool is None:
             raise StoreError("the store is closed")
         try:
             async with self._pool.acquire() as conn:
                 yield conn
         except asyncpg.ReadOnlySQLTransactionError as exc:
-            raise StoreError(
-                f"the PostgreSQL store at {self.where} is read-only: {exc}",
-                hint="writes resume when the database accepts them again",
+            raise self._refused(
+                StoreError(
+                    f"the PostgreSQL store at {self.where} is read-only: {exc}",
+                    hint="writes resume when the database accepts them again",
+                    refused=True,
+                )
             ) from None
         except (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError) as exc:
-            raise StoreError(f"the PostgreSQL store at {self.where} failed: {exc}") from None
+            error = StoreError(
+                f"the PostgreSQL store at {self.where} failed: {exc}", refused=_refusing(exc)
+            )
+            raise self._refused(error) if error.refused else error from None
+        if write:
+            self.health.took()
+
+    def _refused(self, error: StoreError) -> StoreError:
+        self.health.refused(error)
+        return error
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         """A pooled connection for work that is not one operation (the cluster sends a
         runner its queued controls inside the transaction that deletes them)."""
-        async with self._connection() as conn:
+        async with self._connection(write=True) as conn:
             yield conn
 
     async def ping(self) -> None:
-        """Raise StoreError unless the database answers now (for /readyz)."""
-        if self._pool is None:
-            raise StoreError("the store is closed")
+        """Raise StoreError unless the database answers now and would take a write (for
+        /readyz); an answer that it would ends a refusal `health` noted."""
+        if self._pool is None or not self._migrated:
+            raise StoreError("the store is not open (or still migrating)")
         try:
             async with self._pool.acquire(timeout=2) as conn:
-                await asyncio.wait_for(conn.fetchval("SELECT 1"), 2)
+                read_only = await asyncio.wait_for(
+                    conn.fetchval("SELECT current_setting('transaction_read_only')"), 2
+                )
         except (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError) as exc:
             raise StoreError(
-                f"the PostgreSQL store at {self.where} does not answer: {exc}"
+                f"the PostgreSQL store at {self.where} does not answer: {exc}", refused=True
             ) from None
+        if read_only == "on":
+            raise StoreError(f"the PostgreSQL store at {self.where} is read-only", refused=True)
+        self.health.took()
 
     # -- the Store protocol ------------------------------------------------------------
 

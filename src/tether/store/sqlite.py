@@ -21,6 +21,7 @@ from tether.errors import StoreError
 from tether.private import FILE_MODE, private_dir, tighten, touch_private
 from tether.store import queries
 from tether.store.base import StoredEvent
+from tether.store.health import WriteHealth
 from tether.store.migrations import MIGRATIONS
 from tether.store.sql import Op, run_sync
 
@@ -48,6 +49,9 @@ class SqliteStore(queries.QueriedStore):
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._migrated = False
+        self.health = WriteHealth(str(self.path))
+        """Whether writes work now (a full disk refuses them): for /readyz."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -55,7 +59,10 @@ class SqliteStore(queries.QueriedStore):
         """Create the file if needed, migrate it, and start the writer thread.
 
         The directory is made 0700 and the database file 0600 before SQLite opens it, so
-        the file, its WAL and its shared-memory index are private from the first byte."""
+        the file, its WAL and its shared-memory index are private from the first byte.
+        Opening an open store does nothing (the hub opens it before serving)."""
+        if self._migrated:
+            return
         try:
             private_dir(self.path.parent)
             touch_private(self.path)
@@ -73,6 +80,7 @@ class SqliteStore(queries.QueriedStore):
         )
         self._writer.start()
         await ready
+        self._migrated = True
 
     async def close(self) -> None:
         """Finish queued writes, stop the writer, close every connection."""
@@ -110,6 +118,14 @@ class SqliteStore(queries.QueriedStore):
     async def run_read(self, op: Op[T]) -> T:
         """Run a read-only database operation on a read connection."""
         return await self.read(lambda conn: run_sync(op, conn))
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the database file answers and is fully migrated."""
+        if self._closed or not self._migrated:
+            raise StoreError("the store is not open (or still migrating)")
+        version = await self.read(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0])
+        if version != len(MIGRATIONS):
+            raise StoreError(f"the store at {self.path} is at schema version {version}")
 
     # -- events --------------------------------------------------------------------------
 
@@ -214,6 +230,20 @@ class SqliteStore(queries.QueriedStore):
                 return
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        results = self._run_batch(conn, batch)
+        refused = next((e for _v, e in results if isinstance(e, StoreError) and e.refused), None)
+        if refused is None:
+            self.health.took()
+        else:
+            self.health.refused(refused)
+        for (_fn, fut, loop), (value, error) in zip(batch, results, strict=True):
+            loop.call_soon_threadsafe(_settle, fut, value, error)
+
+    def _run_batch(
+        self, conn: sqlite3.Connection, batch: list[Any]
+    ) -> list[tuple[Any, BaseException | None]]:
+        """One transaction for the batch: each write's result or error (all fail if the
+        commit does)."""
         results: list[tuple[Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -229,13 +259,14 @@ class SqliteStore(queries.QueriedStore):
                     results.append((None, _translate(exc, self.path)))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            log.error("store commit failed: %s", exc)
+            # Logged by `health` when it is the disk's doing (once per outage).
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             err = _translate(exc, self.path)
+            if not (isinstance(err, StoreError) and err.refused):
+                log.error("store commit failed: %s", exc)
             results = [(None, err)] * len(batch)
-        for (_fn, fut, loop), (value, error) in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_settle, fut, value, error)
+        return results
 
 
 def _settle(fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
@@ -247,10 +278,22 @@ def _settle(fut: asyncio.Future[Any], value: Any, error: BaseException | None) -
         fut.set_result(value)
 
 
+# Result codes (low byte of the extended code) that say the file or its disk refuses
+# writes, not that the write was wrong: the store is unwell until one works again.
+_REFUSING_CODES = {
+    sqlite3.SQLITE_READONLY: "make the data dir writable",
+    sqlite3.SQLITE_IOERR: "check the disk under the data dir",
+    sqlite3.SQLITE_FULL: "free disk space under the data dir",
+    sqlite3.SQLITE_CANTOPEN: "check that the data dir exists and is writable",
+}
+
+
 def _translate(exc: BaseException, path: Path) -> BaseException:
-    if isinstance(exc, sqlite3.OperationalError) and "disk" in str(exc).lower():
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _REFUSING_CODES:
+        hint = _REFUSING_CODES[code & 0xFF]
         return StoreError(
-            f"the store at {path} could not be written: {exc}", hint="free disk space"
+            f"the store at {path} could not be written: {exc}", hint=hint, refused=True
         )
     if isinstance(exc, sqlite3.Error):
         return StoreError(f"store write failed: {exc}")

@@ -27,6 +27,7 @@ from tether.hub.hub import hub_of
 from tether.hub.observers import SessionChange
 from tether.hub.routes import authenticate
 from tether.hub.sockets import close_quietly
+from tether.hub.ws_auth import MAX_AUTH_FRAME_BYTES, SocketCredential
 from tether.protocol.codec import encode, make
 from tether.protocol.messages import CloseCode, SessionInfo
 from tether.tasks import run_first_completed
@@ -87,8 +88,13 @@ async def live_sessions(ws: WebSocket) -> None:
     hub = hub_of(ws)
     unsubscribe = hub.broker.observers.subscribe(watch)
     try:
+        credential = SocketCredential(ws, principal)
+        # When the page must renew (an `auth` frame with its `socket_token`) before 4001.
+        await ws.send_text(encode(make("authenticated", {"expires_in": credential.expires_in()})))
         with hub.live.track(principal, close):
-            await run_first_completed(_send(ws, principal, changed), _drain(ws))
+            await run_first_completed(
+                _send(ws, principal, changed), _drain(ws, credential), credential.enforce(close)
+            )
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the browser went away (or the hub is shutting down)
     finally:
@@ -111,9 +117,18 @@ async def _send(ws: WebSocket, principal: Principal, changed: asyncio.Event) -> 
         await asyncio.sleep(COALESCE_S)
 
 
-async def _drain(ws: WebSocket) -> None:
-    """Read (and ignore) what the page sends, until it goes away."""
+async def _drain(ws: WebSocket, credential: SocketCredential) -> None:
+    """Read what the page sends until it goes away: `auth` frames renew the socket's
+    credential (tether.hub.ws_auth); anything else is ignored."""
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
             return
+        text = message.get("text")
+        if text and len(text) <= MAX_AUTH_FRAME_BYTES and '"auth"' in text:
+            with contextlib.suppress(ValueError):
+                frame = json.loads(text)
+                if isinstance(frame, dict) and frame.get("type") == "auth":
+                    payload = frame.get("payload")
+                    reply = await credential.renew(payload if isinstance(payload, dict) else {})
+                    await ws.send_text(reply)

@@ -137,7 +137,6 @@ export function devicesPage(main, _match, ctx) {
 /** An audit entry's details as `key=value` pairs (ids and reasons; never a secret). */
 function auditDetails(e) {
   const pairs = Object.entries(e.details || {}).filter(([, v]) => v !== null && v !== undefined && v !== "");
-  if (e.device_id) pairs.unshift(["device", e.device_id]);
   return pairs.map(([k, v]) => `${k}=${typeof v === "string" ? v : preview(v, 80)}`).join("  ");
 }
 
@@ -146,8 +145,15 @@ export function auditPage(main) {
   const body = h("div", { id: "audit" }, h("p", { class: "muted" }, "Loading…"));
   main.appendChild(h("section", {}, h("h1", {}, "Audit log"), h("p", { class: "muted" }, "The last 24 hours, newest first."), body));
   const since = Math.floor(Date.now() / 1000 - 86400);
-  get(`/v1/audit?since=${since}&limit=10000`)
-    .then((data) => {
+  // Devices by name, so "who" reads `admin (laptop)` as in `tether audit` (best effort:
+  // without the device list an entry shows the user alone).
+  Promise.all([get(`/v1/audit?since=${since}&limit=10000`), get("/v1/devices").catch(() => [])])
+    .then(([data, devices]) => {
+      const deviceNames = new Map((Array.isArray(devices) ? devices : []).map((d) => [String(d.id), String(d.name)]));
+      const who = (e) => {
+        const user = String(e.actor ?? e.by ?? e.user ?? e.user_id ?? "—");
+        return e.device_id ? `${user} (${deviceNames.get(String(e.device_id)) || e.device_id})` : user;
+      };
       const entries = listOf(data, "entries", "events", "items").slice().reverse().slice(0, 500);
       clear(body);
       if (!entries.length) {
@@ -170,7 +176,7 @@ export function auditPage(main) {
                   "tr",
                   {},
                   h("td", { class: "nowrap" }, when(e.ts ?? e.at ?? e.time)),
-                  h("td", {}, String(e.actor ?? e.by ?? e.user ?? e.user_id ?? "—")),
+                  h("td", {}, who(e)),
                   h("td", {}, String(e.action ?? "")),
                   h("td", { class: "mono small" }, String(e.address ?? "")),
                   h("td", { class: "mono small wrap" }, auditDetails(e)),

@@ -18,6 +18,8 @@ export function setUnauthorizedHandler(fn) {
 }
 
 let refreshing = null;
+let renewing = null;
+let renewal = null; // the latest socket token: {token, expiresAt (ms)}
 
 async function refreshOnce() {
   const response = await fetch("/v1/auth/refresh", {
@@ -27,7 +29,48 @@ async function refreshOnce() {
     cache: "no-store",
     redirect: "error",
   });
-  return response.ok;
+  if (!response.ok) return false;
+  try {
+    const body = await response.json();
+    if (body.socket_token) renewal = { token: body.socket_token, expiresAt: Date.now() + body.expires_in * 1000 };
+  } catch (_err) {
+    // an older hub: no socket token, sockets reconnect at expiry instead
+  }
+  return true;
+}
+
+/**
+ * A token that renews this page's open sockets in-band before their credential expires
+ * (docs/security.md, "Expiry on open sockets"): the page cannot read its HttpOnly session
+ * cookie, so a refresh also returns a `socket_token`, good for nothing but an `auth` frame.
+ * Resolves to null when the page is signed out (the socket then closes with 4001).
+ */
+export function socketToken() {
+  if (renewal && renewal.expiresAt - Date.now() > 60_000) return Promise.resolve(renewal.token);
+  if (!renewing) {
+    const run = navigator.locks ? navigator.locks.request("tether-refresh", refreshOnce) : refreshOnce();
+    renewing = run
+      .then((ok) => (ok && renewal ? renewal.token : null))
+      .catch(() => null)
+      .finally(() => {
+        renewing = null;
+      });
+  }
+  return renewing;
+}
+
+/**
+ * Keep a socket's credential alive: `expiresIn` seconds from now (from `ready` or an
+ * `authenticated` frame), a little before, send `auth` with a fresh socket token through
+ * `send(type, payload)`. Returns the timer (clear it when the socket goes).
+ */
+export function scheduleRenewal(expiresIn, send) {
+  if (typeof expiresIn !== "number") return null;
+  const margin = Math.min(30, expiresIn / 4);
+  return setTimeout(async () => {
+    const token = await socketToken();
+    if (token) send("auth", { token });
+  }, Math.max(0, expiresIn - margin) * 1000);
 }
 
 async function refreshLocked() {

@@ -3,7 +3,7 @@
 // the title / favicon count. It reconnects with backoff; a 4001 close (the session cookie
 // expired) first refreshes the cookie; 4003 (a share link) stops.
 
-import { refreshSession } from "./api.js";
+import { refreshSession, scheduleRenewal } from "./api.js";
 import { setPending } from "./title.js";
 
 const listeners = new Set();
@@ -21,12 +21,26 @@ function url() {
   return `${scheme}//${window.location.host}/v1/live`;
 }
 
-function receive(data) {
+let renewTimer = null;
+
+function renewBefore(socket, expiresIn) {
+  // The hub closes the socket when its credential expires unless it is renewed in-band.
+  clearTimeout(renewTimer);
+  renewTimer = scheduleRenewal(expiresIn, (type, payload) => {
+    if (socket === ws && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ v: 1, type, payload }));
+  });
+}
+
+function receive(socket, data) {
   heardAt = Date.now();
   let env;
   try {
     env = JSON.parse(data);
   } catch (_err) {
+    return;
+  }
+  if (env && env.v === 1 && env.type === "authenticated" && env.payload) {
+    renewBefore(socket, env.payload.expires_in);
     return;
   }
   if (!env || env.v !== 1 || env.type !== "sessions" || !env.payload) return;
@@ -42,9 +56,10 @@ function connect() {
   const socket = new WebSocket(url());
   ws = socket;
   heardAt = Date.now();
-  socket.onmessage = (msg) => socket === ws && receive(msg.data);
+  socket.onmessage = (msg) => socket === ws && receive(socket, msg.data);
   socket.onclose = (event) => {
     if (socket !== ws || !wanted) return;
+    clearTimeout(renewTimer);
     ws = null;
     if (event.code === 4003) return;
     const delay = Math.min(15_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);

@@ -6,7 +6,7 @@ import { clear, h, visible } from "./dom.js";
 import { stateChip } from "./sessions.js";
 import { SessionStream } from "./stream.js";
 import { terminalPage } from "./terminal.js";
-import { Transcript, inputView } from "./transcript.js";
+import { Transcript, inputView, spentText } from "./transcript.js";
 import { setTitle } from "./title.js";
 import { reportVisibility } from "./push.js";
 
@@ -18,6 +18,21 @@ const NEXT_STATE = {
   exited: "exited",
 };
 
+/** Does this `exited` leave the session asleep, so a message wakes it? The hub's rule
+ * (`SessionTracker.asleep`): a clean exit, or put to sleep / evicted by the runner. */
+function isAsleep(exited) {
+  const reason = String(exited.reason || "");
+  return exited.code === 0 || reason.startsWith("asleep:") || reason.startsWith("evicted:");
+}
+
+/** `info` with one more finished turn's tokens and cost counted. */
+function addSpent(info, turn) {
+  const usage = turn.usage || {};
+  const n = (v) => (typeof v === "number" && v > 0 ? v : 0);
+  const cost = typeof turn.cost === "number" && turn.cost > 0 ? (info.cost || 0) + turn.cost : info.cost;
+  return { ...info, input_tokens: n(info.input_tokens) + n(usage.input_tokens), output_tokens: n(info.output_tokens) + n(usage.output_tokens), cost };
+}
+
 export function sessionPage(main, match, ctx) {
   const sessionId = match[1];
   const params = new URLSearchParams(window.location.search);
@@ -25,6 +40,7 @@ export function sessionPage(main, match, ctx) {
   const readOnlyLink = byLink || isReadOnlyLink(ctx.me);
   let info = { id: sessionId, team: "…", state: "starting" };
   let role = null;
+  let readySeq = 0;
   let connection = "connecting";
 
   // -- layout -------------------------------------------------------------------------
@@ -34,7 +50,7 @@ export function sessionPage(main, match, ctx) {
   const connChip = h("span", { class: "chip conn conn-connecting", id: "connection", role: "status" }, "connecting");
   const meta = h("div", { class: "muted small session-meta" });
   const interruptBtn = h("button", { type: "button", id: "interrupt", onclick: interrupt }, "Interrupt");
-  const takeBtn = h("button", { type: "button", id: "take-ownership", class: "primary", onclick: () => stream.rejoin(false) }, "Take ownership");
+  const takeBtn = h("button", { type: "button", id: "take-ownership", class: "primary", onclick: () => stream.rejoin(false, true) }, "Take ownership");
   const watchBtn = h("button", { type: "button", id: "watch-only", onclick: () => stream.rejoin(true) }, "Watch only");
   const shareBtn = h("button", { type: "button", id: "share", onclick: share }, "Share");
   const stopBtn = h("button", { type: "button", class: "danger", id: "stop", onclick: stop }, "Stop");
@@ -86,26 +102,37 @@ export function sessionPage(main, match, ctx) {
     roleChip.className = "chip role role-" + roleName.replace(/\W+/g, "-");
     connChip.className = "chip conn conn-" + connection;
     const others = [info.agent || "agent", info.host || "local", info.owner ? `owner ${info.owner}` : "owner slot free", `${info.followers || 0} follower${info.followers === 1 ? "" : "s"}`];
+    const spent = spentText(info.input_tokens, info.output_tokens, info.cost);
+    if (spent) others.push(`session: ${spent}`);
     if (info.runner_replica) others.push(`runner on ${info.runner_replica}`);
     meta.textContent = others.join(" · ") + ` · ${sessionId}`;
     const live = connection === "live";
-    const exited = info.state === "exited";
+    // An exited session that is asleep (idle_timeout, or ended cleanly) takes a message:
+    // the hub resumes it with its context, so the composer stays.
+    const asleep = info.state === "exited" && info.asleep === true;
+    const exited = info.state === "exited" && !asleep;
     const owner = isOwner();
+    // The slot is held by this user's other device (a CLI, another tab): taking it over
+    // is theirs to do (the hub checks; the other device stays on as a follower).
+    const mine = Boolean(info.owner && ctx.me && info.owner === ctx.me.name);
     interruptBtn.hidden = !(owner && (info.state === "busy" || info.state === "waiting_permission"));
-    takeBtn.hidden = !(live && role === "follower" && !readOnlyLink && !info.owner && !exited);
+    takeBtn.hidden = !(live && role === "follower" && !readOnlyLink && (!info.owner || mine) && !exited);
     watchBtn.hidden = !(live && owner && !exited);
-    stopBtn.hidden = !(owner && !exited);
+    stopBtn.hidden = !(owner && info.state !== "exited");
     shareBtn.hidden = readOnlyLink;
     composer.hidden = !owner || exited;
     sendBtn.disabled = !live;
     textbox.disabled = !owner || exited;
     readonlyNote.hidden = !composer.hidden;
-    if (exited) readonlyNote.textContent = "This session has ended.";
+    textbox.placeholder = asleep ? "Asleep: a message wakes it with its context…" : "Message the agent…";
+    if (asleep && owner) readonlyNote.textContent = "";
+    else if (exited) readonlyNote.textContent = "This session has ended.";
     else if (readOnlyLink) readonlyNote.textContent = "Read-only link: you can watch this session but not steer it.";
     else if (role === "follower") {
       readonlyNote.textContent = info.owner
         ? `Following: ${info.owner} owns this session; only the owner can send messages and answer requests.`
         : "Following: the owner slot is free — take ownership to steer.";
+      if (mine) readonlyNote.textContent += " It is yours (another device or tab): Take ownership to steer from here.";
     } else readonlyNote.textContent = "Connecting…";
     for (const card of pending.values()) {
       card.querySelector(".perm-actions").hidden = !owner;
@@ -235,12 +262,16 @@ export function sessionPage(main, match, ctx) {
           return;
         }
         info = payload.session || info;
+        readySeq = payload.last_seq || 0; // the hub's totals count the turns up to here
         const still = new Set((payload.pending_permissions || []).map((r) => String(r.request_id)));
         for (const id of [...pending.keys()]) if (!still.has(id)) resolvePending(id);
         for (const request of payload.pending_permissions || []) addPending(request);
         refresh();
       },
       onRole(payload) {
+        // A second `role` on a live socket is a change: another device of this user took
+        // the owner slot. Say so; this tab stays connected as a follower.
+        if (role === "owner" && payload.role === "follower" && payload.reason) setFlash(`You are now a follower: ${payload.reason}.`);
         role = payload.role;
         refresh();
       },
@@ -258,6 +289,9 @@ export function sessionPage(main, match, ctx) {
         const next = kind === "status" ? payload.state : NEXT_STATE[kind];
         if (next && info.state !== "lost") info = { ...info, state: next };
         if (kind === "permission_decision" && pending.size) info = { ...info, state: "waiting_permission" };
+        if (kind === "turn_finished" && seq > readySeq) info = addSpent(info, payload);
+        if (kind === "status" && payload.agent_session_id) info = { ...info, agent_session_id: payload.agent_session_id };
+        if (kind === "exited") info = { ...info, asleep: isAsleep(payload) && Boolean(info.agent_session_id) };
         info = { ...info, last_seq: seq };
         refresh();
         if (stick) keepAtBottom();

@@ -36,7 +36,7 @@ function card(s) {
       h("span", { class: "grow" }),
       h("span", { class: "muted small activity", dataset: { ts: String(s.last_activity || 0) }, title: "last activity" }, ago(s.last_activity)),
     ),
-    h("div", { class: "muted small" }, `${s.agent || "agent"} · ${s.host || "local"} · ${owner}${followers}${replica}`),
+    h("div", { class: "muted small" }, `${s.agent || "agent"} · ${s.host || "local"} · ${owner}${followers}${s.cost > 0 ? ` · $${s.cost.toFixed(4)}` : ""}${replica}`),
     h("div", { class: "muted small mono" }, String(s.id)),
   );
 }

@@ -4,7 +4,7 @@
 // A 4001 close (the session token expired or was revoked) first refreshes the session
 // cookie and reconnects; only when that fails is the viewer signed out.
 
-import { refreshSession } from "./api.js";
+import { refreshSession, scheduleRenewal } from "./api.js";
 
 const FATAL = {
   4001: "signed out: sign in again",
@@ -24,7 +24,7 @@ export class SessionStream {
     this.follow = follow;
     // Called before every reconnect after a drop: a page that was open past the session
     // cookie's lifetime refreshes it over HTTP first. (A handshake without any cookie
-    // would be taken for a first-frame `auth` socket and wait 10 s before its 4001.)
+    // would be taken for a first-frame `auth` socket and wait 3 s before its 4001.)
     this.beforeReconnect = beforeReconnect;
     this.lastSeq = 0;
     this.ws = null;
@@ -33,6 +33,7 @@ export class SessionStream {
     this.timer = null;
     this.nextId = 1;
     this.refreshed = false; // refreshed since the last `ready`?
+    this.renewTimer = null; // renews the socket's credential in-band before it expires
     this.generation = 0;
     this.waiting = new Map(); // id → {resolve, reject}
     this.heardAt = Date.now();
@@ -46,7 +47,10 @@ export class SessionStream {
 
   url() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const query = this.follow ? "?follow=1" : "";
+    // `take` holds for one connection only: a reconnect after this tab was demoted by the
+    // user's other device must not take the slot back.
+    const query = this.follow ? "?follow=1" : this.take ? "?take=1" : "";
+    this.take = false;
     return `${scheme}//${window.location.host}/v1/sessions/${encodeURIComponent(this.sessionId)}/stream${query}`;
   }
 
@@ -78,9 +82,11 @@ export class SessionStream {
     else this.reconnect();
   }
 
-  /** Reconnect as owner-candidate (follow=false) or as a follower on purpose. */
-  rejoin(follow) {
+  /** Reconnect as owner-candidate (follow=false) or as a follower on purpose; `take`
+   * takes the owner slot from this user's other device (it stays on as a follower). */
+  rejoin(follow, take = false) {
     this.follow = follow;
+    this.take = take && !follow;
     this.connectNow();
   }
 
@@ -99,12 +105,16 @@ export class SessionStream {
       case "ready":
         this.attempt = 0;
         this.refreshed = false;
+        this.renewBefore(ws, payload.expires_in);
         this.handlers.onReady?.(payload);
         this.sendFrame("resume", { after: this.lastSeq });
         this.status("live", "");
         break;
       case "role":
         this.handlers.onRole?.(payload);
+        break;
+      case "authenticated": // an in-band renewal went through: renew again before this one ends
+        this.renewBefore(ws, payload.expires_in);
         break;
       case "event":
         if (typeof env.seq !== "number" || env.seq <= this.lastSeq) return; // already shown
@@ -126,6 +136,11 @@ export class SessionStream {
       default:
         break; // newer hub: unknown frames are ignored
     }
+  }
+
+  renewBefore(ws, expiresIn) {
+    clearTimeout(this.renewTimer);
+    this.renewTimer = scheduleRenewal(expiresIn, (type, payload) => ws === this.ws && this.sendFrame(type, payload));
   }
 
   settle(ref, ok, payload) {
@@ -159,6 +174,7 @@ export class SessionStream {
 
   closed(ws, event) {
     if (ws !== this.ws) return;
+    clearTimeout(this.renewTimer);
     for (const waiter of this.waiting.values()) waiter.reject(new Error("connection lost"));
     this.waiting.clear();
     if (this.stopped) return;
@@ -198,6 +214,7 @@ export class SessionStream {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.renewTimer);
     clearInterval(this.watchdog);
     window.removeEventListener("online", this.wake);
     document.removeEventListener("visibilitychange", this.wake);

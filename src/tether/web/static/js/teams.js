@@ -13,6 +13,10 @@ export function teamsPage(main, _match, ctx) {
     const prompt = h("input", { type: "text", class: "grow", placeholder: "First message (optional)", "aria-label": `first message for ${team.name}` });
     const error = h("p", { class: "error" });
     const start = h("button", { type: "submit", class: "primary" }, "Start");
+    // The runner's probe said this team cannot start: say why, and do not offer a start
+    // that the hub would refuse anyway.
+    const unavailable = team.available === false;
+    if (unavailable) start.disabled = true;
     const form = h(
       "form",
       {
@@ -39,6 +43,7 @@ export function teamsPage(main, _match, ctx) {
       h("div", { class: "row" }, h("strong", {}, String(team.name)), h("span", { class: "chip" }, String(team.agent || "")), h("span", { class: "muted small" }, String(team.host || "local"))),
       team.description ? h("p", {}, String(team.description)) : null,
       team.path ? h("div", { class: "muted small mono" }, String(team.path)) : null,
+      unavailable ? h("p", { class: "error team-unavailable" }, `Unavailable: ${team.unavailable_reason || "its runner's probe failed"}`) : null,
       form,
       error,
     );

@@ -123,7 +123,8 @@ export class Transcript {
       }
       case "turn_finished": {
         const bits = [`turn ${p.status === "success" ? "finished" : String(p.status)}`];
-        if (typeof p.cost === "number" && p.cost > 0) bits.push(`$${p.cost.toFixed(4)}`);
+        const spent = spentText(p.usage && p.usage.input_tokens, p.usage && p.usage.output_tokens, p.cost);
+        if (spent) bits.push(spent);
         const row = h("div", { class: "ev turn " + String(p.status) }, h("span", {}, bits.join(" · ")), time);
         if (p.status !== "success" && p.result) row.appendChild(h("div", { class: "small" }, String(p.result)));
         return row;
@@ -161,4 +162,13 @@ export function decisionText(p) {
   if (p.behavior === "cancelled") return "withdrawn by the agent";
   const verb = p.behavior === "allow" ? "allowed" : "denied";
   return `${verb}${p.by ? " by " + p.by : ""}${p.message ? ": " + p.message : ""}`;
+}
+
+/** `1,234 in / 56 out tokens · $0.0123`: the parts that are known ("" when none is). */
+export function spentText(input, output, cost) {
+  const n = (v) => (typeof v === "number" && v > 0 ? Math.floor(v) : 0);
+  const parts = [];
+  if (n(input) || n(output)) parts.push(`${n(input).toLocaleString("en-US")} in / ${n(output).toLocaleString("en-US")} out tokens`);
+  if (typeof cost === "number" && cost > 0) parts.push(`$${cost.toFixed(4)}`);
+  return parts.join(" · ");
 }

@@ -1,0 +1,217 @@
+"""The end-to-end run of bench/e2e.py (a `command` agent → hub → a viewer process) on
+each store, side by side: single-hub SQLite, PostgreSQL with one hub, and PostgreSQL with
+three replicas once the hub has them (`tether hub --store`, issue #13).
+
+    .venv/bin/python bench/cluster.py [--lines 20000] [--rate 1000] [--seconds 10]
+        [--repeat 1] [--pg postgresql://postgres@127.0.0.1:5432] [--json FILE]
+
+Each deployment is `tether hub` + a paired `tether runner`, two processes, as a user
+runs them. PostgreSQL runs get a fresh database on the --pg server (created, then dropped
+with its connections; nothing else on the server is touched). Figures: flood events/s
+(--lines as fast as they come, first print → last receive) and the agent-print → viewer
+latency at --rate events/s (p50/p99/max). The goal (issue #13): PostgreSQL with three
+replicas ≥ 50 % of single-hub SQLite throughput, p99 < 20 ms at 1,000 events/s. Every
+line is checked to arrive exactly once, in order. Exit status 0 when every run measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e2e_deploy import Deployment, child_env, pairing_code, wait_healthy, wait_runner
+from e2e_deploy import write_config as e2e_config
+from e2e_procs import BenchError, Proc, free_port, python_argv, tether_argv
+
+from e2e import flood, paced, pressure_now
+
+COLUMNS = {"sqlite": "SQLite, 1 hub", "pg1": "PostgreSQL, 1 hub", "pg3": "PostgreSQL, 3 hubs"}
+
+
+def has_store_flag() -> bool:
+    """Does this tether's `tether hub` take `--store` (the cluster work of issue #13)?"""
+    done = subprocess.run(tether_argv("hub", "--help"), capture_output=True, text=True)
+    return "--store" in done.stdout
+
+
+def hub_argv(store: str | None, home: Path, port: int) -> list[str]:
+    """`tether hub` on SQLite (store None) or on the database `store`."""
+    args = ["hub", "--data-dir", str(home), "--port", str(port)]
+    if store is None:
+        return tether_argv(*args)
+    if has_store_flag():
+        return tether_argv(*args, "--store", store)
+    return python_argv("cluster_hub.py", store, *args)
+
+
+@contextlib.asynccontextmanager
+async def database(server: str) -> AsyncIterator[str]:
+    """A fresh database on `server` for one run; dropped (with its sessions) after."""
+    import asyncpg
+
+    name = f"tether_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(f"{server}/postgres", timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{server}/{name}"
+    finally:
+        admin = await asyncpg.connect(f"{server}/postgres", timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def hub_and_runner(root: Path, store: str | None) -> AsyncIterator[Deployment]:
+    """`tether hub` (on `store`) and a paired `tether runner`, on a free port."""
+    config = e2e_config(root, 16)
+    hub_home = root / "hub-home"
+    env = child_env(hub_home)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    procs: list[Proc] = []
+    try:
+        hub = Proc("tether-hub", hub_argv(store, hub_home, port), env, root, stdout_to_log=True)
+        procs.append(await hub.start())
+        await wait_healthy(url, hub)
+        code = await pairing_code(url, hub_home, env, root)
+        runner_home = root / "runner-home"
+        argv = tether_argv(
+            "runner", "--hub", url, "--pair", code, "--config", str(config),
+            "--data-dir", str(runner_home), "--runner-id", "bench",
+        )  # fmt: skip
+        runner = Proc("tether-runner", argv, child_env(runner_home), root, stdout_to_log=True)
+        procs.append(await runner.start())
+        await wait_runner(url, hub_home, runner)
+        yield Deployment("split", url, hub_home, env, {"hub": hub.pid, "runner": runner.pid})
+    finally:
+        for proc in reversed(procs):
+            await proc.stop()
+
+
+async def measure(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Flood and paced on one deployment kind (fresh processes, and database, for each)."""
+    out: dict[str, Any] = {}
+    for name, scenario in (("flood", flood), ("paced", paced)):
+        where = root / f"{kind}-{name}"
+        where.mkdir()
+        started = time.perf_counter()
+        print(f"  {COLUMNS[kind]:<20} {name:<6} …", end="", flush=True, file=sys.stderr)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                store = None
+                if kind != "sqlite":
+                    store = await stack.enter_async_context(database(args.pg))
+                dep = await stack.enter_async_context(hub_and_runner(where, store))
+                out[name] = await scenario(dep, where, args)
+            out[name]["cpu_pressure"] = pressure_now()
+            print(f" {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        except (BenchError, OSError) as exc:
+            out[name] = {"error": str(exc)}
+            print(f" FAILED\n{exc}", file=sys.stderr)
+    return out
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return "-" if value is None else str(value)
+
+
+def table(results: dict[str, dict[str, Any]], rate: float) -> str:
+    """Each figure per deployment; PostgreSQL as a share of SQLite where that is the goal."""
+    base = results.get("sqlite", {}).get("flood", {}).get("lines_per_s")
+    rows: list[list[str]] = [["figure", *(COLUMNS[k] for k in COLUMNS), "goal"]]
+
+    def cell(kind: str, scenario: str, key: str) -> str:
+        run = results.get(kind)
+        if run is None:
+            return "not run"
+        fig = run.get(scenario, {})
+        return "FAILED" if "error" in fig else fmt(fig.get(key))
+
+    def share(kind: str) -> str:
+        value = results.get(kind, {}).get("flood", {}).get("lines_per_s")
+        return f"{100 * value / base:.0f} %" if value and base else "-"
+
+    rows.append(["flood events/s", *(cell(k, "flood", "lines_per_s") for k in COLUMNS), ""])
+    rows.append(["  share of SQLite", *(share(k) for k in COLUMNS), "PG 3 hubs ≥ 50 %"])
+    for key, label in (("p50_ms", "p50"), ("p99_ms", "p99"), ("max_ms", "max")):
+        goal = "PG 3 hubs < 20 ms" if key == "p99_ms" else ""
+        rows.append(
+            [f"{rate:,.0f} events/s: {label} ms", *(cell(k, "paced", key) for k in COLUMNS), goal]
+        )
+    rows.append(["every line once", *(_once(results.get(k)) for k in COLUMNS), ""])
+    # A busy machine (PostgreSQL runs on it too) moves latency more than anything tether does.
+    for scenario in ("flood", "paced"):
+        pressure = (cell(k, scenario, "cpu_pressure") for k in COLUMNS)
+        rows.append([f"CPU pressure % ({scenario})", *pressure, ""])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def _once(run: dict[str, Any] | None) -> str:
+    if run is None:
+        return "not run"
+    return "yes" if all(f.get("once") for f in run.values()) else "NO"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=20_000, help="flood: lines (default 20000)")
+    parser.add_argument("--rate", type=float, default=1000, help="paced: lines/s (default 1000)")
+    parser.add_argument("--seconds", type=float, default=10, help="paced: seconds (default 10)")
+    parser.add_argument("--repeat", type=int, default=1, help="measured phases per scenario")
+    parser.add_argument(
+        "--pg", default="postgresql://postgres@127.0.0.1:5432", help="the PostgreSQL server"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    args.profile, args.native, args.profile_rate = None, False, 200  # what e2e.py's runs read
+    return args
+
+
+async def main_async(args: argparse.Namespace, root: Path) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for kind in ("sqlite", "pg1"):
+        results[kind] = await measure(kind, args, root)
+    return results
+
+
+def main() -> int:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="tether-bench-cluster-") as tmp:
+        results = asyncio.run(main_async(args, Path(tmp)))
+    print(f"\ncommand: {' '.join(sys.argv)}\n")
+    print(table(results, args.rate))
+    print(
+        "\nPostgreSQL, 3 hubs: not run — several replicas on one database need the cluster"
+        " work of issue #13 (`tether hub --store`, cross-replica fan-out), not yet in this"
+        " tree; until then three hubs on one database would not be one service."
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    ok = all("error" not in f and f.get("once") for run in results.values() for f in run.values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
