@@ -1,6 +1,6 @@
 """The end-to-end run of bench/e2e.py (a `command` agent → hub → a viewer process) on
 each store, side by side: single-hub SQLite, PostgreSQL with one hub, and PostgreSQL with
-three replicas once the hub has them (`tether hub --store`, issue #13).
+three replicas (`tether hub --store`, issue #13: runner on one, viewer on another).
 
     .venv/bin/python bench/cluster.py [--lines 20000] [--rate 1000] [--seconds 10]
         [--repeat 1] [--pg postgresql://postgres@127.0.0.1:5432] [--json FILE]
@@ -105,6 +105,43 @@ async def hub_and_runner(root: Path, store: str | None) -> AsyncIterator[Deploym
             await proc.stop()
 
 
+@contextlib.asynccontextmanager
+async def replicas_and_runner(root: Path, store: str, count: int = 3) -> AsyncIterator[Deployment]:
+    """`count` `tether hub --store` replicas on one database (one secrets file), a runner
+    paired through and connected to the first, the viewer on the last: every event
+    crosses from one replica to another through the database."""
+    config = e2e_config(root, 16)
+    secrets_file = str(root / "shared-secrets.json")
+    procs: list[Proc] = []
+    homes, urls, envs = [], [], []
+    try:
+        for i in range(count):
+            home = root / f"hub{i}-home"
+            env = {**child_env(home), "TETHER_SECRETS_FILE": secrets_file}
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            hub = Proc(f"tether-hub{i}", hub_argv(store, home, port), env, root, stdout_to_log=True)
+            procs.append(await hub.start())
+            await wait_healthy(url, hub)
+            homes.append(home)
+            urls.append(url)
+            envs.append(env)
+        code = await pairing_code(urls[0], homes[0], envs[0], root)
+        runner_home = root / "runner-home"
+        argv = tether_argv(
+            "runner", "--hub", urls[0], "--pair", code, "--config", str(config),
+            "--data-dir", str(runner_home), "--runner-id", "bench",
+        )  # fmt: skip
+        runner = Proc("tether-runner", argv, child_env(runner_home), root, stdout_to_log=True)
+        procs.append(await runner.start())
+        await wait_runner(urls[-1], homes[-1], runner)
+        pids = {"hub": procs[-2].pid, "runner": runner.pid}
+        yield Deployment("split", urls[-1], homes[-1], envs[-1], pids)
+    finally:
+        for proc in reversed(procs):
+            await proc.stop()
+
+
 async def measure(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
     """Flood and paced on one deployment kind (fresh processes, and database, for each)."""
     out: dict[str, Any] = {}
@@ -118,7 +155,10 @@ async def measure(kind: str, args: argparse.Namespace, root: Path) -> dict[str, 
                 store = None
                 if kind != "sqlite":
                     store = await stack.enter_async_context(database(args.pg))
-                dep = await stack.enter_async_context(hub_and_runner(where, store))
+                if kind == "pg3" and store is not None:
+                    dep = await stack.enter_async_context(replicas_and_runner(where, store))
+                else:
+                    dep = await stack.enter_async_context(hub_and_runner(where, store))
                 out[name] = await scenario(dep, where, args)
             out[name]["cpu_pressure"] = pressure_now()
             print(f" {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -191,7 +231,7 @@ def parse_args() -> argparse.Namespace:
 
 async def main_async(args: argparse.Namespace, root: Path) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
-    for kind in ("sqlite", "pg1"):
+    for kind in COLUMNS:
         results[kind] = await measure(kind, args, root)
     return results
 
@@ -203,9 +243,8 @@ def main() -> int:
     print(f"\ncommand: {' '.join(sys.argv)}\n")
     print(table(results, args.rate))
     print(
-        "\nPostgreSQL, 3 hubs: not run — several replicas on one database need the cluster"
-        " work of issue #13 (`tether hub --store`, cross-replica fan-out), not yet in this"
-        " tree; until then three hubs on one database would not be one service."
+        "\nPostgreSQL, 3 hubs: the runner on the first replica, the viewer on the third, so"
+        " every event crosses replicas through the database (NOTIFY, then a read)."
     )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

@@ -25,13 +25,23 @@ import tether
 from tether.auth.device_auth import DeviceAuthenticator, UserPolicy
 from tether.auth.ratelimit import RateLimited
 from tether.auth.redact import install_redaction
-from tether.auth.service import AuthService, Clock
-from tether.errors import AuthError, Conflict, Forbidden, NotFound, TetherError
+from tether.auth.service import (
+    PAIR_ATTEMPTS_ALL_ADDRESSES,
+    PAIR_ATTEMPTS_PER_ADDRESS,
+    PAIR_CEILING_MESSAGE,
+    PAIR_WINDOW_S,
+    AuthService,
+    Clock,
+)
+from tether.cluster.ratelimit import SharedRateLimiter
+from tether.errors import AuthError, ConfigError, Conflict, Forbidden, NotFound, TetherError
 from tether.hub.auth_routes import auth_router
 from tether.hub.broker import Broker
 from tether.hub.guard import HubGuard
 from tether.hub.hub import Hub
+from tether.hub.identity import identity_router, load_identity
 from tether.hub.metrics import mount_metrics
+from tether.hub.replicated import Replication
 from tether.hub.routes import router
 from tether.hub.settings import HubSettings
 from tether.hub.terminal_routes import terminal_router
@@ -39,6 +49,7 @@ from tether.hub_secrets import HubSecrets
 from tether.mcp.hub import mount_mcp
 from tether.notify.install import install_notifications
 from tether.private import narrow_data_dir
+from tether.store.postgres import PostgresStore, redacted
 from tether.store.sqlite import SqliteStore
 from tether.web import mount_web
 
@@ -55,11 +66,45 @@ def status_for(exc: TetherError) -> int:
     return 400 if exc.code in ("bad_frame", "config") else 500
 
 
+def store_of(settings: HubSettings) -> SqliteStore | PostgresStore:
+    """The store `settings.store` names: SQLite in the data dir by default."""
+    url = settings.store
+    if not url:
+        return SqliteStore(settings.data_dir / "tether.db")
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(url)
+    raise ConfigError(
+        f"unknown store {redacted(url)!r}",
+        hint="use postgresql://USER@HOST:PORT/DB, or leave --store out for SQLite in the data dir",
+    )
+
+
 def build_hub(settings: HubSettings, *, clock: Clock = time.time) -> Hub:
-    """The hub's parts, wired (not yet open: the app's lifespan opens the store)."""
-    store = SqliteStore(settings.data_dir / "tether.db")
+    """The hub's parts, wired (not yet open: the app's lifespan opens the store).
+
+    On PostgreSQL this process is one replica: the broker, the live sockets and the
+    pairing rate limits are the shared ones (tether.hub.replicated)."""
+    store = store_of(settings)
     auth = AuthService(store, secrets=HubSecrets.for_data_dir(settings.data_dir), clock=clock)
-    broker = Broker(store, settings)
+    replication = None
+    broker: Broker
+    if isinstance(store, PostgresStore):
+        replication = Replication(store, settings, auth)
+        broker = replication.broker
+        auth.live = replication.live_sockets(auth)
+        auth.pair_limiter = SharedRateLimiter(
+            store, PAIR_ATTEMPTS_PER_ADDRESS, PAIR_WINDOW_S, clock, prefix="pair"
+        )
+        auth.pair_ceiling = SharedRateLimiter(
+            store,
+            PAIR_ATTEMPTS_ALL_ADDRESSES,
+            PAIR_WINDOW_S,
+            clock,
+            prefix="pair-all",
+            message=PAIR_CEILING_MESSAGE,
+        )
+    else:
+        broker = Broker(store, settings)
     policy = UserPolicy(auth)
     policy.broker = broker
     return Hub(
@@ -71,6 +116,7 @@ def build_hub(settings: HubSettings, *, clock: Clock = time.time) -> Hub:
         broker=broker,
         live=auth.live,
         audit=auth.audit_hook,
+        replication=replication,
     )
 
 
@@ -86,12 +132,17 @@ def create_app(settings: HubSettings, *, clock: Clock = time.time) -> FastAPI:
         # Narrow what an older tether left readable before anything is opened.
         await asyncio.to_thread(narrow_data_dir, settings.data_dir)
         await hub.store.open()
-        await hub.broker.load()
-        log.info("hub ready (data dir %s)", settings.data_dir)
+        hub.identity = await load_identity(hub.store)
+        if hub.replication is not None:
+            await hub.replication.start()
         try:
+            await hub.broker.load()
+            log.info("hub ready (data dir %s, store %s)", settings.data_dir, _where(hub))
             async with mcp.running():
                 yield
         finally:
+            if hub.replication is not None:
+                await hub.replication.stop()
             # The pending failed-auth summaries are written before the store closes.
             await hub.auth.close()
             await hub.store.close()
@@ -100,6 +151,7 @@ def create_app(settings: HubSettings, *, clock: Clock = time.time) -> FastAPI:
     app.state.hub = hub
     app.include_router(router)
     app.include_router(auth_router)
+    app.include_router(identity_router)  # GET /v1/hub/identity
     app.include_router(terminal_router)  # tether run: terminals published by a PTY host
     mcp = mount_mcp(app)  # /mcp (streamable HTTP) and /mcp/ws (WebSocket), see docs/mcp.md
     mount_web(app)
@@ -108,6 +160,11 @@ def create_app(settings: HubSettings, *, clock: Clock = time.time) -> FastAPI:
     app.add_middleware(HubGuard, settings=settings)  # Host and proxy headers: hub/guard.py
     _translate_errors(app)
     return app
+
+
+def _where(hub: Hub) -> str:
+    store = hub.store
+    return store.where if isinstance(store, PostgresStore) else "SQLite"
 
 
 def _translate_errors(app: FastAPI) -> None:

@@ -130,7 +130,7 @@ async def run_embedded(
     runner_task: asyncio.Task[None] | None = None
     try:
         await wait_started(server)
-        boot = await bootstrap_hub(auth, data_dir, url)
+        boot = await bootstrap_hub(auth, data_dir, url, hub_id=hub_of(app).identity)
         runner_id = config.runner_id or "local"
         runner = Runner(
             url,
@@ -186,7 +186,7 @@ async def run_hub(
         await wait_started(server)
         bound = server.servers[0].sockets[0].getsockname()[1] if port == 0 else port
         url = f"{scheme}://{host}:{bound}"
-        boot = await bootstrap_hub(auth, data_dir, url)
+        boot = await bootstrap_hub(auth, data_dir, url, hub_id=hub_of(app).identity)
         write_hub_file(data_dir, url)
         if boot.signin_code and on_first_start is not None:
             on_first_start(url, boot.signin_code)

@@ -109,6 +109,7 @@ PUBLIC = {
     "/v1/auth/browser",
     "/v1/auth/refresh",
     "/v1/push/vapid-public-key",
+    "/v1/hub/identity",  # names the hub, grants nothing: tests/cluster/test_replicas.py
 }
 SOCKETS = {
     "/v1/runner",

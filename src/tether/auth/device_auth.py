@@ -119,8 +119,7 @@ class UserPolicy:
         """The user whose runner device is connected as `runner_id` now."""
         if self.broker is None or runner_id is None:
             return None
-        link = self.broker.runners.get(runner_id)
-        return link.principal.user_id if link is not None and link.principal else None
+        return self.broker.directory.runner_user(runner_id)  # on any hub replica
 
     async def can_view(self, principal: Principal, record: SessionRecord) -> bool:
         """Own sessions, sessions on one's runners; admins all; share links their one."""

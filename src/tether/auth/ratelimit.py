@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from tether.errors import TetherError
 
@@ -20,6 +21,13 @@ class RateLimited(TetherError):
 
 
 GLOBAL_KEY = "*"
+
+
+class Limiter(Protocol):
+    """Counts attempts per key (in memory here; shared by replicas in tether.cluster)."""
+
+    async def check(self, key: str) -> None:
+        """Count one attempt; raise RateLimited when the key is over its budget."""
 
 
 class RateLimiter:
@@ -38,6 +46,10 @@ class RateLimiter:
         self.message = message
         self._clock = clock
         self._hits: dict[str, deque[float]] = {}
+
+    async def check(self, key: str) -> None:
+        """`hit`, as a `Limiter`."""
+        self.hit(key)
 
     def hit(self, key: str) -> None:
         """Count one attempt; raise RateLimited when the key is over its budget."""

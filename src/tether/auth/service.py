@@ -19,7 +19,7 @@ from tether.auth.audit import AuditLog
 from tether.auth.db import AuthDb, SqlStore, new_id
 from tether.auth.live import LiveConnections
 from tether.auth.principal import Principal
-from tether.auth.ratelimit import GLOBAL_KEY, RateLimited, RateLimiter
+from tether.auth.ratelimit import GLOBAL_KEY, Limiter, RateLimited, RateLimiter
 from tether.auth.records import DEVICE_KINDS, Device, Pairing, Refreshed, ShareLink, User
 from tether.auth.runners import RunnerRegistry
 from tether.auth.sightings import Sightings
@@ -43,6 +43,9 @@ PAIR_ATTEMPTS_PER_ADDRESS = 10
 PAIR_ATTEMPTS_ALL_ADDRESSES = 60
 """The ceiling for every address together (docs/security.md shows the arithmetic)."""
 PAIR_WINDOW_S = 300.0
+PAIR_CEILING_MESSAGE = (
+    "the hub is refusing pairing attempts for a while: too many have come from many addresses"
+)
 SESSION_TOKEN_KEY = "session_token_key"  # noqa: S105 - the name of a secret, not one
 PAIRING_CODE_KEY = "pairing_code_key"
 
@@ -56,13 +59,10 @@ class AuthService:
         self.clock = clock
         self.sightings = Sightings(self.db, clock)
         self.live = LiveConnections()
-        self.pair_limiter = RateLimiter(PAIR_ATTEMPTS_PER_ADDRESS, PAIR_WINDOW_S, clock)
-        self.pair_ceiling = RateLimiter(
-            PAIR_ATTEMPTS_ALL_ADDRESSES,
-            PAIR_WINDOW_S,
-            clock,
-            message="the hub is refusing pairing attempts for a while: too many have come"
-            " from many addresses",
+        # In memory for one hub; replicas on PostgreSQL put shared ones here (tether.app).
+        self.pair_limiter: Limiter = RateLimiter(PAIR_ATTEMPTS_PER_ADDRESS, PAIR_WINDOW_S, clock)
+        self.pair_ceiling: Limiter = RateLimiter(
+            PAIR_ATTEMPTS_ALL_ADDRESSES, PAIR_WINDOW_S, clock, message=PAIR_CEILING_MESSAGE
         )
         self.audit = AuditLog(self.db, clock)
         self.record = self.audit.record
@@ -158,8 +158,8 @@ class AuthService:
         """Redeem a pairing code for a device and its first refresh token."""
         await self.ready()
         try:
-            self.pair_limiter.hit(address)
-            self.pair_ceiling.hit(GLOBAL_KEY)
+            await self.pair_limiter.check(address)
+            await self.pair_ceiling.check(GLOBAL_KEY)
         except RateLimited:
             await self.record("pairing_rate_limited", None, address=address)
             raise
@@ -346,6 +346,10 @@ class AuthService:
         await self.record("device_revoked", by, target=device_id, reason=reason)
         await self._after_revoke(device_id, reason)
         return device
+
+    def forget_device(self, device_id: str) -> None:
+        """Drop a cached device (another hub replica revoked it): the next use reads it."""
+        self._devices.pop(device_id, None)
 
     async def _after_revoke(self, device_id: str, reason: str) -> None:
         refreshed = await self.db.device(device_id)

@@ -66,7 +66,7 @@ def attach(
         async with access.quick_client() as client:
             session_id = await full_session_id(client, session)
         return await attach_session(
-            access.url,
+            list(access.urls) or access.url,
             session_id,
             access.token,
             prompt=prompt,

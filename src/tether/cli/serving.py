@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,6 @@ from tether.cli.common import (
     CaOpt,
     ConfigOpt,
     DataDirOpt,
-    HubOpt,
     InsecureOpt,
     VerboseOpt,
     data_dir_of,
@@ -31,6 +31,15 @@ if TYPE_CHECKING:
     from tether.hub.settings import HubSettings
 
 PANEL = "Serving"
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        envvar="TETHER_STORE",
+        help="postgresql://USER@HOST:PORT/DB: run as one replica of a hub on PostgreSQL"
+        " (default: SQLite in the data dir).",
+    ),
+]
 commands = typer.Typer()
 
 TrustedProxyOpt = Annotated[
@@ -159,6 +168,7 @@ def hub(
     trusted_proxy: TrustedProxyOpt = None,
     allowed_host: AllowedHostOpt = None,
     public_url: PublicUrlOpt = None,
+    store: StoreOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run a hub (runners and viewers connect to it)."""
@@ -187,7 +197,7 @@ def hub(
                 port,
                 tls_cert=tls_cert,
                 tls_key=tls_key,
-                settings=settings,
+                settings=dataclasses.replace(settings, store=store or None),
                 on_ready=ready,
                 on_first_start=show_signin,
             ),
@@ -199,7 +209,16 @@ def hub(
 
 @commands.command(rich_help_panel=PANEL)
 def runner(
-    hub: HubOpt = None,
+    hub: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hub",
+            envvar="TETHER_HUB",
+            metavar="URL",
+            help="Hub URL; several (repeated, or URL1,URL2) for replicas: the runner fails over"
+            " between them.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     runner_id: Annotated[
         str | None, typer.Option(metavar="ID", help="Stable id of this runner.")
@@ -216,6 +235,7 @@ def runner(
     """Run a runner: connect out to the hub and serve the teams of the config."""
     import socket
 
+    from tether.client.access import runner_tokens
     from tether.runner.daemon import Runner
 
     setup_logging(verbose)()  # a runner has no banner to wait for
@@ -223,15 +243,23 @@ def runner(
     try:
         teams = config_of(config)
         rid = runner_id or teams.runner_id or socket.gethostname()
-        access = run(runner_access(hub_url_of(hub, data_dir), home, rid, pair, ca, insecure))
+        urls = hub_urls_of(hub, data_dir)
+        access = run(runner_access(urls[0], home, rid, pair, ca, insecure))
+        token = runner_tokens(urls, home) if len(urls) > 1 else access.token
         the_runner = Runner(
-            access.url, access.token, teams, home, runner_id=rid, ssl=access.ssl, insecure=insecure
+            urls, token, teams, home, runner_id=rid, ssl=access.ssl, insecure=insecure
         )
     except TetherError as exc:
         fail(exc)
     names = ", ".join(terminal_name(name) for name in teams.teams)
-    say(f"runner {terminal_name(rid)} serving {names} → {the_runner.hub_url}")
+    say(f"runner {terminal_name(rid)} serving {names} → {', '.join(the_runner.hub_urls)}")
     run(the_runner.run(), long_running=True)
+
+
+def hub_urls_of(given: list[str] | None, data_dir: Path | None) -> list[str]:
+    """Every URL given (`--hub A --hub B`, or `--hub A,B`), else the usual default."""
+    urls = [u.strip().rstrip("/") for item in given or [] for u in item.split(",") if u.strip()]
+    return urls or [hub_url_of(None, data_dir)]
 
 
 async def runner_access(

@@ -120,7 +120,7 @@ def sessions(
     if as_json:
         print_json(rows)
         return
-    headers = (
+    headers = [
         "team",
         "state",
         "owner",
@@ -131,11 +131,13 @@ def sessions(
         "pending",
         "tokens in/out",
         "cost",
-    )
-    print_table(
-        [Column("session", whole=True), *(Column(h) for h in headers)],
-        [_session_row(s, time.time()) for s in rows],
-    )
+    ]
+    table = [_session_row(s, time.time()) for s in rows]
+    # Replicas on PostgreSQL: which replica each runner is connected to.
+    if any(s.get("runner_replica") for s in rows):
+        headers.append("replica")
+        table = [(*row, s.get("runner_replica") or "-") for row, s in zip(table, rows, strict=True)]
+    print_table([Column("session", whole=True), *(Column(h) for h in headers)], table)
 
 
 def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from tether.cli.output import err, out, say
@@ -18,7 +19,7 @@ EXIT_OK, EXIT_TURN_FAILED = 0, 1
 
 
 async def attach_session(
-    hub_url: str,
+    hub_url: str | Sequence[str],
     session_id: str,
     token: TokenProvider,
     *,
@@ -37,26 +38,28 @@ async def attach_session(
     `permissions`: `ask` asks on the terminal — and answers nothing without one (a
     request stays pending for someone who can answer); `allow`/`deny` answer every live
     request. A request answered already (seen again in a replayed log) is never asked
-    about. `keep_following=False` (`--no-follow`): print the log up to now, then exit."""
+    about. `keep_following=False` (`--no-follow`): print the log up to now, then exit.
+    Several URLs of one hub (replicas): a structured session fails over between them."""
+    urls = [hub_url] if isinstance(hub_url, str) else list(hub_url)
     if prompt is None:
         from tether.cli.terminal_attach import attach_terminal, terminal_info
 
-        info = await terminal_info(hub_url, session_id, token, ssl=ssl, insecure=insecure)
+        info = await terminal_info(urls[0], session_id, token, ssl=ssl, insecure=insecure)
         if info is not None:  # a terminal session: mirror its screen
             return await attach_terminal(
-                hub_url, session_id, token, info, after=after, as_json=as_json,
+                urls[0], session_id, token, info, after=after, as_json=as_json,
                 permissions=permissions, follow=follow, err=err(), ssl=ssl, insecure=insecure,
                 take=take,
             )  # fmt: skip
     return await _attach_events(
-        hub_url, session_id, token, prompt=prompt, after=after, as_json=as_json,
+        urls, session_id, token, prompt=prompt, after=after, as_json=as_json,
         permissions=permissions, follow=follow, ssl=ssl, insecure=insecure,
         keep_following=keep_following, take=take,
     )  # fmt: skip
 
 
 async def _attach_events(
-    hub_url: str,
+    hub_url: list[str],
     session_id: str,
     token: TokenProvider,
     *,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tether.auth.redact import install_redaction
 from tether.client.api import HubApi, TokenProvider, TokenRefresher, static_token
 from tether.client.credentials import CredentialStore, DeviceTokenProvider
 from tether.client.tls import check_hub_url, ssl_for
+from tether.errors import HubUnreachable
 
 if TYPE_CHECKING:
     from tether.client.http import HubClient
@@ -26,6 +29,8 @@ class HubAccess:
     token: TokenProvider
     ssl: ssl.SSLContext | None
     insecure: bool = False
+    urls: tuple[str, ...] = ()
+    """Every URL of the hub given (`--hub A,B`), `url` first: a live session fails over."""
 
     def client(self) -> HubClient:
         """An HTTP client (it refreshes a device's token once if the hub refuses it)."""
@@ -56,14 +61,18 @@ class HubAccess:
 
     @property
     def _refresh(self) -> TokenRefresher | None:
-        return self.token.refresh if isinstance(self.token, DeviceTokenProvider) else None
+        return (
+            self.token.refresh
+            if isinstance(self.token, DeviceTokenProvider | FailoverTokens)
+            else None
+        )
 
     def session(self, session_id: str, **kwargs: Any) -> RemoteSession:
         """A live session view."""
         from tether.client.session import RemoteSession
 
         return RemoteSession(
-            self.url,
+            list(self.urls) or self.url,
             session_id,
             self.token,
             ssl=self.ssl,
@@ -78,11 +87,78 @@ def hub_access(
     """Access for this machine's `kind` device (TETHER_TOKEN overrides: a session or share
     token for scripts); the URL is checked before anything connects."""
     install_redaction()
-    url = url.rstrip("/")
-    check_hub_url(url, insecure=insecure)
+    urls = split_urls(url)
+    for each in urls:
+        check_hub_url(each, insecure=insecure)
+    if len(urls) > 1:
+        urls = reachable_first(urls)
+    url = urls[0]
     store = CredentialStore(data_dir)
     env_token = os.environ.get("TETHER_TOKEN")
     token: TokenProvider
-    token = static_token(env_token.strip()) if env_token else DeviceTokenProvider(store, kind, url)
+    if env_token:
+        token = static_token(env_token.strip())
+    elif len(urls) > 1:
+        token = FailoverTokens([DeviceTokenProvider(store, kind, u) for u in urls])
+    else:
+        token = DeviceTokenProvider(store, kind, url)
     creds = store.load(kind, url)
-    return HubAccess(url, token, ssl_for(url, ca or (creds.ca if creds else None)), insecure)
+    trust = ssl_for(url, ca or (creds.ca if creds else None))
+    return HubAccess(url, token, trust, insecure, urls=tuple(urls))
+
+
+def split_urls(given: str) -> list[str]:
+    """`URL` or `URL1,URL2,…` (several URLs of one hub: its replicas)."""
+    urls = [u.strip().rstrip("/") for u in given.split(",") if u.strip()]
+    return urls or [given.strip().rstrip("/")]
+
+
+def reachable_first(urls: list[str], timeout: float = 2.0) -> list[str]:
+    """The URLs with the first one that takes a TCP connection in front (a replica that
+    died refuses at once), the rest after it in their order."""
+    for at, url in enumerate(urls):
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+                return [*urls[at:], *urls[:at]]
+        except OSError:
+            continue
+    return urls
+
+
+class FailoverTokens:
+    """A device's session tokens through whichever URL of its hub answers: every replica
+    refreshes the same credentials (they are found by the hub's identity)."""
+
+    def __init__(self, providers: list[DeviceTokenProvider]) -> None:
+        self.providers = providers
+        self._good = 0
+
+    async def __call__(self) -> str:
+        last: HubUnreachable | None = None
+        for step in range(len(self.providers)):
+            at = (self._good + step) % len(self.providers)
+            try:
+                token = await self.providers[at]()
+            except HubUnreachable as exc:
+                last = exc
+                continue
+            self._good = at
+            return token
+        assert last is not None
+        raise last
+
+    async def refresh(self, refused: str) -> str:
+        """A new token after the hub refused `refused` (through the URL that answers)."""
+        return await self.providers[self._good].refresh(refused)
+
+
+def runner_tokens(urls: list[str], data_dir: Path) -> TokenProvider:
+    """The runner device's tokens for a hub with one or several URLs (TETHER_TOKEN wins)."""
+    env_token = os.environ.get("TETHER_TOKEN")
+    if env_token:
+        return static_token(env_token.strip())
+    store = CredentialStore(data_dir)
+    providers = [DeviceTokenProvider(store, "runner", url) for url in urls]
+    return providers[0] if len(providers) == 1 else FailoverTokens(providers)

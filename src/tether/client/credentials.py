@@ -36,6 +36,8 @@ from tether.private import open_private, private_dir, write_private
 log = logging.getLogger("tether.client")
 
 CREDENTIALS_FILE = "credentials.json"
+HUBS_FILE = "hubs.json"
+"""URL → hub identity, as each hub answered (so a second URL is asked only once)."""
 KEYRING_SERVICE = "tether"
 _EARLY_REFRESH_S = 60.0
 _IN_KEYRING = "in_keyring"
@@ -53,6 +55,9 @@ class DeviceCredentials:
     access_token: str = ""
     access_expires_at: float = 0.0
     ca: str | None = None
+    hub_id: str = ""
+    """The hub's identity (GET /v1/hub/identity), the same behind every URL of the hub:
+    another URL of it (another replica) finds these credentials by it."""
 
 
 def _keyring() -> Any | None:
@@ -78,7 +83,8 @@ _NOT_ASKED = object()
 
 
 class CredentialStore:
-    """Credentials of this machine's devices, keyed by (kind, hub URL)."""
+    """Credentials of this machine's devices, keyed by (kind, hub URL), and found by the
+    hub's identity from any other URL of the same hub."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -123,9 +129,42 @@ class CredentialStore:
             os.close(fd)
 
     def load(self, kind: str, hub: str) -> DeviceCredentials | None:
-        """The credentials of a device, or None."""
+        """The credentials of a device for `hub` — paired through that URL, or through
+        another URL of the same hub (another replica: same identity)."""
+        entries = self._read_file()
         name = self.key(kind, hub)
-        entry = self._read_file().get(name)
+        if name not in entries:
+            name = self._same_hub(entries, kind, hub) or name
+        return self._load_entry(name, entries.get(name))
+
+    def _same_hub(self, entries: dict[str, Any], kind: str, hub: str) -> str | None:
+        """The entry of a device of this kind paired to the hub that `hub` is, if any."""
+        candidates = {
+            name: entry
+            for name, entry in entries.items()
+            if isinstance(entry, dict) and entry.get("kind") == kind and entry.get("hub_id")
+        }
+        if not candidates:
+            return None
+        ca = next((e.get("ca") for e in candidates.values() if e.get("ca")), None)
+        hub_id = self._identity_of(hub.rstrip("/"), ca)
+        if hub_id is None:
+            return None
+        return next((n for n, e in candidates.items() if e["hub_id"] == hub_id), None)
+
+    def _identity_of(self, hub: str, ca: str | None) -> str | None:
+        aliases = self._read_json(self.data_dir / HUBS_FILE)
+        known = aliases.get(hub)
+        if isinstance(known, str):
+            return known
+        found = fetch_identity(hub, ca)
+        if found is not None:
+            aliases[hub] = found
+            private_dir(self.data_dir)
+            write_private(self.data_dir / HUBS_FILE, json.dumps(aliases, indent=1))
+        return found
+
+    def _load_entry(self, name: str, entry: dict[str, Any] | None) -> DeviceCredentials | None:
         if entry is not None and not entry.get(_IN_KEYRING):
             return DeviceCredentials(**entry)
         # In the keyring — or, with no note at all, perhaps put there by an older tether.
@@ -143,7 +182,8 @@ class CredentialStore:
         if keyring is not None:
             try:
                 keyring.set_password(KEYRING_SERVICE, name, json.dumps(asdict(creds)))
-                entries[name] = {_IN_KEYRING: True, "kind": creds.kind, "hub": creds.hub}
+                note = {_IN_KEYRING: True, "kind": creds.kind, "hub": creds.hub}
+                entries[name] = {**note, "hub_id": creds.hub_id} if creds.hub_id else note
             except Exception as exc:  # a locked or broken keyring: keep the device usable
                 log.warning("the OS keyring refused the credentials (%s); using %s", exc, self.path)
                 keyring = None
@@ -164,8 +204,12 @@ class CredentialStore:
                 self.keyring.delete_password(KEYRING_SERVICE, name)
 
     def _read_file(self) -> dict[str, Any]:
+        return self._read_json(self.path)
+
+    @staticmethod
+    def _read_json(path: Path) -> dict[str, Any]:
         try:
-            fd = open_private(self.path, os.O_RDONLY)  # narrows a file an older tether left 0644
+            fd = open_private(path, os.O_RDONLY)  # narrows a file an older tether left 0644
         except FileNotFoundError:
             return {}
         with os.fdopen(fd, encoding="utf-8") as f:
@@ -173,13 +217,25 @@ class CredentialStore:
         try:
             data = json.loads(text)
         except ValueError:
-            log.warning("%s is not valid JSON; ignoring it (pair again)", self.path)
+            log.warning("%s is not valid JSON; ignoring it (pair again)", path)
             return {}
         return data if isinstance(data, dict) else {}
 
     def _write_file(self, entries: dict[str, Any]) -> None:
         private_dir(self.data_dir)
         write_private(self.path, json.dumps(entries, indent=1))
+
+
+def fetch_identity(hub: str, ca: str | None = None) -> str | None:
+    """The identity a hub URL answers with, or None (unreachable, or a hub too old)."""
+    import httpx
+
+    try:
+        response = httpx.get(f"{hub}/v1/hub/identity", timeout=5, verify=ssl_for(hub, ca) or True)
+        hub_id = response.json().get("id") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return hub_id if isinstance(hub_id, str) and hub_id else None
 
 
 async def _post(hub: str, path: str, body: dict[str, Any], ca: str | None) -> dict[str, Any]:
@@ -236,6 +292,7 @@ async def pair_device(
         refresh_token=str(answer["refresh_token"]),
         device_key=device_key,
         ca=ca,
+        hub_id=str(answer.get("hub_id") or ""),
     )
     with store.locked():
         store.save(creds)

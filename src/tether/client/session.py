@@ -12,7 +12,7 @@ import contextlib
 import inspect
 import itertools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from tether.backoff import Backoff
 from tether.client.api import TokenProvider
 from tether.client.renewal import renew_in_band
-from tether.client.tls import check_hub_url
+from tether.client.stream_urls import StreamUrls
 from tether.errors import (
     AuthError,
     Conflict,
@@ -64,7 +64,7 @@ class RemoteSession:
 
     def __init__(
         self,
-        hub_url: str,
+        hub_url: str | Sequence[str],
         session_id: str,
         token: TokenProvider,
         *,
@@ -80,12 +80,11 @@ class RemoteSession:
         ssl: Any = None,
         insecure: bool = False,
     ) -> None:
-        check_hub_url(hub_url, insecure=insecure)
-        base = hub_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
-        self.url = f"{base}/v1/sessions/{session_id}/stream" + ("?follow=1" if follow else "")
+        self.urls = StreamUrls(hub_url, session_id, follow=follow, insecure=insecure)
+        """The stream at every URL of the hub (replicas): a lost connection tries the next."""
         # `take`: only the first connection takes the owner slot; a reconnect after being
         # demoted by the user's other device must not take it back (no ping-pong).
-        self._take_url = f"{base}/v1/sessions/{session_id}/stream?take=1" if take else None
+        self._take_url = self.url.replace("?follow=1", "") + "?take=1" if take else None
         self.session_id = session_id
         self.last_seq = after
         self.role: str | None = None
@@ -117,6 +116,11 @@ class RemoteSession:
         self._callback_tasks: set[asyncio.Task[None]] = set()
         self._first: asyncio.Future[None] | None = None
         self.closed_error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """The stream URL connected to (or tried next)."""
+        return self.urls.current
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -232,6 +236,9 @@ class RemoteSession:
                     self._fail(_FATAL_CLOSE[code](reason or "refused by the hub"))
                     return
                 await self._call("disconnected", reason or type(exc).__name__)
+                first = self._first is not None and not self._first.done()
+                if (self._reconnect or first) and self.urls.fail_over():
+                    continue
                 if self._first is not None and not self._first.done():
                     self._first.set_exception(
                         HubUnreachable(
@@ -310,6 +317,7 @@ class RemoteSession:
                     encode(make("resume", {"after": self.last_seq}, session=self.session_id))
                 )
                 self.connected.set()
+                self.urls.connected()
                 if self._first is not None and not self._first.done():
                     self._first.set_result(None)
                 await self._call("connected", self.role, self.info)

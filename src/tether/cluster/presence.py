@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tether.store.sql import ONE, Op, Query
+from tether.store.sql import ALL, ONE, Op, Query
 
 RUNNER_CHANNEL = "tether_runner"
 """Payload `runner_id`: its connection moved; the replica holding an older one closes it."""
@@ -21,19 +21,23 @@ class RunnerPlace:
     connection_id: str
 
 
-def claim_runner(runner_id: str, replica_id: str, connection_id: str) -> Op[RunnerPlace | None]:
-    """This connection now serves the runner; returns where the previous one was (if any)."""
+def claim_runner(
+    runner_id: str, replica_id: str, connection_id: str, device_id: str | None = None
+) -> Op[RunnerPlace | None]:
+    """This connection (of the runner device `device_id`) now serves the runner; returns
+    where the previous one was (if any)."""
     old = yield Query(
         "SELECT replica_id, connection_id FROM runner_presence WHERE runner_id=? FOR UPDATE",
         (runner_id,),
         ONE,
     )
     yield Query(
-        "INSERT INTO runner_presence (runner_id, replica_id, connection_id, connected_at)"
-        " VALUES (?, ?, ?, tether_now()) ON CONFLICT (runner_id) DO UPDATE SET"
+        "INSERT INTO runner_presence"
+        " (runner_id, replica_id, connection_id, connected_at, device_id)"
+        " VALUES (?, ?, ?, tether_now(), ?) ON CONFLICT (runner_id) DO UPDATE SET"
         " replica_id=excluded.replica_id, connection_id=excluded.connection_id,"
-        " connected_at=excluded.connected_at",
-        (runner_id, replica_id, connection_id),
+        " connected_at=excluded.connected_at, device_id=excluded.device_id",
+        (runner_id, replica_id, connection_id, device_id),
     )
     yield Query("SELECT pg_notify(?, ?)", (RUNNER_CHANNEL, runner_id), ONE)
     return RunnerPlace(old[0], old[1]) if old else None
@@ -122,3 +126,28 @@ def owner_of(session_id: str) -> Op[OwnerSlot | None]:
         ONE,
     )
     return OwnerSlot(*row) if row else None
+
+
+def runner_user(runner_id: str) -> Op[str | None]:
+    """The user of the device connected as the runner now (None: not connected)."""
+    row = yield Query(
+        "SELECT d.user_id FROM runner_presence p JOIN devices d ON d.id = p.device_id"
+        " WHERE p.runner_id=?",
+        (runner_id,),
+        ONE,
+    )
+    return str(row[0]) if row else None
+
+
+def runner_places() -> Op[dict[str, RunnerPlace]]:
+    """Where every connected runner is, cluster-wide."""
+    rows = yield Query("SELECT runner_id, replica_id, connection_id FROM runner_presence", (), ALL)
+    return {r[0]: RunnerPlace(r[1], r[2]) for r in rows}
+
+
+def owners() -> Op[dict[str, OwnerSlot]]:
+    """Every held owner slot, by session."""
+    rows = yield Query(
+        "SELECT session_id, viewer_id, replica_id, principal_id, label FROM owner_slots", (), ALL
+    )
+    return {r[0]: OwnerSlot(r[1], r[2], r[3], r[4]) for r in rows}

@@ -75,3 +75,7 @@ class SharedRateLimiter:
         if not counted:
             wait = int(self.window - (now % self.window)) + 1
             raise RateLimited(self.message, hint=f"wait up to {wait} s and check the code")
+
+    async def check(self, key: str) -> None:
+        """`hit`, as a `tether.auth.ratelimit.Limiter`."""
+        await self.hit(key)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tether.errors import StoreError
+from tether.errors import ConfigError, StoreError
 from tether.store.postgres import PostgresStore
 from tether.store.sql import ALL, ONE, Op, Query
 
@@ -36,14 +36,26 @@ class ReplicaInfo:
     heartbeat_age: float
 
 
-def register(replica_id: str, url: str) -> Op[None]:
+def register(replica_id: str, url: str, key_check: str | None = None) -> Op[None]:
     """Insert (or refresh) this replica's row."""
     yield Query(
-        "INSERT INTO replicas (id, url, started_at, heartbeat_at)"
-        " VALUES (?, ?, tether_now(), tether_now())"
-        " ON CONFLICT (id) DO UPDATE SET url=excluded.url, heartbeat_at=tether_now()",
-        (replica_id, url),
+        "INSERT INTO replicas (id, url, started_at, heartbeat_at, key_check)"
+        " VALUES (?, ?, tether_now(), tether_now(), ?)"
+        " ON CONFLICT (id) DO UPDATE SET url=excluded.url, heartbeat_at=tether_now(),"
+        " key_check=excluded.key_check",
+        (replica_id, url, key_check),
     )
+
+
+def key_mismatch(key_check: str, dead_after: float = DEAD_AFTER_S) -> Op[list[str]]:
+    """Live replicas whose token-signing key differs from ours (another secrets file)."""
+    rows = yield Query(
+        "SELECT id FROM replicas WHERE key_check IS NOT NULL AND key_check <> ?"
+        " AND heartbeat_at >= tether_now() - ?",
+        (key_check, dead_after),
+        ALL,
+    )
+    return [r[0] for r in rows]
 
 
 def heartbeat(replica_id: str) -> Op[bool]:
@@ -100,6 +112,7 @@ class ReplicaRegistry:
         heartbeat_s: float = HEARTBEAT_S,
         dead_after_s: float = DEAD_AFTER_S,
         on_evicted: Callable[[], None] | None = None,
+        key_check: str | None = None,
     ) -> None:
         self.store = store
         self.replica_id = replica_id
@@ -108,11 +121,23 @@ class ReplicaRegistry:
         self.dead_after_s = dead_after_s
         self.on_evicted = on_evicted
         """Called if this replica finds itself taken for dead (it lost the database too long)."""
+        self.key_check = key_check
+        """A check value of the token-signing key (never the key): replicas must agree."""
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Register, and heartbeat until stopped."""
-        await self.store.run_write(register(self.replica_id, self.url))
+        """Register, and heartbeat until stopped; refuse to join replicas that sign tokens
+        with another key (they would reject every token this one mints)."""
+        if self.key_check is not None:
+            others = await self.store.run_read(key_mismatch(self.key_check, self.dead_after_s))
+            if others:
+                raise ConfigError(
+                    f"this hub's secrets file differs from the one replicas {', '.join(others)}"
+                    " use: tokens minted here would be refused there",
+                    hint="give every replica the same file (TETHER_SECRETS_FILE=…); see"
+                    " docs/operations.md, 'Replicas on PostgreSQL'",
+                )
+        await self.store.run_write(register(self.replica_id, self.url, self.key_check))
         self._task = asyncio.create_task(self._beat(), name="tether-replica-heartbeat")
 
     async def stop(self) -> None:
@@ -135,7 +160,7 @@ class ReplicaRegistry:
             try:
                 if not await self.store.run_write(heartbeat(self.replica_id)):
                     log.warning("this replica was taken for dead; registering again")
-                    await self.store.run_write(register(self.replica_id, self.url))
+                    await self.store.run_write(register(self.replica_id, self.url, self.key_check))
                     if self.on_evicted is not None:
                         self.on_evicted()
                 dead = await self.store.run_write(clear_dead(self.dead_after_s))

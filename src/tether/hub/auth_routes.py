@@ -97,6 +97,7 @@ async def pair(request: Request, body: PairRequest) -> dict[str, Any]:
         "device_id": pairing.device.id,
         "refresh_token": pairing.refresh_token,
         "user": pairing.user.public(),
+        "hub_id": hub_of(request).identity,  # the client keys its credentials by it
     }
 
 

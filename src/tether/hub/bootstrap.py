@@ -24,8 +24,11 @@ class Bootstrap:
     """Only on the very first start: a one-time code to sign a browser or device in."""
 
 
-async def bootstrap_hub(service: AuthService, data_dir: Path, url: str) -> Bootstrap:
-    """Make sure an admin exists, and that this machine's CLI is paired to `url` as admin."""
+async def bootstrap_hub(
+    service: AuthService, data_dir: Path, url: str, *, hub_id: str = ""
+) -> Bootstrap:
+    """Make sure an admin exists, and that this machine's CLI is paired to `url` as admin
+    (under the hub's identity `hub_id`, so other URLs of the hub find it too)."""
     admin, code = await service.ensure_admin()
     store = CredentialStore(data_dir)
     existing = await asyncio.to_thread(store.load, "cli", url)
@@ -41,6 +44,7 @@ async def bootstrap_hub(service: AuthService, data_dir: Path, url: str) -> Boots
             device_id=pairing.device.id,
             refresh_token=pairing.refresh_token,
             device_key=key,
+            hub_id=hub_id,
         )
 
         def save() -> None:

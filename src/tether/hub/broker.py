@@ -26,7 +26,7 @@ from tether.hub.live import LiveSession, Role, Viewer
 from tether.hub.observers import Observers
 from tether.hub.presence import LocalOwnerSlots, Presence
 from tether.hub.runners import RunnerDirectory, RunnerLink
-from tether.hub.seams import OwnerClaim
+from tether.hub.seams import OwnerClaim, OwnerSlots
 from tether.hub.sessions import SessionRegistry
 from tether.hub.settings import HubSettings
 from tether.protocol.messages import (
@@ -47,14 +47,24 @@ __all__ = ["Broker", "LiveSession", "RunnerLink", "Viewer"]
 class Broker:
     """The hub's live view of runners, teams, sessions and viewers."""
 
-    def __init__(self, store: Store, settings: HubSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: HubSettings,
+        *,
+        directory: RunnerDirectory | None = None,
+        owners: OwnerSlots | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.observers = Observers()
         """Who hears "these events of session S are durable" and presence changes."""
-        self.directory = RunnerDirectory(store)
+        # One process: the in-process seams; replicas on PostgreSQL pass shared ones
+        # (tether.hub.replicated).
+        self.directory = directory or RunnerDirectory(store)
         self.registry = SessionRegistry(store, settings, self.directory, self.directory)
-        self.presence = Presence(LocalOwnerSlots(store), self.registry.live, store, self.observers)
+        owners = owners or LocalOwnerSlots(store)
+        self.presence = Presence(owners, self.registry.live, store, self.observers)
         self.ingest = Ingest(store, self.registry, self.presence, self.observers)
 
     async def load(self) -> None:
@@ -102,6 +112,7 @@ class Broker:
             state=state.value,
             runner_connected=connected,
             runner_last_seen=self.directory.last_seen(record.runner_id),
+            runner_replica=self.directory.replica_of(record.runner_id),
             owner=owner.label if owner else None,
             followers=self.presence.followers(live),
             last_seq=live.durable_seq,
@@ -129,6 +140,7 @@ class Broker:
                         state=record.state,
                         runner_connected=self.directory.is_connected(record.runner_id),
                         runner_last_seen=self.directory.last_seen(record.runner_id),
+                        runner_replica=self.directory.replica_of(record.runner_id),
                         last_seq=record.last_seq,
                     )
                 )
@@ -165,6 +177,11 @@ class Broker:
             dead_after_s=self.settings.dead_after_s,
             max_frame_bytes=self.settings.max_frame_bytes,
         )
+
+    async def runner_ready(self, link: RunnerLink) -> None:
+        """The runner has its `welcome`: controls may go to it now (replicas send what
+        waited for it in the database; one hub has nothing waiting)."""
+        await self.directory.runner_ready(link)
 
     async def _durable_seq_for(self, runner_id: str, session_id: str) -> int:
         """The durable seq of a session a runner names in `hello`: 0 for one this hub has

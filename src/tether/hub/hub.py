@@ -19,6 +19,7 @@ from tether.auth.principal import Authenticator, Principal
 from tether.auth.ratelimit import PendingLimit
 from tether.auth.service import AuthService
 from tether.hub.broker import Broker
+from tether.hub.replicated import Replication
 from tether.hub.seams import LiveSockets
 from tether.hub.settings import HubSettings
 from tether.store.base import Store
@@ -48,6 +49,10 @@ class Hub:
     live: LiveSockets
     """Every open socket by the principal behind it (revoking closes them)."""
     audit: AuditHook
+    identity: str = ""
+    """The hub's id, the same on every replica (tether.hub.identity; read at startup)."""
+    replication: Replication | None = None
+    """On PostgreSQL: this replica's place in the cluster (tether.hub.replicated)."""
     preauth: PendingLimit = field(default_factory=lambda: PendingLimit(MAX_PREAUTH_PER_ADDRESS))
     """Sockets per client address still waiting for their first-frame `auth`."""
     extensions: dict[str, object] = field(default_factory=dict)

@@ -91,6 +91,22 @@ class RunnerDirectory:
         await self.store.save_runner(link.id, hello.version, teams, now)
         return old if old is not link else None
 
+    async def runner_ready(self, link: RunnerLink) -> None:
+        """The runner has its `welcome` (replicas deliver controls queued for it)."""
+
+    def replica_of(self, runner_id: str | None) -> str | None:
+        """The hub replica the runner is connected to (None: one hub, or not connected)."""
+        return None
+
+    def runner_user(self, runner_id: str | None) -> str | None:
+        """The user whose runner device is connected as `runner_id` now."""
+        link = self.links.get(runner_id or "")
+        return link.principal.user_id if link is not None and link.principal else None
+
+    def replica_of_here(self) -> str | None:
+        """This hub's replica id (None: a hub of one process)."""
+        return None
+
     async def update_teams(self, link: RunnerLink, teams: list[TeamInfo]) -> None:
         """A connected runner's teams changed (whether each can start). Only the teams its
         `hello` announced — those the policy let it serve — are updated; others are

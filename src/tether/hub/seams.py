@@ -1,16 +1,16 @@
-"""Where one hub process ends: the interfaces that scale-out will implement across replicas.
+"""Where one hub process ends: the interfaces that hub replicas implement across processes.
 
-Today every one of them has an in-process implementation (named below). With several
-hub replicas sharing PostgreSQL (DESIGN "Growing past one machine"), each becomes a
-shared one, and nothing that calls it changes:
+Each has an in-process implementation (one hub, SQLite) and a shared one (replicas on
+PostgreSQL, DESIGN "Growing past one machine"); `tether.app.build_hub` picks by store,
+and nothing that calls them changes:
 
-| interface       | in process                         | across replicas (later)               |
-| --------------- | ---------------------------------- | ------------------------------------- |
-| `Directory`     | `runners.RunnerDirectory`          | the runners table + who holds a socket |
-| `ControlRoute`  | `runners.RunnerDirectory`          | routed to the replica with the socket |
-| `OwnerSlots`    | `presence.LocalOwnerSlots`         | one row (or advisory lock) per session |
-| `Wakeups`       | `presence.Presence`                | LISTEN/NOTIFY, then each replica's own |
-| `LiveSockets`   | `tether.auth.live.LiveConnections` | a revocation fanned out to replicas   |
+| interface      | in process                         | across replicas                           |
+| -------------- | ---------------------------------- | ----------------------------------------- |
+| `Directory`    | `runners.RunnerDirectory`          | `replica_runners.ReplicaDirectory` (rows) |
+| `ControlRoute` | `runners.RunnerDirectory`          | the same: queued for the runner's replica |
+| `OwnerSlots`   | `presence.LocalOwnerSlots`         | `replica_owners.ReplicaOwnerSlots` (row)  |
+| `Wakeups`      | `presence.Presence`                | the same, fed by `replica_feed`           |
+| `LiveSockets`  | `tether.auth.live.LiveConnections` | `replicated.ReplicaLive` (NOTIFY)         |
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ class HubSettings:
 
     data_dir: Path
     """Where the store (tether.db) and the local token live."""
+    store: str | None = None
+    """Where the state lives: None for SQLite in the data dir, or a PostgreSQL URL
+    (`--store postgresql://USER@HOST:PORT/DB`, or `TETHER_STORE`): then this process is
+    one replica of a hub, and the data dir keeps only what is per machine."""
     heartbeat_s: float = 15.0
     """Seconds between pings on every socket."""
     dead_after_s: float = 30.0

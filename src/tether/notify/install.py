@@ -49,6 +49,9 @@ class BrokerHubView:
         except NotFound:
             return None
         record = live.record
+        directory = self.broker.directory
+        if directory.replica_of(record.runner_id) not in (None, directory.replica_of_here()):
+            return None  # hub replicas: the one holding the runner's socket notifies
         # An owner's principal id is its device id (users sign in through devices).
         owner = self.broker.presence.owner(live)
         return SessionView(
@@ -57,7 +60,7 @@ class BrokerHubView:
             user_id=record.created_by,
             pending=dict(live.tracker.pending),
             exited=live.tracker.state is SessionState.EXITED,
-            runner_connected=(record.runner_id or "") in self.broker.runners,
+            runner_connected=directory.is_connected(record.runner_id),
             owner_device_id=owner.principal_id if owner is not None else None,
             owner_label=owner.label if owner is not None else None,
             last_seq=live.durable_seq,

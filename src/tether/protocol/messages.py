@@ -175,6 +175,8 @@ class SessionInfo(_Payload):
     runner_id: str | None = None
     runner_connected: bool = False
     runner_last_seen: float | None = None
+    runner_replica: str | None = None
+    """The hub replica the runner is connected to (replicas on PostgreSQL; else None)."""
     owner: str | None = None
     followers: int = 0
     last_seq: int = 0

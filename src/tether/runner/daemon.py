@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from tether.backoff import Backoff
 from tether.client.renewal import renew_in_band
 from tether.client.tls import check_hub_url
 from tether.config import TetherConfig
-from tether.errors import AuthError, HubUnreachable, ProtocolError, TetherError
+from tether.errors import AuthError, ConfigError, HubUnreachable, ProtocolError, TetherError
 from tether.heartbeat import Heard, keep_alive
 from tether.protocol.codec import decode, encode_frame, parse_payload
 from tether.protocol.messages import (
@@ -40,6 +40,8 @@ log = logging.getLogger("tether.runner")
 TokenProvider = Callable[[], Awaitable[str]]
 # How long the first `hello` waits for the team probes; slower hosts are announced later.
 PROBE_WAIT_S = 3.0
+FAILOVER_DELAY_S = 0.1
+"""Before trying the hub's next URL (another replica) after one failed."""
 # How often the teams that cannot start are probed again while connected (the hub refuses
 # a start on them, so no start would find out that one was fixed).
 TEAMS_RECHECK_S = 30.0
@@ -51,7 +53,7 @@ class Runner:
 
     def __init__(
         self,
-        hub_url: str,
+        hub_url: str | Sequence[str],
         token: TokenProvider,
         config: TetherConfig,
         data_dir: Path,
@@ -65,10 +67,16 @@ class Runner:
         insecure: bool = False,
         teams_recheck_s: float | None = None,
     ) -> None:
-        check_hub_url(hub_url, insecure=insecure)
+        urls = [hub_url] if isinstance(hub_url, str) else list(hub_url)
+        if not urls:
+            raise ConfigError("a runner needs a hub URL", hint="pass --hub URL")
+        for url in urls:
+            check_hub_url(url, insecure=insecure)
         self.teams_recheck_s = TEAMS_RECHECK_S if teams_recheck_s is None else teams_recheck_s
         self.ssl = ssl
-        self.hub_url = hub_url.rstrip("/")
+        self.hub_urls = [url.rstrip("/") for url in urls]
+        """Every URL of the hub (its replicas): tried in turn when a connection fails."""
+        self._at = 0
         self.token = token
         self.config = config
         self.runner_id = runner_id
@@ -82,6 +90,19 @@ class Runner:
         self._backoff = Backoff()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.agents: dict[str, str | None] = {}  # agent CLI → version (None: not installed)
+
+    @property
+    def hub_url(self) -> str:
+        """The URL this runner connects (or last connected) to."""
+        return self.hub_urls[self._at]
+
+    def _next_delay(self) -> float:
+        """Fail over to the hub's next URL at once; back off once every URL was tried."""
+        if len(self.hub_urls) > 1:
+            self._at = (self._at + 1) % len(self.hub_urls)
+            if self._at != 0:
+                return FAILOVER_DELAY_S
+        return self._backoff.next_delay()
 
     def hello(self) -> Hello:
         """What this runner announces."""
@@ -127,9 +148,12 @@ class Runner:
                         continue
                     log.warning("connection to the hub at %s lost: %s", self.hub_url, _why(exc))
                 self.connected.clear()
-                delay = self._backoff.next_delay()
+                delay = self._next_delay()
                 log.info(
-                    "reconnecting in %.1f s (%d events waiting)", delay, self.outbox.unacked_count()
+                    "reconnecting to %s in %.1f s (%d events waiting)",
+                    self.hub_url,
+                    delay,
+                    self.outbox.unacked_count(),
                 )
                 await asyncio.sleep(delay)
         finally:

@@ -205,4 +205,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (session_id, request_id)
     );
     """,
+    # 6: the hub's identity: one id that every replica of the hub publishes (GET
+    # /v1/hub/identity), so a client keys its credentials by the hub, not by its URL
+    """
+    CREATE TABLE hub_identity (
+        only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+        id TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]

@@ -125,7 +125,7 @@ PG_MIGRATIONS: list[str] = [
         FOR EACH ROW EXECUTE FUNCTION tether_audit_append_only();
     """,
     # 3 onwards: SQLite's own, in PostgreSQL's words (`postgres_dialect`)
-    *(postgres_dialect(sql) for sql in MIGRATIONS[2:5]),
+    *(postgres_dialect(sql) for sql in MIGRATIONS[2:]),
 ]
 
 
@@ -172,5 +172,14 @@ PG_CLUSTER_MIGRATIONS: list[str] = [
         hits INTEGER NOT NULL,
         PRIMARY KEY (key, window_start)
     );
+    """,
+    # 2: each replica notes a check value of the key that signs session tokens, so a
+    # replica started with another secrets file is refused instead of minting tokens the
+    # others reject (tether.cluster.replicas.key_mismatch)
+    # …and where a runner is connected notes its device, so every replica knows whose
+    # runner it is (who may see its sessions) as the one holding its socket does.
+    """
+    ALTER TABLE replicas ADD COLUMN key_check TEXT;
+    ALTER TABLE runner_presence ADD COLUMN device_id TEXT;
     """,
 ]

@@ -187,6 +187,13 @@ class PostgresStore(queries.QueriedStore):
         self.health.refused(error)
         return error
 
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """A pooled connection for work that is not one operation (the cluster sends a
+        runner its queued controls inside the transaction that deletes them)."""
+        async with self._connection(write=True) as conn:
+            yield conn
+
     async def ping(self) -> None:
         """Raise StoreError unless the database answers now and would take a write (for
         /readyz); an answer that it would ends a refusal `health` noted."""

@@ -104,6 +104,7 @@ export function sessionPage(main, match, ctx) {
     const others = [info.agent || "agent", info.host || "local", info.owner ? `owner ${info.owner}` : "owner slot free", `${info.followers || 0} follower${info.followers === 1 ? "" : "s"}`];
     const spent = spentText(info.input_tokens, info.output_tokens, info.cost);
     if (spent) others.push(`session: ${spent}`);
+    if (info.runner_replica) others.push(`runner on ${info.runner_replica}`);
     meta.textContent = others.join(" · ") + ` · ${sessionId}`;
     const live = connection === "live";
     // An exited session that is asleep (idle_timeout, or ended cleanly) takes a message:

@@ -16,6 +16,8 @@ export function stateChip(state) {
 function card(s) {
   const owner = s.owner ? `owner ${s.owner}` : "owner slot free";
   const followers = s.followers ? ` · ${s.followers} follower${s.followers === 1 ? "" : "s"}` : "";
+  // Hub replicas on PostgreSQL: the replica the session's runner is connected to.
+  const replica = s.runner_replica ? ` · runner on ${s.runner_replica}` : "";
   const needsYou = s.pending_permissions > 0;
   return h(
     "a",
@@ -34,7 +36,7 @@ function card(s) {
       h("span", { class: "grow" }),
       h("span", { class: "muted small activity", dataset: { ts: String(s.last_activity || 0) }, title: "last activity" }, ago(s.last_activity)),
     ),
-    h("div", { class: "muted small" }, `${s.agent || "agent"} · ${s.host || "local"} · ${owner}${followers}${s.cost > 0 ? ` · $${s.cost.toFixed(4)}` : ""}`),
+    h("div", { class: "muted small" }, `${s.agent || "agent"} · ${s.host || "local"} · ${owner}${followers}${s.cost > 0 ? ` · $${s.cost.toFixed(4)}` : ""}${replica}`),
     h("div", { class: "muted small mono" }, String(s.id)),
   );
 }
