@@ -95,6 +95,31 @@ def test_ownership_is_exclusive_across_replicas(replicas: Replicas) -> None:
         owner.stop()
 
 
+def test_a_take_on_another_replica_leaves_one_owner(replicas: Replicas) -> None:
+    # The user's laptop owns the session through replica 1; their phone takes it over
+    # through replica 2. The laptop is told, and stays on as a follower: its writes are
+    # refused, so there are never two owners, even on two replicas.
+    replicas.start_runner(0)
+    session = replicas.cli(0, "start", "demo").stdout.strip()
+    laptop = replicas.attach(1, "laptop", session, "--json")
+    try:
+        laptop.wait_stderr(f"attached to {session} as owner")
+        taken = replicas.cli(2, "send", "--take", session, "hello from the phone", check=False)
+        assert taken.returncode == 0, taken.stderr
+        laptop.wait_stderr("now a follower")
+        assert laptop.proc.poll() is None  # still watching
+        wait_until(
+            lambda: (
+                replicas.post(1, f"/v1/sessions/{session}/messages", {"text": "x"}).status_code
+                == 202
+            ),
+            timeout=30,
+            what="the slot the phone's HTTP take freed, on the laptop's replica too",
+        )
+    finally:
+        laptop.stop()
+
+
 def _owner_of(replicas: Replicas, i: int, session: str) -> str | None:
     owner: str | None = replicas.get(i, f"/v1/sessions/{session}")["owner"]
     return owner

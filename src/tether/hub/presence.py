@@ -95,16 +95,22 @@ class Presence:
         previous = self.owners.holder(live.id)
         if previous is not None and (viewer is None or previous.connection_id != viewer.id):
             await self.owners.release(live.id, previous.connection_id)
-            old = live.viewers.get(previous.connection_id)
-            if old is not None:
-                old.role = "follower"
-                frame = RoleFrame(role="follower", reason=reason)
-                old.push_text(encode_frame("role", frame, session=live.id))
+            self.demote_stale_owners(live, None, reason)
         if viewer is not None:
             claim = OwnerClaim(viewer.id, viewer.principal.id, viewer.principal.label)
             taken = await self.owners.acquire(live.id, claim)
             viewer.role = "owner" if taken else "follower"
         return previous
+
+    def demote_stale_owners(self, live: LiveSession, holder: str | None, reason: str) -> None:
+        """Viewers here that act as owner but are not `holder` (the connection holding the
+        slot now; None: nobody) become followers, told why in a `role` frame: the slot was
+        taken, here or on another replica, so there is never a second owner."""
+        frame = encode_frame("role", RoleFrame(role="follower", reason=reason), session=live.id)
+        for other in live.viewers.values():
+            if other.role == "owner" and other.id != holder:
+                other.role = "follower"
+                other.push_text(frame)
 
     async def leave(self, live: LiveSession, viewer: Viewer) -> bool:
         """Remove a viewer; an owner leaving frees the slot (followers are not promoted).

@@ -96,6 +96,10 @@ class ReplicaBroker(Broker):
     def _presence_changed(self, session_id: str) -> None:
         live = self.sessions.get(session_id)
         if live is not None:
+            holder = self.owner_slots.holder(session_id)
+            # A viewer here whose slot another replica took (`--take`) owns nothing now.
+            taken = "taken over on another device"
+            self.presence.demote_stale_owners(live, holder.connection_id if holder else None, taken)
             self.presence.announce(live, self.info(live))
 
 

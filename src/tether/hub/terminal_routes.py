@@ -42,8 +42,13 @@ async def open_terminal_session(
     hub = hub_of(request)
     broker = hub.broker
     runner_id = terminal_runner_id(principal.device_id)
+    # Only this device may connect as its terminal host (device_auth.refuse_runner), on
+    # this replica or another one (a hub behind a load balancer).
     link = broker.runners.get(runner_id)
-    if link is None or link.principal is None or link.principal.device_id != principal.device_id:
+    foreign = link is not None and (
+        link.principal is None or link.principal.device_id != principal.device_id
+    )
+    if foreign or not broker.directory.is_connected(runner_id):
         raise Conflict(
             "this device's terminal host is not connected to the hub",
             hint="`tether run` starts it; try again in a moment",
