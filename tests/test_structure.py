@@ -39,6 +39,7 @@ LAYERS: list[set[str]] = [
         "tether.config_json",
         "tether.remote",
         "tether.eventloop",
+        "tether.gcpolicy",
     },
     {"tether.config", "tether.heartbeat"},
     {"tether.transports"},

@@ -156,15 +156,18 @@ async def _cancel_on_sigterm(coro: Coroutine[Any, Any, T]) -> T:
 def run(coro: Coroutine[Any, Any, T], *, long_running: bool = False) -> T:
     """Run a coroutine, translating tether errors, Ctrl+C (exit 130) and SIGTERM (exit 143;
     both cancel the coroutine, so a runner stops its agents first). `long_running`: a
-    hub or a runner, on uvloop when installed (see `tether.eventloop`)."""
+    hub or a runner, on uvloop when installed (see `tether.eventloop`), with a collector
+    that does not pause it for long (`tether.gcpolicy`)."""
     import asyncio
 
     try:
         factory = None
         if long_running:
+            from tether import gcpolicy
             from tether.eventloop import loop_factory
 
             factory = loop_factory()
+            gcpolicy.install()
         with asyncio.Runner(loop_factory=factory) as runner:
             return runner.run(_cancel_on_sigterm(coro))
     except TetherError as exc:
