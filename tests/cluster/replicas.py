@@ -8,12 +8,21 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import DEVNULL
 from typing import Any
 
 import httpx
 
 from tests.e2e.cluster import Attached, write_config
-from tests.support.procs import cli_env, free_port, kill9, stop, tether_argv, wait_until
+from tests.support.procs import (
+    cli_env,
+    free_port,
+    kill9,
+    run_cli,
+    stop,
+    tether_argv,
+    wait_until,
+)
 from tests.support.timing import scaled
 
 
@@ -160,19 +169,10 @@ class Replicas:
         """`tether ARGS` against replica i, with its data dir (its CLI is signed in there)
         or another machine's `home`."""
         hub = self.hubs[i]
-        proc = subprocess.run(
-            tether_argv(*args),
-            env=self.env(home or hub.home, hub.url, COLUMNS="250"),
-            capture_output=True,
-            text=True,
-            timeout=scaled(timeout),
-            stdin=subprocess.DEVNULL,
+        env = self.env(home or hub.home, hub.url, COLUMNS="250")
+        return run_cli(
+            hub.home, hub.url, *args, timeout=timeout, check=check, env=env, stdin=DEVNULL
         )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"tether {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-            )
-        return proc
 
     def token(self, i: int) -> str:
         if i not in self._tokens:

@@ -9,11 +9,20 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import DEVNULL
 from typing import Any
 
 import httpx
 
-from tests.support.procs import cli_env, free_port, kill9, stop, tether_argv, wait_until
+from tests.support.procs import (
+    cli_env,
+    free_port,
+    kill9,
+    run_cli,
+    stop,
+    tether_argv,
+    wait_until,
+)
 from tests.support.timing import scaled
 
 TOKEN_REUSE_S = 240.0
@@ -208,19 +217,10 @@ class Cluster:
         self, *args: str, timeout: float = 60, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """Run `tether ARGS` to completion (wide terminal, so tables are not cut)."""
-        proc = subprocess.run(
-            tether_argv(*args),
-            env=cli_env(self.home, self.url, COLUMNS="250"),
-            capture_output=True,
-            text=True,
-            timeout=scaled(timeout),
-            stdin=subprocess.DEVNULL,
+        env = cli_env(self.home, self.url, COLUMNS="250")
+        return run_cli(
+            self.home, self.url, *args, timeout=timeout, check=check, env=env, stdin=DEVNULL
         )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"tether {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-            )
-        return proc
 
     def start_session(self, team: str = "demo", prompt: str | None = None) -> str:
         """Start a session over HTTP (quicker than a CLI process; `tether start` has its test)."""

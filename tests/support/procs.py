@@ -45,15 +45,18 @@ def run_cli(
     timeout: float = 60,
     check: bool = True,
     input: str | None = None,
+    env: dict[str, str] | None = None,
+    stdin: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `tether ARGS` to completion."""
+    """Run `tether ARGS` to completion (`env`: instead of `cli_env(home, hub_url)`)."""
     proc = subprocess.run(
         tether_argv(*args),
-        env=cli_env(home, hub_url),
+        env=env if env is not None else cli_env(home, hub_url),
         capture_output=True,
         text=True,
         timeout=scaled(timeout),
         input=input,
+        stdin=stdin,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
