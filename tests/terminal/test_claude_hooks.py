@@ -73,22 +73,31 @@ async def test_a_viewers_answer_goes_to_the_hook_and_is_logged() -> None:
         bridge.decide(decision(request_id))
 
 
+async def a_waiting_hook(
+    tool_input: dict[str, Any],
+) -> tuple[HookBridge, list[dict[str, Any]], asyncio.Future[None], asyncio.Task[Any], str]:
+    """A bridge whose hook asks about Bash with TOOL_INPUT; decisions are not logged by it.
+    Returns (bridge, the events it emitted, the hook-gone future, the hook's task, request id)."""
+    events: list[dict[str, Any]] = []
+    bridge = HookBridge(
+        lambda e: events.append(event_payload(e)), log_decisions=False, outcome_grace=0.3
+    )
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    asked = asyncio.create_task(bridge.ask({"tool_name": "Bash", "tool_input": tool_input}, gone))
+    await asyncio.sleep(0)
+    return bridge, events, gone, asked, events[0]["request_id"]
+
+
+TOLD_ALLOWED = {"hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_input": {"c": 1}}
+
+
 @pytest.mark.parametrize(
-    ("told", "behavior"),
-    [
-        ({"hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_input": {"c": 1}}, "allow"),
-        ({"hook_event_name": "Stop"}, "cancelled"),
-    ],
+    ("told", "behavior"), [(TOLD_ALLOWED, "allow"), ({"hook_event_name": "Stop"}, "cancelled")]
 )
 async def test_an_answer_in_the_terminal_settles_the_card(
     told: dict[str, Any], behavior: str
 ) -> None:
-    events: list[dict[str, Any]] = []
-    bridge = HookBridge(lambda e: events.append(event_payload(e)), log_decisions=False)
-    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    asked = asyncio.create_task(bridge.ask({"tool_name": "Bash", "tool_input": {"c": 1}}, gone))
-    await asyncio.sleep(0)
-    request_id = events[0]["request_id"]
+    bridge, events, _gone, asked, request_id = await a_waiting_hook({"c": 1})
     bridge.observe({"hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_input": {"c": 2}})
     await asyncio.sleep(0)
     assert not asked.done()  # another call's result says nothing about this one
@@ -103,3 +112,40 @@ async def test_an_answer_in_the_terminal_settles_the_card(
     }
     with pytest.raises(NotFound):
         bridge.decide(decision(request_id))
+
+
+@pytest.mark.parametrize(
+    ("told", "behavior"),
+    [(TOLD_ALLOWED, "allow"), ({"hook_event_name": "UserPromptSubmit"}, "cancelled")],
+)
+async def test_the_hook_let_go_before_the_terminal_says_how(
+    told: dict[str, Any], behavior: str
+) -> None:
+    """Claude Code kills the waiting hook as soon as its dialog is answered, and tells how
+    only later (after the allowed tool ran): the card waits for that, refusing viewers."""
+    bridge, events, gone, asked, request_id = await a_waiting_hook({"c": 1})
+    gone.set_result(None)
+    await asyncio.sleep(0.01)
+    assert not asked.done() and len(events) == 1  # not yet told how it was answered
+    with pytest.raises(NotFound):  # the hook is gone: a viewer's answer can reach no one
+        bridge.decide(decision(request_id))
+    bridge.observe(told)
+    assert await asked is None
+    assert (events[-1]["behavior"], events[-1]["by"]) == (behavior, "terminal")
+
+
+async def test_a_denial_in_the_terminal_tells_nothing_and_the_card_goes_anyway() -> None:
+    """Esc or "No" in the dialog runs no hook at all: after the grace the card is withdrawn."""
+    _bridge, events, gone, asked, request_id = await a_waiting_hook({})
+    gone.set_result(None)
+    assert await asyncio.wait_for(asked, timeout=5) is None
+    assert (events[-1]["request_id"], events[-1]["behavior"]) == (request_id, "cancelled")
+
+
+async def test_a_program_that_ends_withdraws_a_request_its_hook_let_go() -> None:
+    bridge, events, gone, asked, _request_id = await a_waiting_hook({})
+    gone.set_result(None)
+    await asyncio.sleep(0.01)
+    bridge.close()
+    assert await asked is None
+    assert events[-1]["behavior"] == "cancelled"

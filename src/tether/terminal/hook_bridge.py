@@ -14,8 +14,11 @@ with `--settings`) connect to the PTY host:
   input means it was allowed in the terminal, `Stop`/`UserPromptSubmit` means the turn
   went on without it (denied or interrupted there). The request is then logged as decided
   by `terminal` with "answered in the terminal", every card goes away, the waiting hook is
-  let go, and a late remote answer is refused as already answered. (Until the allowed
-  tool has finished, a remote answer can still arrive; Claude Code ignores it.)
+  let go, and a late remote answer is refused as already answered. Claude Code may kill
+  the waiting hook before those hooks run (an allowed tool is told only once it has
+  finished, a denial not at all): from then on no remote answer is taken, and the card
+  is settled as soon as they tell how the dialog went, or as `cancelled` after
+  `OUTCOME_GRACE` (an allowed tool still running then is logged as `cancelled` too).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from tether.protocol.messages import ControlPermissionDecision
 
 Emit = Callable[[Event], None]
 ANSWERED_LOCALLY = "answered in the terminal"
+# How long a request whose hook Claude Code let go waits to be told it was allowed (a
+# PostToolUse hook, once the tool ran); a denial or Esc in the dialog tells nothing
+# (Stop does not run on an interrupt), so past this the card is settled as `cancelled`.
+OUTCOME_GRACE = 8.0
 
 
 def hook_output(decision: ControlPermissionDecision) -> dict[str, Any]:
@@ -46,12 +53,16 @@ def hook_output(decision: ControlPermissionDecision) -> dict[str, Any]:
 class HookBridge:
     """The permission requests of one terminal that a hook is waiting on."""
 
-    def __init__(self, emit: Emit, *, log_decisions: bool = True) -> None:
+    def __init__(
+        self, emit: Emit, *, log_decisions: bool = True, outcome_grace: float = OUTCOME_GRACE
+    ) -> None:
         self._emit = emit
+        self._outcome_grace = outcome_grace
         # The runner's supervisor logs a viewer's decision itself (agent = "terminal").
         self._log_decisions = log_decisions
         self._waiting: dict[str, asyncio.Future[ControlPermissionDecision | str]] = {}
         self._asked: dict[str, tuple[str, Any]] = {}  # request id → (tool, input)
+        self._hook_gone: set[str] = set()  # answered in the dialog, outcome not yet told
 
     async def ask(
         self, hook_event: dict[str, Any], hook_gone: asyncio.Future[None]
@@ -75,9 +86,16 @@ class HookBridge:
         try:
             either: set[asyncio.Future[Any]] = {answer, hook_gone}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not answer.done():
+                # Claude Code let the hook go: the dialog was answered, but how is only
+                # told by the PostToolUse/Stop hooks, which may come later (after the
+                # allowed tool has run). No viewer can answer it meanwhile.
+                self._hook_gone.add(request_id)
+                await asyncio.wait({answer}, timeout=self._outcome_grace)
         finally:
             self._waiting.pop(request_id, None)
             self._asked.pop(request_id, None)
+            self._hook_gone.discard(request_id)
         if answer.done() and not answer.cancelled() and not isinstance(answer.result(), str):
             decision = answer.result()
             assert isinstance(decision, ControlPermissionDecision)
@@ -117,7 +135,7 @@ class HookBridge:
     def decide(self, decision: ControlPermissionDecision) -> None:
         """A viewer's answer; NotFound when the request was settled already."""
         answer = self._waiting.get(decision.request_id)
-        if answer is None or answer.done():
+        if answer is None or answer.done() or decision.request_id in self._hook_gone:
             raise NotFound(f"permission request {decision.request_id} was already answered")
         answer.set_result(decision)
 
