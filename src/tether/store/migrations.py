@@ -5,43 +5,14 @@ Add a migration by appending to MIGRATIONS; never edit one that has shipped.
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
-    # 1: sessions, their event logs, runners
-    """
-    CREATE TABLE sessions (
-        id TEXT PRIMARY KEY,
-        team TEXT NOT NULL,
-        agent TEXT NOT NULL DEFAULT '',
-        host TEXT NOT NULL DEFAULT 'local',
-        runner_id TEXT,
-        state TEXT NOT NULL,
-        owner TEXT,
-        exit_code INTEGER,
-        agent_session_id TEXT,
-        created_by TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        last_seq INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE events (
-        session_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        ts REAL NOT NULL,
-        kind TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        PRIMARY KEY (session_id, seq)
-    ) WITHOUT ROWID;
-    CREATE TABLE runners (
-        id TEXT PRIMARY KEY,
-        version TEXT NOT NULL,
-        teams TEXT NOT NULL,
-        last_seen REAL NOT NULL
-    );
-    """,
-    # 2: identities (users, devices, refresh tokens, pairing codes, share links), the hub's
-    # signing key, and the append-only audit log (tether.auth). Tokens and codes are stored
-    # only as hashes.
-    """
+from collections.abc import Sequence
+
+from tether.errors import StoreError
+
+# The tables of migration 2, which PostgreSQL takes in its own types
+# (`tether.store.pg_migrations`); only the triggers that keep the audit log append-only
+# are written apart for each engine.
+IDENTITY_TABLES = """
     CREATE TABLE users (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
@@ -101,6 +72,46 @@ MIGRATIONS: list[str] = [
         details TEXT NOT NULL DEFAULT '{}'
     );
     CREATE INDEX audit_log_ts ON audit_log(ts);
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: sessions, their event logs, runners
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        agent TEXT NOT NULL DEFAULT '',
+        host TEXT NOT NULL DEFAULT 'local',
+        runner_id TEXT,
+        state TEXT NOT NULL,
+        owner TEXT,
+        exit_code INTEGER,
+        agent_session_id TEXT,
+        created_by TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        last_seq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE events (
+        session_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (session_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE runners (
+        id TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        teams TEXT NOT NULL,
+        last_seen REAL NOT NULL
+    );
+    """,
+    # 2: identities (users, devices, refresh tokens, pairing codes, share links), the hub's
+    # signing key, and the append-only audit log (tether.auth). Tokens and codes are stored
+    # only as hashes.
+    IDENTITY_TABLES
+    + """
     CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -215,3 +226,22 @@ MIGRATIONS: list[str] = [
     );
     """,
 ]
+
+
+def pending(
+    migrations: Sequence[str], version: int, *, where: str, hint: str, schema: str = ""
+) -> list[tuple[int, str]]:
+    """The migrations a store at schema `version` has yet to apply, numbered from 1.
+
+    A store newer than this tether is refused (`where` names it in the error, with the
+    `schema` table when there are several; `hint` says what to do): its tables may mean
+    what this code does not know.
+    """
+    if version > len(migrations):
+        of = f" ({schema})" if schema else ""
+        raise StoreError(
+            f"the store at {where} has schema version {version}{of}, newer than this tether"
+            f" ({len(migrations)})",
+            hint=hint,
+        )
+    return list(enumerate(migrations[version:], start=version + 1))

@@ -21,6 +21,7 @@ from tether.errors import StoreError
 from tether.store import queries
 from tether.store.base import StoredEvent
 from tether.store.health import WriteHealth
+from tether.store.migrations import pending
 from tether.store.pg_migrations import PG_CLUSTER_MIGRATIONS, PG_MIGRATIONS
 from tether.store.sql import Op, run_async
 
@@ -127,13 +128,9 @@ class PostgresStore(queries.QueriedStore):
         # `table` is one of our two constant names, never input.
         await conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER)")
         version = await conn.fetchval(f"SELECT max(version) FROM {table}") or 0  # noqa: S608
-        if version > len(migrations):
-            raise StoreError(
-                f"the store at {self.where} has schema version {version} ({table}), newer"
-                f" than this tether ({len(migrations)})",
-                hint="upgrade tether on this replica",
-            )
-        for number, script in enumerate(migrations[version:], start=version + 1):
+        hint = "upgrade tether on this replica"
+        todo = pending(migrations, version, where=self.where, hint=hint, schema=table)
+        for number, script in todo:
             log.info("migrating the PostgreSQL store: %s version %d", table, number)
             async with conn.transaction():
                 await conn.execute(script)

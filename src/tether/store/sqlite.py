@@ -22,7 +22,7 @@ from tether.private import FILE_MODE, private_dir, tighten, touch_private
 from tether.store import queries
 from tether.store.base import StoredEvent
 from tether.store.health import WriteHealth
-from tether.store.migrations import MIGRATIONS
+from tether.store.migrations import MIGRATIONS, pending
 from tether.store.sql import Op, run_sync
 
 log = logging.getLogger("tether.store")
@@ -181,13 +181,8 @@ class SqliteStore(queries.QueriedStore):
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"the store at {self.path} has schema version {version}, newer than this tether"
-                f" ({len(MIGRATIONS)})",
-                hint="upgrade tether, or point --data-dir elsewhere",
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        hint = "upgrade tether, or point --data-dir elsewhere"
+        for number, script in pending(MIGRATIONS, version, where=str(self.path), hint=hint):
             log.info("migrating store to schema version %d", number)
             conn.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
 
