@@ -92,6 +92,23 @@ class Fields:
 
 
 class _Notes(list[ConfigNote]):
+    """The notes on one file (`source`, named in its errors)."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    def seconds(
+        self, team: str | None, where: str, key: str, value: Any, *, at: str, to: str = "{:g} s"
+    ) -> Any:
+        """Iris's millisecond `value` of `key` (at `at`) as seconds, noted when converted
+        (`to` says what it became)."""
+        snake = _MS_TEAM.get(key) or _MS_REMOTE[key]
+        seconds = _seconds_from_ms(value, at, snake, self.source)
+        if isinstance(seconds, float):
+            self.converted(team, where, key, seconds * 1000, to.format(seconds))
+        return seconds
+
     def converted(self, team: str | None, where: str, key: str, value: float, to: str) -> None:
         self.append(
             ConfigNote(team, f"{where}: {key} = {value:g} ms read as {to} (Iris writes ms)")
@@ -110,14 +127,14 @@ def from_json(
     data: dict[str, Any], fields: Fields, source: str
 ) -> tuple[dict[str, Any], list[ConfigNote]]:
     """Tether's settings from a parsed JSON teams file, and the notes on what was done."""
-    notes = _Notes()
+    notes = _Notes(source)
     out: dict[str, Any] = {}
     defaults: dict[str, Any] = {}
     for key, value in data.items():
         if key == "teams":
             continue
         if key == "settings" and isinstance(value, dict):
-            _settings(value, out, defaults, notes, source)
+            _settings(value, out, defaults, notes)
         elif key in _IRIS_TOP:
             notes.unused(None, "top level", key, _IRIS_TOP[key])
         elif _snake(key) in fields.top:
@@ -127,7 +144,7 @@ def from_json(
     teams = data.get("teams")
     if isinstance(teams, dict):
         out["teams"] = {
-            name: _team(str(name), team, defaults, fields, notes, source)
+            name: _team(str(name), team, defaults, fields, notes)
             if isinstance(team, dict)
             else team
             for name, team in teams.items()
@@ -142,16 +159,13 @@ def _settings(
     out: dict[str, Any],
     defaults: dict[str, Any],
     notes: _Notes,
-    source: str,
 ) -> None:
     """Iris's `settings`: max_processes, and timeouts that teams without their own inherit."""
     for key, value in block.items():
         if key in _MS_TEAM:
-            seconds = _seconds_from_ms(value, f"settings.{key}", _MS_TEAM[key], source)
-            defaults[_MS_TEAM[key]] = seconds
-            if isinstance(seconds, float):
-                to = f"{_MS_TEAM[key]} = {seconds:g} s for teams that do not set their own"
-                notes.converted(None, "settings", key, seconds * 1000, to)
+            to = f"{_MS_TEAM[key]} = {{:g}} s for teams that do not set their own"
+            at = f"settings.{key}"
+            defaults[_MS_TEAM[key]] = notes.seconds(None, "settings", key, value, at=at, to=to)
         elif _snake(key) == "max_processes":
             out.setdefault("max_processes", value)
         elif key in _IRIS_SETTINGS:
@@ -166,18 +180,14 @@ def _team(
     defaults: dict[str, Any],
     fields: Fields,
     notes: _Notes,
-    source: str,
 ) -> dict[str, Any]:
     where = f"team {name!r}"
     out: dict[str, Any] = {}
     for key, value in team.items():
         if key in _MS_TEAM:
-            seconds = _seconds_from_ms(value, f"{where}, {key}", _MS_TEAM[key], source)
-            out[_MS_TEAM[key]] = seconds
-            if isinstance(seconds, float):
-                notes.converted(name, where, key, seconds * 1000, f"{seconds:g} s")
+            out[_MS_TEAM[key]] = notes.seconds(name, where, key, value, at=f"{where}, {key}")
         elif key in ("remoteOptions", "remote_options") and isinstance(value, dict):
-            out["remote_options"] = _remote_options(name, value, fields, notes, source)
+            out["remote_options"] = _remote_options(name, value, fields, notes)
         elif key == "claudePath":
             out.setdefault("command", [value])
         elif key in _IRIS_TEAM:
@@ -192,17 +202,14 @@ def _team(
 
 
 def _remote_options(
-    name: str, block: dict[str, Any], fields: Fields, notes: _Notes, source: str
+    name: str, block: dict[str, Any], fields: Fields, notes: _Notes
 ) -> dict[str, Any]:
     where = f"team {name!r}, remoteOptions"
     out: dict[str, Any] = {}
     extra: list[str] = []
     for key, value in block.items():
         if key in _MS_REMOTE:
-            seconds = _seconds_from_ms(value, f"{where}.{key}", _MS_REMOTE[key], source)
-            out[_MS_REMOTE[key]] = seconds
-            if isinstance(seconds, float):
-                notes.converted(name, where, key, seconds * 1000, f"{seconds:g} s")
+            out[_MS_REMOTE[key]] = notes.seconds(name, where, key, value, at=f"{where}.{key}")
         elif key == "serverAliveInterval" and _number(value) is not None:
             out["server_alive_interval"] = _keepalive(name, where, _number(value) or 0, notes)
         elif key in ("compression", "forwardAgent") and isinstance(value, bool):
