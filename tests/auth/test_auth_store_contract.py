@@ -9,7 +9,7 @@ from typing import Any
 
 from tether.auth.db import AuthDb
 from tether.auth.queries import RefreshResult
-from tether.auth.records import Device
+from tether.auth.records import AuditRow, Device
 from tether.auth.runners import claim_op
 from tether.errors import Conflict
 
@@ -115,6 +115,8 @@ async def test_share_links_and_the_audit_log(any_store: Any) -> None:
     assert revoked is not None and revoked.revoked_at == now + 1
     assert [s.id for s in await db.shares(admin.id)] == ["sh_1"]
     for n in range(3):
-        await db.append_audit(now + n, "thing", "admin", admin.id, None, "127.0.0.1", {"n": n})
+        await db.append_audit(
+            AuditRow(now + n, "thing", "admin", admin.id, None, "127.0.0.1", {"n": n})
+        )
     entries = await db.audit(since=now + 1, limit=10)
     assert [e.details["n"] for e in entries] == [1, 2]

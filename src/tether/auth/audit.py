@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tether.auth.records import AuditEntry
+from tether.auth.records import AuditEntry, AuditRow
 
 if TYPE_CHECKING:
     from tether.auth.db import AuthDb
@@ -40,19 +40,6 @@ MAX_SOURCES_PER_WINDOW = 100
 OVERFLOW_ADDRESS = "*"
 _MAX_REASONS = 10
 _MAX_DISTINCT_TRACKED = 100_000
-
-
-@dataclass(slots=True)
-class AuditRow:
-    """One entry about to be appended."""
-
-    ts: float
-    action: str
-    actor: str | None
-    user_id: str | None
-    device_id: str | None
-    address: str | None
-    details: dict[str, Any]
 
 
 WriteRow = Callable[[AuditRow], Awaitable[None]]
@@ -215,6 +202,4 @@ class AuditLog:
         await self.failures.close()
 
     async def _append(self, row: AuditRow) -> None:
-        await self.db.append_audit(
-            row.ts, row.action, row.actor, row.user_id, row.device_id, row.address, row.details
-        )
+        await self.db.append_audit(row)

@@ -8,11 +8,11 @@ dropped the old `hub_keys` table), so a copy of the database mints nothing.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from tether.auth import queries
 from tether.auth.queries import RedeemOutcome, RefreshResult
-from tether.auth.records import AuditEntry, Device, ShareLink, User
+from tether.auth.records import AuditEntry, AuditRow, Device, ShareLink, User
 from tether.errors import Conflict
 from tether.store.sql import Op
 
@@ -134,20 +134,9 @@ class AuthDb:
 
     # -- audit -------------------------------------------------------------------------
 
-    async def append_audit(
-        self,
-        ts: float,
-        action: str,
-        actor: str | None,
-        user_id: str | None,
-        device_id: str | None,
-        address: str | None,
-        details: dict[str, Any],
-    ) -> None:
+    async def append_audit(self, row: AuditRow) -> None:
         """Append one audit entry."""
-        await self.store.run_write(
-            queries.append_audit(ts, action, actor, user_id, device_id, address, details)
-        )
+        await self.store.run_write(queries.append_audit(row))
 
     async def audit(self, since: float = 0.0, limit: int = 1000) -> list[AuditEntry]:
         """Audit entries at or after `since`, oldest first."""

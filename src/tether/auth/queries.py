@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tether.auth.records import AuditEntry, Device, ShareLink, User
+from tether.auth.records import AuditEntry, AuditRow, Device, ShareLink, User
 from tether.store.sql import ALL, ONE, ROWCOUNT, Op, Query
 
 _DEVICE_COLS = (
@@ -262,28 +262,13 @@ def revoke_share(share_id: str, now: float) -> Op[None]:
 # -- audit ---------------------------------------------------------------------------------
 
 
-def append_audit(
-    ts: float,
-    action: str,
-    actor: str | None,
-    user_id: str | None,
-    device_id: str | None,
-    address: str | None,
-    details: dict[str, Any],
-) -> Op[None]:
+def append_audit(row: AuditRow) -> Op[None]:
     """Append one audit entry."""
+    details = json.dumps(row.details, default=str, sort_keys=True)
     yield Query(
         "INSERT INTO audit_log (ts, action, actor, user_id, device_id, address, details)"
         " VALUES (?,?,?,?,?,?,?)",
-        (
-            ts,
-            action,
-            actor,
-            user_id,
-            device_id,
-            address,
-            json.dumps(details, default=str, sort_keys=True),
-        ),
+        (row.ts, row.action, row.actor, row.user_id, row.device_id, row.address, details),
     )
 
 
@@ -295,4 +280,7 @@ def audit(since: float, limit: int) -> Op[list[AuditEntry]]:
         (since, limit),
         ALL,
     )
-    return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+    return [
+        AuditEntry(ts, action, actor, user_id, device_id, address, json.loads(details), id=id_)
+        for id_, ts, action, actor, user_id, device_id, address, details in rows
+    ]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 DeviceKind = Literal["cli", "runner", "browser"]
-DEVICE_KINDS: tuple[str, ...] = ("cli", "runner", "browser")
+DEVICE_KINDS: tuple[str, ...] = get_args(DeviceKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,21 +67,29 @@ class ShareLink:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One line of the audit log."""
+class AuditRow:
+    """One line of the audit log, as it is appended (`details`: what the action wants
+    kept, ids only, never a secret)."""
 
-    id: int
     ts: float
     action: str
     actor: str | None
     user_id: str | None
     device_id: str | None
     address: str | None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry(AuditRow):
+    """One line of the audit log as read back: the row and where it stands in the log."""
+
+    id: int = field(kw_only=True)
 
     def public(self) -> dict[str, Any]:
-        """What the API and `tether audit --json` show."""
-        return asdict(self)
+        """What the API and `tether audit --json` show (the id first, as the log reads)."""
+        data = asdict(self)
+        return {"id": data.pop("id"), **data}
 
 
 @dataclass(frozen=True, slots=True)
