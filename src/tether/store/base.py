@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypedDict, TypeVar, Unpack
 
 from tether.store.health import WriteHealth
 from tether.store.sql import Op
@@ -41,10 +41,31 @@ class SessionRecord:
     last_seq: int = 0
 
 
-# Fields of SessionRecord that `update_session` may change.
-UPDATABLE_SESSION_FIELDS = frozenset(
-    {"state", "owner", "exit_code", "agent_session_id", "runner_id", "updated_at", "agent", "host"}
-)
+class SessionChanges(TypedDict, total=False):
+    """The fields of a session's row that `update_session` may change (`updated_at` is
+    now unless given)."""
+
+    state: str
+    owner: str | None
+    exit_code: int | None
+    agent_session_id: str | None
+    runner_id: str | None
+    updated_at: float
+    agent: str
+    host: str
+    last_seq: int
+
+
+UPDATABLE_SESSION_FIELDS: frozenset[str] = SessionChanges.__optional_keys__
+
+
+class RunnerRow(TypedDict):
+    """A runner as the store remembers it: `teams` is the JSON text of its `TeamInfo`s."""
+
+    id: str
+    version: str
+    teams: str
+    last_seen: float
 
 
 class Store(Protocol):
@@ -79,8 +100,8 @@ class Store(Protocol):
     async def create_session(self, record: SessionRecord) -> None:
         """Insert a new session."""
 
-    async def update_session(self, session_id: str, **fields: Any) -> None:
-        """Change some fields of a session (see UPDATABLE_SESSION_FIELDS)."""
+    async def update_session(self, session_id: str, **fields: Unpack[SessionChanges]) -> None:
+        """Change some fields of a session (checked: see UPDATABLE_SESSION_FIELDS)."""
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         """One session, or None."""
@@ -91,5 +112,5 @@ class Store(Protocol):
     async def save_runner(self, runner_id: str, version: str, teams: str, last_seen: float) -> None:
         """Record a runner and the teams it serves (JSON text)."""
 
-    async def list_runners(self) -> list[dict[str, Any]]:
+    async def list_runners(self) -> list[RunnerRow]:
         """Every runner ever seen."""

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import Any, TypeVar
+from typing import TypeVar, Unpack
 
-from tether.store.base import UPDATABLE_SESSION_FIELDS, SessionRecord, StoredEvent
+from tether.store.base import (
+    UPDATABLE_SESSION_FIELDS,
+    RunnerRow,
+    SessionChanges,
+    SessionRecord,
+    StoredEvent,
+)
 from tether.store.sql import ALL, MANY, ONE, Op, Query
 
 T = TypeVar("T")
@@ -70,12 +76,12 @@ def create_session(record: SessionRecord) -> Op[None]:
     )
 
 
-def update_session(session_id: str, fields: dict[str, Any]) -> Op[None]:
+def update_session(session_id: str, changes: SessionChanges) -> Op[None]:
     """Change some of a session's fields (names checked against the updatable set)."""
-    unknown = set(fields) - UPDATABLE_SESSION_FIELDS - {"last_seq"}
+    unknown = set(changes) - UPDATABLE_SESSION_FIELDS
     if unknown:
         raise ValueError(f"not updatable session fields: {sorted(unknown)}")
-    fields = {**fields}
+    fields: SessionChanges = {**changes}
     fields.setdefault("updated_at", time.time())
     # Column names come from the checked set above, never from input.
     assignments = ", ".join(f"{name}=?" for name in fields)
@@ -107,10 +113,10 @@ def save_runner(runner_id: str, version: str, teams: str, last_seen: float) -> O
     )
 
 
-def list_runners() -> Op[list[dict[str, Any]]]:
+def list_runners() -> Op[list[RunnerRow]]:
     """Every runner ever seen."""
     rows = yield Query("SELECT id, version, teams, last_seen FROM runners", (), ALL)
-    return [{"id": r[0], "version": r[1], "teams": r[2], "last_seen": r[3]} for r in rows]
+    return [RunnerRow(id=r[0], version=r[1], teams=r[2], last_seen=r[3]) for r in rows]
 
 
 class QueriedStore(ABC):
@@ -129,7 +135,7 @@ class QueriedStore(ABC):
         """Insert a new session row."""
         await self.run_write(create_session(record))
 
-    async def update_session(self, session_id: str, **fields: Any) -> None:
+    async def update_session(self, session_id: str, **fields: Unpack[SessionChanges]) -> None:
         """Change some of a session's fields."""
         await self.run_write(update_session(session_id, fields))
 
@@ -145,6 +151,6 @@ class QueriedStore(ABC):
         """Insert or update a runner and the teams it serves (JSON text)."""
         await self.run_write(save_runner(runner_id, version, teams, last_seen))
 
-    async def list_runners(self) -> list[dict[str, Any]]:
+    async def list_runners(self) -> list[RunnerRow]:
         """Every runner ever seen."""
         return await self.run_read(list_runners())
