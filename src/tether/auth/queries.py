@@ -103,6 +103,26 @@ def first_admin() -> Op[User | None]:
 
 # -- pairing codes -------------------------------------------------------------------------
 
+# The single-use secrets, by table: whom one is for, and the column of its hash.
+_SINGLE_USE = {
+    "pairing_codes": ("user_id", "code_hash"),
+    "refresh_tokens": ("device_id", "token_hash"),
+}
+
+
+def _single_use(table: str, secret_hash: str) -> Op[tuple[str, float, float | None] | None]:
+    """Whom a pairing code or refresh token is for, when it expires and when it was used
+    (None: no such secret). The row stays locked until the operation ends, so two
+    replicas cannot both find it unused."""
+    holder, hash_column = _SINGLE_USE[table]
+    row = yield Query(
+        f"SELECT {holder}, expires_at, used_at FROM {table} WHERE {hash_column}=?",  # noqa: S608
+        (secret_hash,),
+        ONE,
+        lock=True,
+    )
+    return None if row is None else (row[0], row[1], row[2])
+
 
 def add_code(code_hash: str, user_id: str, now: float, ttl: float) -> Op[None]:
     """Remember a pairing code (hashed)."""
@@ -117,15 +137,10 @@ def redeem_code(
     code_hash: str, now: float, device: Device, refresh_hash: str, refresh_ttl: float
 ) -> Op[RedeemOutcome]:
     """Use a code once: create the device and its first refresh token."""
-    row = yield Query(
-        "SELECT user_id, expires_at, used_at FROM pairing_codes WHERE code_hash=?",
-        (code_hash,),
-        ONE,
-        lock=True,
-    )
-    if row is None:
+    secret = yield from _single_use("pairing_codes", code_hash)
+    if secret is None:
         return "unknown"
-    user_id, expires_at, used_at = row
+    user_id, expires_at, used_at = secret
     if used_at is not None:
         return "used"
     if expires_at <= now:
@@ -183,15 +198,10 @@ def rotate_refresh(
     old_hash: str, fingerprint: str, new_hash: str, now: float, ttl: float
 ) -> Op[RefreshResult]:
     """Swap a refresh token for a new one; a reused token revokes its device."""
-    row = yield Query(
-        "SELECT device_id, expires_at, used_at FROM refresh_tokens WHERE token_hash=?",
-        (old_hash,),
-        ONE,
-        lock=True,
-    )
-    if row is None:
+    secret = yield from _single_use("refresh_tokens", old_hash)
+    if secret is None:
         return RefreshResult("unknown")
-    device_id, expires_at, used_at = row
+    device_id, expires_at, used_at = secret
     found = _device((yield Query(_DEVICE_SELECT + " WHERE id=?", (device_id,), ONE)))
     if found is None or found.revoked:
         return RefreshResult("revoked", found)

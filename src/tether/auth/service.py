@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from tether.auth import codes
 from tether.auth.audit import AuditLog
@@ -30,6 +31,7 @@ from tether.hub_secrets import HubSecrets
 log = logging.getLogger("tether.auth")
 
 Clock = Callable[[], float]
+R = TypeVar("R")
 
 PAIRING_TTL_S = 300.0
 """A pairing code lives five minutes."""
@@ -128,12 +130,7 @@ class AuthService:
 
     async def user(self, user_id: str) -> User | None:
         """A user (cached)."""
-        cached = self._users.get(user_id)
-        if cached is None:
-            cached = await self.db.user(user_id)
-            if cached is not None:
-                self._users[user_id] = cached
-        return cached
+        return await _cached(self._users, user_id, self.db.user)
 
     # -- pairing -----------------------------------------------------------------------
 
@@ -273,12 +270,7 @@ class AuthService:
 
     async def device(self, device_id: str) -> Device | None:
         """A device (cached; revocation updates the cache)."""
-        cached = self._devices.get(device_id)
-        if cached is None:
-            cached = await self.db.device(device_id)
-            if cached is not None:
-                self._devices[device_id] = cached
-        return cached
+        return await _cached(self._devices, device_id, self.db.device)
 
     async def principal_for_access(self, token: str, *, renewal: bool = False) -> Principal | None:
         """The principal of a valid, unexpired session token of a live device (a scoped
@@ -385,3 +377,16 @@ class AuthService:
         await self.db.revoke_share(share_id, self.clock())
         await self.record("share_revoked", by, share=share_id)
         await self.live.close(f"principal:share:{share_id}", "share link revoked")
+
+
+async def _cached(
+    cache: dict[str, R], key: str, load: Callable[[str], Awaitable[R | None]]
+) -> R | None:
+    """`cache[key]`, loaded from the store and kept when it is not there yet (a miss is
+    not kept: the record may be created later)."""
+    found = cache.get(key)
+    if found is None:
+        found = await load(key)
+        if found is not None:
+            cache[key] = found
+    return found
