@@ -8,7 +8,7 @@ sends to, so a stored notification never holds a credential.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,13 +20,7 @@ EventName = Literal[
     "session_failed",
     "test",
 ]
-EVENTS: tuple[str, ...] = (
-    "permission_request",
-    "permission_reminder",
-    "permission_answered",
-    "turn_finished",
-    "session_failed",
-)
+EVENTS: tuple[str, ...] = tuple(name for name in get_args(EventName) if name != "test")
 """What a user or a sink can subscribe to (`test` is only sent by `tether notify test`)."""
 PERMISSION_EVENTS = frozenset({"permission_request", "permission_reminder"})
 """Events that carry Allow / Deny capabilities."""

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tether.store.base import StoredEvent
+
 
 @dataclass(frozen=True, slots=True)
 class SessionView:
@@ -38,32 +40,12 @@ class Person:
     disabled: bool = False
 
 
-class StoredEventLike(Protocol):
-    """An event of the durable log."""
-
-    @property
-    def seq(self) -> int:
-        """Its sequence number in the session."""
-
-    @property
-    def ts(self) -> float:
-        """When it happened."""
-
-    @property
-    def kind(self) -> str:
-        """Its event kind."""
-
-    @property
-    def payload(self) -> str:
-        """Its JSON text."""
-
-
 class EventLog(Protocol):
     """The durable event log (the hub's store)."""
 
     async def read_events(
         self, session_id: str, after: int, limit: int = 1000
-    ) -> Sequence[StoredEventLike]:
+    ) -> Sequence[StoredEvent]:
         """Events with seq > after, in order."""
 
 

@@ -21,10 +21,11 @@ from tether.notify import rules
 from tether.notify.contract import Notification
 from tether.notify.db import NotifyDb
 from tether.notify.delivery import Deliverer
-from tether.notify.hubview import EventLog, HubView, SessionView, StoredEventLike
+from tether.notify.hubview import EventLog, HubView, SessionView
 from tether.notify.prefs import Preferences
 from tether.notify.records import NotifiedRequest, Sink, Step
 from tether.notify.settings import NotifySettings
+from tether.store.base import StoredEvent
 
 log = logging.getLogger("tether.notify")
 
@@ -154,7 +155,7 @@ class Notifier:
         prefs = await self.db.prefs(user.id)
         return user.id, _Audience(sinks, prefs, view.team, self.clock())
 
-    async def _step(self, view: SessionView, batch: Sequence[StoredEventLike]) -> Step:
+    async def _step(self, view: SessionView, batch: Sequence[StoredEvent]) -> Step:
         session_id = view.id
         step = Step(session_id, batch[-1].seq, [], [], [])
         found = await self._audience(view)
@@ -188,7 +189,7 @@ class Notifier:
                     (told.request_id, "withdrawn" if not by else f"answered by {by}")
                 )
                 step.deliveries += audience.deliveries(
-                    rules.answered(told.notification, payload, by, ts)
+                    rules.answered(told.notification, str(payload.get("behavior") or ""), by, ts)
                 )
             elif kind in ("turn_finished", "exited"):
                 why = "the turn ended" if kind == "turn_finished" else "the session ended"

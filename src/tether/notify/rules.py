@@ -19,6 +19,7 @@ from typing import Any
 from tether.errors import ProtocolError
 from tether.notify.contract import (
     MAX_SUMMARY,
+    EventName,
     Notification,
     clip,
     describe_input,
@@ -63,19 +64,8 @@ def from_event(
 _NOTIFYING_KINDS = frozenset({"permission_request", "turn_finished", "exited"})
 
 
-def is_failure(exited: dict[str, Any]) -> bool:
-    """Did the agent end badly (not stopped by tether, and a non-zero code or a signal)?"""
-    code = exited.get("code")
-    return _failed(
-        Exited(
-            code=code if isinstance(code, int) else None,
-            signal=exited.get("signal") or None,
-            reason=exited.get("reason"),
-        )
-    )
-
-
 def _failed(exited: Exited) -> bool:
+    """Did the agent end badly (not stopped by tether, and a non-zero code or a signal)?"""
     if exited.reason == "stopped":
         return False
     return bool(exited.signal) or (exited.code is not None and exited.code != 0)
@@ -172,29 +162,27 @@ def lost(facts: SessionFacts, since: float, now: float) -> Notification:
     )
 
 
-def answered(request: Notification, decision: dict[str, Any], by: str, ts: float) -> Notification:
-    """A request that was notified got its answer: this replaces its notification."""
-    behavior = str(decision.get("behavior") or "")
+def answered(request: Notification, behavior: str, by: str, ts: float) -> Notification:
+    """A request that was notified got its answer (`behavior`, from its decision): this
+    replaces its notification."""
     verb = {"allow": "Allowed", "deny": "Denied", "cancelled": "Withdrawn"}.get(behavior, behavior)
     summary = f"{verb} by {by}" if by and behavior != "cancelled" else f"{verb}"
-    return request.model_copy(
-        update={
-            "event": "permission_answered",
-            "id": f"{request.id}:answered",
-            "title": clip(f"{request.team}: {verb.lower()}", 80),
-            "summary": clip(f"{summary} · {request.summary}", MAX_SUMMARY),
-            "ts": ts,
-            "behavior": behavior,
-            "answered_by": by or None,
-            "allow_url": None,
-            "deny_url": None,
-        }
+    return _follow_up(
+        request,
+        "permission_answered",
+        ts,
+        title=f"{request.team}: {verb.lower()}",
+        summary=summary,
+        behavior=behavior,
+        answered_by=by or None,
+        allow_url=None,
+        deny_url=None,
     )
 
 
 def withdrawn(request: Notification, why: str, ts: float) -> Notification:
     """A notified request ended without an answer (the turn or the session ended)."""
-    return answered(request, {"behavior": "cancelled"}, "", ts).model_copy(
+    return answered(request, "cancelled", "", ts).model_copy(
         update={"summary": clip(f"Withdrawn ({why}) · {request.summary}", MAX_SUMMARY)}
     )
 
@@ -202,12 +190,25 @@ def withdrawn(request: Notification, why: str, ts: float) -> Notification:
 def reminder(request: Notification, waited_s: float, ts: float) -> Notification:
     """A request is still unanswered after `waited_s`."""
     minutes = max(1, round(waited_s / 60))
+    title = f"{request.team} still needs you"
+    return _follow_up(
+        request, "permission_reminder", ts, title=title, summary=f"waiting {minutes} min"
+    )
+
+
+def _follow_up(
+    request: Notification, event: EventName, ts: float, *, title: str, summary: str, **more: Any
+) -> Notification:
+    """A later notification about a notified request (its tag is the request's, so it
+    replaces the first on a device): its id is the request's with the event's last word
+    (`:answered`, `:reminder`), and its summary leads the request's."""
     return request.model_copy(
         update={
-            "event": "permission_reminder",
-            "id": f"{request.id}:reminder",
-            "title": clip(f"{request.team} still needs you", 80),
-            "summary": clip(f"waiting {minutes} min · {request.summary}", MAX_SUMMARY),
+            "event": event,
+            "id": f"{request.id}:{event.removeprefix('permission_')}",
+            "title": clip(title, 80),
+            "summary": clip(f"{summary} · {request.summary}", MAX_SUMMARY),
             "ts": ts,
+            **more,
         }
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from typing import Any
+from typing import TypedDict
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,7 +17,16 @@ from tether.errors import ConfigError
 PREFIX = "s1."
 
 
-def seal(key: bytes, values: dict[str, Any], *, bound_to: str) -> str:
+class SinkSecrets(TypedDict, total=False):
+    """What a sink keeps sealed: a webhook's signing secret, an ntfy access token, a
+    browser's push subscription keys (`p256dh`, `auth`)."""
+
+    secret: str
+    token: str
+    keys: dict[str, str]
+
+
+def seal(key: bytes, values: SinkSecrets, *, bound_to: str) -> str:
     """`values` encrypted; `bound_to` (the sink id) is authenticated too, so a sealed blob
     copied onto another sink's row does not open."""
     nonce = os.urandom(12)
@@ -26,7 +35,7 @@ def seal(key: bytes, values: dict[str, Any], *, bound_to: str) -> str:
     return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
 
-def unseal(key: bytes, text: str, *, bound_to: str) -> dict[str, Any]:
+def unseal(key: bytes, text: str, *, bound_to: str) -> SinkSecrets:
     """The values sealed for `bound_to`, or ConfigError when the key or row does not match."""
     if not text:
         return {}
@@ -40,5 +49,5 @@ def unseal(key: bytes, text: str, *, bound_to: str) -> dict[str, Any]:
             f"the secrets of notification sink {bound_to} do not open with this hub's key",
             hint="the hub's secrets file was replaced; remove the sink and add it again",
         ) from None
-    values: dict[str, Any] = json.loads(plain)
+    values: SinkSecrets = json.loads(plain)
     return values

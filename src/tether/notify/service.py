@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from tether.errors import ConfigError, NotFound
 from tether.notify.addresses import check_destination, check_push_endpoint, parse_sink_url
@@ -20,7 +19,7 @@ from tether.notify.notifier import Notifier
 from tether.notify.prefs import Preferences
 from tether.notify.presence import Visibility
 from tether.notify.records import Delivery, Sink
-from tether.notify.sealing import seal
+from tether.notify.sealing import SinkSecrets, seal
 from tether.notify.sender import Attempt, Keys
 from tether.notify.settings import NotifySettings
 from tether.notify.sinks import ntfy
@@ -92,7 +91,7 @@ class NotifyService:
             raise ConfigError(f"unknown sink kind {kind!r}", hint="use webhook or ntfy")
         await check_destination(url, trusted=trusted)
         sink_id = new_sink_id()
-        values: dict[str, Any] = {}
+        values: SinkSecrets = {}
         if kind == "webhook":
             secret = secret or secrets.token_urlsafe(24)
             if len(secret) < 16:

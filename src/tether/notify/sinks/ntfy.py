@@ -5,7 +5,7 @@ intact. Permission requests get `http` actions that POST their capability URLs."
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Literal, NotRequired, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import tether
@@ -35,9 +35,31 @@ def split_topic(url: str) -> tuple[str, str]:
     return urlunsplit((parts.scheme, parts.netloc, root_path + "/", "", "")), topic
 
 
-def message(note: Notification, topic: str) -> dict[str, Any]:
+class Action(TypedDict):
+    """A button on an ntfy notification: open a link (`view`) or POST to one (`http`)."""
+
+    action: Literal["view", "http"]
+    label: str
+    url: str
+    method: NotRequired[str]
+    clear: NotRequired[bool]
+
+
+class Message(TypedDict):
+    """ntfy's JSON publish format (the fields tether sets)."""
+
+    topic: str
+    title: str
+    message: str
+    tags: list[str]
+    priority: int
+    click: str
+    actions: list[Action]
+
+
+def message(note: Notification, topic: str) -> Message:
     """ntfy's publish JSON for a notification."""
-    actions: list[dict[str, Any]] = []
+    actions: list[Action] = []
     if note.event in PERMISSION_EVENTS and note.allow_url and note.deny_url:
         for label, target in (("Allow", note.allow_url), ("Deny", note.deny_url)):
             actions.append(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
 from urllib.parse import urlsplit
 
 from tether.notify.contract import PERMISSION_EVENTS, Notification
@@ -38,7 +37,7 @@ def topic(note: Notification) -> str:
 
 
 def build(
-    endpoint: str, keys: dict[str, Any], note: Notification, vapid: VapidKey
+    endpoint: str, keys: dict[str, str], note: Notification, vapid: VapidKey
 ) -> OutgoingRequest:
     """The encrypted, signed POST to a browser's push endpoint."""
     from pywebpush import WebPusher
