@@ -38,6 +38,15 @@ class RefreshResult:
     device: Device | None = None
 
 
+def _of_user(select: str, user_id: str | None) -> Op[list[tuple[Any, ...]]]:
+    """The rows of `select` that belong to one user (None: everybody's), oldest first."""
+    if user_id is None:
+        rows = yield Query(select + " ORDER BY created_at", (), ALL)
+    else:
+        rows = yield Query(select + " WHERE user_id=? ORDER BY created_at", (user_id,), ALL)
+    return list(rows)
+
+
 def _device(row: tuple[Any, ...] | None) -> Device | None:
     return Device(*row) if row else None
 
@@ -187,11 +196,7 @@ def touch_device(device_id: str, now: float) -> Op[None]:
 
 def devices(user_id: str | None) -> Op[list[Device]]:
     """Devices of one user (or of everybody), oldest first."""
-    if user_id is None:
-        rows = yield Query(_DEVICE_SELECT + " ORDER BY created_at", (), ALL)
-    else:
-        rows = yield Query(_DEVICE_SELECT + " WHERE user_id=? ORDER BY created_at", (user_id,), ALL)
-    return [Device(*r) for r in rows]
+    return [Device(*r) for r in (yield from _of_user(_DEVICE_SELECT, user_id))]
 
 
 def rotate_refresh(
@@ -255,11 +260,7 @@ def share_by_hash(token_hash: str) -> Op[ShareLink | None]:
 
 def shares(user_id: str | None) -> Op[list[ShareLink]]:
     """Share links of one user (or all), oldest first."""
-    if user_id is None:
-        rows = yield Query(_SHARE_SELECT + " ORDER BY created_at", (), ALL)
-    else:
-        rows = yield Query(_SHARE_SELECT + " WHERE user_id=? ORDER BY created_at", (user_id,), ALL)
-    return [ShareLink(*r) for r in rows]
+    return [ShareLink(*r) for r in (yield from _of_user(_SHARE_SELECT, user_id))]
 
 
 def revoke_share(share_id: str, now: float) -> Op[None]:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 from urllib.parse import urlsplit
 
 from tether.notify.contract import Notification
-
-SinkKind = Literal["webhook", "ntfy", "webpush"]
-SINK_KINDS: tuple[str, ...] = get_args(SinkKind)
 
 
 @dataclass(frozen=True, slots=True)
