@@ -13,7 +13,7 @@ goes out, so two racing POSTs (or a replay) can never both decide.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from tether.errors import Conflict, NotFound
 from tether.notify.capability import Capability, CapabilityRefused, verify
@@ -21,6 +21,16 @@ from tether.notify.db import NotifyDb
 from tether.notify.hubview import HubView
 from tether.notify.records import Sink
 from tether.notify.sender import Keys
+
+
+class AnswerBody(TypedDict):
+    """The JSON answer to a POST of a capability link."""
+
+    status: int
+    message: str
+    session: str | None
+    request_id: str | None
+    behavior: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +46,7 @@ class Answer:
     tool: str | None = None
     input: dict[str, Any] = field(default_factory=dict)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> AnswerBody:
         """The JSON answer to a POST."""
         return {
             "status": self.status,

@@ -9,8 +9,13 @@ through `SessionTracker`, so the hub, a viewer and a test all agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
+
+EventJson = Mapping[str, object]
+"""An event payload as it came (docs/protocol.md): untrusted, so every value is checked
+before it is used."""
 
 
 class SessionState(StrEnum):
@@ -58,7 +63,7 @@ class Spent:
         self.output_tokens = 0
         self.cost: float | None = None
 
-    def add(self, payload: dict[str, Any]) -> None:
+    def add(self, payload: EventJson) -> None:
         """Count one `turn_finished` (what it lacks counts as nothing)."""
         usage = payload.get("usage")
         if isinstance(usage, dict):
@@ -90,7 +95,7 @@ class SessionTracker:
         self.terminal: dict[str, Any] | None = None
         """Terminal sessions: size, the seq of the latest snapshot, whether a console is on."""
 
-    def apply(self, seq: int, payload: dict[str, Any]) -> SessionState:
+    def apply(self, seq: int, payload: EventJson) -> SessionState:
         """Apply one event (in seq order) and return the new state."""
         self.last_seq = max(self.last_seq, seq)
         kind = payload.get("kind")
@@ -132,18 +137,20 @@ class SessionTracker:
         reason = self.exit_reason or ""
         return self.exit_code == 0 or reason.startswith(SLEEP_REASONS)
 
-    def _apply_terminal(self, seq: int, payload: dict[str, Any]) -> None:
+    def _apply_terminal(self, seq: int, payload: EventJson) -> None:
         terminal = dict(self.terminal or {"snapshot_seq": 0, "console": False})
         for name in ("cols", "rows"):
-            if isinstance(payload.get(name), int):
-                terminal[name] = payload[name]
+            size = payload.get(name)
+            if isinstance(size, int):
+                terminal[name] = size
         if payload.get("kind") == "terminal_snapshot":
             terminal["snapshot_seq"] = seq
-        if isinstance(payload.get("console"), bool):
-            terminal["console"] = payload["console"]
+        console = payload.get("console")
+        if isinstance(console, bool):
+            terminal["console"] = console
         self.terminal = terminal
 
-    def _apply_status(self, payload: dict[str, Any]) -> None:
+    def _apply_status(self, payload: EventJson) -> None:
         if self.state is SessionState.EXITED and payload.get("state") == SessionState.STARTING:
             # The session is being resumed: a new agent process continues the same log.
             self.exit_code = None
