@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import secrets
 import subprocess
 import sys
@@ -31,9 +30,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_deploy import Deployment, child_env, pairing_code, wait_healthy, wait_runner
+from e2e_deploy import Deployment, child_env, start_hub, start_runner, tether, wait_runner
 from e2e_deploy import write_config as e2e_config
 from e2e_procs import BenchError, Proc, free_port, python_argv, tether_argv
+from e2e_report import exit_status
 
 from e2e import flood, paced, pressure_now
 
@@ -77,32 +77,11 @@ async def database(server: str) -> AsyncIterator[str]:
             await admin.close()
 
 
-@contextlib.asynccontextmanager
-async def hub_and_runner(root: Path, store: str | None) -> AsyncIterator[Deployment]:
+def hub_and_runner(
+    root: Path, store: str | None
+) -> contextlib.AbstractAsyncContextManager[Deployment]:
     """`tether hub` (on `store`) and a paired `tether runner`, on a free port."""
-    config = e2e_config(root, 16)
-    hub_home = root / "hub-home"
-    env = child_env(hub_home)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    procs: list[Proc] = []
-    try:
-        hub = Proc("tether-hub", hub_argv(store, hub_home, port), env, root, stdout_to_log=True)
-        procs.append(await hub.start())
-        await wait_healthy(url, hub)
-        code = await pairing_code(url, hub_home, env, root)
-        runner_home = root / "runner-home"
-        argv = tether_argv(
-            "runner", "--hub", url, "--pair", code, "--config", str(config),
-            "--data-dir", str(runner_home), "--runner-id", "bench",
-        )  # fmt: skip
-        runner = Proc("tether-runner", argv, child_env(runner_home), root, stdout_to_log=True)
-        procs.append(await runner.start())
-        await wait_runner(url, hub_home, runner)
-        yield Deployment("split", url, hub_home, env, {"hub": hub.pid, "runner": runner.pid})
-    finally:
-        for proc in reversed(procs):
-            await proc.stop()
+    return tether("split", root, 16, hub_argv=lambda home, port: hub_argv(store, home, port))
 
 
 @contextlib.asynccontextmanager
@@ -120,20 +99,11 @@ async def replicas_and_runner(root: Path, store: str, count: int = 3) -> AsyncIt
             env = {**child_env(home), "TETHER_SECRETS_FILE": secrets_file}
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            hub = Proc(f"tether-hub{i}", hub_argv(store, home, port), env, root, stdout_to_log=True)
-            procs.append(await hub.start())
-            await wait_healthy(url, hub)
+            await start_hub(f"tether-hub{i}", hub_argv(store, home, port), env, root, url, procs)
             homes.append(home)
             urls.append(url)
             envs.append(env)
-        code = await pairing_code(urls[0], homes[0], envs[0], root)
-        runner_home = root / "runner-home"
-        argv = tether_argv(
-            "runner", "--hub", urls[0], "--pair", code, "--config", str(config),
-            "--data-dir", str(runner_home), "--runner-id", "bench",
-        )  # fmt: skip
-        runner = Proc("tether-runner", argv, child_env(runner_home), root, stdout_to_log=True)
-        procs.append(await runner.start())
+        runner = await start_runner(urls[0], homes[0], envs[0], config, root, procs)
         await wait_runner(urls[-1], homes[-1], runner)
         pids = {"hub": procs[-2].pid, "runner": runner.pid}
         yield Deployment("split", urls[-1], homes[-1], envs[-1], pids)
@@ -246,10 +216,7 @@ def main() -> int:
         "\nPostgreSQL, 3 hubs: the runner on the first replica, the viewer on the third, so"
         " every event crosses replicas through the database (NOTIFY, then a read)."
     )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-    ok = all("error" not in f and f.get("once") for run in results.values() for f in run.values())
-    return 0 if ok else 1
+    return exit_status(results, args.json)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
 import statistics
@@ -51,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_deploy import DEPLOYS, Deployment, relay, tether
 from e2e_procs import BenchError, Proc, Profiler, cpu_seconds, memory_mb, python_argv
-from e2e_report import deliveries, table
+from e2e_report import deliveries, exit_status, table
 
 SCENARIOS = ("flood", "paced", "followers", "scale")
 WARMUP_LINES = 2000
@@ -140,40 +139,39 @@ def profiler_for(dep: Deployment, args: argparse.Namespace) -> Profiler | None:
     return Profiler(args.profile, args.native, args.profile_rate)
 
 
+def paced_phases(args: argparse.Namespace) -> list[str]:
+    """A second of warm-up at --rate, then --repeat runs of --rate lines/s for --seconds."""
+    count = int(args.rate * args.seconds)
+    phases = [f"pace:w0:{int(args.rate)}:{args.rate}"]
+    return phases + [f"pace:p{i}:{count}:{args.rate}" for i in range(args.repeat)]
+
+
+async def viewed(
+    name: str, dep: Deployment, root: Path, args: argparse.Namespace, phases: list[str], **kw: Any
+) -> dict[str, Any]:
+    """The figures of the viewers of run `name` through `phases` (profiled with --profile)."""
+    results = await run_viewers(
+        dep, root, f"{name}-{dep.kind}", phases, profiler=profiler_for(dep, args), **kw
+    )
+    return combine(results, dep)
+
+
 async def flood(dep: Deployment, root: Path, args: argparse.Namespace) -> dict[str, Any]:
     """--lines lines as fast as they come."""
     phases = [f"flood:w0:{WARMUP_LINES}"]
     phases += [f"flood:m{i}:{args.lines}" for i in range(args.repeat)]
-    results = await run_viewers(
-        dep, root, f"flood-{dep.kind}", phases, profiler=profiler_for(dep, args)
-    )
-    return combine(results, dep)
+    return await viewed("flood", dep, root, args, phases)
 
 
 async def paced(dep: Deployment, root: Path, args: argparse.Namespace) -> dict[str, Any]:
     """--rate lines/s for --seconds."""
-    count = int(args.rate * args.seconds)
-    phases = [f"pace:w0:{int(args.rate)}:{args.rate}"]
-    phases += [f"pace:p{i}:{count}:{args.rate}" for i in range(args.repeat)]
-    results = await run_viewers(
-        dep, root, f"paced-{dep.kind}", phases, profiler=profiler_for(dep, args)
-    )
-    return combine(results, dep)
+    return await viewed("paced", dep, root, args, paced_phases(args))
 
 
 async def followers(dep: Deployment, root: Path, args: argparse.Namespace) -> dict[str, Any]:
     """--followers followers of one session, a flood of --follower-lines."""
     phases = ["flood:w0:200"] + [f"flood:m{i}:{args.follower_lines}" for i in range(args.repeat)]
-    results = await run_viewers(
-        dep,
-        root,
-        f"followers-{dep.kind}",
-        phases,
-        viewers=args.followers,
-        follow=True,
-        profiler=profiler_for(dep, args),
-    )
-    return combine(results, dep)
+    return await viewed("followers", dep, root, args, phases, viewers=args.followers, follow=True)
 
 
 async def scale(dep: Deployment, root: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -191,13 +189,7 @@ async def scale(dep: Deployment, root: Path, args: argparse.Namespace) -> dict[s
         await asyncio.sleep(2)  # let the start-up events settle
         steady = memory_mb(dep.hub_pid)["rss"]
         runner = memory_mb(dep.pids["runner"])["rss"] if "runner" in dep.pids else None
-        count = int(args.rate * args.seconds)
-        phases = [f"pace:w0:{int(args.rate)}:{args.rate}"]
-        phases += [f"pace:p{i}:{count}:{args.rate}" for i in range(args.repeat)]
-        results = await run_viewers(
-            dep, root, f"scale-{dep.kind}", phases, profiler=profiler_for(dep, args)
-        )
-        fig = combine(results, dep)
+        fig = await viewed("scale", dep, root, args, paced_phases(args))
         fig["rss_mb"] = max(steady, memory_mb(dep.hub_pid)["rss"])
         fig["setup_s"] = ready["seconds"]
         if runner is not None:
@@ -344,10 +336,7 @@ def main() -> int:
     print(table(results, args.deploy))
     print("\ndelivery check:")
     print(deliveries(results))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
-    ok = all("error" not in f and f.get("once") for s in results.values() for f in s.values())
-    return 0 if ok else 1
+    return exit_status(results, args.json)
 
 
 if __name__ == "__main__":

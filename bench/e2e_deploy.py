@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,9 +124,42 @@ async def pairing_code(url: str, home: Path, env: dict[str, str], log_dir: Path)
     raise BenchError(f"`tether pair new` did not give a pairing code{cli.tail()}")
 
 
+async def start_hub(
+    name: str, argv: list[str], env: dict[str, str], root: Path, url: str, procs: list[Proc]
+) -> Proc:
+    """Start a hub process (`tether hub` or `tether up`) and wait until `url` is healthy.
+    It is added to `procs`, which the caller stops."""
+    hub = Proc(name, argv, env, root, stdout_to_log=True)
+    procs.append(await hub.start())
+    await wait_healthy(url, hub)
+    return hub
+
+
+async def start_runner(
+    url: str, hub_home: Path, env: dict[str, str], config: Path, root: Path, procs: list[Proc]
+) -> Proc:
+    """A `tether runner` for `config`, paired by the hub machine's CLI (`hub_home`, `env`)
+    through the hub at `url`, started and added to `procs` (the caller waits for it)."""
+    code = await pairing_code(url, hub_home, env, root)
+    runner_home = root / "runner-home"
+    argv = tether_argv(
+        "runner", "--hub", url, "--pair", code, "--config", str(config),
+        "--data-dir", str(runner_home), "--runner-id", "bench",
+    )  # fmt: skip
+    runner = Proc("tether-runner", argv, child_env(runner_home), root, stdout_to_log=True)
+    procs.append(await runner.start())
+    return runner
+
+
 @contextlib.asynccontextmanager
-async def tether(kind: str, root: Path, max_processes: int) -> AsyncIterator[Deployment]:
-    """`tether up`, or `tether hub` + a paired `tether runner`, on a free port."""
+async def tether(
+    kind: str,
+    root: Path,
+    max_processes: int,
+    hub_argv: Callable[[Path, int], list[str]] | None = None,
+) -> AsyncIterator[Deployment]:
+    """`tether up`, or `tether hub` + a paired `tether runner`, on a free port
+    (`hub_argv(data_dir, port)`: the hub's command line, when not the plain `tether hub`)."""
     config = write_config(root, max_processes)
     hub_home = root / "hub-home"
     env = child_env(hub_home)
@@ -138,24 +171,16 @@ async def tether(kind: str, root: Path, max_processes: int) -> AsyncIterator[Dep
             argv = tether_argv(
                 "up", "--config", str(config), "--data-dir", str(hub_home), "--port", str(port)
             )
-            hub = Proc("tether-up", argv, env, root, stdout_to_log=True)
-            procs.append(await hub.start())
-            await wait_healthy(url, hub)
+            hub = await start_hub("tether-up", argv, env, root, url, procs)
             await wait_runner(url, hub_home, hub)
             yield Deployment(kind, url, hub_home, env, {"hub": hub.pid})
             return
-        argv = tether_argv("hub", "--data-dir", str(hub_home), "--port", str(port))
-        hub = Proc("tether-hub", argv, env, root, stdout_to_log=True)
-        procs.append(await hub.start())
-        await wait_healthy(url, hub)
-        code = await pairing_code(url, hub_home, env, root)
-        runner_home = root / "runner-home"
-        argv = tether_argv(
-            "runner", "--hub", url, "--pair", code, "--config", str(config),
-            "--data-dir", str(runner_home), "--runner-id", "bench",
-        )  # fmt: skip
-        runner = Proc("tether-runner", argv, child_env(runner_home), root, stdout_to_log=True)
-        procs.append(await runner.start())
+        if hub_argv is None:
+            argv = tether_argv("hub", "--data-dir", str(hub_home), "--port", str(port))
+        else:
+            argv = hub_argv(hub_home, port)
+        hub = await start_hub("tether-hub", argv, env, root, url, procs)
+        runner = await start_runner(url, hub_home, env, config, root, procs)
         await wait_runner(url, hub_home, runner)
         yield Deployment(kind, url, hub_home, env, {"hub": hub.pid, "runner": runner.pid})
     finally:

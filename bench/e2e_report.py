@@ -3,8 +3,10 @@ tether / relay, and the issue's target beside it."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from e2e_deploy import DEPLOYS
@@ -118,6 +120,15 @@ def deliveries(results: dict[str, dict[str, dict[str, Any]]]) -> str:
                 word = "every line once, in order" if fig.get("once") else "LINES LOST/DUPLICATED"
                 out.append(f"  {scenario:<10} {kind:<6} {word} ({fig.get('checked', '')})")
     return "\n".join(out)
+
+
+def exit_status(results: dict[str, dict[str, dict[str, Any]]], json_path: Path | None) -> int:
+    """Write the figures to `json_path` (--json, when given); 0 when every run measured and
+    delivered every line exactly once, else 1."""
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2, default=str))
+    ok = all("error" not in f and f.get("once") for run in results.values() for f in run.values())
+    return 0 if ok else 1
 
 
 def _figure(fig: dict[str, Any] | None, key: str) -> float | None:

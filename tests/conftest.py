@@ -34,22 +34,9 @@ def _isolated_home(
 @pytest.fixture(params=["sqlite", "postgres"])
 async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     """An open, empty store of each kind (PostgreSQL: a fresh database, dropped after)."""
-    from tests.support.pg import pg_database
-    from tether.store.postgres import PostgresStore
+    from tests.support.stores import opened, pg_store
     from tether.store.sqlite import SqliteStore
 
-    if request.param == "sqlite":
-        store: Any = SqliteStore(tmp_path / "tether.db")
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    async with pg_database() as dsn:
-        store = PostgresStore(dsn)
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.close()
+    kind = opened(SqliteStore(tmp_path / "tether.db")) if request.param == "sqlite" else pg_store()
+    async with kind as store:
+        yield store

@@ -4,11 +4,22 @@ its permission requests, collect its events until the turn ends."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from tests.support.hub import wait_for_event
 from tests.support.timing import scaled
 from tether.client import HubClient, RemoteSession
+from tether.config import TeamConfig
+
+
+def agent_team(
+    tmp_path: Path, agent: str, command: list[str], env: dict[str, str], **options: Any
+) -> TeamConfig:
+    """A team named after its `agent`, working in `tmp_path/work`, running `command`."""
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return TeamConfig(name=agent, path=str(work), agent=agent, command=command, env=env, **options)
 
 
 async def next_event(remote: RemoteSession, kind: str, timeout: float = 60.0) -> dict[str, Any]:

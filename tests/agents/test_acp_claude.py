@@ -4,19 +4,18 @@ denied by the remote owner, an interrupt, and `session/load` in a new process.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.agents.flow import next_event, of_kind, run_turn, stop_session, texts
+from tests.agents.flow import agent_team, next_event, of_kind, run_turn, stop_session, texts
 from tests.support.anthropic_api import Reply, ScriptedAnthropicAPI
 from tests.support.claude_env import claude_env
-from tests.support.hub import running_hub
+from tests.support.hub import serving_teams
 from tests.support.timing import scaled
 from tether.agents.detect import find_agent_binary
-from tether.config import TeamConfig, TetherConfig
+from tether.config import TeamConfig
 
 ACP_BIN = find_agent_binary("claude-code-acp") or (
     "/work/npmtools/node_modules/.bin/claude-code-acp"
@@ -32,17 +31,8 @@ def api() -> Iterator[ScriptedAnthropicAPI]:
         yield server
 
 
-def acp_config(tmp_path: Path, api: ScriptedAnthropicAPI) -> TetherConfig:
-    work = tmp_path / "work"
-    work.mkdir(exist_ok=True)
-    team = TeamConfig(
-        name="acp",
-        path=str(work),
-        agent="acp",
-        command=[str(ACP_BIN)],
-        env=claude_env(api.url, tmp_path / "home"),
-    )
-    return TetherConfig(teams={"acp": team})
+def acp_team(tmp_path: Path, api: ScriptedAnthropicAPI) -> TeamConfig:
+    return agent_team(tmp_path, "acp", [str(ACP_BIN)], claude_env(api.url, tmp_path / "home"))
 
 
 async def test_turn_allow_deny_interrupt_and_load(
@@ -57,8 +47,7 @@ async def test_turn_allow_deny_interrupt_and_load(
         Reply.text("x" * 4000, chunk_delay=0.2, chunk_size=10),
         Reply.text("after load"),
     )
-    config = acp_config(tmp_path, api)
-    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
+    async with serving_teams(tmp_path / "hub", acp_team(tmp_path, api)) as (hub, client):
         session = await client.start("acp")
         async with hub.session(session["id"]) as remote:
             first = await run_turn(remote, "remember BANANA")
@@ -78,7 +67,7 @@ async def test_turn_allow_deny_interrupt_and_load(
             assert of_kind(denied, "tool_result")[0]["is_error"] is True
 
             await remote.send_message("write a long story")
-            await asyncio.to_thread(api.wait_for_requests, 5, scaled(60))
+            await api.async_wait_for_requests(5, scaled(60))
             await remote.interrupt()
             finished = await next_event(remote, "turn_finished")
             assert finished["status"] == "interrupted"

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hub import running_hub, wait_for_event
+from tests.support.hub import serving_teams, team_session, wait_for_event
 from tether.agents.claude_launch import (
     claude_argv,
     claude_env,
     is_valid_agent_session_id,
 )
 from tether.agents.redaction import redact, secret_values
-from tether.config import TeamConfig, TetherConfig
+from tether.config import TeamConfig
 from tether.errors import Conflict
 
 CLAUDE = ("claude",)
@@ -71,8 +71,7 @@ def test_secrets_are_redacted_from_agent_output() -> None:
 
 async def test_missing_binary_refuses_the_start_with_the_reason(tmp_path: Path) -> None:
     team = TeamConfig(name="c", path=str(tmp_path), agent="claude", command=["no-such-claude-xyz"])
-    config = TetherConfig(teams={"c": team})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+    async with serving_teams(tmp_path, team) as (_hub, client):
         # The runner's probe found it missing: the hub refuses at once, no session.
         with pytest.raises(Conflict) as refused:
             await client.start("c")
@@ -90,13 +89,10 @@ async def test_a_line_that_is_not_json_is_reported_and_the_session_goes_on(
     team = TeamConfig(
         name="c", path=str(tmp_path), agent="claude", command=[sys.executable, "-c", banner]
     )
-    async with running_hub(tmp_path, TetherConfig(teams={"c": team})) as hub:
-        async with hub.client() as client:
-            session = await client.start("c")
-        async with hub.session(session["id"]) as remote:
-            error = await wait_for_event(remote, "error")
-            await remote.send_message("hello")
-            finished = await wait_for_event(remote, "turn_finished")
+    async with team_session(tmp_path, team) as session:
+        error = await wait_for_event(session.remote, "error")
+        await session.remote.send_message("hello")
+        finished = await wait_for_event(session.remote, "turn_finished")
     assert "not a JSON object" in str(error["message"])
     assert "Welcome to the agent!" in str(error["message"])
     assert finished["status"] == "success"
@@ -109,12 +105,9 @@ async def test_a_crash_mid_session_is_exited_with_its_code(tmp_path: Path) -> No
         agent="claude",
         command=[sys.executable, "-m", "tether.agents.demo_agent"],
     )
-    config = TetherConfig(teams={"c": team})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
-        session = await client.start("c")
-        async with hub.session(session["id"]) as remote:
-            await remote.send_message("exit 7")
-            exited = await wait_for_event(remote, "exited")
-        info = await client.session(session["id"])
+    async with team_session(tmp_path, team) as session:
+        await session.remote.send_message("exit 7")
+        exited = await wait_for_event(session.remote, "exited")
+        info = await session.client.session(session.id)
     assert exited["code"] == 7 and "reason" in exited
     assert info["state"] == "exited" and info["exit_code"] == 7

@@ -13,47 +13,40 @@ from pathlib import Path
 import pytest
 
 from tests.support.anthropic_api import Reply, ScriptedAnthropicAPI
-from tests.support.claude_env import claude_argv, claude_env, find_claude_binary
+from tests.support.claude_env import claude_argv, claude_env
 from tests.support.claude_hub import (
-    SKIP_REASON,
+    NEEDS_CLAUDE,
     TEAM,
     claude_hub,
+    claude_session,
     events_of,
     run_tether,
-    started,
 )
 from tests.support.hub import wait_for_event
 from tests.support.timing import scaled
 from tether.errors import Conflict
 
-pytestmark = [
-    pytest.mark.claude,
-    pytest.mark.skipif(find_claude_binary() is None, reason=SKIP_REASON),
-]
+pytestmark = NEEDS_CLAUDE
 
 
 async def test_resume_after_the_process_exited(tmp_path: Path, api: ScriptedAnthropicAPI) -> None:
     api.script(Reply.text("noted: 42"), Reply.text("the number was 42"))
-    async with claude_hub(tmp_path, api) as hub:
-        session_id, remote, idle = await started(hub)
-        try:
-            await remote.send_message("remember the number 42")
-            await wait_for_event(remote, "turn_finished", status="success")
-            async with hub.client() as client:
-                await client.stop(session_id)
-            exited = await wait_for_event(remote, "exited")
-            async with hub.client() as client:
-                # Ended cleanly: a message would wake it (tests/hub); here `tether resume` does.
-                assert (await client.session(session_id))["asleep"] is True
+    async with claude_session(tmp_path, api) as (hub, session_id, remote, idle):
+        await remote.send_message("remember the number 42")
+        await wait_for_event(remote, "turn_finished", status="success")
+        async with hub.client() as client:
+            await client.stop(session_id)
+        exited = await wait_for_event(remote, "exited")
+        async with hub.client() as client:
+            # Ended cleanly: a message would wake it (tests/hub); here `tether resume` does.
+            assert (await client.session(session_id))["asleep"] is True
 
-            code, out, err = await run_tether(
-                hub, "resume", session_id, "--prompt", "what was the number?"
-            )
-            assert code == 0, out + err
-            again = await wait_for_event(remote, "status", state="idle")
-            finished = await wait_for_event(remote, "turn_finished")
-        finally:
-            await remote.close()
+        code, out, err = await run_tether(
+            hub, "resume", session_id, "--prompt", "what was the number?"
+        )
+        assert code == 0, out + err
+        again = await wait_for_event(remote, "status", state="idle")
+        finished = await wait_for_event(remote, "turn_finished")
         events = await events_of(hub, session_id)
         async with hub.client() as client:
             info = await client.session(session_id)
@@ -75,30 +68,26 @@ async def test_killed_from_outside_exits_with_its_code(
     tmp_path: Path, api: ScriptedAnthropicAPI
 ) -> None:
     api.script(Reply.text("x " * 3000, chunk_delay=0.1, chunk_size=10))
-    async with claude_hub(tmp_path, api) as hub:
-        session_id, remote, _idle = await started(hub)
-        try:
-            assert hub.runner is not None
-            pid = hub.runner.supervisor.sessions[session_id].adapter.pid  # type: ignore[union-attr]
-            os.kill(pid, signal.SIGTERM)
-            exited = await wait_for_event(remote, "exited")
-            assert exited["code"] == 143
-            async with hub.client() as client:
-                info = await client.session(session_id)
-                assert info["state"] == "exited" and info["exit_code"] == 143
-                # Not hung: a message is refused at once, and the session can be resumed.
-                with pytest.raises(Conflict):
-                    await client.send(session_id, "anyone?")
-                await client.resume(session_id)
-            await wait_for_event(remote, "status", state="idle")
-            # Killed hard in the middle of a turn.
-            await remote.send_message("talk")
-            await api.async_wait_for_requests(1, timeout=scaled(30))
-            pid = hub.runner.supervisor.sessions[session_id].adapter.pid  # type: ignore[union-attr]
-            os.kill(pid, signal.SIGKILL)
-            killed = await wait_for_event(remote, "exited")
-        finally:
-            await remote.close()
+    async with claude_session(tmp_path, api) as (hub, session_id, remote, _idle):
+        assert hub.runner is not None
+        pid = hub.runner.supervisor.sessions[session_id].adapter.pid  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGTERM)
+        exited = await wait_for_event(remote, "exited")
+        assert exited["code"] == 143
+        async with hub.client() as client:
+            info = await client.session(session_id)
+            assert info["state"] == "exited" and info["exit_code"] == 143
+            # Not hung: a message is refused at once, and the session can be resumed.
+            with pytest.raises(Conflict):
+                await client.send(session_id, "anyone?")
+            await client.resume(session_id)
+        await wait_for_event(remote, "status", state="idle")
+        # Killed hard in the middle of a turn.
+        await remote.send_message("talk")
+        await api.async_wait_for_requests(1, timeout=scaled(30))
+        pid = hub.runner.supervisor.sessions[session_id].adapter.pid  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGKILL)
+        killed = await wait_for_event(remote, "exited")
         async with hub.client() as client:
             info = await client.session(session_id)
     assert killed["code"] is None and killed["signal"] == signal.SIGKILL

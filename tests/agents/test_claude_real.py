@@ -14,45 +14,37 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_api import Reply, ScriptedAnthropicAPI, tool_result_text
-from tests.support.claude_env import find_claude_binary
 from tests.support.claude_hub import (
-    SKIP_REASON,
+    NEEDS_CLAUDE,
     TEAM,
     claude_hub,
+    claude_session,
     events_of,
     project,
     run_tether,
     script_touch,
-    started,
 )
 from tests.support.hub import wait_for_event
 from tests.support.timing import scaled
 from tether.errors import Forbidden, NotFound
 
-pytestmark = [
-    pytest.mark.claude,
-    pytest.mark.skipif(find_claude_binary() is None, reason=SKIP_REASON),
-]
+pytestmark = NEEDS_CLAUDE
 
 
 async def test_text_turn_and_session_id_known_up_front(
     tmp_path: Path, api: ScriptedAnthropicAPI
 ) -> None:
     api.script(Reply.text("hi there"))
-    async with claude_hub(tmp_path, api) as hub:
-        session_id, remote, idle = await started(hub)
-        try:
-            # Known before the first turn (system/init only comes after it).
-            agent_session_id = str(idle["agent_session_id"])
-            uuid.UUID(agent_session_id)
-            assert idle["permission_mode"] == "default"
-            async with hub.client() as client:
-                assert (await client.session(session_id))["agent_session_id"] == agent_session_id
-            await remote.send_message("say hi")
-            message = await wait_for_event(remote, "agent_message")
-            finished = await wait_for_event(remote, "turn_finished")
-        finally:
-            await remote.close()
+    async with claude_session(tmp_path, api) as (hub, session_id, remote, idle):
+        # Known before the first turn (system/init only comes after it).
+        agent_session_id = str(idle["agent_session_id"])
+        uuid.UUID(agent_session_id)
+        assert idle["permission_mode"] == "default"
+        async with hub.client() as client:
+            assert (await client.session(session_id))["agent_session_id"] == agent_session_id
+        await remote.send_message("say hi")
+        message = await wait_for_event(remote, "agent_message")
+        finished = await wait_for_event(remote, "turn_finished")
     assert message["text"] == "hi there"
     assert finished["status"] == "success" and finished["result"] == "hi there"
     assert api.main_requests[0].headers["x-claude-code-session-id"] == agent_session_id
@@ -98,19 +90,13 @@ async def test_bash_denied_by_owner_agent_is_told(
         Reply.tool_use("Bash", {"command": f"touch {target}"}),
         Reply.text("OK, I will not create it."),
     )
-    async with claude_hub(tmp_path, api) as hub:
-        _session_id, remote, _idle = await started(hub)
-        try:
-            await remote.send_message("create never.txt")
-            request = await wait_for_event(remote, "permission_request")
-            assert request["tool"] == "Bash"
-            assert request["input"]["command"] == f"touch {target}"
-            await remote.decide_permission(
-                str(request["request_id"]), "deny", "not in this repository"
-            )
-            finished = await wait_for_event(remote, "turn_finished")
-        finally:
-            await remote.close()
+    async with claude_session(tmp_path, api) as (_hub, _session_id, remote, _idle):
+        await remote.send_message("create never.txt")
+        request = await wait_for_event(remote, "permission_request")
+        assert request["tool"] == "Bash"
+        assert request["input"]["command"] == f"touch {target}"
+        await remote.decide_permission(str(request["request_id"]), "deny", "not in this repository")
+        finished = await wait_for_event(remote, "turn_finished")
     assert not target.exists()
     assert finished["status"] == "success"
     told = api.main_requests[1].tool_results()[0]
@@ -121,18 +107,14 @@ async def test_bash_denied_by_owner_agent_is_told(
 async def test_interrupt_in_the_middle_of_a_turn(tmp_path: Path, api: ScriptedAnthropicAPI) -> None:
     long_text = " ".join(f"word{i}" for i in range(2000))
     api.script(Reply.text(long_text, chunk_delay=0.1, chunk_size=20), Reply.text("still here"))
-    async with claude_hub(tmp_path, api) as hub:
-        _session_id, remote, _idle = await started(hub)
-        try:
-            await remote.send_message("talk a lot")
-            await api.async_wait_for_requests(1, timeout=scaled(30))
-            await remote.interrupt()
-            interrupted = await wait_for_event(remote, "turn_finished")
-            # The process stays alive and takes the next turn.
-            await remote.send_message("are you there?")
-            finished = await wait_for_event(remote, "turn_finished")
-        finally:
-            await remote.close()
+    async with claude_session(tmp_path, api) as (_hub, _session_id, remote, _idle):
+        await remote.send_message("talk a lot")
+        await api.async_wait_for_requests(1, timeout=scaled(30))
+        await remote.interrupt()
+        interrupted = await wait_for_event(remote, "turn_finished")
+        # The process stays alive and takes the next turn.
+        await remote.send_message("are you there?")
+        finished = await wait_for_event(remote, "turn_finished")
     assert interrupted["status"] == "interrupted"
     assert finished["status"] == "success" and finished["result"] == "still here"
     assert api.main_requests[0].completed is False  # the stream was abandoned
@@ -141,10 +123,8 @@ async def test_interrupt_in_the_middle_of_a_turn(tmp_path: Path, api: ScriptedAn
 async def test_follower_sees_request_and_late_owner_answers_it(
     tmp_path: Path, api: ScriptedAnthropicAPI
 ) -> None:
-    target = project(tmp_path) / "late.txt"
-    script_touch(api, target, then="created")
-    async with claude_hub(tmp_path, api) as hub:
-        session_id, owner, _idle = await started(hub)
+    target = script_touch(api, tmp_path, "late.txt", then="created")
+    async with claude_session(tmp_path, api) as (hub, session_id, owner, _idle):
         announced: list[dict[str, Any]] = []
         follower = await hub.session(
             session_id, follow=True, on_permission_request=announced.append
@@ -182,10 +162,8 @@ async def test_follower_sees_request_and_late_owner_answers_it(
 async def test_permission_mode_changed_from_a_viewer(
     tmp_path: Path, api: ScriptedAnthropicAPI
 ) -> None:
-    target = project(tmp_path) / "auto.txt"
-    script_touch(api, target, then="done")
-    async with claude_hub(tmp_path, api) as hub:
-        session_id, owner, _idle = await started(hub)
+    target = script_touch(api, tmp_path, "auto.txt", then="done")
+    async with claude_session(tmp_path, api) as (hub, session_id, owner, _idle):
         follower = await hub.session(session_id, follow=True).connect()
         try:
             with pytest.raises(Forbidden, match="read-only"):
@@ -205,7 +183,6 @@ async def test_permission_mode_changed_from_a_viewer(
             await wait_for_event(owner, "status", permission_mode="default")
         finally:
             await follower.close()
-            await owner.close()
         events = await events_of(hub, session_id)
     assert finished["status"] == "success"
     assert "permission_request" not in [e["kind"] for e in events]
@@ -215,15 +192,11 @@ async def test_permission_mode_changed_from_a_viewer(
 async def test_skip_permissions_starts_in_bypass_mode(
     tmp_path: Path, api: ScriptedAnthropicAPI
 ) -> None:
-    target = project(tmp_path) / "bypass.txt"
-    script_touch(api, target, then="done")
-    async with claude_hub(tmp_path, api, skip_permissions=True) as hub:
-        session_id, remote, idle = await started(hub)
-        try:
-            await remote.send_message("touch bypass.txt")
-            finished = await wait_for_event(remote, "turn_finished")
-        finally:
-            await remote.close()
+    target = script_touch(api, tmp_path, "bypass.txt", then="done")
+    async with claude_session(tmp_path, api, skip_permissions=True) as claude:
+        hub, session_id, remote, idle = claude
+        await remote.send_message("touch bypass.txt")
+        finished = await wait_for_event(remote, "turn_finished")
         events = await events_of(hub, session_id)
     assert idle["permission_mode"] == "bypassPermissions"
     assert finished["status"] == "success" and target.exists()
@@ -233,23 +206,18 @@ async def test_skip_permissions_starts_in_bypass_mode(
 async def test_interrupt_while_a_prompt_is_pending_cancels_it(
     tmp_path: Path, api: ScriptedAnthropicAPI
 ) -> None:
-    target = project(tmp_path) / "cancelled.txt"
-    script_touch(api, target, then="next")
-    async with claude_hub(tmp_path, api) as hub:
-        session_id, remote, _idle = await started(hub)
-        try:
-            await remote.send_message("create cancelled.txt")
-            request = await wait_for_event(remote, "permission_request")
-            await remote.interrupt()
-            cancelled = await wait_for_event(remote, "permission_decision")
-            finished = await wait_for_event(remote, "turn_finished")
-            async with hub.client() as client:
-                info = await client.session(session_id)
-                # The request is gone: answering it now is refused, not lost in the agent.
-                with pytest.raises(NotFound):
-                    await client.decide(session_id, str(request["request_id"]), "allow")
-        finally:
-            await remote.close()
+    target = script_touch(api, tmp_path, "cancelled.txt", then="next")
+    async with claude_session(tmp_path, api) as (hub, session_id, remote, _idle):
+        await remote.send_message("create cancelled.txt")
+        request = await wait_for_event(remote, "permission_request")
+        await remote.interrupt()
+        cancelled = await wait_for_event(remote, "permission_decision")
+        finished = await wait_for_event(remote, "turn_finished")
+        async with hub.client() as client:
+            info = await client.session(session_id)
+            # The request is gone: answering it now is refused, not lost in the agent.
+            with pytest.raises(NotFound):
+                await client.decide(session_id, str(request["request_id"]), "allow")
     assert cancelled == {**cancelled, "request_id": request["request_id"], "behavior": "cancelled"}
     assert finished["status"] == "interrupted"
     assert info["state"] == "idle" and info["pending"] == []

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.flow import next_event, of_kind, run_turn, stop_session, texts
-from tests.support.hub import running_hub
+from tests.agents.flow import agent_team, next_event, of_kind, run_turn, stop_session, texts
+from tests.support.hub import serving_teams, team_session
 from tests.support.openai_responses import ScriptedResponsesServer, codex_bin, write_codex_home
 from tests.support.timing import scaled
-from tether.config import TeamConfig, TetherConfig
+from tether.config import TeamConfig
 
 pytestmark = pytest.mark.skipif(codex_bin() is None, reason="the codex CLI is not installed")
 
@@ -24,23 +24,16 @@ def responses() -> Iterator[ScriptedResponsesServer]:
         yield server
 
 
-def codex_config(
-    tmp_path: Path, server: ScriptedResponsesServer, **options: object
-) -> TetherConfig:
-    work = tmp_path / "work"
-    work.mkdir(exist_ok=True)
+def codex_team(tmp_path: Path, server: ScriptedResponsesServer) -> TeamConfig:
     env = write_codex_home(tmp_path / "home", server.base_url, base_env={})
-    team = TeamConfig(
-        name="codex",
-        path=str(work),
-        agent="codex",
-        command=[str(codex_bin())],
-        env=env,
+    return agent_team(
+        tmp_path,
+        "codex",
+        [str(codex_bin())],
+        env,
         approval_policy="untrusted",
         sandbox="workspace-write",
-        **options,  # type: ignore[arg-type]
     )
-    return TetherConfig(teams={"codex": team})
 
 
 async def test_turn_then_allowed_and_denied_commands(
@@ -54,28 +47,26 @@ async def test_turn_then_allowed_and_denied_commands(
         responses.text("could not"),
     )
     work = tmp_path / "work"
-    config = codex_config(tmp_path, responses)
-    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
-        session = await client.start("codex")
-        async with hub.session(session["id"]) as remote:
-            ready = await next_event(remote, "status")
-            assert ready["state"] in ("starting", "idle")
-            first = await run_turn(remote, "say hello")
-            assert of_kind(first, "turn_finished")[0]["status"] == "success"
-            assert "Hello from codex" in texts(first)
+    async with team_session(tmp_path / "hub", codex_team(tmp_path, responses)) as session:
+        remote = session.remote
+        ready = await next_event(remote, "status")
+        assert ready["state"] in ("starting", "idle")
+        first = await run_turn(remote, "say hello")
+        assert of_kind(first, "turn_finished")[0]["status"] == "success"
+        assert "Hello from codex" in texts(first)
 
-            allowed = await run_turn(remote, "make a file", answer="allow")
-            request = of_kind(allowed, "permission_request")[0]
-            assert request["tool"] == "shell" and "touch allowed.txt" in request["input"]["command"]
-            assert {o["option_id"] for o in request["options"]} >= {"accept", "decline"}
-            assert of_kind(allowed, "turn_finished")[0]["status"] == "success"
-            assert (work / "allowed.txt").exists()
-            assert "made it" in texts(allowed)
+        allowed = await run_turn(remote, "make a file", answer="allow")
+        request = of_kind(allowed, "permission_request")[0]
+        assert request["tool"] == "shell" and "touch allowed.txt" in request["input"]["command"]
+        assert {o["option_id"] for o in request["options"]} >= {"accept", "decline"}
+        assert of_kind(allowed, "turn_finished")[0]["status"] == "success"
+        assert (work / "allowed.txt").exists()
+        assert "made it" in texts(allowed)
 
-            denied = await run_turn(remote, "make another", answer="deny")
-            assert of_kind(denied, "permission_decision")[0]["behavior"] == "deny"
-            assert not (work / "denied.txt").exists()
-            assert of_kind(denied, "tool_result")[0]["is_error"] is True
+        denied = await run_turn(remote, "make another", answer="deny")
+        assert of_kind(denied, "permission_decision")[0]["behavior"] == "deny"
+        assert not (work / "denied.txt").exists()
+        assert of_kind(denied, "tool_result")[0]["is_error"] is True
         # The model was told the command was rejected.
         outputs = responses.main_requests[-1].function_outputs()
         assert "rejected" in outputs[-1]["output"]
@@ -83,15 +74,11 @@ async def test_turn_then_allowed_and_denied_commands(
 
 async def test_allow_for_this_session(tmp_path: Path, responses: ScriptedResponsesServer) -> None:
     responses.script(responses.shell("touch session.txt"), responses.text("ok"))
-    config = codex_config(tmp_path, responses)
-    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
-        session = await client.start("codex")
-        async with hub.session(session["id"]) as remote:
-            events = await run_turn(
-                remote, "make a file", answer="allow", option_id="acceptForSession"
-            )
-            decision = of_kind(events, "permission_decision")[0]
-            assert decision["option_id"] == "acceptForSession"
+    async with team_session(tmp_path / "hub", codex_team(tmp_path, responses)) as session:
+        remote = session.remote
+        events = await run_turn(remote, "make a file", answer="allow", option_id="acceptForSession")
+        decision = of_kind(events, "permission_decision")[0]
+        assert decision["option_id"] == "acceptForSession"
     assert (tmp_path / "work" / "session.txt").exists()
 
 
@@ -99,28 +86,26 @@ async def test_interrupt_and_pending_approval_cancelled(
     tmp_path: Path, responses: ScriptedResponsesServer
 ) -> None:
     responses.script(responses.hang("thinking hard"), responses.shell("touch never.txt"))
-    config = codex_config(tmp_path, responses)
-    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
-        session = await client.start("codex")
-        async with hub.session(session["id"]) as remote:
-            await remote.send_message("think")
-            await responses_wait(responses, 1)
-            await remote.interrupt()
-            finished = await next_event(remote, "turn_finished")
-            assert finished["status"] == "interrupted"
+    async with team_session(tmp_path / "hub", codex_team(tmp_path, responses)) as session:
+        remote = session.remote
+        await remote.send_message("think")
+        await responses.async_wait_for_requests(1, scaled(60))
+        await remote.interrupt()
+        finished = await next_event(remote, "turn_finished")
+        assert finished["status"] == "interrupted"
 
-            # An interrupt while an approval is pending withdraws the request.
-            await remote.send_message("make a file")
-            request = await next_event(remote, "permission_request")
-            await remote.interrupt()
-            withdrawn = await next_event(remote, "permission_decision")
-            assert withdrawn == {
-                **withdrawn,
-                "request_id": request["request_id"],
-                "behavior": "cancelled",
-            }
-            info = await client.session(session["id"])
-            assert info["pending"] == []
+        # An interrupt while an approval is pending withdraws the request.
+        await remote.send_message("make a file")
+        request = await next_event(remote, "permission_request")
+        await remote.interrupt()
+        withdrawn = await next_event(remote, "permission_decision")
+        assert withdrawn == {
+            **withdrawn,
+            "request_id": request["request_id"],
+            "behavior": "cancelled",
+        }
+        info = await session.client.session(session.id)
+        assert info["pending"] == []
         responses.release()
     assert not (tmp_path / "work" / "never.txt").exists()
 
@@ -129,8 +114,7 @@ async def test_resume_after_the_process_ended(
     tmp_path: Path, responses: ScriptedResponsesServer
 ) -> None:
     responses.script(responses.text("first answer ALPHA"), responses.text("second answer"))
-    config = codex_config(tmp_path, responses)
-    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
+    async with serving_teams(tmp_path / "hub", codex_team(tmp_path, responses)) as (hub, client):
         first = await client.start("codex")
         async with hub.session(first["id"]) as remote:
             await run_turn(remote, "remember BANANA")
@@ -146,10 +130,3 @@ async def test_resume_after_the_process_ended(
     last = responses.main_requests[-1]
     assert "remember BANANA" in last.user_texts()
     assert "first answer ALPHA" in last.assistant_texts()
-
-
-async def responses_wait(server: ScriptedResponsesServer, n: int) -> None:
-    """Wait (off the event loop) until the server has seen `n` model requests."""
-    import asyncio
-
-    await asyncio.to_thread(server.wait_for_requests, n, scaled(60))

@@ -10,14 +10,14 @@ import os
 import signal
 import stat
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.hub import running_hub, wait_for_event
-from tests.support.ssh_teams import ssh_team
-from tests.support.sshd import SshServer, sshd_available
+from tests.support.hub import running_hub, serving_teams, wait_for_event
+from tests.support.ssh_teams import ssh_team, sshd
+from tests.support.sshd import SshServer
 from tests.support.timing import scaled
 from tether.client import HubClient, RemoteSession
 from tether.config import TeamConfig, TetherConfig
@@ -90,8 +90,7 @@ async def test_lines_that_arrive_together_are_one_event_with_every_line_in_order
     script = tmp_path / "bursts.py"
     script.write_text(BURSTS)
     team = command_team("bursts", tmp_path, [sys.executable, str(script)], mode="stdin")
-    config = TetherConfig(teams={"bursts": team})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+    async with serving_teams(tmp_path, team) as (hub, client):
         session = (await client.start("bursts"))["id"]
         async with hub.session(session) as remote:
             await wait_for_event(remote, "status", state="idle")
@@ -152,12 +151,7 @@ for line in sys.stdin:
 """
 
 
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshServer]:
-    if not sshd_available():
-        pytest.skip("OpenSSH server not installed")
-    with SshServer() as server:
-        yield server
+server = sshd
 
 
 def jobs_team(tmp_path: Path, where: str, request: pytest.FixtureRequest) -> TeamConfig:
@@ -166,7 +160,7 @@ def jobs_team(tmp_path: Path, where: str, request: pytest.FixtureRequest) -> Tea
     script.write_text(JOBS)
     argv = [sys.executable, str(script)]
     if where == "ssh":
-        server: SshServer = request.getfixturevalue("sshd")
+        server: SshServer = request.getfixturevalue("server")
         team = ssh_team(server, tmp_path, "jobs", agent="command", command=argv, mode="stdin")
     else:
         team = command_team("jobs", tmp_path, argv, mode="stdin")

@@ -19,6 +19,16 @@ from tether.config import TeamConfig, TetherConfig
 from tether.errors import AgentError
 
 
+@pytest.fixture
+def codex(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The installed codex CLI, named by TETHER_CODEX_BIN (the test is skipped without one)."""
+    binary = codex_bin()
+    if binary is None:
+        pytest.skip("the codex CLI is not installed")
+    monkeypatch.setenv("TETHER_CODEX_BIN", str(binary))
+    return str(binary)
+
+
 def test_missing_binary_names_it_and_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TETHER_CODEX_BIN", raising=False)
     # Not even a checkout's node_modules/.bin (CI installs the real CLIs there).
@@ -50,13 +60,8 @@ async def test_version_from_the_command_when_there_is_no_package(
     assert agents == {"claude": "3.2.1", "no-such-agent": None}
 
 
-@pytest.mark.skipif(codex_bin() is None, reason="the codex CLI is not installed")
-async def test_runner_hello_reports_installed_agents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    binary = str(codex_bin())
-    monkeypatch.setenv("TETHER_CODEX_BIN", binary)
-    expected = package_version(binary)
+async def test_runner_hello_reports_installed_agents(tmp_path: Path, codex: str) -> None:
+    expected = package_version(codex)
     assert expected and expected[0].isdigit()
     async with running_hub(tmp_path) as hub:
         assert hub.runner is not None
@@ -65,12 +70,9 @@ async def test_runner_hello_reports_installed_agents(
     assert set(hello.agents) == {"claude", "codex", "gemini"}
 
 
-@pytest.mark.skipif(codex_bin() is None, reason="the codex CLI is not installed")
 async def test_teams_show_whether_the_runner_has_each_agent_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codex: str
 ) -> None:
-    binary = str(codex_bin())
-    monkeypatch.setenv("TETHER_CODEX_BIN", binary)
     monkeypatch.delenv("TETHER_GEMINI_BIN", raising=False)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no gemini anywhere
     monkeypatch.setattr(detect, "_search_dirs", list)
@@ -83,7 +85,7 @@ async def test_teams_show_whether_the_runner_has_each_agent_cli(
     )
     async with running_hub(tmp_path, config) as hub, hub.client() as client:
         teams = {t["name"]: t for t in await client.teams()}
-    assert teams["api"]["agent_version"] == package_version(binary)
+    assert teams["api"]["agent_version"] == package_version(codex)
     assert teams["api"]["agent_installed"] is True
     assert teams["docs"]["agent_installed"] is False
     assert "agent_installed" not in teams["toy"]  # nothing to look for

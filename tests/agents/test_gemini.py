@@ -6,13 +6,13 @@ each test keeps to as few processes as it can."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.agents.flow import next_event, of_kind, run_turn, stop_session, texts
+from tests.agents.flow import agent_team, next_event, of_kind, run_turn, stop_session, texts
 from tests.support.gemini_api import (
     DEFAULT_GEMINI_MODEL,
     ScriptedGeminiServer,
@@ -20,10 +20,10 @@ from tests.support.gemini_api import (
     gemini_bin,
     gemini_env,
 )
-from tests.support.hub import running_hub
+from tests.support.hub import serving_teams, team_session
 from tests.support.timing import scaled
 from tether.client import RemoteSession
-from tether.config import TeamConfig, TetherConfig
+from tether.config import TeamConfig
 
 pytestmark = pytest.mark.skipif(gemini_bin() is None, reason="the gemini CLI is not installed")
 
@@ -34,20 +34,10 @@ def gemini_api() -> Iterator[ScriptedGeminiServer]:
         yield server
 
 
-def gemini_config(tmp_path: Path, server: ScriptedGeminiServer, **options: object) -> TetherConfig:
-    work = tmp_path / "work"
-    work.mkdir(exist_ok=True)
+def gemini_team(tmp_path: Path, server: ScriptedGeminiServer, **options: Any) -> TeamConfig:
     env, _ = gemini_env(tmp_path / "home", server.base_url, base_env={})
-    team = TeamConfig(
-        name="gemini",
-        path=str(work),
-        agent="gemini",
-        command=[str(gemini_bin())],
-        model=DEFAULT_GEMINI_MODEL,
-        env=env,
-        **options,  # type: ignore[arg-type]
-    )
-    return TetherConfig(teams={"gemini": team})
+    command = [str(gemini_bin())]
+    return agent_team(tmp_path, "gemini", command, env, model=DEFAULT_GEMINI_MODEL, **options)
 
 
 async def test_acp_turn_approvals_interrupts_and_load(
@@ -63,8 +53,7 @@ async def test_acp_turn_approvals_interrupts_and_load(
         gemini_api.hang("thinking"),
         gemini_api.shell("touch never.txt", description="make a file"),
     )
-    config = gemini_config(tmp_path, gemini_api)
-    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
+    async with serving_teams(tmp_path / "hub", gemini_team(tmp_path, gemini_api)) as (hub, client):
         session = await client.start("gemini")
         async with hub.session(session["id"]) as remote:
             first = await run_turn(remote, "remember BANANA")
@@ -106,7 +95,7 @@ async def interrupt_twice(remote: RemoteSession, gemini_api: ScriptedGeminiServe
     """Interrupt a turn that hangs in the model, then one whose permission request the
     owner has not answered yet (tether answers it `cancelled`)."""
     await remote.send_message("think")
-    await asyncio.to_thread(gemini_api.wait_for_requests, 6, scaled(60))
+    await gemini_api.async_wait_for_requests(6, scaled(60))
     await remote.interrupt()
     assert (await next_event(remote, "turn_finished"))["status"] == "interrupted"
     gemini_api.release()
@@ -127,13 +116,11 @@ async def test_headless_mode_for_skip_permissions(
         gemini_api.shell("touch yolo.txt", description="make a file"),
         gemini_api.text("done without asking"),
     )
-    config = gemini_config(tmp_path, gemini_api, skip_permissions=True)
-    async with running_hub(tmp_path / "hub", config) as hub, hub.client() as client:
-        session = await client.start("gemini")
-        async with hub.session(session["id"]) as remote:
-            events = await run_turn(remote, "make a file")
-            assert of_kind(events, "permission_request") == []
-            assert of_kind(events, "tool_call")[0]["tool"] == "run_shell_command"
-            assert "done without asking" in texts(events)
-            assert of_kind(events, "turn_finished")[0]["status"] == "success"
+    team = gemini_team(tmp_path, gemini_api, skip_permissions=True)
+    async with team_session(tmp_path / "hub", team) as session:
+        events = await run_turn(session.remote, "make a file")
+        assert of_kind(events, "permission_request") == []
+        assert of_kind(events, "tool_call")[0]["tool"] == "run_shell_command"
+        assert "done without asking" in texts(events)
+        assert of_kind(events, "turn_finished")[0]["status"] == "success"
     assert (tmp_path / "work" / "yolo.txt").exists()

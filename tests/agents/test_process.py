@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.hub import running_hub, wait_for_event
-from tether.config import TeamConfig, TetherConfig
+from tests.support.hub import serving_teams, wait_for_event
+from tether.config import TeamConfig
 
 SECRET = "sk-live-0123456789abcdef"
 
@@ -22,8 +22,7 @@ async def test_an_agent_that_prints_its_key_and_dies_is_reported_without_the_key
         command=["sh", "-c", leak],
         env={"PROVIDER_API_KEY": SECRET},
     )
-    config = TetherConfig(teams={"acp": team})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+    async with serving_teams(tmp_path, team) as (hub, client):
         session = (await client.start("acp"))["id"]
         async with hub.session(session) as remote:
             error = await wait_for_event(remote, "error")

@@ -9,7 +9,6 @@ another user. The session belongs to Alice and runs on Alice's runner.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,10 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute, APIWebSocketRoute
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.support.authhub import SecureHub, secure_hub
 from tests.support.hub import demo_team
+from tests.support.raw_socket import exchange
 from tests.support.timing import scaled
 from tether.config import TetherConfig
 from tether.runner.daemon import Runner
@@ -282,17 +280,8 @@ async def _socket_outcome(
     url: str, token: str | None, frames: list[dict[str, Any]]
 ) -> tuple[int | None, list[dict[str, Any]]]:
     """Connect, send frames, collect frames until the hub closes (or a short quiet spell)."""
-    got: list[dict[str, Any]] = []
-    async with connect(url, additional_headers=_headers(token), open_timeout=10) as ws:
-        try:
-            for frame in frames:
-                await ws.send(json.dumps({"v": 1, **frame}))
-            while True:
-                got.append(json.loads(await asyncio.wait_for(ws.recv(), scaled(3))))
-        except ConnectionClosed as exc:
-            return (exc.rcvd.code if exc.rcvd else None), got
-        except TimeoutError:
-            return None, got
+    seen = await exchange(url, _headers(token), frames, quiet=scaled(3), open_timeout=10)
+    return seen.code, seen.frames
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -10,7 +10,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.authhub import secure_hub
+from tests.support.authhub import secure_hub, shared_session
 
 
 async def test_browser_sign_in_csrf_refresh_and_logout(tmp_path: Path) -> None:
@@ -67,13 +67,8 @@ async def test_browser_sign_in_csrf_refresh_and_logout(tmp_path: Path) -> None:
 
 async def test_a_share_link_opened_by_a_browser(tmp_path: Path) -> None:
     async with secure_hub(tmp_path) as hub:
-        owner = await hub.device()
-        async with hub.client(owner.token) as client:
-            session = await client.start("demo")
-            share = await client.request(
-                "POST", f"/v1/sessions/{session['id']}/shares", json={"ttl_s": 600}
-            )
-        sid = session["id"]
+        shared = await shared_session(hub, ttl_s=600)
+        share, sid = shared.link, shared.id
         async with httpx.AsyncClient(base_url=hub.url) as browser:
             assert (
                 await browser.post("/v1/auth/browser", json={"share": "tsh_nope"})
@@ -101,7 +96,7 @@ async def test_a_share_link_opened_by_a_browser(tmp_path: Path) -> None:
             me = (await browser.get("/v1/auth/me")).json()
             assert me["kind"] == "user" and me["name"] == "admin"
             # … and once the link is revoked, the session cookie takes over on its paths.
-            async with hub.client(owner.token) as client:
+            async with hub.client(shared.owner.token) as client:
                 await client.request("POST", f"/v1/shares/{share['id']}/revoke")
             ws_url = hub.url.replace("http://", "ws://") + f"/v1/sessions/{sid}/stream"
             jar = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())

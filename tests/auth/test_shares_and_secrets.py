@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.authhub import secure_hub
+from tests.support.authhub import secure_hub, shared_session
 from tests.support.hub import wait_for_event
 from tests.support.procs import cli_env, tether_argv
 from tests.support.timing import scaled
@@ -24,22 +24,18 @@ from tether.runner.daemon import Runner
 
 async def test_share_link_watches_never_writes_and_revocation_closes_it(tmp_path: Path) -> None:
     async with secure_hub(tmp_path) as hub:
-        me = await hub.device()
-        async with hub.client(me.token) as client:
-            session = await client.start("demo")
-            link = await client.request(
-                "POST", f"/v1/sessions/{session['id']}/shares", json={"ttl_s": 600}
-            )
-        watcher = await hub.session(session["id"], link["token"]).connect()
+        shared = await shared_session(hub, ttl_s=600)
+        link = shared.link
+        watcher = await hub.session(shared.id, link["token"]).connect()
         try:
             assert watcher.role == "follower"
             with pytest.raises(Forbidden, match="read-only link"):
                 await watcher.send_message("let me in")
-            async with hub.client(me.token) as client:
-                await client.send(session["id"], "hello")
+            async with hub.client(shared.owner.token) as client:
+                await client.send(shared.id, "hello")
             await wait_for_event(watcher, "turn_finished")
             assert hub.auth.live.count(f"principal:share:{link['id']}") == 1
-            async with hub.client(me.token) as client:
+            async with hub.client(shared.owner.token) as client:
                 await client.request("POST", f"/v1/shares/{link['id']}/revoke")
             with pytest.raises(AuthError):
                 await asyncio.wait_for(wait_for_event(watcher, "never"), scaled(10))
@@ -47,24 +43,19 @@ async def test_share_link_watches_never_writes_and_revocation_closes_it(tmp_path
             await watcher.close()
         async with hub.client(link["token"]) as client:
             with pytest.raises(AuthError):
-                await client.session(session["id"])
+                await client.session(shared.id)
         actions = [e.action for e in await hub.auth.audit_entries()]
         assert {"share_created", "share_revoked", "user_message"} <= set(actions)
 
 
 async def test_share_link_expires(tmp_path: Path) -> None:
     async with secure_hub(tmp_path) as hub:
-        me = await hub.device()
-        async with hub.client(me.token) as client:
-            session = await client.start("demo")
-            link = await client.request(
-                "POST", f"/v1/sessions/{session['id']}/shares", json={"ttl_s": 60}
-            )
-        async with hub.client(link["token"]) as client:
-            assert (await client.session(session["id"]))["id"] == session["id"]
+        shared = await shared_session(hub, ttl_s=60)
+        async with hub.client(shared.link["token"]) as client:
+            assert (await client.session(shared.id))["id"] == shared.id
             hub.clock.advance(61)
             with pytest.raises(AuthError):
-                await client.session(session["id"])
+                await client.session(shared.id)
 
 
 def test_plain_text_to_a_non_loopback_host_is_refused_before_connecting(tmp_path: Path) -> None:

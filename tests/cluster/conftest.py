@@ -6,16 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.pg import pg_database
+from tests.support import stores
 from tether.store.postgres import PostgresStore
 
 
 @pytest.fixture
 async def pg_store() -> AsyncIterator[PostgresStore]:
-    async with pg_database() as dsn:
-        store = PostgresStore(dsn)
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.close()
+    async with stores.pg_store() as store:
+        yield store

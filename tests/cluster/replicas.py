@@ -13,16 +13,8 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.cluster import Attached, write_config
-from tests.support.procs import (
-    cli_env,
-    free_port,
-    kill9,
-    run_cli,
-    stop,
-    tether_argv,
-    wait_until,
-)
+from tests.e2e.cluster import Attached, runner_serves_every_team, write_config
+from tests.support.procs import cli_env, free_port, kill9, run_cli, spawn, stop, wait_until
 from tests.support.timing import scaled
 
 
@@ -76,16 +68,11 @@ class Replicas:
 
     def start_hub(self, i: int, *, secrets: Path | None = None, expect_exit: bool = False) -> None:
         hub = self.hubs[i]
-        out = open(self.root / f"hub{i}.log", "a")  # noqa: SIM115 (the child owns it)
-        hub.proc = subprocess.Popen(
-            tether_argv(
-                "hub", "--port", str(hub.port), "--data-dir", str(hub.home), "--store", self.dsn
-            ),
-            env={**self.env(hub.home, None), "TETHER_SECRETS_FILE": str(secrets or self.secrets)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+        hub.proc = spawn(
+            hub.home,
+            *("hub", "--port", str(hub.port), "--data-dir", str(hub.home), "--store", self.dsn),
+            log=self.root / f"hub{i}.log",
+            TETHER_SECRETS_FILE=str(secrets or self.secrets),
         )
         deadline = time.monotonic() + scaled(30)
         while time.monotonic() < deadline:
@@ -113,36 +100,25 @@ class Replicas:
         match = re.search(r"pairing code: (\S+)", minted)
         assert match, minted
         urls = ",".join(self.hubs[i].url for i in hubs)
-        out = open(self.root / "runner.log", "a")  # noqa: SIM115
-        self.runner_proc = subprocess.Popen(
-            tether_argv(
-                "runner",
-                "--hub",
-                urls,
-                "--config",
-                str(self.root / "tether.toml"),
-                "--runner-id",
-                "e2e",
-                "--pair",
-                match.group(1),
-                *team_args,
-            ),
-            env=self.env(self.runner_home, None, TETHER_DEMO_DELAY=str(self.demo_delay)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+        self.runner_proc = spawn(
+            self.runner_home,
+            *("runner", "--hub", urls, "--config", str(self.root / "tether.toml")),
+            *("--runner-id", "e2e", "--pair", match.group(1), *team_args),
+            log=self.root / "runner.log",
+            TETHER_SECRETS_FILE=str(self.secrets),
+            TETHER_DEMO_DELAY=str(self.demo_delay),
         )
         wait_until(
             lambda: self.runner_online(hubs[0]), timeout=30, interval=0.05, what="the runner"
         )
 
+    def demo_session(self) -> str:
+        """The runner, on the first replica, and a demo session started through it."""
+        self.start_runner(0)
+        return self.cli(0, "start", "demo").stdout.strip()
+
     def runner_online(self, i: int) -> bool:
-        try:
-            teams = self.get(i, "/v1/teams")
-        except httpx.HTTPError:
-            return False
-        return bool(teams) and all(t["runner_connected"] for t in teams)
+        return runner_serves_every_team(lambda path: self.get(i, path))
 
     def kill(self, i: int) -> None:
         proc = self.hubs[i].proc
@@ -200,15 +176,4 @@ class Replicas:
     def attach(self, i: int, name: str, *args: str, home: Path | None = None) -> Attached:
         """`tether attach ARGS` against replica i, in the background."""
         hub = self.hubs[i]
-        out = self.root / f"{name}.out"
-        err = self.root / f"{name}.err"
-        proc = subprocess.Popen(
-            tether_argv("attach", *args),
-            env=self.env(home or hub.home, hub.url),
-            stdout=open(out, "w"),  # noqa: SIM115 (the child owns it)
-            stderr=open(err, "w"),  # noqa: SIM115
-            stdin=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
-        return Attached(proc, out, err)
+        return Attached.start(self.root, name, args, self.env(home or hub.home, hub.url))

@@ -72,10 +72,8 @@ def test_three_replicas_are_one_hub(replicas: Replicas) -> None:
 
 
 def test_ownership_is_exclusive_across_replicas(replicas: Replicas) -> None:
-    replicas.start_runner(0)
-    session = replicas.cli(0, "start", "demo").stdout.strip()
-    owner = replicas.attach(1, "owner", session, "--json")
-    try:
+    session = replicas.demo_session()
+    with replicas.attach(1, "owner", session, "--json") as owner:
         wait_until(lambda: _owner_of(replicas, 2, session), timeout=30, what="an owner")
         # A second viewer on the third replica asks to own it too: it is a follower.
         second = replicas.attach(2, "second", session, "--json", "--prompt", "hello")
@@ -91,18 +89,14 @@ def test_ownership_is_exclusive_across_replicas(replicas: Replicas) -> None:
         wait_until(lambda: not _owner_of(replicas, 2, session), timeout=30, what="a free slot")
         accepted = replicas.post(0, f"/v1/sessions/{session}/messages", {"text": "hi"})
         assert accepted.status_code == 202, accepted.text
-    finally:
-        owner.stop()
 
 
 def test_a_take_on_another_replica_leaves_one_owner(replicas: Replicas) -> None:
     # The user's laptop owns the session through replica 1; their phone takes it over
     # through replica 2. The laptop is told, and stays on as a follower: its writes are
     # refused, so there are never two owners, even on two replicas.
-    replicas.start_runner(0)
-    session = replicas.cli(0, "start", "demo").stdout.strip()
-    laptop = replicas.attach(1, "laptop", session, "--json")
-    try:
+    session = replicas.demo_session()
+    with replicas.attach(1, "laptop", session, "--json") as laptop:
         laptop.wait_stderr(f"attached to {session} as owner")
         taken = replicas.cli(2, "send", "--take", session, "hello from the phone", check=False)
         assert taken.returncode == 0, taken.stderr
@@ -116,8 +110,6 @@ def test_a_take_on_another_replica_leaves_one_owner(replicas: Replicas) -> None:
             timeout=30,
             what="the slot the phone's HTTP take freed, on the laptop's replica too",
         )
-    finally:
-        laptop.stop()
 
 
 def _owner_of(replicas: Replicas, i: int, session: str) -> str | None:
@@ -128,8 +120,7 @@ def _owner_of(replicas: Replicas, i: int, session: str) -> str | None:
 def test_a_revoke_on_one_replica_closes_a_viewer_on_another(
     replicas: Replicas, tmp_path: Path
 ) -> None:
-    replicas.start_runner(0)
-    session = replicas.cli(0, "start", "demo").stdout.strip()
+    session = replicas.demo_session()
     # A laptop pairs with a code minted on the first replica, redeemed on the third.
     laptop = tmp_path / "laptop"
     minted = replicas.cli(0, "pair", "new").stdout
@@ -137,8 +128,7 @@ def test_a_revoke_on_one_replica_closes_a_viewer_on_another(
     assert code
     url2 = replicas.hubs[2].url
     run_cli(laptop, url2, "login", "--hub", url2, "--code", code.group(1))
-    watcher = replicas.attach(2, "watcher", session, "--follow", home=laptop)
-    try:
+    with replicas.attach(2, "watcher", session, "--follow", home=laptop) as watcher:
         wait_until(lambda: "attached to" in watcher.stderr(), timeout=30, what="attached")
         device = _device_of(laptop)
         started = time.monotonic()
@@ -150,8 +140,6 @@ def test_a_revoke_on_one_replica_closes_a_viewer_on_another(
         )
         assert watcher.proc.returncode != 0
         assert "revoked" in watcher.stderr()
-    finally:
-        watcher.stop()
 
 
 def _device_of(home: Path) -> str:
@@ -178,8 +166,7 @@ def test_every_replica_is_the_same_hub_to_a_client(replicas: Replicas, tmp_path:
     answers = [httpx.get(f"{h.url}/v1/hub/identity", timeout=10).json() for h in replicas.hubs]
     assert len({a["id"] for a in answers}) == 1 and answers[0]["id"].startswith("h_")
     assert len({a["replica"] for a in answers}) == 3
-    replicas.start_runner(0)
-    session = replicas.cli(0, "start", "demo").stdout.strip()
+    session = replicas.demo_session()
     # A laptop signs in through the first replica's URL…
     laptop = tmp_path / "laptop"
     code = re.search(r"pairing code: (\S+)", replicas.cli(0, "pair", "new").stdout)
@@ -246,11 +233,8 @@ mode = "args"
         interval=0.1,
         what="the runner on a surviving replica",
     )
-    viewer = replicas.attach(2, "survivor", session, "--after", "0", "--json", "--follow")
-    try:
+    with replicas.attach(2, "survivor", session, "--after", "0", "--json", "--follow") as viewer:
         viewer.wait_for("turn_finished", timeout=120)
-    finally:
-        viewer.stop()
     events = viewer.events()
     assert_gap_free([e["seq"] for e in events])
     assert events[-1]["seq"] > at_kill + 10, "the flood ended before the kill: make it slower"
@@ -291,14 +275,11 @@ def test_a_control_for_a_dead_replica_reaches_the_runner_on_the_next(replicas: R
     finally:
         # …and dies without sending it; the runner moves on, and gets it from its next one.
         replicas.kill(0)
-    follower = replicas.attach(1, "after-death", session, "--follow", "--json")
-    try:
+    with replicas.attach(1, "after-death", session, "--follow", "--json") as follower:
         said = follower.wait_for("user_message", timeout=60)
         assert said["text"] == "hello"
         follower.wait_for("turn_finished", timeout=60)
         assert [e["text"] for e in follower.events() if e["kind"] == "user_message"] == ["hello"]
-    finally:
-        follower.stop()
 
 
 def _state(replicas: Replicas, i: int, session: str) -> str:
@@ -344,8 +325,7 @@ async def test_three_replicas_send_one_notification_per_request(tmp_path: Path) 
 
 
 def test_two_viewers_racing_on_two_replicas_make_one_owner(replicas: Replicas) -> None:
-    replicas.start_runner(0)
-    session = replicas.cli(0, "start", "demo").stdout.strip()
+    session = replicas.demo_session()
     racers = [replicas.attach(i, f"racer{i}", session, "--json") for i in (1, 2)]
     try:
         for racer in racers:
@@ -375,8 +355,5 @@ def test_a_users_runner_on_one_replica_is_theirs_on_every_replica(
     listed = json.loads(replicas.cli(2, "sessions", "--json", home=bob).stdout)
     assert session in {s["id"] for s in on0}, on0
     assert session in {s["id"] for s in listed}
-    watcher = replicas.attach(2, "bob-watch", session, "--follow", "--json", home=bob)
-    try:
+    with replicas.attach(2, "bob-watch", session, "--follow", "--json", home=bob) as watcher:
         watcher.wait_stderr("attached to")
-    finally:
-        watcher.stop()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import DEVNULL
@@ -19,6 +21,7 @@ from tests.support.procs import (
     free_port,
     kill9,
     run_cli,
+    spawn,
     stop,
     tether_argv,
     wait_until,
@@ -111,15 +114,7 @@ class Cluster:
         return self._token[0]
 
     def _spawn(self, name: str, *args: str, **env: str) -> subprocess.Popen[str]:
-        log = open(self.root / f"{name}.log", "a")  # noqa: SIM115 (the child owns it)
-        return subprocess.Popen(
-            tether_argv(*args),
-            env=cli_env(self.home, self.url, **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        return spawn(self.home, *args, log=self.root / f"{name}.log", hub_url=self.url, **env)
 
     def start_hub(self) -> None:
         self.hub_proc = self._spawn(
@@ -162,17 +157,17 @@ class Cluster:
         wait_until(self.runner_online, timeout=30, interval=0.05, what="the runner to connect")
 
     def runner_online(self) -> bool:
-        try:
-            teams = self.get("/v1/teams")
-        except httpx.HTTPError:
-            return False
-        return bool(teams) and all(t["runner_connected"] for t in teams)
+        return runner_serves_every_team(self.get)
 
     def start(self) -> Cluster:
         write_config(self.root)
         self.start_hub()
         self.start_runner()
         return self
+
+    async def start_async(self) -> Cluster:
+        """`start`, off the event loop (for async tests)."""
+        return await asyncio.to_thread(self.start)
 
     def kill_hub(self) -> None:
         assert self.hub_proc is not None
@@ -186,6 +181,12 @@ class Cluster:
         for proc in (self.runner_proc, self.hub_proc):
             if proc is not None:
                 stop(proc)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def log(self, name: str) -> str:
         path = self.root / f"{name}.log"
@@ -235,18 +236,7 @@ class Cluster:
 
     def attach(self, name: str, *args: str) -> Attached:
         """`tether attach ARGS` in the background, stdout and stderr to files."""
-        out = self.root / f"{name}.out"
-        err = self.root / f"{name}.err"
-        proc = subprocess.Popen(
-            tether_argv("attach", *args),
-            env=cli_env(self.home, self.url),
-            stdout=open(out, "w"),  # noqa: SIM115 (the child owns it)
-            stderr=open(err, "w"),  # noqa: SIM115
-            stdin=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
-        return Attached(proc, out, err)
+        return Attached.start(self.root, name, args, cli_env(self.home, self.url))
 
 
 @dataclass
@@ -256,6 +246,22 @@ class Attached:
     proc: subprocess.Popen[str]
     out: Path
     err: Path
+
+    @classmethod
+    def start(cls, root: Path, name: str, args: Sequence[str], env: dict[str, str]) -> Attached:
+        """`tether attach ARGS` with `env`, stdout and stderr to ROOT/NAME.out and .err."""
+        out = root / f"{name}.out"
+        err = root / f"{name}.err"
+        proc = subprocess.Popen(
+            tether_argv("attach", *args),
+            env=env,
+            stdout=open(out, "w"),  # noqa: SIM115 (the child owns it)
+            stderr=open(err, "w"),  # noqa: SIM115
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        return cls(proc, out, err)
 
     def stderr(self) -> str:
         return self.err.read_text()
@@ -287,6 +293,21 @@ class Attached:
 
     def stop(self) -> None:
         stop(self.proc)
+
+    def __enter__(self) -> Attached:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def runner_serves_every_team(get: Callable[[str], Any]) -> bool:
+    """Whether `get("/v1/teams")` answers and says a runner is connected for each team."""
+    try:
+        teams = get("/v1/teams")
+    except httpx.HTTPError:
+        return False
+    return bool(teams) and all(t["runner_connected"] for t in teams)
 
 
 def assert_gap_free(seqs: list[int]) -> None:

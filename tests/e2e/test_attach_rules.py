@@ -22,11 +22,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     # The demo's own pace (as under `tether up`): the README's examples run here as written.
-    running = Cluster(tmp_path_factory.mktemp("attach")).start()
-    try:
+    with Cluster(tmp_path_factory.mktemp("attach")).start() as running:
         yield running
-    finally:
-        running.close()
 
 
 def _payloads(cluster: Cluster, session: str) -> list[dict[str, Any]]:
@@ -40,15 +37,12 @@ def test_attach_without_a_terminal_leaves_a_pending_request_pending(cluster: Clu
         what="the permission request",
     )
     # As a script runs it: `tether attach S --json > log </dev/null` (stdin is /dev/null).
-    watcher = cluster.attach("script", session, "--json")
-    try:
+    with cluster.attach("script", session, "--json") as watcher:
         watcher.wait_for("permission_request")
         watcher.wait_stderr("pending: no terminal to ask on")
         detail = cluster.get(f"/v1/sessions/{session}")
         assert detail["state"] == "waiting_permission" and len(detail["pending"]) == 1
         assert "permission_decision" not in [p["kind"] for p in _payloads(cluster, session)]
-    finally:
-        watcher.stop()
     cluster.cli("stop", session)
 
 
@@ -90,14 +84,11 @@ def _resumed_session(cluster: Cluster) -> str:
 
 def test_watching_a_resumed_session_goes_on_past_its_old_exit(cluster: Cluster) -> None:
     session = _resumed_session(cluster)
-    watcher = cluster.attach("resumed", session, "--after", "0", "--json")
-    try:
+    with cluster.attach("resumed", session, "--after", "0", "--json") as watcher:
         watcher.wait_for("turn_finished", result="You said: after")
         assert watcher.proc.poll() is None  # still following the live session
         cluster.cli("send", session, "more")
         watcher.wait_for("turn_finished", result="You said: more")
-    finally:
-        watcher.stop()
     kinds = [e["kind"] for e in watcher.events()]
     assert kinds.count("exited") == 1  # the old one, followed past
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import procs
 from tests.support.procs import (
     cli_env,
     free_port,
     spawn,
     stop,
-    tether_argv,
     wait_healthy,
     wait_until,
 )
@@ -30,16 +30,8 @@ def run_cli(
     home: Path, url: str, *args: str, check: bool = True, env_extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`tether ARGS` to completion (with extra environment)."""
-    proc = subprocess.run(
-        tether_argv(*args),
-        env=cli_env(home, url, **(env_extra or {})),
-        capture_output=True,
-        text=True,
-        timeout=scaled(60),
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"tether {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
+    env = cli_env(home, url, **(env_extra or {}))
+    return procs.run_cli(home, url, *args, check=check, env=env)
 
 
 def _secrets_in(home: Path) -> list[str]:

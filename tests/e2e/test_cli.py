@@ -19,11 +19,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    running = Cluster(tmp_path_factory.mktemp("cluster"), demo_delay=0.02).start()
-    try:
+    with Cluster(tmp_path_factory.mktemp("cluster"), demo_delay=0.02).start() as running:
         yield running
-    finally:
-        running.close()
 
 
 def json_events(proc: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:

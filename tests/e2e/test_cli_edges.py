@@ -23,11 +23,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    running = Cluster(tmp_path_factory.mktemp("edges"), demo_delay=0.01).start()
-    try:
+    with Cluster(tmp_path_factory.mktemp("edges"), demo_delay=0.01).start() as running:
         yield running
-    finally:
-        running.close()
 
 
 def cli(

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.cluster import Cluster, assert_gap_free
+from tests.e2e.watching import Watcher, chunk_numbers
 from tests.support.procs import json_lines, wait_until
 from tests.support.timing import scaled
-from tether.client import RemoteSession, SessionEvent, static_token
 
 pytestmark = pytest.mark.e2e
 
@@ -30,19 +28,8 @@ def send(cluster: Cluster, session: str, text: str) -> None:
     response.raise_for_status()
 
 
-def chunk_numbers(payloads: list[dict[str, Any]]) -> list[int]:
-    numbers = []
-    for payload in payloads:
-        if payload.get("kind") == "agent_message":
-            match = re.match(r"chunk (\d+)/", str(payload.get("text")))
-            if match:
-                numbers.append(int(match.group(1)))
-    return numbers
-
-
 def test_runner_killed_mid_stream_then_restarted(tmp_path: Path) -> None:
-    cluster = Cluster(tmp_path, demo_delay=0.05).start()
-    try:
+    with Cluster(tmp_path, demo_delay=0.05).start() as cluster:
         session = cluster.start_session()
         send(cluster, session, "long 400")
         wait_until(
@@ -63,31 +50,16 @@ def test_runner_killed_mid_stream_then_restarted(tmp_path: Path) -> None:
         stored = cluster.events(session)
         assert [e["seq"] for e in stored] == [e["seq"] for e in printed]
         assert cluster.get(f"/v1/sessions/{session}")["state"] == "exited"
-    finally:
-        cluster.close()
 
 
 async def test_hub_killed_mid_stream_then_restarted(tmp_path: Path) -> None:
-    cluster = Cluster(tmp_path, demo_delay=0.04)
-    await asyncio.to_thread(cluster.start)
     chunks_total = 80
-    try:
+    with await Cluster(tmp_path, demo_delay=0.04).start_async() as cluster:
         session = cluster.start_session()
-        seen: list[int] = []
-        roles: list[str] = []
-        drops: list[str] = []
-        remote = RemoteSession(
-            cluster.url,
-            session,
-            static_token(cluster.token()),
-            on_event=lambda event: seen.append(event.seq),
-            on_connected=lambda role, _info: roles.append(role),
-            on_disconnected=drops.append,
-        )
-        await remote.connect()
+        watcher = await Watcher.connect(cluster, session)
         viewer = cluster.attach("viewer", session, "--json", "--follow")
         await asyncio.to_thread(viewer.wait_stderr, "as follower")
-        await remote.send_message(f"long {chunks_total}")
+        await watcher.remote.send_message(f"long {chunks_total}")
         await asyncio.to_thread(
             lambda: wait_until(lambda: len(chunk_numbers(viewer.events())) >= 15, what="chunks")
         )
@@ -96,18 +68,10 @@ async def test_hub_killed_mid_stream_then_restarted(tmp_path: Path) -> None:
         await asyncio.sleep(1.0)  # the runner keeps streaming into its outbox meanwhile
         await asyncio.to_thread(cluster.start_hub)
 
-        iterated: list[SessionEvent] = []
-
-        async def until_turn_finished() -> None:
-            async for event in remote:
-                iterated.append(event)
-                if event.kind == "turn_finished":
-                    return
-
-        await asyncio.wait_for(until_turn_finished(), scaled(60))
+        iterated = await watcher.until_turn_finished()
         await asyncio.to_thread(viewer.wait_for, "turn_finished", 60)
         viewer.stop()
-        await remote.close()
+        await watcher.remote.close()
 
         stored = await asyncio.to_thread(cluster.events, session)
         assert_gap_free([e["seq"] for e in stored])
@@ -121,13 +85,12 @@ async def test_hub_killed_mid_stream_then_restarted(tmp_path: Path) -> None:
         assert stored[-1]["payload"]["kind"] == "turn_finished"
         assert stored[-1]["payload"]["status"] == "success"
         # The client API resumed by itself: every event exactly once, in order, both ways.
+        seen, roles = watcher.seen, watcher.roles
         assert seen == [e["seq"] for e in stored]
         assert [e.seq for e in iterated] == seen
-        assert len(drops) >= 1 and roles[0] == "owner" and len(roles) >= 2
+        assert len(watcher.drops) >= 1 and roles[0] == "owner" and len(roles) >= 2
         # So did `tether attach`.
         assert [e["seq"] for e in viewer.events()] == seen
-    finally:
-        cluster.close()
 
 
 def _agents_in(work: Path) -> list[int]:
@@ -147,8 +110,7 @@ def _agents_in(work: Path) -> list[int]:
 
 
 def test_runner_terminated_stops_its_agents_first(tmp_path: Path) -> None:
-    cluster = Cluster(tmp_path, demo_delay=0.05).start()
-    try:
+    with Cluster(tmp_path, demo_delay=0.05).start() as cluster:
         session = cluster.start_session()
         send(cluster, session, "long 4000")  # 200 s of streaming: it cannot end by itself
         # Right after the agent process appears, while its session is still starting:
@@ -159,5 +121,3 @@ def test_runner_terminated_stops_its_agents_first(tmp_path: Path) -> None:
         assert cluster.runner_proc.wait(timeout=scaled(30)) == 143
         # No agent is left running on its own once its runner has gone.
         wait_until(lambda: not _agents_in(tmp_path / "work"), what="the agent to be stopped")
-    finally:
-        cluster.close()

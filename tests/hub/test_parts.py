@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.hub import running_hub, wait_for_event
+from tests.support.stores import opened
 from tests.support.timing import scaled
 from tether.errors import Conflict
 from tether.hub.observers import Observers, SessionChange
@@ -22,9 +23,7 @@ from tether.store import SessionRecord, SqliteStore, StoredEvent
 async def test_the_owner_slot_goes_to_the_first_and_only_its_holder_frees_it(
     tmp_path: Path,
 ) -> None:
-    store = SqliteStore(tmp_path / "tether.db")
-    await store.open()
-    try:
+    async with opened(SqliteStore(tmp_path / "tether.db")) as store:
         await store.create_session(SessionRecord(id="s_1", team="demo"))
         slots = LocalOwnerSlots(store)
         alice, bob = OwnerClaim("c_1", "d_alice", "alice"), OwnerClaim("c_2", "d_bob", "bob")
@@ -40,8 +39,6 @@ async def test_the_owner_slot_goes_to_the_first_and_only_its_holder_frees_it(
                 break
             await asyncio.sleep(0.02)
         assert record is not None and record.owner == "bob"
-    finally:
-        await store.close()
 
 
 async def test_a_control_for_an_offline_runner_says_so(tmp_path: Path) -> None:

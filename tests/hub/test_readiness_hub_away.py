@@ -32,8 +32,7 @@ def expire_runner_tokens(home: Path) -> int:
 def test_a_runner_whose_token_runs_out_while_the_hub_is_down_waits_for_it(
     tmp_path: Path,
 ) -> None:
-    cluster = Cluster(tmp_path).start()
-    try:
+    with Cluster(tmp_path).start() as cluster:
         cluster.kill_hub()
         assert expire_runner_tokens(cluster.home) == 1
         time.sleep(3)  # several reconnects, each refreshing against no hub
@@ -42,5 +41,3 @@ def test_a_runner_whose_token_runs_out_while_the_hub_is_down_waits_for_it(
         assert "cannot reach the hub" in cluster.log("runner")
         cluster.start_hub()
         wait_until(cluster.runner_online, timeout=60, what="the runner to come back")
-    finally:
-        cluster.close()

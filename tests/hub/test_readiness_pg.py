@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.hub.readiness_streams import all_lines_once, line_stream, until
+from tests.hub.readiness_streams import LineStream, all_lines_once, line_stream, until
 from tests.support.hub import HubHandle, running_hub
 from tests.support.pg import PG_SERVER, pg_database
 from tether.store.postgres import PostgresStore
@@ -73,13 +73,22 @@ async def pg_hub(
             yield hub, Database(dsn)
 
 
-async def test_terminated_connections_mid_stream_lose_nothing(
+@contextlib.asynccontextmanager
+async def gated_stream(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> AsyncIterator[tuple[LineStream, Database]]:
+    """`pg_hub` and a session printing 3,000 lines, waiting at line 300 for the gate."""
     async with (
         pg_hub(tmp_path, monkeypatch) as (hub, db),
         line_stream(hub, tmp_path, total=3000, gate_at=300) as stream,
     ):
+        yield stream, db
+
+
+async def test_terminated_connections_mid_stream_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with gated_stream(tmp_path, monkeypatch) as (stream, db):
         assert (await stream.ready())[0] == 200
         stream.gate.touch()
         terminated = 0
@@ -94,10 +103,7 @@ async def test_terminated_connections_mid_stream_lose_nothing(
 async def test_a_read_only_database_holds_the_stream_back_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with (
-        pg_hub(tmp_path, monkeypatch) as (hub, db),
-        line_stream(hub, tmp_path, total=3000, gate_at=300) as stream,
-    ):
+    async with gated_stream(tmp_path, monkeypatch) as (stream, db):
         await db.read_only(True)
         stream.gate.touch()
 

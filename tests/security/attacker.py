@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.procs import cli_env, free_port, stop, tether_argv, wait_healthy
+from tests.support.procs import cli_env, free_port, run_cli, stop, tether_argv, wait_healthy
 from tests.support.timing import scaled
 from tether.auth.tokens import mint_access
 
@@ -171,16 +171,7 @@ class UpProcess:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """`tether ARGS` against this hub, as its own user (the data dir's CLI device)."""
-        done = subprocess.run(
-            tether_argv(*args),
-            env=cli_env(self.data_dir, self.url),
-            capture_output=True,
-            text=True,
-            timeout=scaled(60),
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(f"tether {' '.join(args)}: {done.stdout}\n{done.stderr}")
-        return done
+        return run_cli(self.data_dir, self.url, *args, check=check)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -25,21 +24,11 @@ from tests.security.attacker import (
     key_candidates,
     steal_database,
     tether_up,
-    traversable_home,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::UserWarning")]
 
 CODE = re.compile(r"\b[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}\b")
-
-
-@pytest.fixture
-def home() -> Iterator[Path]:
-    path = traversable_home()
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

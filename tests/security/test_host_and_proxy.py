@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -39,15 +40,20 @@ async def pair(http: httpx.AsyncClient, code: str, forwarded: str | None = None)
     return response.status_code
 
 
+async def guess_wrong(
+    http: httpx.AsyncClient, attempts: int, forwarded: Callable[[int], str]
+) -> None:
+    """`attempts` wrong pairing codes, guess i claiming to come from `forwarded(i)`: every
+    one is refused as not valid (401), none yet as too many."""
+    tries = [await pair(http, f"AAAA-{i:04d}", forwarded=forwarded(i)) for i in range(attempts)]
+    assert tries == [401] * attempts
+
+
 async def test_rotating_x_forwarded_for_still_hits_the_429(tmp_path: Path) -> None:
     async with secure_hub(tmp_path, with_runner=False) as hub:
         code = await hub.auth.new_pairing_code(hub.admin)
         async with httpx.AsyncClient(base_url=hub.url) as http:
-            tries = [
-                await pair(http, f"AAAA-AA{i:02d}", forwarded=f"203.0.113.{i}")
-                for i in range(PAIR_ATTEMPTS_PER_ADDRESS)
-            ]
-            assert tries == [401] * PAIR_ATTEMPTS_PER_ADDRESS
+            await guess_wrong(http, PAIR_ATTEMPTS_PER_ADDRESS, lambda i: f"203.0.113.{i}")
             assert await pair(http, code, forwarded="198.51.100.77") == 429
         addresses = {
             e.address
@@ -66,11 +72,9 @@ async def test_a_global_ceiling_holds_even_where_forwarded_addresses_are_believe
         async with httpx.AsyncClient(base_url=hub.url) as http:
             # Behind a trusted proxy every guess from a new address passes the per-address
             # limit; the ceiling for all addresses together stops them.
-            tries = [
-                await pair(http, f"AAAA-{i:04d}", forwarded=f"10.0.{i // 200}.{i % 200}")
-                for i in range(PAIR_ATTEMPTS_ALL_ADDRESSES)
-            ]
-            assert tries == [401] * PAIR_ATTEMPTS_ALL_ADDRESSES
+            await guess_wrong(
+                http, PAIR_ATTEMPTS_ALL_ADDRESSES, lambda i: f"10.0.{i // 200}.{i % 200}"
+            )
             assert await pair(http, code, forwarded="10.9.9.9") == 429
             hub.clock.advance(301)  # the window passes (and with it that code's life)
             code = await hub.auth.new_pairing_code(hub.admin)

@@ -6,7 +6,7 @@ id, writes nothing, and the victim's prompts still reach the victim's runner."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.support.hub import (
     Device,
@@ -25,40 +23,18 @@ from tests.support.hub import (
     running_hub,
     wait_for_event,
 )
+from tests.support.raw_socket import Outcome, exchange
 from tests.support.timing import scaled
 from tether.config import TetherConfig
 
 RUNNER_ID = "alice-box"
 
 
-@dataclass
-class Outcome:
-    """What the attacker saw: the close code and reason, and every frame before it."""
-
-    code: int | None
-    reason: str
-    frames: list[dict[str, Any]]
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [f for f in self.frames if f["type"] == kind]
-
-
 async def as_runner(hub: HubHandle, token: str, frames: list[dict[str, Any]]) -> Outcome:
     """Connect to /v1/runner with `token`, send `frames`, read until closed or quiet."""
     url = hub.url.replace("http://", "ws://") + "/v1/runner"
-    got: list[dict[str, Any]] = []
     headers = {"Authorization": f"Bearer {token}"}
-    async with connect(url, additional_headers=headers, open_timeout=scaled(10)) as ws:
-        try:
-            for frame in frames:
-                await ws.send(json.dumps({"v": 1, **frame}))
-            while True:
-                got.append(json.loads(await asyncio.wait_for(ws.recv(), scaled(2))))
-        except ConnectionClosed as exc:
-            rcvd = exc.rcvd
-            return Outcome(rcvd.code if rcvd else None, rcvd.reason if rcvd else "", got)
-        except TimeoutError:
-            return Outcome(None, "", got)
+    return await exchange(url, headers, frames, quiet=scaled(2), open_timeout=scaled(10))
 
 
 def hello(runner_id: str, sessions: dict[str, int], teams: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -131,16 +107,23 @@ def audit_actions(entries: list[Any], action: str) -> list[Any]:
     return [e for e in entries if e.action == action]
 
 
+@contextlib.asynccontextmanager
+async def alices_runner_as(world: World, device: Device) -> AsyncIterator[None]:
+    """Alice's runner, connected with `device`'s tokens, which the hub's link says it is."""
+    async with connected_runner(
+        world.hub.url, device.token, world.alice_config, world.runner_dir, runner_id=RUNNER_ID
+    ):
+        link = world.hub.broker.runners[RUNNER_ID]
+        assert link.principal is not None and link.principal.device_id == device.id
+        yield
+
+
 async def assert_alice_still_served(world: World) -> None:
     """Alice's runner connects as itself; her new session goes to it and her prompt is
     answered by it; nothing mallory sent is in her session's log."""
     hub = world.hub
     alice_runner, alice_cli = world.alice_runner, world.alice_cli
-    async with connected_runner(
-        hub.url, alice_runner.token, world.alice_config, world.runner_dir, runner_id=RUNNER_ID
-    ):
-        link = hub.broker.runners[RUNNER_ID]
-        assert link.principal is not None and link.principal.device_id == alice_runner.id
+    async with alices_runner_as(world, alice_runner):
         async with hub.client(alice_cli.token) as client:
             fresh = await client.start("alice-demo")
             assert fresh["runner_id"] == RUNNER_ID
@@ -229,11 +212,7 @@ async def test_re_pairing_the_same_machine_keeps_its_runner_id(world: World) -> 
     hub = world.hub
     alice_runner, alice_cli = world.alice_runner, world.alice_cli
     again = await hub.device(alice_runner.user, kind="runner", name=RUNNER_ID)
-    async with connected_runner(
-        hub.url, again.token, world.alice_config, world.runner_dir, runner_id=RUNNER_ID
-    ):
-        link = hub.broker.runners[RUNNER_ID]
-        assert link.principal is not None and link.principal.device_id == again.id
+    async with alices_runner_as(world, again):
         async with hub.client(alice_cli.token) as client:
             fresh = await client.start("alice-demo")
         async with hub.session(fresh["id"], alice_cli.token) as remote:

@@ -10,7 +10,6 @@ import shutil
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,21 +20,11 @@ from tests.security.attacker import (
     create_user_with,
     forge,
     tether_up,
-    traversable_home,
 )
 from tether.auth.codes import fingerprint_of, hash_code, hash_token, new_device_key
 from tether.store.migrations import MIGRATIONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::UserWarning")]
-
-
-@pytest.fixture
-def home() -> Iterator[Path]:
-    path = traversable_home()
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 class OldDataDir:

@@ -1,4 +1,7 @@
-"""SqliteStore: migrations, refusing a newer schema, idempotent and batched appends, paging."""
+"""SqliteStore: migrations, refusing a newer schema, batched appends and their failures.
+
+What every store must do (first write of a seq wins, paging, sessions and runners, no
+write after close) is tests/store/test_contract.py, which runs on SQLite too."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.stores import opened
 from tether.errors import StoreError
 from tether.store import SessionRecord, SqliteStore, StoredEvent
 from tether.store.migrations import MIGRATIONS
@@ -43,14 +47,10 @@ async def test_reopening_a_migrated_file_keeps_its_data(tmp_path: Path) -> None:
     await store.create_session(SessionRecord(id="s_1", team="demo", created_at=1, updated_at=1))
     await store.append_events([event(1), event(2)])
     await store.close()
-    again = SqliteStore(path)
-    await again.open()
-    try:
+    async with opened(SqliteStore(path)) as again:
         assert user_version(path) == len(MIGRATIONS)
         record = await again.get_session("s_1")
         assert record is not None and record.team == "demo" and record.last_seq == 2
-    finally:
-        await again.close()
 
 
 async def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
@@ -63,19 +63,6 @@ async def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> N
     assert f"schema version {len(MIGRATIONS) + 5}, newer than this tether" in str(info.value)
     assert info.value.hint and "upgrade tether" in info.value.hint
     await store.close()
-
-
-async def test_duplicate_session_seq_is_ignored_first_write_wins(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "tether.db")
-    await store.open()
-    try:
-        await store.append_events([event(1, text="first"), event(2)])
-        await store.append_events([event(1, text="second"), event(2), event(3)])
-        events = await store.read_events("s_1", 0)
-        assert [e.seq for e in events] == [1, 2, 3]
-        assert '"first"' in events[0].payload
-    finally:
-        await store.close()
 
 
 async def test_concurrent_appends_are_batched_and_all_durable(tmp_path: Path) -> None:
@@ -104,9 +91,7 @@ async def test_concurrent_appends_are_batched_and_all_durable(tmp_path: Path) ->
 
 
 async def test_one_failing_write_does_not_fail_its_batch_neighbours(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "tether.db")
-    await store.open()
-    try:
+    async with opened(SqliteStore(tmp_path / "tether.db")) as store:
 
         def broken(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT INTO no_such_table VALUES (1)")
@@ -120,16 +105,12 @@ async def test_one_failing_write_does_not_fail_its_batch_neighbours(tmp_path: Pa
         assert results[0] is None and results[2] is None
         assert isinstance(results[1], StoreError) and "no_such_table" in str(results[1])
         assert [e.seq for e in await store.read_events("s_1", 0)] == [1, 2]
-    finally:
-        await store.close()
 
 
 async def test_a_failing_write_alone_in_its_transaction_leaves_nothing_behind(
     tmp_path: Path,
 ) -> None:
-    store = SqliteStore(tmp_path / "tether.db")
-    await store.open()
-    try:
+    async with opened(SqliteStore(tmp_path / "tether.db")) as store:
 
         def half_done(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -142,51 +123,3 @@ async def test_a_failing_write_alone_in_its_transaction_leaves_nothing_behind(
             await store.write(half_done)
         await store.append_events([event(1)])  # the store takes the next write as usual
         assert [e.seq for e in await store.read_events("s_1", 0)] == [1]
-    finally:
-        await store.close()
-
-
-async def test_read_events_pages_in_seq_order(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "tether.db")
-    await store.open()
-    try:
-        await store.append_events([event(seq) for seq in range(25, 0, -1)])
-        await store.append_events([event(1, session="s_other")])
-        pages, after = [], 0
-        while page := await store.read_events("s_1", after, limit=10):
-            pages.append([e.seq for e in page])
-            after = page[-1].seq
-        assert pages == [list(range(1, 11)), list(range(11, 21)), list(range(21, 26))]
-        assert await store.read_events("s_1", 25) == []
-        assert await store.read_events("s_nobody", 0) == []
-    finally:
-        await store.close()
-
-
-async def test_writes_after_close_are_refused(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "tether.db")
-    await store.open()
-    await store.close()
-    with pytest.raises(StoreError, match="closed"):
-        await store.append_events([event(1)])
-
-
-async def test_sessions_and_runners_round_trip(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "tether.db")
-    await store.open()
-    try:
-        await store.create_session(SessionRecord(id="s_a", team="t", created_at=1, updated_at=1))
-        await store.create_session(SessionRecord(id="s_b", team="t", created_at=2, updated_at=2))
-        await store.update_session("s_a", state="exited", exit_code=3)
-        with pytest.raises(ValueError, match="not updatable"):
-            await store.update_session("s_a", team="other")
-        listed = await store.list_sessions()
-        assert [s.id for s in listed] == ["s_b", "s_a"]
-        assert (listed[1].state, listed[1].exit_code) == ("exited", 3)
-        await store.save_runner("r1", "0.1", "[]", 5.0)
-        await store.save_runner("r1", "0.2", "[]", 6.0)
-        assert await store.list_runners() == [
-            {"id": "r1", "version": "0.2", "teams": "[]", "last_seen": 6.0}
-        ]
-    finally:
-        await store.close()

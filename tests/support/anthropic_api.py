@@ -135,8 +135,7 @@ class RecordedRequest(Recorded):
     @property
     def messages(self) -> list[dict[str, Any]]:
         """The ``messages`` array of a Messages API body (``[]`` otherwise)."""
-        msgs = self.body.get("messages") if isinstance(self.body, dict) else None
-        return msgs if isinstance(msgs, list) else []
+        return self.body_list("messages")
 
     def content_blocks(self, role: str | None = None) -> list[dict[str, Any]]:
         """All content blocks of all messages (of one role); a string content is a text block."""

@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import pytest
 
 from tests.support.anthropic_api import Reply, ScriptedAnthropicAPI
 from tests.support.claude_env import claude_env, find_claude_binary
@@ -22,6 +24,11 @@ SKIP_REASON = (
     "the Claude Code CLI is not installed: run `npm ci` (package.json pins"
     " @anthropic-ai/claude-code) or set TETHER_CLAUDE_BIN"
 )
+NEEDS_CLAUDE = [
+    pytest.mark.claude,
+    pytest.mark.skipif(find_claude_binary() is None, reason=SKIP_REASON),
+]
+"""The marks of a test module that runs the real Claude Code CLI."""
 
 
 def claude_team(tmp_path: Path, api: ScriptedAnthropicAPI, **options: Any) -> TeamConfig:
@@ -79,9 +86,12 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / TEAM
 
 
-def script_touch(api: ScriptedAnthropicAPI, target: Path, *, then: str) -> None:
-    """The model runs `touch TARGET` with Bash, then says `then`."""
+def script_touch(api: ScriptedAnthropicAPI, tmp_path: Path, name: str, *, then: str) -> Path:
+    """The model runs `touch TARGET` with Bash, then says `then`; TARGET is the file `name`
+    in the project (returned)."""
+    target = project(tmp_path) / name
     api.script(Reply.tool_use("Bash", {"command": f"touch {target}"}), Reply.text(then))
+    return target
 
 
 async def started(hub: HubHandle) -> tuple[str, RemoteSession, dict[str, Any]]:
@@ -91,6 +101,28 @@ async def started(hub: HubHandle) -> tuple[str, RemoteSession, dict[str, Any]]:
     remote = await hub.session(session["id"]).connect()
     idle = await wait_for_event(remote, "status", state="idle")
     return session["id"], remote, idle
+
+
+class ClaudeSession(NamedTuple):
+    """A hub serving the claude team, a session of it, its owner and its first `idle`."""
+
+    hub: HubHandle
+    id: str
+    owner: RemoteSession
+    idle: dict[str, Any]
+
+
+@contextlib.asynccontextmanager
+async def claude_session(
+    tmp_path: Path, api: ScriptedAnthropicAPI, **options: Any
+) -> AsyncIterator[ClaudeSession]:
+    """`claude_hub` and a session `started` in it; the owner is closed on exit."""
+    async with claude_hub(tmp_path, api, **options) as hub:
+        session_id, owner, idle = await started(hub)
+        try:
+            yield ClaudeSession(hub, session_id, owner, idle)
+        finally:
+            await owner.close()
 
 
 async def events_of(hub: HubHandle, session_id: str) -> list[dict[str, Any]]:

@@ -102,28 +102,25 @@ class RecordedRequest(Recorded):
     @property
     def contents(self) -> list[dict[str, Any]]:
         """The ``contents`` of the body (the conversation so far)."""
-        contents = self.body.get("contents") if isinstance(self.body, dict) else None
-        return contents if isinstance(contents, list) else []
+        return self.body_list("contents")
 
-    def user_texts(self) -> list[str]:
-        """Texts the user sent, in order."""
+    def _text_parts(self, role: str) -> list[dict[str, Any]]:
+        """The parts with a text of every `role` turn, in order."""
         return [
-            p["text"]
+            p
             for c in self.contents
-            if c.get("role") == "user"
+            if c.get("role") == role
             for p in c.get("parts") or []
             if "text" in p
         ]
 
+    def user_texts(self) -> list[str]:
+        """Texts the user sent, in order."""
+        return [p["text"] for p in self._text_parts("user")]
+
     def model_texts(self) -> list[str]:
         """Texts the model answered (not its thoughts), in order."""
-        return [
-            p["text"]
-            for c in self.contents
-            if c.get("role") == "model"
-            for p in c.get("parts") or []
-            if "text" in p and not p.get("thought")
-        ]
+        return [p["text"] for p in self._text_parts("model") if not p.get("thought")]
 
 
 def _default_is_side(action: str, body: Any) -> bool:

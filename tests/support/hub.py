@@ -265,6 +265,39 @@ async def running_hub(
         yield HubHandle(url, app, data_dir, clock, boot.admin, boot.signin_code, runner, cli_device)
 
 
+@contextlib.asynccontextmanager
+async def serving_teams(
+    data_dir: Path, *teams: TeamConfig
+) -> AsyncIterator[tuple[HubHandle, HubClient]]:
+    """A hub and the admin's runner serving `teams`, and an HTTP client of the hub."""
+    config = TetherConfig(teams={team.name: team for team in teams})
+    async with running_hub(data_dir, config) as hub, hub.client() as client:
+        yield hub, client
+
+
+@dataclass
+class TeamSession:
+    """A new session of a team, and its owner, connected."""
+
+    hub: HubHandle
+    client: HubClient
+    id: str
+    remote: RemoteSession
+
+
+@contextlib.asynccontextmanager
+async def team_session(
+    data_dir: Path, team: TeamConfig, *, allowing: bool = False
+) -> AsyncIterator[TeamSession]:
+    """A hub and runner serving `team` alone, a new session of it, and its owner
+    connected (with `allowing`, one that allows every permission request)."""
+    async with serving_teams(data_dir, team) as (hub, client):
+        session_id = str((await client.start(team.name))["id"])
+        remote = hub.allowing_session(session_id) if allowing else hub.session(session_id)
+        async with remote:
+            yield TeamSession(hub, client, session_id, remote)
+
+
 async def _cli_device(auth: AuthService, data_dir: Path, url: str) -> records.Device:
     creds = await asyncio.to_thread(CredentialStore(data_dir).load, "cli", url)
     assert creds is not None, "bootstrap_hub pairs this machine's CLI"

@@ -116,8 +116,7 @@ class RecordedRequest(Recorded):
     @property
     def input(self) -> list[dict[str, Any]]:
         """The ``input`` items of the body."""
-        items = self.body.get("input") if isinstance(self.body, dict) else None
-        return items if isinstance(items, list) else []
+        return self.body_list("input")
 
     def _texts(self, role: str, kinds: tuple[str, ...]) -> list[str]:
         out: list[str] = []

@@ -50,6 +50,11 @@ class Recorded:
     """The whole response was sent (False: the client hung up mid-stream, e.g. an interrupt)."""
     received_at: float = field(default_factory=time.monotonic)
 
+    def body_list(self, key: str) -> list[dict[str, Any]]:
+        """The list at `key` of a JSON object body (`[]` when there is none)."""
+        items = self.body.get(key) if isinstance(self.body, dict) else None
+        return items if isinstance(items, list) else []
+
     def text_blob(self) -> str:
         """The whole body as JSON text (for "does X reach the model")."""
         return json.dumps(self.body, ensure_ascii=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ import pyte
 import pytest
 
 from tests.support.hub import running_hub, wait_for_event
-from tests.support.ssh_teams import ssh_team
-from tests.support.sshd import SshServer, sshd_available
+from tests.support.ssh_teams import ssh_team, sshd
+from tests.support.sshd import SshServer
 from tether.client import RemoteSession
 from tether.config import TeamConfig, TetherConfig
 from tether.terminal.chunks import chunk_bytes
@@ -88,12 +87,7 @@ async def test_a_terminal_team_behind_an_exec_prefix(tmp_path: Path) -> None:
     assert "s3cret-never-on-screen" not in str(events)  # the env never reaches the screen
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SshServer]:
-    if not sshd_available():
-        pytest.skip("OpenSSH server not installed")
-    with SshServer() as srv:
-        yield srv
+server = sshd
 
 
 @pytest.mark.ssh

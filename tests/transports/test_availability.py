@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hub import running_hub, wait_for_event
+from tests.support.hub import running_hub, serving_teams, wait_for_event
 from tests.support.ssh_teams import remote_options, ssh_team
 from tests.support.sshd import SshServer, sshd_available
 from tests.support.timing import scaled
@@ -219,8 +219,7 @@ async def test_a_team_fixed_while_its_runner_runs_can_be_started_without_a_resta
     work = tmp_path / "work"
     work.mkdir()
     late = TeamConfig(name="late", path=str(work), agent="command", command=[str(program)])
-    config = TetherConfig(teams={"late": late})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
+    async with serving_teams(tmp_path, late) as (hub, client):
         with pytest.raises(Conflict, match="team 'late' is unavailable"):
             await client.start("late")
         # The user installs the program; the runner finds out and tells the hub.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hub import running_hub, wait_for_event
-from tether.config import TeamConfig, TetherConfig
+from tests.support.hub import team_session, wait_for_event
+from tether.config import TeamConfig
 from tether.errors import ConfigError, TransportError
 from tether.remote.spec import ExecPrefix, parse_remote
 from tether.transports.factory import transport_for
@@ -43,16 +43,14 @@ def _team(prefix: Path, path: Path, **kwargs: object) -> TeamConfig:
 async def test_demo_session_through_an_exec_prefix(fake_kubectl: Path, tmp_path: Path) -> None:
     workspace = tmp_path / "work space; echo hi"
     workspace.mkdir()
-    config = TetherConfig(teams={"pod": _team(fake_kubectl, workspace, agent="demo")})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
-        session = await client.start("pod")
-        async with hub.allowing_session(session["id"]) as remote:
-            await remote.send_message("run make test")
-            finished = await wait_for_event(remote, "turn_finished")
-            assert finished["result"] == "ran make test"
-            await client.stop(session["id"])
-            exited = await wait_for_event(remote, "exited")
-            assert exited["reason"] == "stopped"
+    team = _team(fake_kubectl, workspace, agent="demo")
+    async with team_session(tmp_path, team, allowing=True) as session:
+        await session.remote.send_message("run make test")
+        finished = await wait_for_event(session.remote, "turn_finished")
+        assert finished["result"] == "ran make test"
+        await session.client.stop(session.id)
+        exited = await wait_for_event(session.remote, "exited")
+        assert exited["reason"] == "stopped"
 
 
 async def test_failing_prefix_reports_its_message(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hub import running_hub, wait_for_event
+from tests.support.hub import team_session, wait_for_event
 from tests.support.ssh_teams import NEEDS_SSHD, remote_options, sshd
 from tests.support.sshd import SshServer
-from tether.config import TeamConfig, TetherConfig
+from tether.config import TeamConfig
 from tether.transports.factory import transport_for
 from tether.transports.failures import SshAuthFailed, SshHostKeyFailed
 
@@ -36,15 +36,12 @@ def _team(remote: str, path: Path, server: SshServer, **options: object) -> Team
 
 
 async def _one_turn(team: TeamConfig, tmp_path: Path) -> None:
-    config = TetherConfig(teams={"seed": team})
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
-        session = await client.start("seed")
-        async with hub.session(session["id"]) as remote:
-            await remote.send_message("hello over the seed's ssh")
-            finished = await wait_for_event(remote, "turn_finished")
-            assert finished["status"] == "success"
-            await client.stop(session["id"])
-            await wait_for_event(remote, "exited")
+    async with team_session(tmp_path, team) as session:
+        await session.remote.send_message("hello over the seed's ssh")
+        finished = await wait_for_event(session.remote, "turn_finished")
+        assert finished["status"] == "success"
+        await session.client.stop(session.id)
+        await wait_for_event(session.remote, "exited")
 
 
 async def test_dash_i_key_runs_a_real_team(server: SshServer, tmp_path: Path) -> None:

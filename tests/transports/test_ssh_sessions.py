@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.support.hub import running_hub, wait_for_event
+from tests.support.hub import running_hub, team_session, wait_for_event
 from tests.support.ssh_teams import NEEDS_SSHD, ssh_team, sshd
 from tests.support.sshd import SshServer
 from tests.support.timing import scaled
@@ -18,30 +18,28 @@ server = sshd
 async def test_demo_session_over_ssh_end_to_end(server: SshServer, tmp_path: Path) -> None:
     workspace = tmp_path / "my project; rm -rf x"
     workspace.mkdir()
-    config = TetherConfig(teams={"remote": ssh_team(server, workspace)})
     offset = server.log_offset()
-    async with running_hub(tmp_path, config) as hub, hub.client() as client:
-        session = await client.start("remote")
-        async with hub.allowing_session(session["id"]) as remote:
-            await remote.send_message("hello over ssh")
-            first = await wait_for_event(remote, "turn_finished")
-            assert first["status"] == "success"
-            await remote.send_message("run touch file")
-            second = await wait_for_event(remote, "turn_finished")
-            assert second["result"] == "ran touch file"
+    async with team_session(tmp_path, ssh_team(server, workspace), allowing=True) as session:
+        remote, client = session.remote, session.client
+        await remote.send_message("hello over ssh")
+        first = await wait_for_event(remote, "turn_finished")
+        assert first["status"] == "success"
+        await remote.send_message("run touch file")
+        second = await wait_for_event(remote, "turn_finished")
+        assert second["result"] == "ran touch file"
         # A second session on the same host rides the same master connection.
         other = await client.start("remote")
-        async with hub.session(other["id"]) as remote2:
+        async with session.hub.session(other["id"]) as remote2:
             await remote2.send_message("second session")
             assert (await wait_for_event(remote2, "turn_finished"))["status"] == "success"
-        events = (await client.events(session["id"]))["events"]
+        events = (await client.events(session.id))["events"]
         kinds = [e["payload"]["kind"] for e in events]
         assert "permission_request" in kinds and "permission_decision" in kinds
         texts = [e["payload"].get("text", "") for e in events]
         assert any("You said: hello over ssh" in str(t) for t in texts)
         starting = events[0]["payload"]
         assert starting["state"] == "starting" and "ssh" in starting["detail"]
-        await client.stop(session["id"])
+        await client.stop(session.id)
         await client.stop(other["id"])
     assert server.count_logins(offset) == 1
 
@@ -75,20 +73,17 @@ async def test_twelve_teams_on_one_host_share_one_connection(
 
 async def test_sshd_stopped_mid_session_reports_exit(tmp_path: Path) -> None:
     with SshServer() as lonely:
-        config = TetherConfig(teams={"remote": ssh_team(lonely, tmp_path)})
-        async with running_hub(tmp_path, config) as hub, hub.client() as client:
-            session = await client.start("remote")
-            async with hub.session(session["id"]) as remote:
-                await remote.send_message("hello")
-                await wait_for_event(remote, "turn_finished")
-                lonely.stop()
-                exited = await wait_for_event(remote, "exited", timeout=30)
+        async with team_session(tmp_path, ssh_team(lonely, tmp_path)) as session:
+            await session.remote.send_message("hello")
+            await wait_for_event(session.remote, "turn_finished")
+            lonely.stop()
+            exited = await wait_for_event(session.remote, "exited", timeout=30)
             assert exited["code"] == 255
             assert "SSH connection to" in str(exited.get("reason")) and "lost" in str(
                 exited.get("reason")
             )
             for _ in range(100):
-                info = await client.session(session["id"])
+                info = await session.client.session(session.id)
                 if info["state"] == "exited":
                     break
                 await asyncio.sleep(scaled(0.05))

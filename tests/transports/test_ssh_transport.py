@@ -60,18 +60,30 @@ async def test_secret_env_is_not_on_any_command_line(server: SshServer, tmp_path
         await proc.terminate(grace_s=5)
 
 
-async def test_wrong_host_key_fails_at_once_with_the_host_key_message(
-    server: SshServer, tmp_path: Path
-) -> None:
-    options = remote_options(server, known_hosts=str(server.wrong_known_hosts()))
-    transport = _transport(ssh_team(server, tmp_path, options=options), tmp_path)
+async def _refused_once(
+    server: SshServer, tmp_path: Path, failure: type[Exception], match: str, **options: str
+) -> str:
+    """A spawn over ssh with `options` changed fails with `failure` (matching `match`) on its
+    one attempt: one connection, no retry, no login. Returns the error's text."""
+    team = ssh_team(server, tmp_path, options=remote_options(server, **options))
+    transport = _transport(team, tmp_path)
     offset = server.log_offset()
-    with pytest.raises(SshHostKeyFailed, match="has CHANGED") as info:
+    with pytest.raises(failure, match=match) as info:
         await transport.spawn(["true"], cwd=str(tmp_path), env={})
-    assert "ssh-keygen -R" in str(info.value)
     assert transport.attempts == 1 and transport.retries == 0
     assert server.log_since(offset).count("Connection from") == 1
     assert server.count_logins(offset) == 0
+    return str(info.value)
+
+
+async def test_wrong_host_key_fails_at_once_with_the_host_key_message(
+    server: SshServer, tmp_path: Path
+) -> None:
+    wrong = str(server.wrong_known_hosts())
+    message = await _refused_once(
+        server, tmp_path, SshHostKeyFailed, "has CHANGED", known_hosts=wrong
+    )
+    assert "ssh-keygen -R" in message
 
 
 async def test_unknown_host_key_fails_with_the_host_key_message(
@@ -87,14 +99,9 @@ async def test_unknown_host_key_fails_with_the_host_key_message(
 async def test_unauthorized_key_fails_as_authentication_without_retry(
     server: SshServer, tmp_path: Path
 ) -> None:
-    options = remote_options(server, identity=str(server.wrong_identity()))
-    transport = _transport(ssh_team(server, tmp_path, options=options), tmp_path)
-    offset = server.log_offset()
-    with pytest.raises(SshAuthFailed, match=r"authentication to root@127\.0\.0\.1:\d+ failed"):
-        await transport.spawn(["true"], cwd=str(tmp_path), env={})
-    assert transport.attempts == 1 and transport.retries == 0
-    assert server.log_since(offset).count("Connection from") == 1
-    assert server.count_logins(offset) == 0
+    failed = r"authentication to root@127\.0\.0\.1:\d+ failed"
+    wrong = str(server.wrong_identity())
+    await _refused_once(server, tmp_path, SshAuthFailed, failed, identity=wrong)
 
 
 async def test_refused_connection_is_retried_then_reported(tmp_path: Path) -> None:

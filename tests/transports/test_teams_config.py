@@ -182,17 +182,30 @@ def test_errors_name_the_file_the_team_and_the_field(tmp_path: Path) -> None:
     message = str(info.value)
     assert str(bad) in message and "team 'web'" in message and "remote_options.port" in message
 
-    typo = _write(tmp_path / "typo.toml", '[teams.web]\npath = "/w"\nidle_timout = 5\n')
-    with pytest.raises(ConfigError, match=r"team 'web', field 'idle_timout': unknown setting"):
-        load_config(typo)
 
-    remote = _write(tmp_path / "remote.toml", '[teams.db]\nremote = "docker exec db"\n')
-    with pytest.raises(ConfigError, match=r"team 'db'.*field 'remote'.*no -i"):
-        load_config(remote)
-
-    sync = _write(tmp_path / "sync.toml", '[teams.s]\nremote = "ssh h"\nsync = "push"\n')
-    with pytest.raises(ConfigError, match=r"team 's'.*sync_from"):
-        load_config(sync)
+@pytest.mark.parametrize(
+    ("toml", "names_it"),
+    [
+        pytest.param(
+            '[teams.web]\npath = "/w"\nidle_timout = 5\n',
+            r"team 'web', field 'idle_timout': unknown setting",
+            id="typo",
+        ),
+        pytest.param(
+            '[teams.db]\nremote = "docker exec db"\n',
+            r"team 'db'.*field 'remote'.*no -i",
+            id="remote",
+        ),
+        pytest.param(
+            '[teams.s]\nremote = "ssh h"\nsync = "push"\n', r"team 's'.*sync_from", id="sync"
+        ),
+    ],
+)
+def test_a_bad_setting_is_named_with_its_team_and_field(
+    tmp_path: Path, toml: str, names_it: str
+) -> None:
+    with pytest.raises(ConfigError, match=names_it):
+        load_config(_write(tmp_path / "bad.toml", toml))
 
 
 def test_unset_variable_is_an_error_naming_where(

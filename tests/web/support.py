@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.support.authhub import MovableClock
 from tests.support.hub import connected_runner, demo_team
@@ -220,3 +220,10 @@ async def send_message(page: Page, text: str) -> None:
     """Type a message in the session's message box and send it."""
     await page.fill("#message", text)
     await page.click("#send")
+
+
+async def say(page: Page, text: str) -> None:
+    """Send `text`; the demo agent's answer to it ("You said: …") is the last message."""
+    await send_message(page, text)
+    last = page.locator("[data-kind=agent_message]").last
+    await expect(last).to_contain_text(f"You said: {text}")

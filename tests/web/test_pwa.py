@@ -59,6 +59,13 @@ async def signed_in(context: BrowserContext, hub: WebHub) -> Page:
     return page
 
 
+@contextlib.asynccontextmanager
+async def installed_app(tmp_path: Path) -> AsyncIterator[tuple[WebHub, BrowserContext, Page]]:
+    """A web hub, an installable Chromium allowed to notify, and a page signed in to it."""
+    async with web_hub(tmp_path / "hub") as hub, installable_browser(tmp_path / "p", hub) as ctx:
+        yield hub, ctx, await signed_in(ctx, hub)
+
+
 async def push_registration(context: BrowserContext, page: Page) -> tuple[Any, str]:
     """A DevTools session with ServiceWorker enabled, and the app's registration id."""
     cdp = await context.new_cdp_session(page)
@@ -83,8 +90,7 @@ async def notifications(page: Page) -> list[dict[str, Any]]:
 
 
 async def test_installable_with_a_service_worker(tmp_path: Path) -> None:
-    async with web_hub(tmp_path / "hub") as hub, installable_browser(tmp_path / "p", hub) as ctx:
-        page = await signed_in(ctx, hub)
+    async with installed_app(tmp_path) as (hub, ctx, page):
         cdp = await ctx.new_cdp_session(page)
         assert (await cdp.send("Page.getInstallabilityErrors"))["installabilityErrors"] == []
         manifest = await cdp.send("Page.getAppManifest")
@@ -113,12 +119,7 @@ async def _hub_push_for(hub: WebHub, push: Any, browser: Browser) -> Received:
 
 
 async def test_a_push_shows_allow_and_deny_and_allow_answers(tmp_path: Path) -> None:
-    async with (
-        receiver() as push,
-        web_hub(tmp_path / "hub") as hub,
-        installable_browser(tmp_path / "p", hub) as ctx,
-    ):
-        page = await signed_in(ctx, hub)
+    async with receiver() as push, installed_app(tmp_path) as (hub, ctx, page):
         cdp, registration = await push_registration(ctx, page)
         await start_session_from_ui(page)
         await expect(page).to_have_title("demo · tether")
@@ -172,8 +173,7 @@ async def test_a_push_shows_allow_and_deny_and_allow_answers(tmp_path: Path) -> 
 
 
 async def test_the_sessions_list_is_pushed_with_who_needs_you_first(tmp_path: Path) -> None:
-    async with web_hub(tmp_path / "hub") as hub, installable_browser(tmp_path / "p", hub) as ctx:
-        page = await signed_in(ctx, hub)
+    async with installed_app(tmp_path) as (hub, _ctx, page):
         polled: list[str] = []
         page.on(
             "request", lambda r: polled.append(r.url) if r.url.endswith("/v1/sessions") else None
@@ -194,12 +194,7 @@ async def test_the_sessions_list_is_pushed_with_who_needs_you_first(tmp_path: Pa
 
 
 async def test_the_settings_page_adds_tests_and_removes_a_webhook(tmp_path: Path) -> None:
-    async with (
-        receiver() as rx,
-        web_hub(tmp_path / "hub") as hub,
-        installable_browser(tmp_path / "p", hub) as ctx,
-    ):
-        page = await signed_in(ctx, hub)
+    async with receiver() as rx, installed_app(tmp_path) as (hub, _ctx, page):
         await page.click("nav >> text=Settings")
         await expect(page.locator("#push-state")).to_contain_text("Notifications are off")
         await expect(page.locator("#push-toggle")).to_have_text("Turn on notifications")

@@ -20,6 +20,7 @@ from tests.support.timing import scaled
 from tests.web.support import (
     chromium,
     new_page,
+    say,
     send_message,
     signed_in_page,
     start_session_from_ui,
@@ -90,10 +91,7 @@ async def test_the_link_tether_up_prints_signs_the_browser_in(
         assert "code=" not in page.url
         await expect(page.locator("#whoami")).to_have_text("admin")
         await start_session_from_ui(page)
-        await send_message(page, "hello from the link")
-        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
-            "You said: hello from the link"
-        )
+        await say(page, "hello from the link")
         # The link is single use.
         other_context, other = await new_page(browser)
         await other.goto(link.group(1))
@@ -236,10 +234,7 @@ async def test_the_page_outlives_the_session_token(tmp_path: Path, browser: Brow
         await hub.restart()
         await expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
         await expect(page.locator("#role")).to_have_text("owner")
-        await send_message(page, "after")
-        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
-            "You said: after"
-        )
+        await say(page, "after")
         # The browser itself drops the session cookie after its 10 minutes: a reconnect
         # refreshes over HTTP first (a socket without any cookie would wait for an
         # `auth` frame).
@@ -247,10 +242,7 @@ async def test_the_page_outlives_the_session_token(tmp_path: Path, browser: Brow
         await context.clear_cookies(name="tether_session")
         await hub.restart()
         await expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
-        await send_message(page, "cookie gone")
-        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
-            "You said: cookie gone"
-        )
+        await say(page, "cookie gone")
         assert "/signin" not in page.url
         seqs = await page.locator("[data-seq]").evaluate_all("els => els.map(e => e.dataset.seq)")
         assert len(seqs) == len(set(seqs))

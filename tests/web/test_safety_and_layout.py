@@ -14,6 +14,7 @@ from tests.web.support import (
     PHONE,
     chromium,
     csp_violations,
+    say,
     send_message,
     signed_in_page,
     start_session_from_ui,
@@ -119,10 +120,7 @@ async def test_phone_viewport_is_usable(tmp_path: Path) -> None:
         box = page.locator("#message")
         await expect(box).to_be_in_viewport()
         await expect(page.locator("#send")).to_be_in_viewport()
-        await send_message(page, "from the phone")
-        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
-            "You said: from the phone"
-        )
+        await say(page, "from the phone")
         assert await no_horizontal_scroll(page)
         for path in ("/sessions", "/teams", "/devices", "/audit"):
             await page.goto(hub.url + path)

@@ -15,6 +15,7 @@ from tests.web.support import (
     WebHub,
     chromium,
     csp_violations,
+    say,
     send_message,
     signed_in_page,
     start_session_from_ui,
@@ -149,10 +150,7 @@ async def test_hub_restart_mid_session_carries_on_without_duplicates(tmp_path: P
         assert len(seqs) == len(set(seqs))
         # And it is still steerable after the restart.
         await expect(page.locator("#role")).to_have_text("owner")
-        await send_message(page, "after the restart")
-        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
-            "You said: after the restart"
-        )
+        await say(page, "after the restart")
         await context.close()
 
 

@@ -13,6 +13,7 @@ from playwright.async_api import expect
 from tests.support.hub import demo_team
 from tests.web.support import (
     chromium,
+    say,
     send_message,
     signed_in_page,
     start_session_from_ui,
@@ -34,10 +35,7 @@ async def test_a_sleeping_session_is_woken_from_the_message_box(tmp_path: Path) 
         await expect(box).to_be_visible()
         asleep = "Asleep: a message wakes it with its context…"
         await expect(box).to_have_attribute("placeholder", asleep)
-        await send_message(page, "still there?")
-        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
-            "You said: still there?"
-        )
+        await say(page, "still there?")
         await context.close()
 
 
@@ -69,8 +67,5 @@ async def test_the_users_cli_takes_the_slot_and_the_tab_takes_it_back(tmp_path: 
         await expect(take).to_be_visible()
         await take.click()
         await expect(page.locator("#role")).to_have_text("owner")
-        await send_message(page, "mine again")
-        await expect(page.locator("[data-kind=agent_message]").last).to_contain_text(
-            "You said: mine again"
-        )
+        await say(page, "mine again")
         await context.close()
