@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from tether.cli.group import sub_app
 from tether.cli.ids import device_ids, with_id
 from tether.cli.output import Column, copyable, print_json, print_table, say, when
 from tether.sanitize import terminal_name, terminal_text
+
+if TYPE_CHECKING:
+    from tether.client.api import HubApi
 
 PANEL = "Devices and users"
 commands = typer.Typer()
@@ -31,12 +34,7 @@ def pair_new(
     """Mint a pairing code (single use, five minutes) and show it with a QR code."""
     where = Hub(hub, ca, insecure)
 
-    async def go() -> dict[str, Any]:
-        async with where.client() as client:
-            result: dict[str, Any] = await client.request("POST", "/v1/pairing-codes")
-            return result
-
-    code = terminal_text(run(go())["code"])
+    code = terminal_text(where.ask(lambda client: client.pairing_code())["code"])
     url = where.resolved_url
     copyable("pairing code: ", (code, "bold"), "  (single use, expires in 5 minutes)")
     copyable(f"  this CLI elsewhere:  tether login --hub {url} --code {code}")
@@ -80,12 +78,7 @@ def devices(
 ) -> None:
     """List your devices (admins: everybody's)."""
 
-    async def go() -> list[dict[str, Any]]:
-        async with Hub(hub, ca, insecure).client() as client:
-            result: list[dict[str, Any]] = await client.request("GET", "/v1/devices")
-            return result
-
-    rows = run(go())
+    rows = Hub(hub, ca, insecure).ask(lambda client: client.devices())
     if as_json:
         print_json(rows)
         return
@@ -127,18 +120,13 @@ def revoke(
 ) -> None:
     """Revoke a device: its tokens stop working and its connections close now."""
 
-    async def go() -> str:
-        async with Hub(hub, ca, insecure).client() as client:
+    async def revoke_one(client: HubApi) -> str:
+        async def by_id(device_id: str) -> str:
+            return (await client.revoke_device(device_id))["revoked"]
 
-            async def revoke_one(device_id: str) -> str:
-                answer = await client.request("POST", f"/v1/devices/{device_id}/revoke")
-                return str(answer["revoked"])
+        return await with_id("device", device, by_id, lambda: device_ids(client), "tether devices")
 
-            return await with_id(
-                "device", device, revoke_one, lambda: device_ids(client), "tether devices"
-            )
-
-    say(f"revoked {terminal_name(run(go()))}")
+    say(f"revoked {terminal_name(Hub(hub, ca, insecure).ask(revoke_one))}")
 
 
 @users_app.command("add")
@@ -151,14 +139,7 @@ def users_add(
 ) -> None:
     """Add a user and print a sign-in code for their first device."""
 
-    async def go() -> dict[str, Any]:
-        async with Hub(hub, ca, insecure).client() as client:
-            result: dict[str, Any] = await client.request(
-                "POST", "/v1/users", json={"name": name, "admin": admin}
-            )
-            return result
-
-    answer = run(go())
+    answer = Hub(hub, ca, insecure).ask(lambda client: client.add_user(name, admin=admin))
     copyable(
         f"user {terminal_name(name)} ({terminal_name(answer['user']['id'])}); sign-in code for "
         "their first device (5 minutes): ",
@@ -177,7 +158,7 @@ def token(hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False) -
 
     async def go() -> str:
         async with access.quick_client() as client:
-            await client.request("GET", "/v1/auth/me")
+            await client.me()
         return await access.token()
 
     sys.stdout.write(run(go()) + "\n")

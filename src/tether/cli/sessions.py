@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from tether.cli.common import CaOpt, ConfigOpt, DataDirOpt, Hub, HubOpt, InsecureOpt, JsonOpt, run
+from tether.cli.common import CaOpt, ConfigOpt, DataDirOpt, Hub, HubOpt, InsecureOpt, JsonOpt
 from tether.cli.ids import with_session
 from tether.cli.output import Column, copyable, print_json, print_table, say
 from tether.sanitize import terminal_name
+
+if TYPE_CHECKING:
+    from tether.client.api import HubApi
+    from tether.protocol.api_shapes import SessionRow, Team
+
+T = TypeVar("T")
 
 PANEL = "Sessions"
 commands = typer.Typer()
@@ -22,14 +28,9 @@ SessionArg = Annotated[
 ]
 
 
-def _on_session(hub: Hub, session: str, call: Callable[[Any, str], Awaitable[Any]]) -> Any:
+def _on_session(hub: Hub, session: str, call: Callable[[HubApi, str], Awaitable[T]]) -> T:
     """Run `call(client, full session id)` for an id or a unique prefix."""
-
-    async def go() -> Any:
-        async with hub.client() as client:
-            return await with_session(client, session, lambda sid: call(client, sid))
-
-    return run(go())
+    return hub.ask(lambda client: with_session(client, session, lambda sid: call(client, sid)))
 
 
 @commands.command(rich_help_panel=PANEL)
@@ -55,11 +56,7 @@ def teams(
 
         raise typer.Exit(teams_check(action, config, data_dir_of(data_dir), as_json))
 
-    async def go() -> list[dict[str, Any]]:
-        async with Hub(hub, ca, insecure).client() as client:
-            return await client.teams()
-
-    rows = run(go())
+    rows = Hub(hub, ca, insecure).ask(lambda client: client.teams())
     if as_json:
         print_json(rows)
         return
@@ -88,14 +85,14 @@ def teams(
     )
 
 
-def _agent_cell(team: dict[str, Any]) -> str:
+def _agent_cell(team: Team) -> str:
     agent = str(team["agent"])
     if "agent_installed" in team:  # the runner looked for this agent's CLI
         agent += f" {team['agent_version']}" if team["agent_installed"] else " (CLI missing!)"
     return agent
 
 
-def _available_cell(team: dict[str, Any]) -> str:
+def _available_cell(team: Team) -> str:
     if team.get("available", True):
         return "yes"
     return f"no: {team.get('unavailable_reason') or 'its probe failed'}"
@@ -112,11 +109,7 @@ def sessions(
     """List sessions: team, state, owner, followers, runner last seen, last seq, exit code,
     pending requests, tokens and cost so far."""
 
-    async def go() -> list[dict[str, Any]]:
-        async with Hub(hub, ca, insecure).client() as client:
-            return await client.sessions()
-
-    rows = run(go())
+    rows = Hub(hub, ca, insecure).ask(lambda client: client.sessions())
     if as_json:
         print_json(rows)
         return
@@ -140,7 +133,7 @@ def sessions(
     print_table([Column("session", whole=True), *(Column(h) for h in headers)], table)
 
 
-def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:
+def _session_row(s: SessionRow, now: float) -> tuple[object, ...]:
     seen = s.get("runner_last_seen")
     if s.get("runner_connected"):
         seen_text = "now"
@@ -161,7 +154,7 @@ def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:
     )
 
 
-def _tokens_cell(s: dict[str, Any]) -> str:
+def _tokens_cell(s: SessionRow) -> str:
     if s.get("input_tokens") is None:
         return "-"  # not loaded by this hub since it started: unknown, not zero
     return f"{s['input_tokens']:,}/{s.get('output_tokens') or 0:,}"
@@ -185,11 +178,8 @@ def start(
 ) -> None:
     """Start a session of a team; prints the session id."""
 
-    async def go() -> dict[str, Any]:
-        async with Hub(hub, ca, insecure).client() as client:
-            return await client.start(team, prompt, adopt=adopt)
-
-    copyable(terminal_name(run(go())["id"]))
+    started = Hub(hub, ca, insecure).ask(lambda client: client.start(team, prompt, adopt=adopt))
+    copyable(terminal_name(started["id"]))
 
 
 TakeOpt = Annotated[

@@ -9,6 +9,7 @@ through `SessionTracker`, so the hub, a viewer and a test all agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -58,7 +59,7 @@ class Spent:
         self.output_tokens = 0
         self.cost: float | None = None
 
-    def add(self, payload: dict[str, Any]) -> None:
+    def add(self, payload: Mapping[str, Any]) -> None:
         """Count one `turn_finished` (what it lacks counts as nothing)."""
         usage = payload.get("usage")
         if isinstance(usage, dict):
