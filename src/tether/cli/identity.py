@@ -10,11 +10,12 @@ import typer
 from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, JsonOpt, data_dir_of, run
 from tether.cli.group import sub_app
 from tether.cli.ids import device_ids, with_id
-from tether.cli.output import Column, copyable, print_json, print_table, say, when
+from tether.cli.output import columns, copyable, print_rows, say, when
 from tether.sanitize import terminal_name, terminal_text
 
 if TYPE_CHECKING:
     from tether.client.api import HubApi
+    from tether.protocol.api_shapes import DeviceRow
 
 PANEL = "Devices and users"
 commands = typer.Typer()
@@ -79,33 +80,22 @@ def devices(
     """List your devices (admins: everybody's)."""
 
     rows = Hub(hub, ca, insecure).ask(lambda client: client.devices())
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        [
-            Column("device", whole=True),
-            Column("user"),
-            Column("kind"),
-            Column("name"),
-            Column("paired"),
-            Column("last seen"),
-            Column("revoked"),
-        ],
-        [
-            (
-                d["id"],
-                d["user_id"],
-                d["kind"],
-                d["name"],
-                when(d["created_at"]),
-                when(d["last_seen"]),
-                "-"
-                if d["revoked_at"] is None
-                else f"{when(d['revoked_at'])} ({d['revoked_reason']})",
-            )
-            for d in rows
-        ],
+    print_rows(rows, _DEVICE_COLUMNS, _device_row, as_json=as_json)
+
+
+_DEVICE_COLUMNS = columns("device", "user", "kind", "name", "paired", "last seen", "revoked")
+
+
+def _device_row(d: DeviceRow) -> tuple[object, ...]:
+    revoked = d["revoked_at"]
+    return (
+        d["id"],
+        d["user_id"],
+        d["kind"],
+        d["name"],
+        when(d["created_at"]),
+        when(d["last_seen"]),
+        "-" if revoked is None else f"{when(revoked)} ({d['revoked_reason']})",
     )
 
 

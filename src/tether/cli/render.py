@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from tether.cli.output import json_line
-from tether.protocol.api_shapes import EventPayload
 from tether.sanitize import revealed, terminal_name, terminal_text, with_colours
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
+
+    from tether.protocol.api_shapes import EventPayload
 
 _STATUS_FACTS: tuple[Literal["agent", "model", "permission_mode", "detail"], ...] = (
     "agent",

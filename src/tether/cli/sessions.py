@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -11,7 +12,7 @@ import typer
 
 from tether.cli.common import CaOpt, ConfigOpt, DataDirOpt, Hub, HubOpt, InsecureOpt, JsonOpt
 from tether.cli.ids import with_session
-from tether.cli.output import Column, copyable, print_json, print_table, say
+from tether.cli.output import columns, copyable, print_rows, say
 from tether.sanitize import terminal_name
 
 if TYPE_CHECKING:
@@ -57,31 +58,21 @@ def teams(
         raise typer.Exit(teams_check(action, config, data_dir_of(data_dir), as_json))
 
     rows = Hub(hub, ca, insecure).ask(lambda client: client.teams())
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        [
-            Column("team", whole=True),
-            Column("agent"),
-            Column("host"),
-            Column("path"),
-            Column("runner"),
-            Column("online"),
-            Column("available"),
-        ],
-        [
-            (
-                t["name"],
-                _agent_cell(t),
-                t["host"],
-                t["path"],
-                t["runner_id"],
-                _yes(t["runner_connected"]),
-                _available_cell(t),
-            )
-            for t in rows
-        ],
+    print_rows(rows, _TEAM_COLUMNS, _team_row, as_json=as_json)
+
+
+_TEAM_COLUMNS = columns("team", "agent", "host", "path", "runner", "online", "available")
+
+
+def _team_row(t: Team) -> tuple[object, ...]:
+    return (
+        t["name"],
+        _agent_cell(t),
+        t["host"],
+        t["path"],
+        t["runner_id"],
+        _yes(t["runner_connected"]),
+        _available_cell(t),
     )
 
 
@@ -108,38 +99,36 @@ def sessions(
 ) -> None:
     """List sessions: team, state, owner, followers, runner last seen, last seq, exit code,
     pending requests, tokens and cost so far."""
-
     rows = Hub(hub, ca, insecure).ask(lambda client: client.sessions())
-    if as_json:
-        print_json(rows)
-        return
-    headers = [
-        "team",
-        "state",
-        "owner",
-        "followers",
-        "runner seen",
-        "last seq",
-        "exit",
-        "pending",
-        "tokens in/out",
-        "cost",
-    ]
-    table = [_session_row(s, time.time()) for s in rows]
     # Replicas on PostgreSQL: which replica each runner is connected to.
-    if any(s.get("runner_replica") for s in rows):
-        headers.append("replica")
-        table = [(*row, s.get("runner_replica") or "-") for row, s in zip(table, rows, strict=True)]
-    print_table([Column("session", whole=True), *(Column(h) for h in headers)], table)
+    replicas = any(s.get("runner_replica") for s in rows)
+    headers = [*_SESSION_HEADERS, "replica"] if replicas else _SESSION_HEADERS
+    cells = functools.partial(_session_row, now=time.time(), replicas=replicas)
+    print_rows(rows, columns(*headers), cells, as_json=as_json)
 
 
-def _session_row(s: SessionRow, now: float) -> tuple[object, ...]:
+_SESSION_HEADERS = [
+    "session",
+    "team",
+    "state",
+    "owner",
+    "followers",
+    "runner seen",
+    "last seq",
+    "exit",
+    "pending",
+    "tokens in/out",
+    "cost",
+]
+
+
+def _session_row(s: SessionRow, *, now: float, replicas: bool) -> tuple[object, ...]:
     seen = s.get("runner_last_seen")
     if s.get("runner_connected"):
         seen_text = "now"
     else:
         seen_text = f"{int(now - seen)} s ago" if seen else "never"
-    return (
+    row = (
         s["id"],
         s["team"],
         s["state"],
@@ -152,6 +141,7 @@ def _session_row(s: SessionRow, now: float) -> tuple[object, ...]:
         _tokens_cell(s),
         "-" if not s.get("cost") else f"${s['cost']:.4f}",
     )
+    return (*row, s.get("runner_replica") or "-") if replicas else row
 
 
 def _tokens_cell(s: SessionRow) -> str:

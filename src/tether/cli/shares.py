@@ -9,7 +9,7 @@ import typer
 from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, fail
 from tether.cli.identity import PANEL
 from tether.cli.ids import share_ids, with_id, with_session
-from tether.cli.output import Column, copyable, print_table, say, when
+from tether.cli.output import columns, copyable, print_table, say, when
 from tether.cli.spans import parse_span
 from tether.errors import ConfigError, TetherError
 from tether.sanitize import terminal_name, terminal_text
@@ -54,12 +54,7 @@ def share(
 
 def _list(where: Hub) -> None:
     print_table(
-        [
-            Column("link", whole=True),
-            Column("session", whole=True),
-            Column("expires"),
-            Column("revoked"),
-        ],
+        columns("link", "session", "expires", "revoked", ids=2),
         [
             (s["id"], s["session_id"], when(s["expires_at"]), when(s["revoked_at"]))
             for s in where.ask(lambda client: client.shares())

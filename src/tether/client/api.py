@@ -6,27 +6,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.errors import AuthError, Conflict, Forbidden, NotFound, ProtocolError, TetherError
-from tether.protocol.api_shapes import (
-    Accepted,
-    AuditRow,
-    DeviceRow,
-    EventsPage,
-    Health,
-    JsonObject,
-    Me,
-    MessageAccepted,
-    NewShare,
-    PairingCode,
-    Revoked,
-    SessionDetail,
-    SessionRow,
-    ShareRow,
-    Team,
-    UserAdded,
-)
+
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import (
+        Accepted,
+        AuditRow,
+        DeviceRow,
+        EventsPage,
+        Health,
+        JsonObject,
+        Me,
+        MessageAccepted,
+        NewShare,
+        PairingCode,
+        Revoked,
+        SessionDetail,
+        SessionRow,
+        ShareRow,
+        Team,
+        UserAdded,
+    )
 
 TokenProvider = Callable[[], Awaitable[str]]
 TokenRefresher = Callable[[str], Awaitable[str]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from starlette.requests import HTTPConnection
@@ -19,6 +19,7 @@ from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
 from tether.hub.viewer_ws import viewer_socket
 from tether.hub.ws_auth import accept_once, first_frame_principal, has_credentials
+from tether.protocol.api_shapes import Team
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
@@ -109,10 +110,11 @@ async def writable_session(
 
 
 @router.get("/v1/teams")
-async def list_teams(request: Request, principal: User) -> list[dict[str, Any]]:
+async def list_teams(request: Request, principal: User) -> list[Team]:
     """Teams announced by runners."""
     teams = broker_of(request).list_teams()
-    return [t for t in teams if await hub_of(request).policy.can_use_team(principal, t)]
+    usable = [t for t in teams if await hub_of(request).policy.can_use_team(principal, t)]
+    return cast(list[Team], usable)
 
 
 @router.get("/v1/sessions")

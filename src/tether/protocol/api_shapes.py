@@ -3,8 +3,9 @@ them, `tether.client` returns them, the CLI shows them (docs/cli.md).
 
 They are types only: at runtime every answer stays a plain `dict`, as callers of
 `tether.client` have always had it. The hub hands each to FastAPI as its response model
-(OpenAPI at /docs), so each says every key the hub sends and allows more: a newer hub
-may add one, and pydantic must never drop what older code does not know.
+(OpenAPI at /docs), so each says every key the hub sends, with its JSON type. A shape
+the hub fills from a record's `public()` (or a runner's team) allows more keys than it
+names (`_OPEN`): pydantic must never drop what another part of the hub adds.
 """
 
 from __future__ import annotations
@@ -15,18 +16,13 @@ from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 JsonObject = dict[str, Any]
-"""Arbitrary JSON, as the API passes it on untouched: a tool's input, an audit entry's
-details, an agent's token usage."""
+"""Arbitrary JSON, passed on untouched: a tool's input, an audit entry's details."""
 
 _OPEN = ConfigDict(extra="allow")
 
 
-# -- events ------------------------------------------------------------------------------
-
-
 class EventPayload(TypedDict, total=False):
-    """An event as JSON (`tether.protocol.events`; docs/protocol.md): `kind` and the fields
-    of that kind. Untrusted: a peer may send kinds and fields this version does not know."""
+    """An event as JSON (`tether.protocol.events`): untrusted, maybe of a newer kind."""
 
     kind: str
     raw: Any
@@ -94,7 +90,6 @@ class EventsPage(TypedDict):
 # -- teams and sessions ------------------------------------------------------------------
 
 
-@with_config(_OPEN)
 class Health(TypedDict):
     """`GET /healthz`: the hub is up, its version, and how many runners are connected."""
 
@@ -116,8 +111,7 @@ class Team(TypedDict):
     unavailable_reason: str | None
     runner_id: str
     runner_connected: bool
-    agent_version: NotRequired[str | None]
-    """The agent CLI's version on the runner (None: not installed there)."""
+    agent_version: NotRequired[str | None]  # the agent CLI's version there; None: missing
     agent_installed: NotRequired[bool]
     runner_replica: NotRequired[str | None]
 
@@ -171,8 +165,7 @@ class Accepted(TypedDict):
 
 
 class MessageAccepted(Accepted):
-    """`POST /v1/sessions/{id}/messages`: the turn's events follow `after_seq`; `woke`: the
-    session was asleep and this message resumed it."""
+    """A turn handed on: its events follow `after_seq`; `woke`: it resumed a sleeping session."""
 
     session: str
     after_seq: int
@@ -205,7 +198,6 @@ class DeviceRow(TypedDict):
     revoked_reason: str | None
 
 
-@with_config(_OPEN)
 class Paired(TypedDict):
     """`POST /v1/auth/pair`: the new device and the hub's id (credentials are kept by it)."""
 
@@ -215,7 +207,6 @@ class Paired(TypedDict):
     hub_id: str
 
 
-@with_config(_OPEN)
 class Tokens(TypedDict):
     """`POST /v1/auth/token`: the rotated refresh token and a session token."""
 
@@ -225,7 +216,6 @@ class Tokens(TypedDict):
     expires_in: float
 
 
-@with_config(_OPEN)
 class BrowserSignedIn(TypedDict):
     """`POST /v1/auth/browser` with a code: the browser's cookies are set."""
 
@@ -234,7 +224,6 @@ class BrowserSignedIn(TypedDict):
     expires_in: float
 
 
-@with_config(_OPEN)
 class OpenedShare(TypedDict):
     """Which session a share link opened in a browser watches, and until when."""
 
@@ -242,7 +231,6 @@ class OpenedShare(TypedDict):
     expires_at: float
 
 
-@with_config(_OPEN)
 class ShareSignedIn(TypedDict):
     """`POST /v1/auth/browser` with a share link: nobody is signed in."""
 
@@ -250,7 +238,6 @@ class ShareSignedIn(TypedDict):
     share: OpenedShare
 
 
-@with_config(_OPEN)
 class BrowserRefreshed(TypedDict):
     """`POST /v1/auth/refresh`: a new session cookie, and a token for sockets to renew with."""
 
@@ -259,14 +246,12 @@ class BrowserRefreshed(TypedDict):
     socket_token: str
 
 
-@with_config(_OPEN)
 class Ok(TypedDict):
     """`{"ok": true}`."""
 
     ok: bool
 
 
-@with_config(_OPEN)
 class Me(TypedDict):
     """`GET /v1/auth/me`: who the caller is."""
 
@@ -280,7 +265,6 @@ class Me(TypedDict):
     session_scope: str | None
 
 
-@with_config(_OPEN)
 class PairingCode(TypedDict):
     """`POST /v1/pairing-codes`: a single-use code and its lifetime in seconds."""
 
@@ -288,14 +272,12 @@ class PairingCode(TypedDict):
     expires_in: int
 
 
-@with_config(_OPEN)
 class UserAdded(PairingCode):
     """`POST /v1/users`: the user and a sign-in code for their first device."""
 
     user: UserRow
 
 
-@with_config(_OPEN)
 class Revoked(TypedDict):
     """A device or share link revoked: its id."""
 
@@ -338,10 +320,19 @@ class AuditRow(TypedDict):
 # -- notifications -----------------------------------------------------------------------
 
 
+class SinkRequest(TypedDict):
+    """`POST /v1/notify/sinks`: a webhook or an ntfy topic to add (`events`: `a,b,c`)."""
+
+    kind: str
+    url: str
+    events: str | None
+    secret: NotRequired[str]
+    token: NotRequired[str]
+
+
 @with_config(_OPEN)
 class SinkRow(TypedDict):
-    """Somewhere a user's notifications go, as `tether notify list` shows it (no secret;
-    of a push endpoint only its origin)."""
+    """A user's notification sink (no secret; of a push endpoint only its origin)."""
 
     id: str
     kind: str
@@ -368,7 +359,6 @@ class SinkAdded(SinkRow):
     secret: str | None
 
 
-@with_config(_OPEN)
 class SinkTested(TypedDict):
     """`POST /v1/notify/sinks/{id}/test`: what sending a test notification did."""
 
@@ -377,14 +367,12 @@ class SinkTested(TypedDict):
     status: int | None
 
 
-@with_config(_OPEN)
 class Removed(TypedDict):
     """A sink removed: its id."""
 
     removed: str
 
 
-@with_config(_OPEN)
 class RemovedSinks(TypedDict):
     """`DELETE /v1/push/subscriptions`: the ids of the sinks removed."""
 
