@@ -7,15 +7,17 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.cli.output import err, out, say
 from tether.cli.render import event_json, render_event, request_text, spent_text
 from tether.client.api import TokenProvider
 from tether.client.session import RemoteSession
 from tether.errors import Forbidden, TetherError
-from tether.protocol.api_shapes import EventPayload, PendingPermission
 from tether.sanitize import terminal_name, terminal_text
+
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import EventPayload, PendingPermission
 
 EXIT_OK, EXIT_TURN_FAILED = 0, 1
 
@@ -97,8 +99,8 @@ async def _attach_events(watch: Watch) -> int:
     why = f" ({terminal_text(remote.role_reason)})" if remote.role_reason else ""
     role = terminal_name(remote.role)
     say(f"attached to {terminal_name(watch.session_id)} as {role}{why}", style="bold")
-    printer = Printer(watch.as_json, remote)
     try:
+        printer = Printer(watch.as_json, remote)
         if watch.prompt is not None:
             if remote.role != "owner":
                 raise Forbidden(
