@@ -3,7 +3,8 @@ audit log (docs/security.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, Protocol, TypeVar, cast
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -54,6 +55,18 @@ MAX_TTL_S = 1e9
 def service_of(request: Request) -> AuthService:
     """The hub's auth service."""
     return hub_of(request).auth
+
+
+class _Record(Protocol):
+    def public(self) -> Mapping[str, Any]: ...
+
+
+Row = TypeVar("Row")
+
+
+def rows(shape: type[Row], records: Iterable[_Record]) -> list[Row]:
+    """Records as the API shows them (`public()`), which is the answer's `shape`."""
+    return cast(list[Row], [record.public() for record in records])
 
 
 def person(principal: Principal) -> Principal:
@@ -294,8 +307,7 @@ async def new_pairing_code(request: Request, principal: User) -> PairingCode:
 @auth_router.get("/v1/devices")
 async def list_devices(request: Request, principal: User) -> list[DeviceRow]:
     """The caller's devices (admins: all)."""
-    devices = await service_of(request).devices(person(principal))
-    return cast(list[DeviceRow], [d.public() for d in devices])
+    return rows(DeviceRow, await service_of(request).devices(person(principal)))
 
 
 @auth_router.post("/v1/devices/{device_id}/revoke")
@@ -327,8 +339,7 @@ async def create_share(
 @auth_router.get("/v1/shares")
 async def list_shares(request: Request, principal: User) -> list[ShareRow]:
     """The caller's share links (admins: all)."""
-    shares = await service_of(request).shares(person(principal))
-    return cast(list[ShareRow], [s.public() for s in shares])
+    return rows(ShareRow, await service_of(request).shares(person(principal)))
 
 
 @auth_router.post("/v1/shares/{share_id}/revoke")
@@ -348,5 +359,4 @@ async def audit(
     """The audit log (admins only), oldest first."""
     if not principal.is_admin:
         raise Forbidden("only admins can read the audit log")
-    entries = await service_of(request).audit_entries(since, limit)
-    return cast(list[AuditRow], [e.public() for e in entries])
+    return rows(AuditRow, await service_of(request).audit_entries(since, limit))
