@@ -61,23 +61,25 @@ def attach(
 
     async def go() -> int:
         from tether.cli.ids import full_session_id
-        from tether.cli.watch import attach_session
+        from tether.cli.watch import Watch, attach_session
 
         async with access.quick_client() as client:
             session_id = await full_session_id(client, session)
         return await attach_session(
-            list(access.urls) or access.url,
-            session_id,
-            access.token,
-            prompt=prompt,
-            after=after,
-            as_json=as_json,
-            permissions=permissions,
-            follow=follow,
-            keep_following=not no_follow,
-            take=take,
-            ssl=access.ssl,
-            insecure=access.insecure,
+            Watch(
+                list(access.urls) or [access.url],
+                session_id,
+                access.token,
+                prompt=prompt,
+                after=after,
+                as_json=as_json,
+                permissions=permissions,
+                follow=follow,
+                keep_following=not no_follow,
+                take=take,
+                ssl=access.ssl,
+                insecure=access.insecure,
+            )
         )
 
     raise typer.Exit(run(go()))

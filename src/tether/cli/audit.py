@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, fail, run
+from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, fail
 from tether.cli.identity import PANEL
-from tether.cli.output import Column, json_line, print_table, when
+from tether.cli.output import columns, json_line, print_table, when
 from tether.cli.spans import parse_since
 from tether.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tether.client.api import HubApi
+    from tether.protocol.api_shapes import AuditRow, DeviceRow
 
 commands = typer.Typer()
 
@@ -39,26 +43,17 @@ def audit(
     except ConfigError as exc:
         fail(exc)
 
-    async def go() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        async with Hub(hub, ca, insecure).client() as client:
-            entries = await newest_entries(client, start, limit)
-            found: list[dict[str, Any]] = await client.request("GET", "/v1/devices")
-            return entries, found
+    async def go(client: HubApi) -> tuple[list[AuditRow], list[DeviceRow]]:
+        return await newest_entries(client, start, limit), await client.devices()
 
-    entries, devices = run(go())
+    entries, devices = Hub(hub, ca, insecure).ask(go)
     if as_json:
         for entry in entries:
             typer.echo(json_line(entry))
         return
     names = Names.of(entries, devices)
     print_table(
-        [
-            Column("time", whole=True),
-            Column("who"),
-            Column("action"),
-            Column("what"),
-            Column("from"),
-        ],
+        columns("time", "who", "action", "what", "from"),
         [
             (
                 when(e["ts"]),
@@ -72,21 +67,19 @@ def audit(
     )
 
 
-async def newest_entries(client: Any, since: float, limit: int) -> list[dict[str, Any]]:
+async def newest_entries(client: HubApi, since: float, limit: int) -> list[AuditRow]:
     """The newest `limit` entries at or after `since`, newest first.
 
     The hub hands entries out oldest first, a page at a time, so this pages forward and
     keeps the last `limit` (entries sharing a timestamp across a page edge come twice and
     are kept once)."""
-    newest: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
-    seen_ids: set[Any] = set()
+    newest: collections.deque[AuditRow] = collections.deque(maxlen=limit)
+    seen_ids: set[int] = set()
     while True:
-        page: list[dict[str, Any]] = await client.request(
-            "GET", "/v1/audit", params={"since": since, "limit": _PAGE}
-        )
-        fresh = [e for e in page if e.get("id") not in seen_ids]
+        page = await client.audit(since, _PAGE)
+        fresh = [e for e in page if e["id"] not in seen_ids]
         newest.extend(fresh)
-        seen_ids.update(e.get("id") for e in fresh)
+        seen_ids.update(e["id"] for e in fresh)
         if len(page) < _PAGE or not fresh:
             return list(reversed(newest))
         since = float(page[-1]["ts"])
@@ -100,7 +93,7 @@ class Names:
         self.devices = devices
 
     @classmethod
-    def of(cls, entries: Iterable[dict[str, Any]], devices: Iterable[dict[str, Any]]) -> Names:
+    def of(cls, entries: Iterable[AuditRow], devices: Iterable[DeviceRow]) -> Names:
         """Names from the device list and from the entries themselves (the hub has no list
         of user names: `user_created` entries and signed-in actors name them)."""
         users: dict[str, str] = {}
@@ -110,14 +103,14 @@ class Names:
                 users[str(details["user_id"])] = str(details["name"])
             elif e.get("actor") and e.get("user_id"):
                 users.setdefault(str(e["user_id"]), str(e["actor"]))
-        return cls(users, {str(d["id"]): str(d["name"]) for d in devices})
+        return cls(users, {d["id"]: d["name"] for d in devices})
 
-    def user(self, entry: dict[str, Any]) -> str:
+    def user(self, entry: AuditRow) -> str:
         """Who: the actor's name, else the user's name, else the user id, else `-`."""
         user_id = entry.get("user_id")
         return str(entry.get("actor") or self.users.get(str(user_id)) or user_id or "-")
 
-    def who(self, entry: dict[str, Any]) -> str:
+    def who(self, entry: AuditRow) -> str:
         """`user (device)`, by name: `admin (laptop)`."""
         device = entry.get("device_id")
         return self.user(entry) + (f" ({self.device(device)})" if device else "")
@@ -129,7 +122,7 @@ class Names:
         return self.devices.get(str(device_id), str(device_id))
 
 
-def what(entry: dict[str, Any], names: Names) -> str:
+def what(entry: AuditRow, names: Names) -> str:
     """What the entry records, in words: a decision says allow/deny, the request and tool."""
     details = dict(entry.get("details") or {})
     action = entry["action"]

@@ -8,7 +8,7 @@ command needs them (`tether version` and `tether --help` need none of them).
 from __future__ import annotations
 
 import os
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -117,6 +117,16 @@ class Hub:
         """An HTTP client for the hub with this machine's device credentials (the quick,
         standard-library one: a command makes a request or two and exits)."""
         return self.access().quick_client()
+
+    def ask(self, call: Callable[[HubApi], Awaitable[T]]) -> T:
+        """`call(client)` with a client for this hub, run to its answer (errors end the
+        command): what a command that makes a request or two does."""
+
+        async def go() -> T:
+            async with self.client() as client:
+                return await call(client)
+
+        return run(go())
 
     @property
     def resolved_url(self) -> str:

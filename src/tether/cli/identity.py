@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, JsonOpt, data_dir_of, run
 from tether.cli.group import sub_app
 from tether.cli.ids import device_ids, with_id
-from tether.cli.output import Column, copyable, print_json, print_table, say, when
+from tether.cli.output import columns, copyable, print_rows, say, when
 from tether.sanitize import terminal_name, terminal_text
+
+if TYPE_CHECKING:
+    from tether.client.api import HubApi
+    from tether.protocol.api_shapes import DeviceRow
 
 PANEL = "Devices and users"
 commands = typer.Typer()
@@ -31,12 +35,7 @@ def pair_new(
     """Mint a pairing code (single use, five minutes) and show it with a QR code."""
     where = Hub(hub, ca, insecure)
 
-    async def go() -> dict[str, Any]:
-        async with where.client() as client:
-            result: dict[str, Any] = await client.request("POST", "/v1/pairing-codes")
-            return result
-
-    code = terminal_text(run(go())["code"])
+    code = terminal_text(where.ask(lambda client: client.pairing_code())["code"])
     url = where.resolved_url
     copyable("pairing code: ", (code, "bold"), "  (single use, expires in 5 minutes)")
     copyable(f"  this CLI elsewhere:  tether login --hub {url} --code {code}")
@@ -80,39 +79,23 @@ def devices(
 ) -> None:
     """List your devices (admins: everybody's)."""
 
-    async def go() -> list[dict[str, Any]]:
-        async with Hub(hub, ca, insecure).client() as client:
-            result: list[dict[str, Any]] = await client.request("GET", "/v1/devices")
-            return result
+    rows = Hub(hub, ca, insecure).ask(lambda client: client.devices())
+    print_rows(rows, _DEVICE_COLUMNS, _device_row, as_json=as_json)
 
-    rows = run(go())
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        [
-            Column("device", whole=True),
-            Column("user"),
-            Column("kind"),
-            Column("name"),
-            Column("paired"),
-            Column("last seen"),
-            Column("revoked"),
-        ],
-        [
-            (
-                d["id"],
-                d["user_id"],
-                d["kind"],
-                d["name"],
-                when(d["created_at"]),
-                when(d["last_seen"]),
-                "-"
-                if d["revoked_at"] is None
-                else f"{when(d['revoked_at'])} ({d['revoked_reason']})",
-            )
-            for d in rows
-        ],
+
+_DEVICE_COLUMNS = columns("device", "user", "kind", "name", "paired", "last seen", "revoked")
+
+
+def _device_row(d: DeviceRow) -> tuple[object, ...]:
+    revoked = d["revoked_at"]
+    return (
+        d["id"],
+        d["user_id"],
+        d["kind"],
+        d["name"],
+        when(d["created_at"]),
+        when(d["last_seen"]),
+        "-" if revoked is None else f"{when(revoked)} ({d['revoked_reason']})",
     )
 
 
@@ -127,18 +110,13 @@ def revoke(
 ) -> None:
     """Revoke a device: its tokens stop working and its connections close now."""
 
-    async def go() -> str:
-        async with Hub(hub, ca, insecure).client() as client:
+    async def revoke_one(client: HubApi) -> str:
+        async def by_id(device_id: str) -> str:
+            return (await client.revoke_device(device_id))["revoked"]
 
-            async def revoke_one(device_id: str) -> str:
-                answer = await client.request("POST", f"/v1/devices/{device_id}/revoke")
-                return str(answer["revoked"])
+        return await with_id("device", device, by_id, lambda: device_ids(client), "tether devices")
 
-            return await with_id(
-                "device", device, revoke_one, lambda: device_ids(client), "tether devices"
-            )
-
-    say(f"revoked {terminal_name(run(go()))}")
+    say(f"revoked {terminal_name(Hub(hub, ca, insecure).ask(revoke_one))}")
 
 
 @users_app.command("add")
@@ -151,14 +129,7 @@ def users_add(
 ) -> None:
     """Add a user and print a sign-in code for their first device."""
 
-    async def go() -> dict[str, Any]:
-        async with Hub(hub, ca, insecure).client() as client:
-            result: dict[str, Any] = await client.request(
-                "POST", "/v1/users", json={"name": name, "admin": admin}
-            )
-            return result
-
-    answer = run(go())
+    answer = Hub(hub, ca, insecure).ask(lambda client: client.add_user(name, admin=admin))
     copyable(
         f"user {terminal_name(name)} ({terminal_name(answer['user']['id'])}); sign-in code for "
         "their first device (5 minutes): ",
@@ -177,7 +148,7 @@ def token(hub: HubOpt = None, ca: CaOpt = None, insecure: InsecureOpt = False) -
 
     async def go() -> str:
         async with access.quick_client() as client:
-            await client.request("GET", "/v1/auth/me")
+            await client.me()
         return await access.token()
 
     sys.stdout.write(run(go()) + "\n")

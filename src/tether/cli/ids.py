@@ -91,9 +91,9 @@ async def full_session_id(client: HubApi, given: str) -> str:
 
 async def device_ids(client: HubApi) -> list[str]:
     """Every device id the caller may see."""
-    return [str(d["id"]) for d in await client.request("GET", "/v1/devices")]
+    return [d["id"] for d in await client.devices()]
 
 
 async def share_ids(client: HubApi) -> list[str]:
     """Every share link id the caller may see."""
-    return [str(s["id"]) for s in await client.request("GET", "/v1/shares")]
+    return [s["id"] for s in await client.shares()]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tether.sanitize import revealed, terminal_json, terminal_name, terminal_text
 
@@ -90,6 +90,11 @@ class Column:
     whole: bool = False
 
 
+def columns(*headers: str, ids: int = 1) -> list[Column]:
+    """A table's columns: the first `ids` of them hold ids or times (whole), the rest text."""
+    return [Column(header, whole=index < ids) for index, header in enumerate(headers)]
+
+
 def print_table(
     columns: Sequence[Column], rows: Iterable[Sequence[object]], *, title: str | None = None
 ) -> None:
@@ -120,6 +125,23 @@ def print_table(
     for row in cells:
         table.add_row(*row)
     out().print(table)
+
+
+Row = TypeVar("Row")
+
+
+def print_rows(
+    rows: Sequence[Row],
+    columns: Sequence[Column],
+    cells: Callable[[Row], Sequence[object]],
+    *,
+    as_json: bool,
+) -> None:
+    """What the hub listed: as it gave it with `--json`, else a table of `cells(row)`."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(columns, [cells(row) for row in rows])
 
 
 def _cell_text(value: object, whole: bool) -> str:

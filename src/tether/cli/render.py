@@ -4,7 +4,8 @@ is sanitized (`tether.sanitize`) and printed as `Text`, never as Rich markup."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from tether.cli.output import json_line
 from tether.sanitize import revealed, terminal_name, terminal_text, with_colours
@@ -12,6 +13,16 @@ from tether.sanitize import revealed, terminal_name, terminal_text, with_colours
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
+
+    from tether.protocol.api_shapes import EventPayload
+
+_STATUS_FACTS: tuple[Literal["agent", "model", "permission_mode", "detail"], ...] = (
+    "agent",
+    "model",
+    "permission_mode",
+    "detail",
+)
+"""What a status line shows after the state, where the event says it."""
 
 _STATE_STYLE = {
     "idle": "green",
@@ -29,12 +40,12 @@ def compact(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def request_text(request: dict[str, Any]) -> str:
+def request_text(request: EventPayload) -> str:
     """`TOOL INPUT` of a permission request, with invisible characters shown as <U+XXXX>."""
     return f"{terminal_name(request.get('tool'))} {revealed(compact(request.get('input', {})))}"
 
 
-def render_event(console: Console, payload: dict[str, Any]) -> None:
+def render_event(console: Console, payload: EventPayload) -> None:
     """Print one event, human-readable."""
     from rich.text import Text
 
@@ -48,48 +59,46 @@ def render_event(console: Console, payload: dict[str, Any]) -> None:
     console.print(line, soft_wrap=True)
 
 
-def event_json(seq: int, ts: float, payload: dict[str, Any]) -> str:
+def event_json(seq: int, ts: float, payload: EventPayload) -> str:
     """One event as a JSON line: seq, ts and the payload's fields."""
     return json_line({"seq": seq, "ts": ts, **payload})
 
 
-def _status(line: Text, p: dict[str, Any]) -> None:
+def _status(line: Text, p: EventPayload) -> None:
     state = terminal_name(p.get("state"))
     line.append(f"· {state}", style=_STATE_STYLE.get(state, "dim"))
-    extra = [
-        terminal_name(p[k]) for k in ("agent", "model", "permission_mode", "detail") if p.get(k)
-    ]
+    extra = [terminal_name(p.get(k)) for k in _STATUS_FACTS if p.get(k)]
     if extra:
         line.append("  " + " · ".join(extra), style="dim")
 
 
-def _user_message(line: Text, p: dict[str, Any]) -> None:
+def _user_message(line: Text, p: EventPayload) -> None:
     line.append(f"{terminal_name(p.get('by') or 'user')} › ", style="bold blue")
     line.append(terminal_text(p.get("text", "")))
 
 
-def _agent_message(line: Text, p: dict[str, Any]) -> None:
+def _agent_message(line: Text, p: EventPayload) -> None:
     line.append(terminal_text(p.get("text", "")))
 
 
-def _tool_call(line: Text, p: dict[str, Any]) -> None:
+def _tool_call(line: Text, p: EventPayload) -> None:
     line.append(f"⚙ {terminal_name(p.get('tool'))} ", style="magenta")
     line.append(revealed(compact(p.get("input", {}))), style="dim")
 
 
-def _tool_result(line: Text, p: dict[str, Any]) -> None:
+def _tool_result(line: Text, p: EventPayload) -> None:
     style = "red" if p.get("is_error") else "dim"
     line.append("  ↳ " + terminal_text(compact(p.get("output", ""), 600)), style=style)
 
 
-def _permission_request(line: Text, p: dict[str, Any]) -> None:
+def _permission_request(line: Text, p: EventPayload) -> None:
     line.append(
         f"? permission requested [{terminal_name(p.get('request_id'))}]: ", style="bold yellow"
     )
     line.append(request_text(p))
 
 
-def _permission_decision(line: Text, p: dict[str, Any]) -> None:
+def _permission_decision(line: Text, p: EventPayload) -> None:
     behavior = terminal_name(p.get("behavior"))
     style = {"allow": "green", "deny": "red"}.get(behavior, "dim")
     line.append(f"  {behavior} [{terminal_name(p.get('request_id'))}]", style=style)
@@ -99,7 +108,7 @@ def _permission_decision(line: Text, p: dict[str, Any]) -> None:
         line.append(f": {terminal_text(p['message'])}")
 
 
-def _turn_finished(line: Text, p: dict[str, Any]) -> None:
+def _turn_finished(line: Text, p: EventPayload) -> None:
     status = terminal_name(p.get("status"))
     line.append(f"— turn {status}", style="green" if status == "success" else "red")
     usage = p.get("usage")
@@ -124,7 +133,7 @@ def _number(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def _output(line: Text, p: dict[str, Any]) -> None:
+def _output(line: Text, p: EventPayload) -> None:
     from rich.text import Text
 
     # The agent's own colours survive, through the allow-list; nothing else does.
@@ -134,7 +143,7 @@ def _output(line: Text, p: dict[str, Any]) -> None:
     line.append_text(text)
 
 
-def _exited(line: Text, p: dict[str, Any]) -> None:
+def _exited(line: Text, p: EventPayload) -> None:
     line.append(f"■ exited (code {terminal_name(p.get('code'))}", style="red")
     if p.get("signal"):
         line.append(f", signal {terminal_name(p['signal'])}", style="red")
@@ -143,11 +152,11 @@ def _exited(line: Text, p: dict[str, Any]) -> None:
         line.append(f" {terminal_text(compact(p['reason']))}", style="dim")
 
 
-def _error(line: Text, p: dict[str, Any]) -> None:
+def _error(line: Text, p: EventPayload) -> None:
     line.append(f"! {terminal_text(p.get('message'))}", style="bold red")
 
 
-_RENDERERS = {
+_RENDERERS: dict[str, Callable[[Text, EventPayload], None]] = {
     "status": _status,
     "user_message": _user_message,
     "agent_message": _agent_message,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -89,6 +91,21 @@ def front_door(
     )
 
 
+@contextlib.contextmanager
+def logs_held_for_banner(verbose: bool) -> Iterator[Callable[[], None]]:
+    """Logging for a hub, held back until its banner is out (the function it gives ends
+    the hold; it ends anyway when the block does). A tether error in the block ends the
+    command, after the lines held back."""
+    release_logs = setup_logging(verbose)
+    try:
+        yield release_logs
+    except TetherError as exc:
+        release_logs()
+        fail(exc)
+    finally:
+        release_logs()
+
+
 def config_of(path: Path | None) -> TetherConfig:
     """The teams config, or the built-in demo config."""
     from tether.config import demo_config, load_config
@@ -109,29 +126,26 @@ def up(
     """Start a hub and a runner in this process on 127.0.0.1 (a `demo` team without --config)."""
     from tether.serve import check_bind, run_embedded
 
-    release_logs = setup_logging(verbose)
     home = data_dir_of(data_dir)
-    try:
+    with logs_held_for_banner(verbose) as release_logs:
         teams = config_of(config)
         check_bind("127.0.0.1", port, insecure=False, tls=False)
         settings = front_door(home, trusted_proxy, allowed_host, public_url)
-    except TetherError as exc:
-        release_logs()
-        fail(exc)
-    names = [terminal_name(name) for name in teams.teams]
+        names = [terminal_name(name) for name in teams.teams]
 
-    def ready(url: str) -> None:
-        out().print(styled(("tether is up", "bold green"), f" at {url}"), soft_wrap=True)
-        out().print(
-            f"  teams: {', '.join(names)}   data: {home}   (this CLI is signed in)", soft_wrap=True
-        )
-        copyable(
-            f"  try:   tether start {names[0]} --prompt 'hello'   then   tether attach <session>"
-        )
-        out().print("  stop:  Ctrl+C", soft_wrap=True)
-        release_logs()
+        def ready(url: str) -> None:
+            out().print(styled(("tether is up", "bold green"), f" at {url}"), soft_wrap=True)
+            out().print(
+                f"  teams: {', '.join(names)}   data: {home}   (this CLI is signed in)",
+                soft_wrap=True,
+            )
+            copyable(
+                f"  try:   tether start {names[0]} --prompt 'hello'   then"
+                "   tether attach <session>"
+            )
+            out().print("  stop:  Ctrl+C", soft_wrap=True)
+            release_logs()
 
-    try:
         run(
             run_embedded(
                 teams,
@@ -145,8 +159,6 @@ def up(
             ),
             long_running=True,
         )
-    finally:
-        release_logs()
 
 
 @commands.command(rich_help_panel=PANEL)
@@ -174,22 +186,17 @@ def hub(
     """Run a hub (runners and viewers connect to it)."""
     from tether.serve import check_bind, run_hub
 
-    release_logs = setup_logging(verbose)
     home = data_dir_of(data_dir)
-    try:
+    with logs_held_for_banner(verbose) as release_logs:
         if bool(tls_cert) != bool(tls_key):
             raise TetherError("--tls-cert and --tls-key go together", hint="pass both")
         check_bind(host, port, insecure=insecure, tls=bool(tls_cert))
         settings = front_door(home, trusted_proxy, allowed_host, public_url)
-    except TetherError as exc:
-        release_logs()
-        fail(exc)
 
-    def ready(url: str) -> None:
-        say(f"tether hub listening on {url}; pair devices with `tether pair new`")
-        release_logs()
+        def ready(url: str) -> None:
+            say(f"tether hub listening on {url}; pair devices with `tether pair new`")
+            release_logs()
 
-    try:
         run(
             run_hub(
                 home,
@@ -203,8 +210,6 @@ def hub(
             ),
             long_running=True,
         )
-    finally:
-        release_logs()
 
 
 @commands.command(rich_help_panel=PANEL)

@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from tether.cli.common import CaOpt, ConfigOpt, DataDirOpt, Hub, HubOpt, InsecureOpt, JsonOpt, run
+from tether.cli.common import CaOpt, ConfigOpt, DataDirOpt, Hub, HubOpt, InsecureOpt, JsonOpt
 from tether.cli.ids import with_session
-from tether.cli.output import Column, copyable, print_json, print_table, say
+from tether.cli.output import columns, copyable, print_rows, say
 from tether.sanitize import terminal_name
+
+if TYPE_CHECKING:
+    from tether.client.api import HubApi
+    from tether.protocol.api_shapes import SessionRow, Team
+
+T = TypeVar("T")
 
 PANEL = "Sessions"
 commands = typer.Typer()
@@ -22,14 +29,9 @@ SessionArg = Annotated[
 ]
 
 
-def _on_session(hub: Hub, session: str, call: Callable[[Any, str], Awaitable[Any]]) -> Any:
+def _on_session(hub: Hub, session: str, call: Callable[[HubApi, str], Awaitable[T]]) -> T:
     """Run `call(client, full session id)` for an id or a unique prefix."""
-
-    async def go() -> Any:
-        async with hub.client() as client:
-            return await with_session(client, session, lambda sid: call(client, sid))
-
-    return run(go())
+    return hub.ask(lambda client: with_session(client, session, lambda sid: call(client, sid)))
 
 
 @commands.command(rich_help_panel=PANEL)
@@ -55,47 +57,33 @@ def teams(
 
         raise typer.Exit(teams_check(action, config, data_dir_of(data_dir), as_json))
 
-    async def go() -> list[dict[str, Any]]:
-        async with Hub(hub, ca, insecure).client() as client:
-            return await client.teams()
+    rows = Hub(hub, ca, insecure).ask(lambda client: client.teams())
+    print_rows(rows, _TEAM_COLUMNS, _team_row, as_json=as_json)
 
-    rows = run(go())
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        [
-            Column("team", whole=True),
-            Column("agent"),
-            Column("host"),
-            Column("path"),
-            Column("runner"),
-            Column("online"),
-            Column("available"),
-        ],
-        [
-            (
-                t["name"],
-                _agent_cell(t),
-                t["host"],
-                t["path"],
-                t["runner_id"],
-                _yes(t["runner_connected"]),
-                _available_cell(t),
-            )
-            for t in rows
-        ],
+
+_TEAM_COLUMNS = columns("team", "agent", "host", "path", "runner", "online", "available")
+
+
+def _team_row(t: Team) -> tuple[object, ...]:
+    return (
+        t["name"],
+        _agent_cell(t),
+        t["host"],
+        t["path"],
+        t["runner_id"],
+        _yes(t["runner_connected"]),
+        _available_cell(t),
     )
 
 
-def _agent_cell(team: dict[str, Any]) -> str:
+def _agent_cell(team: Team) -> str:
     agent = str(team["agent"])
     if "agent_installed" in team:  # the runner looked for this agent's CLI
         agent += f" {team['agent_version']}" if team["agent_installed"] else " (CLI missing!)"
     return agent
 
 
-def _available_cell(team: dict[str, Any]) -> str:
+def _available_cell(team: Team) -> str:
     if team.get("available", True):
         return "yes"
     return f"no: {team.get('unavailable_reason') or 'its probe failed'}"
@@ -111,42 +99,36 @@ def sessions(
 ) -> None:
     """List sessions: team, state, owner, followers, runner last seen, last seq, exit code,
     pending requests, tokens and cost so far."""
-
-    async def go() -> list[dict[str, Any]]:
-        async with Hub(hub, ca, insecure).client() as client:
-            return await client.sessions()
-
-    rows = run(go())
-    if as_json:
-        print_json(rows)
-        return
-    headers = [
-        "team",
-        "state",
-        "owner",
-        "followers",
-        "runner seen",
-        "last seq",
-        "exit",
-        "pending",
-        "tokens in/out",
-        "cost",
-    ]
-    table = [_session_row(s, time.time()) for s in rows]
+    rows = Hub(hub, ca, insecure).ask(lambda client: client.sessions())
     # Replicas on PostgreSQL: which replica each runner is connected to.
-    if any(s.get("runner_replica") for s in rows):
-        headers.append("replica")
-        table = [(*row, s.get("runner_replica") or "-") for row, s in zip(table, rows, strict=True)]
-    print_table([Column("session", whole=True), *(Column(h) for h in headers)], table)
+    replicas = any(s.get("runner_replica") for s in rows)
+    headers = [*_SESSION_HEADERS, "replica"] if replicas else _SESSION_HEADERS
+    cells = functools.partial(_session_row, now=time.time(), replicas=replicas)
+    print_rows(rows, columns(*headers), cells, as_json=as_json)
 
 
-def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:
+_SESSION_HEADERS = [
+    "session",
+    "team",
+    "state",
+    "owner",
+    "followers",
+    "runner seen",
+    "last seq",
+    "exit",
+    "pending",
+    "tokens in/out",
+    "cost",
+]
+
+
+def _session_row(s: SessionRow, *, now: float, replicas: bool) -> tuple[object, ...]:
     seen = s.get("runner_last_seen")
     if s.get("runner_connected"):
         seen_text = "now"
     else:
         seen_text = f"{int(now - seen)} s ago" if seen else "never"
-    return (
+    row = (
         s["id"],
         s["team"],
         s["state"],
@@ -159,9 +141,10 @@ def _session_row(s: dict[str, Any], now: float) -> tuple[object, ...]:
         _tokens_cell(s),
         "-" if not s.get("cost") else f"${s['cost']:.4f}",
     )
+    return (*row, s.get("runner_replica") or "-") if replicas else row
 
 
-def _tokens_cell(s: dict[str, Any]) -> str:
+def _tokens_cell(s: SessionRow) -> str:
     if s.get("input_tokens") is None:
         return "-"  # not loaded by this hub since it started: unknown, not zero
     return f"{s['input_tokens']:,}/{s.get('output_tokens') or 0:,}"
@@ -185,11 +168,8 @@ def start(
 ) -> None:
     """Start a session of a team; prints the session id."""
 
-    async def go() -> dict[str, Any]:
-        async with Hub(hub, ca, insecure).client() as client:
-            return await client.start(team, prompt, adopt=adopt)
-
-    copyable(terminal_name(run(go())["id"]))
+    started = Hub(hub, ca, insecure).ask(lambda client: client.start(team, prompt, adopt=adopt))
+    copyable(terminal_name(started["id"]))
 
 
 TakeOpt = Annotated[

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, fail, run
+from tether.cli.common import CaOpt, Hub, HubOpt, InsecureOpt, fail
 from tether.cli.identity import PANEL
 from tether.cli.ids import share_ids, with_id, with_session
-from tether.cli.output import Column, copyable, print_table, say, when
+from tether.cli.output import columns, copyable, print_table, say, when
 from tether.cli.spans import parse_span
 from tether.errors import ConfigError, TetherError
 from tether.sanitize import terminal_name, terminal_text
+
+if TYPE_CHECKING:
+    from tether.client.api import HubApi
 
 commands = typer.Typer()
 
@@ -50,53 +53,33 @@ def share(
 
 
 def _list(where: Hub) -> None:
-    async def go() -> list[dict[str, Any]]:
-        async with where.client() as client:
-            result: list[dict[str, Any]] = await client.request("GET", "/v1/shares")
-            return result
-
     print_table(
-        [
-            Column("link", whole=True),
-            Column("session", whole=True),
-            Column("expires"),
-            Column("revoked"),
-        ],
+        columns("link", "session", "expires", "revoked", ids=2),
         [
             (s["id"], s["session_id"], when(s["expires_at"]), when(s["revoked_at"]))
-            for s in run(go())
+            for s in where.ask(lambda client: client.shares())
         ],
     )
 
 
 def _revoke(where: Hub, given: str) -> None:
-    async def go() -> str:
-        async with where.client() as client:
+    async def revoke_one(client: HubApi) -> str:
+        async def by_id(link: str) -> str:
+            await client.revoke_share(link)
+            return link
 
-            async def revoke_one(link: str) -> str:
-                await client.request("POST", f"/v1/shares/{link}/revoke")
-                return link
+        return await with_id(
+            "share link", given, by_id, lambda: share_ids(client), "tether share list"
+        )
 
-            return await with_id(
-                "share link", given, revoke_one, lambda: share_ids(client), "tether share list"
-            )
-
-    say(f"revoked share link {terminal_name(run(go()))}; its viewers were disconnected")
+    revoked = where.ask(revoke_one)
+    say(f"revoked share link {terminal_name(revoked)}; its viewers were disconnected")
 
 
 def _create(where: Hub, session: str, ttl_s: float) -> None:
-    async def go() -> dict[str, Any]:
-        async with where.client() as client:
-
-            async def create(session_id: str) -> dict[str, Any]:
-                result: dict[str, Any] = await client.request(
-                    "POST", f"/v1/sessions/{session_id}/shares", json={"ttl_s": ttl_s}
-                )
-                return result
-
-            return await with_session(client, session, create)
-
-    answer = run(go())
+    answer = where.ask(
+        lambda client: with_session(client, session, lambda sid: client.create_share(sid, ttl_s))
+    )
     link, session_id = terminal_name(answer["id"]), terminal_name(answer["session_id"])
     token, url = terminal_text(answer["token"]), where.resolved_url
     copyable(f"share link {link} for {session_id}, read-only, until {when(answer['expires_at'])}")

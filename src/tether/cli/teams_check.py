@@ -6,7 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tether.cli.common import EXIT_ERROR
-from tether.cli.output import Column, err, error_text, print_json, print_table, say, styled
+from tether.cli.output import columns, err, error_text, print_json, print_table, say, styled
 from tether.errors import ConfigError, TetherError
 from tether.sanitize import terminal_name
 
@@ -34,9 +34,8 @@ def teams_check(action: str, config: Path | None, data_dir: Path, as_json: bool)
     if as_json:
         print_json([{**asdict(r), "ok": r.ok} for r in results])
     else:
-        columns = ("transport", "where", "reachable", "path", "agent")
         print_table(
-            [Column("team", whole=True), *(Column(c) for c in columns), Column("result")],
+            columns("team", "transport", "where", "reachable", "path", "agent", "result"),
             [
                 (
                     r.team,

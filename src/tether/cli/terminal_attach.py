@@ -19,12 +19,12 @@ import asyncio
 import contextlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from tether.cli.render import event_json
-from tether.client.http import HubClient, TokenProvider
+from tether.client.http import HubClient
 from tether.client.session import RemoteSession
 from tether.errors import TetherError
 from tether.sanitize import terminal_name, terminal_text
@@ -33,63 +33,48 @@ from tether.terminal.filter import MirrorFilter, filter_once
 from tether.terminal.keys import DETACH_HELP, DetachKey
 from tether.terminal.rawtty import Keyboard, ScreenWriter, on_resize, raw_mode, terminal_size
 
+if TYPE_CHECKING:
+    from tether.cli.watch import Watch
+    from tether.protocol.api_shapes import PendingPermission, SessionDetail, SessionRow
+
 EXIT_OK = 0
 
 
-async def terminal_info(
-    hub_url: str, session_id: str, token: TokenProvider, *, ssl: Any, insecure: bool
-) -> dict[str, Any] | None:
+async def terminal_info(watch: Watch) -> SessionDetail | None:
     """The session's info if it is a terminal session, else None."""
-    async with HubClient(hub_url, token, verify=ssl or True, insecure=insecure) as hub:
-        info = await hub.session(session_id)
+    verify = watch.ssl or True
+    async with HubClient(watch.urls[0], watch.token, verify=verify, insecure=watch.insecure) as hub:
+        info = await hub.session(watch.session_id)
     return info if info.get("agent") == "terminal" else None
 
 
-def start_seq(info: dict[str, Any], after: int) -> int:
+def start_seq(info: SessionRow, after: int) -> int:
     """Where to resume: just before the latest snapshot, unless the user asked for `after`."""
     snapshot = int((info.get("terminal") or {}).get("snapshot_seq") or 0)
     return after if after or not snapshot else snapshot - 1
 
 
-async def attach_terminal(
-    hub_url: str,
-    session_id: str,
-    token: TokenProvider,
-    info: dict[str, Any],
-    *,
-    after: int,
-    as_json: bool,
-    permissions: str,
-    follow: bool,
-    err: Console,
-    ssl: Any = None,
-    insecure: bool = False,
-    take: bool = False,
-) -> int:
+async def attach_terminal(watch: Watch, info: SessionRow, *, err: Console) -> int:
     """Mirror a terminal session; return the exit status."""
     remote: RemoteSession
 
-    async def on_permission(request: dict[str, Any]) -> None:
-        if remote.role == "owner" and permissions in ("allow", "deny"):
-            message = None if permissions == "allow" else "denied from tether attach"
+    async def on_permission(request: PendingPermission) -> None:
+        if remote.role == "owner" and watch.permissions in ("allow", "deny"):
+            message = None if watch.permissions == "allow" else "denied from tether attach"
             with contextlib.suppress(TetherError):
-                await remote.decide_permission(str(request["request_id"]), permissions, message)
+                await remote.decide_permission(
+                    str(request["request_id"]), watch.permissions, message
+                )
 
-    remote = RemoteSession(
-        hub_url,
-        session_id,
-        token,
-        after=start_seq(info, after),
-        follow=follow,
-        take=take,
-        on_role=lambda role, why: err.print(_role_change(role, why), markup=False),
-        on_permission_request=on_permission,
-        ssl=ssl,
-        insecure=insecure,
+    remote = watch.remote(
+        watch.urls[0],
+        start_seq(info, watch.after),
+        lambda role, why: err.print(_role_change(role, why), markup=False),
+        on_permission,
     )
     await remote.connect()
     try:
-        if as_json:
+        if watch.as_json:
             return await _print_json(remote, err)
         if not os.isatty(sys.stdout.fileno()):
             return await _print_plain(remote)

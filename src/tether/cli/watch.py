@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from tether.cli.output import err, out, say
 from tether.cli.render import event_json, render_event, request_text, spent_text
@@ -15,69 +16,76 @@ from tether.client.session import RemoteSession
 from tether.errors import Forbidden, TetherError
 from tether.sanitize import terminal_name, terminal_text
 
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import EventPayload, PendingPermission
+
 EXIT_OK, EXIT_TURN_FAILED = 0, 1
 
 
-async def attach_session(
-    hub_url: str | Sequence[str],
-    session_id: str,
-    token: TokenProvider,
-    *,
-    prompt: str | None,
-    after: int,
-    as_json: bool,
-    permissions: str,
-    follow: bool,
-    ssl: Any = None,
-    insecure: bool = False,
-    keep_following: bool = True,
-    take: bool = False,
-) -> int:
-    """Attach; return the exit status (0 ok, 1 the turn failed; errors raise TetherError).
+@dataclass(frozen=True)
+class Watch:
+    """One `tether attach`: which session on which hub, and what its options ask for.
 
     `permissions`: `ask` asks on the terminal — and answers nothing without one (a
     request stays pending for someone who can answer); `allow`/`deny` answer every live
     request. A request answered already (seen again in a replayed log) is never asked
     about. `keep_following=False` (`--no-follow`): print the log up to now, then exit.
     Several URLs of one hub (replicas): a structured session fails over between them."""
-    urls = [hub_url] if isinstance(hub_url, str) else list(hub_url)
-    if prompt is None:
+
+    urls: list[str]
+    session_id: str
+    token: TokenProvider
+    prompt: str | None = None
+    after: int = 0
+    as_json: bool = False
+    permissions: str = "ask"
+    follow: bool = False
+    keep_following: bool = True
+    take: bool = False
+    ssl: Any = None
+    insecure: bool = False
+
+    def remote(
+        self,
+        hub_url: str | list[str],
+        after: int,
+        on_role: Callable[[str, str | None], Awaitable[None] | None],
+        on_permission_request: Callable[[PendingPermission], Awaitable[None]],
+        on_disconnected: Callable[[str], Awaitable[None]] | None = None,
+    ) -> RemoteSession:
+        """A viewer connection to the session, as this watch's options say."""
+        return RemoteSession(
+            hub_url,
+            self.session_id,
+            self.token,
+            after=after,
+            follow=self.follow,
+            take=self.take,
+            on_role=on_role,
+            on_permission_request=on_permission_request,
+            on_disconnected=on_disconnected,
+            ssl=self.ssl,
+            insecure=self.insecure,
+        )
+
+
+async def attach_session(watch: Watch) -> int:
+    """Attach; return the exit status (0 ok, 1 the turn failed; errors raise TetherError)."""
+    if watch.prompt is None:
         from tether.cli.terminal_attach import attach_terminal, terminal_info
 
-        info = await terminal_info(urls[0], session_id, token, ssl=ssl, insecure=insecure)
+        info = await terminal_info(watch)
         if info is not None:  # a terminal session: mirror its screen
-            return await attach_terminal(
-                urls[0], session_id, token, info, after=after, as_json=as_json,
-                permissions=permissions, follow=follow, err=err(), ssl=ssl, insecure=insecure,
-                take=take,
-            )  # fmt: skip
-    return await _attach_events(
-        urls, session_id, token, prompt=prompt, after=after, as_json=as_json,
-        permissions=permissions, follow=follow, ssl=ssl, insecure=insecure,
-        keep_following=keep_following, take=take,
-    )  # fmt: skip
+            return await attach_terminal(watch, info, err=err())
+    return await _attach_events(watch)
 
 
-async def _attach_events(
-    hub_url: list[str],
-    session_id: str,
-    token: TokenProvider,
-    *,
-    prompt: str | None,
-    after: int,
-    as_json: bool,
-    permissions: str,
-    follow: bool,
-    ssl: Any,
-    insecure: bool,
-    keep_following: bool,
-    take: bool,
-) -> int:
+async def _attach_events(watch: Watch) -> int:
     """Attach to a structured session: print its events, answer its permission requests."""
     remote: RemoteSession
 
-    async def on_permission(request: dict[str, Any]) -> None:
-        await _answer(remote, request, permissions, keep_following=keep_following)
+    async def on_permission(request: PendingPermission) -> None:
+        await _answer(remote, request, watch.permissions, keep_following=watch.keep_following)
 
     async def on_role(role: str, reason: str | None) -> None:
         because = f": {terminal_text(reason)}" if reason else ""
@@ -86,38 +94,27 @@ async def _attach_events(
     async def on_disconnected(reason: str) -> None:
         say(f"(disconnected: {terminal_text(reason)}; reconnecting…)", style="dim")
 
-    remote = RemoteSession(
-        hub_url,
-        session_id,
-        token,
-        after=after,
-        follow=follow,
-        take=take,
-        on_role=on_role,
-        on_permission_request=on_permission,
-        on_disconnected=on_disconnected,
-        ssl=ssl,
-        insecure=insecure,
-    )
+    remote = watch.remote(watch.urls, watch.after, on_role, on_permission, on_disconnected)
     await remote.connect()
     why = f" ({terminal_text(remote.role_reason)})" if remote.role_reason else ""
     role = terminal_name(remote.role)
-    say(f"attached to {terminal_name(session_id)} as {role}{why}", style="bold")
+    say(f"attached to {terminal_name(watch.session_id)} as {role}{why}", style="bold")
     try:
-        if prompt is not None:
+        printer = Printer(watch.as_json, remote)
+        if watch.prompt is not None:
             if remote.role != "owner":
                 raise Forbidden(
                     "read-only follower: cannot send --prompt",
                     hint=remote.role_reason or "another viewer owns this session",
                 )
-            return await _run_turn(remote, prompt, Printer(as_json, remote))
-        return await _follow(remote, after, Printer(as_json, remote), keep_following=keep_following)
+            return await _run_turn(remote, watch.prompt, printer)
+        return await _follow(remote, watch.after, printer, keep_following=watch.keep_following)
     finally:
         await remote.close()
 
 
 async def _answer(
-    remote: RemoteSession, request: dict[str, Any], permissions: str, *, keep_following: bool
+    remote: RemoteSession, request: PendingPermission, permissions: str, *, keep_following: bool
 ) -> None:
     """Answer one pending request as `--permissions` says, or leave it pending."""
     request_id = terminal_name(request["request_id"])
@@ -190,7 +187,7 @@ class Printer:
         cost = remote.info.get("cost")
         self.spent.cost = float(cost) if isinstance(cost, int | float) else None
 
-    def show(self, seq: int, ts: float, payload: dict[str, Any]) -> None:
+    def show(self, seq: int, ts: float, payload: EventPayload) -> None:
         """One event (a JSON line, or a line for a person)."""
         if self.as_json:
             sys.stdout.write(event_json(seq, ts, payload) + "\n")
@@ -205,7 +202,7 @@ class Printer:
             out().print(f"  session so far: {total}", style="dim", soft_wrap=True)
 
 
-async def _ask(request: dict[str, Any]) -> str | None:
+async def _ask(request: PendingPermission) -> str | None:
     """Ask on the terminal. No terminal, or EOF: no answer (None) — a script's
     `attach --json </dev/null` must not decide anything for the owner."""
     question = f"Allow {request_text(request)}? [y/N] "

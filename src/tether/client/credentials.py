@@ -26,12 +26,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.client.api import TokenProvider
 from tether.client.tls import check_hub_url, ssl_for
 from tether.errors import AuthError, HubUnreachable
 from tether.private import open_private, private_dir, write_private
+
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import JsonObject, Paired, Tokens
 
 log = logging.getLogger("tether.client")
 
@@ -238,7 +241,8 @@ def fetch_identity(hub: str, ca: str | None = None) -> str | None:
     return hub_id if isinstance(hub_id, str) and hub_id else None
 
 
-async def _post(hub: str, path: str, body: dict[str, Any], ca: str | None) -> dict[str, Any]:
+async def _post(hub: str, path: str, body: JsonObject, ca: str | None) -> Any:
+    """POST to the hub without a session token (pairing, refreshing); the JSON answer."""
     import httpx  # only pairing and refreshing need it: most commands never get here
 
     verify: Any = ssl_for(hub, ca) or True
@@ -259,8 +263,7 @@ async def _post(hub: str, path: str, body: dict[str, Any], ca: str | None) -> di
             err.get("message") or f"the hub answered HTTP {response.status_code}",
             hint=err.get("hint"),
         )
-    result: dict[str, Any] = response.json()
-    return result
+    return response.json()
 
 
 async def pair_device(
@@ -279,7 +282,7 @@ async def pair_device(
     hub = hub.rstrip("/")
     check_hub_url(hub, insecure=insecure)
     device_key = new_device_key()
-    answer = await _post(
+    answer: Paired = await _post(
         hub,
         "/v1/auth/pair",
         {"code": code, "name": name, "kind": kind, "fingerprint": fingerprint_of(device_key)},
@@ -343,7 +346,7 @@ class DeviceTokenProvider:
             if creds.access_token and fresh and creds.access_token != refused:
                 return creds.access_token
             try:
-                answer = asyncio.run(
+                answer: Tokens = asyncio.run(
                     _post(
                         self.hub,
                         "/v1/auth/token",

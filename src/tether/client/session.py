@@ -14,7 +14,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -32,6 +32,7 @@ from tether.errors import (
     ProtocolError,
     TetherError,
 )
+from tether.protocol.api_shapes import EventPayload, JsonObject, PendingPermission, SessionRow
 from tether.protocol.codec import decode, encode, make
 from tether.reconnect import RECONNECTABLE
 from tether.sanitize import terminal_text
@@ -48,7 +49,7 @@ class SessionEvent:
 
     seq: int
     ts: float
-    payload: dict[str, Any]
+    payload: EventPayload
 
     @property
     def kind(self) -> str:
@@ -90,8 +91,9 @@ class RemoteSession:
         self.role: str | None = None
         self.role_reason: str | None = None
         self._awaiting_role = False
-        self.info: dict[str, Any] = {}
-        self.pending: dict[str, dict[str, Any]] = {}
+        # Empty until the hub's first `ready` (which `connect` waits for).
+        self.info: SessionRow = cast(SessionRow, {})
+        self.pending: dict[str, PendingPermission] = {}
         self.connected = asyncio.Event()
         self._token = token
         self._reconnect = reconnect
@@ -172,13 +174,13 @@ class RemoteSession:
         request_id: str,
         behavior: str,
         message: str | None = None,
-        updated_input: dict[str, Any] | None = None,
+        updated_input: JsonObject | None = None,
         timeout: float = 30.0,
         option_id: str | None = None,
     ) -> None:
         """Answer a pending permission request with `allow` or `deny` (`option_id`: one of
         the request's `options`, e.g. "for this session")."""
-        payload: dict[str, Any] = {"request_id": request_id, "behavior": behavior}
+        payload: JsonObject = {"request_id": request_id, "behavior": behavior}
         if message is not None:
             payload["message"] = message
         if updated_input is not None:
@@ -203,7 +205,7 @@ class RemoteSession:
         """Offer this viewer's size to a terminal session (owner; used while no console is on)."""
         await self._request("terminal_resize", {"cols": cols, "rows": rows}, timeout)
 
-    async def _request(self, type_: str, payload: dict[str, Any], timeout: float) -> None:
+    async def _request(self, type_: str, payload: JsonObject, timeout: float) -> None:
         await asyncio.wait_for(self.connected.wait(), timeout)
         assert self._ws is not None
         ref = f"r{next(self._ids)}"
@@ -293,10 +295,10 @@ class RemoteSession:
         async for frame in ws:
             env = decode(frame, max_bytes=64 * 1024 * 1024)
             if env.type == "event" and env.seq is not None:
-                await self._deliver(SessionEvent(env.seq, env.ts, env.payload))
+                await self._deliver(SessionEvent(env.seq, env.ts, cast(EventPayload, env.payload)))
             elif env.type == "ready":
-                self.info = dict(env.payload.get("session") or {})
-                fresh = {
+                self.info = cast(SessionRow, dict(env.payload.get("session") or {}))
+                fresh: dict[str, PendingPermission] = {
                     str(p["request_id"]): p for p in env.payload.get("pending_permissions", [])
                 }
                 self.pending = fresh
@@ -325,7 +327,7 @@ class RemoteSession:
                     if int(request.get("seq", 0)) <= self.last_seq:
                         await self._announce(request)
             elif env.type == "session":
-                self.info = dict(env.payload)
+                self.info = cast(SessionRow, dict(env.payload))
             elif env.type in ("ack", "error"):
                 self._settle(env.type, env.payload)
             elif env.type == "ping":
@@ -362,7 +364,7 @@ class RemoteSession:
             if event.seq > self._ready_seq or request_id in self._ready_pending:
                 await self._announce(self.pending[request_id])
 
-    async def _announce(self, request: dict[str, Any]) -> None:
+    async def _announce(self, request: PendingPermission) -> None:
         request_id = str(request.get("request_id"))
         if request_id in self._announced:
             return

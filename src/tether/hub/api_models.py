@@ -54,22 +54,6 @@ class Readiness(BaseModel):
     reason: str | None = None
 
 
-class Accepted(BaseModel):
-    """The hub handed the request to the session's runner (the outcome arrives as events)."""
-
-    accepted: bool = True
-
-
-class MessageAccepted(Accepted):
-    """A turn handed to the runner; its events follow `after_seq`."""
-
-    session: str
-    after_seq: int
-    woke: bool = False
-    """The session was asleep (idle_timeout, or ended cleanly): the message resumed it
-    with its context (same session, same agent session id) and is its first turn."""
-
-
 class SessionDetail(SessionInfo):
     """One session and every permission request still waiting for an answer."""
 

@@ -3,7 +3,8 @@ audit log (docs/security.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, Protocol, TypeVar, cast
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -24,6 +25,23 @@ from tether.errors import AuthError, Forbidden
 from tether.hub.hub import hub_of
 from tether.hub.routes import User, visible_session
 from tether.hub.useragent import browser_name
+from tether.protocol.api_shapes import (
+    AuditRow,
+    BrowserRefreshed,
+    BrowserSignedIn,
+    DeviceRow,
+    Me,
+    NewShare,
+    Ok,
+    Paired,
+    PairingCode,
+    Revoked,
+    ShareRow,
+    ShareSignedIn,
+    Tokens,
+    UserAdded,
+    UserRow,
+)
 
 auth_router = APIRouter()
 
@@ -37,6 +55,18 @@ MAX_TTL_S = 1e9
 def service_of(request: Request) -> AuthService:
     """The hub's auth service."""
     return hub_of(request).auth
+
+
+class _Record(Protocol):
+    def public(self) -> Mapping[str, Any]: ...
+
+
+Row = TypeVar("Row")
+
+
+def rows(shape: type[Row], records: Iterable[_Record]) -> list[Row]:
+    """Records as the API shows them (`public()`), which is the answer's `shape`."""
+    return cast(list[Row], [record.public() for record in records])
 
 
 def person(principal: Principal) -> Principal:
@@ -84,7 +114,7 @@ class NewUser(BaseModel):
 
 
 @auth_router.post("/v1/auth/pair")
-async def pair(request: Request, body: PairRequest) -> dict[str, Any]:
+async def pair(request: Request, body: PairRequest) -> Paired:
     """Redeem a pairing code (no auth: the code is the credential; rate-limited)."""
     pairing = await service_of(request).pair(
         body.code,
@@ -96,13 +126,13 @@ async def pair(request: Request, body: PairRequest) -> dict[str, Any]:
     return {
         "device_id": pairing.device.id,
         "refresh_token": pairing.refresh_token,
-        "user": pairing.user.public(),
+        "user": cast(UserRow, pairing.user.public()),
         "hub_id": hub_of(request).identity,  # the client keys its credentials by it
     }
 
 
 @auth_router.post("/v1/auth/token")
-async def token(request: Request, body: TokenRequest) -> dict[str, Any]:
+async def token(request: Request, body: TokenRequest) -> Tokens:
     """Rotate the refresh token; returns the new one and a session token."""
     done = await service_of(request).refresh(
         body.refresh_token, body.device_key, address=client_address(request)
@@ -143,7 +173,7 @@ def _set_browser_cookies(
 @auth_router.post("/v1/auth/browser")
 async def browser_sign_in(
     request: Request, response: Response, body: BrowserSignIn
-) -> dict[str, Any]:
+) -> BrowserSignedIn | ShareSignedIn:
     """Sign a browser in: sets HttpOnly, SameSite=Strict cookies; returns the user."""
     service = service_of(request)
     address = client_address(request)
@@ -170,7 +200,7 @@ async def browser_sign_in(
         device_id=pairing.device.id,
     )
     return {
-        "user": pairing.user.public(),
+        "user": cast(UserRow, pairing.user.public()),
         "device_id": pairing.device.id,
         "expires_in": done.expires_in,
     }
@@ -178,7 +208,7 @@ async def browser_sign_in(
 
 async def _open_share(
     request: Request, response: Response, service: AuthService, share: str
-) -> dict[str, Any]:
+) -> ShareSignedIn:
     """A share link opened in a browser: an HttpOnly cookie sent only to its session's API.
 
     The browser keeps its own sign-in (if any) for everything else."""
@@ -211,7 +241,7 @@ async def _open_share(
 
 
 @auth_router.post("/v1/auth/refresh")
-async def browser_refresh(request: Request, response: Response) -> dict[str, Any]:
+async def browser_refresh(request: Request, response: Response) -> BrowserRefreshed:
     """A browser's new session cookie (needs the refresh cookies and the CSRF header)."""
     if request.headers.get("x-tether-csrf") != "1":
         raise Forbidden("this request needs the `X-Tether-CSRF: 1` header")
@@ -231,7 +261,7 @@ async def browser_refresh(request: Request, response: Response) -> dict[str, Any
 
 
 @auth_router.post("/v1/auth/logout")
-async def logout(request: Request, response: Response, principal: User) -> dict[str, Any]:
+async def logout(request: Request, response: Response, principal: User) -> Ok:
     """Sign out: a browser device is revoked and its cookies cleared."""
     service = service_of(request)
     device = await service.device(principal.device_id) if principal.device_id else None
@@ -248,7 +278,7 @@ async def logout(request: Request, response: Response, principal: User) -> dict[
 
 
 @auth_router.get("/v1/auth/me")
-async def me(principal: User) -> dict[str, Any]:
+async def me(principal: User) -> Me:
     """Who the caller is."""
     return {
         "id": principal.id,
@@ -263,7 +293,7 @@ async def me(principal: User) -> dict[str, Any]:
 
 
 @auth_router.post("/v1/pairing-codes", status_code=201)
-async def new_pairing_code(request: Request, principal: User) -> dict[str, Any]:
+async def new_pairing_code(request: Request, principal: User) -> PairingCode:
     """Mint a pairing code for a new device of the caller (single use, five minutes)."""
     service = service_of(request)
     me_ = person(principal)
@@ -275,45 +305,45 @@ async def new_pairing_code(request: Request, principal: User) -> dict[str, Any]:
 
 
 @auth_router.get("/v1/devices")
-async def list_devices(request: Request, principal: User) -> list[dict[str, Any]]:
+async def list_devices(request: Request, principal: User) -> list[DeviceRow]:
     """The caller's devices (admins: all)."""
-    return [d.public() for d in await service_of(request).devices(person(principal))]
+    return rows(DeviceRow, await service_of(request).devices(person(principal)))
 
 
 @auth_router.post("/v1/devices/{device_id}/revoke")
-async def revoke_device(request: Request, device_id: str, principal: User) -> dict[str, Any]:
+async def revoke_device(request: Request, device_id: str, principal: User) -> Revoked:
     """Revoke a device: its tokens stop working, its live sockets close now."""
     device = await service_of(request).revoke_device(person(principal), device_id)
     return {"revoked": device.id}
 
 
 @auth_router.post("/v1/users", status_code=201)
-async def add_user(request: Request, body: NewUser, principal: User) -> dict[str, Any]:
+async def add_user(request: Request, body: NewUser, principal: User) -> UserAdded:
     """Add a user (admins) and return a sign-in code for their first device."""
     user, code = await service_of(request).create_user(
         person(principal), body.name, is_admin=body.admin
     )
-    return {"user": user.public(), "code": code, "expires_in": 300}
+    return {"user": cast(UserRow, user.public()), "code": code, "expires_in": 300}
 
 
 @auth_router.post("/v1/sessions/{session_id}/shares", status_code=201)
 async def create_share(
     request: Request, session_id: str, body: ShareRequest, principal: User
-) -> dict[str, Any]:
+) -> NewShare:
     """A read-only, expiring follower link for one session."""
     await visible_session(request, session_id, person(principal))
     link, share_token = await service_of(request).create_share(principal, session_id, body.ttl_s)
-    return {**link.public(), "token": share_token}
+    return cast(NewShare, {**link.public(), "token": share_token})
 
 
 @auth_router.get("/v1/shares")
-async def list_shares(request: Request, principal: User) -> list[dict[str, Any]]:
+async def list_shares(request: Request, principal: User) -> list[ShareRow]:
     """The caller's share links (admins: all)."""
-    return [s.public() for s in await service_of(request).shares(person(principal))]
+    return rows(ShareRow, await service_of(request).shares(person(principal)))
 
 
 @auth_router.post("/v1/shares/{share_id}/revoke")
-async def revoke_share(request: Request, share_id: str, principal: User) -> dict[str, Any]:
+async def revoke_share(request: Request, share_id: str, principal: User) -> Revoked:
     """Revoke a share link; sockets watching through it close now."""
     await service_of(request).revoke_share(person(principal), share_id)
     return {"revoked": share_id}
@@ -325,8 +355,8 @@ async def audit(
     principal: User,
     since: Annotated[float, Query(ge=0, le=MAX_EPOCH_S, allow_inf_nan=False)] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-) -> list[dict[str, Any]]:
+) -> list[AuditRow]:
     """The audit log (admins only), oldest first."""
     if not principal.is_admin:
         raise Forbidden("only admins can read the audit log")
-    return [e.public() for e in await service_of(request).audit_entries(since, limit)]
+    return rows(AuditRow, await service_of(request).audit_entries(since, limit))

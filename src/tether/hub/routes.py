@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from starlette.requests import HTTPConnection
@@ -19,6 +19,7 @@ from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
 from tether.hub.viewer_ws import viewer_socket
 from tether.hub.ws_auth import accept_once, first_frame_principal, has_credentials
+from tether.protocol.api_shapes import Accepted, MessageAccepted, Team
 from tether.protocol.messages import (
     CloseCode,
     ControlInterrupt,
@@ -109,10 +110,11 @@ async def writable_session(
 
 
 @router.get("/v1/teams")
-async def list_teams(request: Request, principal: User) -> list[dict[str, Any]]:
+async def list_teams(request: Request, principal: User) -> list[Team]:
     """Teams announced by runners."""
     teams = broker_of(request).list_teams()
-    return [t for t in teams if await hub_of(request).policy.can_use_team(principal, t)]
+    usable = [t for t in teams if await hub_of(request).policy.can_use_team(principal, t)]
+    return cast(list[Team], usable)
 
 
 @router.get("/v1/sessions")
@@ -175,7 +177,7 @@ async def read_events(
 @router.post("/v1/sessions/{session_id}/messages", status_code=202)
 async def post_message(
     request: Request, session_id: str, body: api.MessageRequest, principal: User, take: Take = False
-) -> api.MessageAccepted:
+) -> MessageAccepted:
     """Hand the agent a turn (listen on the stream socket for the answer); a session that is
     asleep is woken for it."""
     live = await writable_session(request, session_id, principal, take=take)
@@ -184,7 +186,7 @@ async def post_message(
     if woke:
         await hub_of(request).audit("session_resume", principal, session=session_id, via="message")
     await hub_of(request).audit("user_message", principal, session=session_id)
-    return api.MessageAccepted(session=session_id, after_seq=after_seq, woke=woke)
+    return {"accepted": True, "session": session_id, "after_seq": after_seq, "woke": woke}
 
 
 @router.post("/v1/sessions/{session_id}/permissions/{request_id}", status_code=202)
@@ -195,7 +197,7 @@ async def decide_permission(
     body: api.DecisionRequest,
     principal: User,
     take: Take = False,
-) -> api.Accepted:
+) -> Accepted:
     """Answer a pending permission request."""
     live = await writable_session(request, session_id, principal, take=take)
     tool = live.tracker.pending.get(request_id, {}).get("tool")  # before the answer clears it
@@ -213,28 +215,28 @@ async def decide_permission(
         behavior=body.behavior,
         tool=tool,
     )
-    return api.Accepted()
+    return {"accepted": True}
 
 
 @router.post("/v1/sessions/{session_id}/interrupt", status_code=202)
 async def interrupt(
     request: Request, session_id: str, principal: User, take: Take = False
-) -> api.Accepted:
+) -> Accepted:
     """Interrupt the running turn (any device of the owner's user may)."""
     live = await writable_session(request, session_id, principal, take=take, same_user=True)
     await broker_of(request).control(live, ControlInterrupt(by=principal.label))
-    return api.Accepted()
+    return {"accepted": True}
 
 
 @router.post("/v1/sessions/{session_id}/stop", status_code=202)
 async def stop_session(
     request: Request, session_id: str, principal: User, take: Take = False
-) -> api.Accepted:
+) -> Accepted:
     """End the session's agent process."""
     live = await writable_session(request, session_id, principal, take=take)
     await broker_of(request).control(live, ControlStop(by=principal.label))
     await hub_of(request).audit("session_stop", principal, session=session_id)
-    return api.Accepted()
+    return {"accepted": True}
 
 
 @router.post("/v1/sessions/{session_id}/resume", status_code=202)
@@ -254,14 +256,14 @@ async def resume_session(
 @router.post("/v1/sessions/{session_id}/permission-mode", status_code=202)
 async def set_permission_mode(
     request: Request, session_id: str, body: api.PermissionModeRequest, principal: User
-) -> api.Accepted:
+) -> Accepted:
     """Change the running agent's permission mode (the outcome arrives as a `status` event)."""
     live = await writable_session(request, session_id, principal)
     await broker_of(request).control(
         live, ControlSetPermissionMode(mode=body.mode, by=principal.label)
     )
     await hub_of(request).audit("permission_mode", principal, session=session_id, mode=body.mode)
-    return api.Accepted()
+    return {"accepted": True}
 
 
 @router.websocket("/v1/runner")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Literal
+from typing import Literal
 
 from tether.errors import Conflict, Forbidden, NotFound, TetherError
 from tether.mcp import render
@@ -24,6 +24,7 @@ from tether.mcp.pool import NO_TEAM, Claim, Conversation, ConversationBusy, Conv
 from tether.mcp.render import ToolAnswer, TurnFacts, sender
 from tether.mcp.turns import TurnReader, transcript
 from tether.mcp.waiting import PAGE, TurnFailed, await_reply, wait_exited, wait_state
+from tether.protocol.api_shapes import Team
 from tether.protocol.states import SessionState
 
 __all__ = ["DEFAULT_TIMEOUT_S", "TeamService", "ToolAnswer", "TurnFailed"]
@@ -50,7 +51,7 @@ class TeamService:
         """Teams the caller may message."""
         return render.teams_answer(await caller.hub.teams())
 
-    async def _team(self, caller: Caller, name: str) -> dict[str, Any]:
+    async def _team(self, caller: Caller, name: str) -> Team:
         for team in await caller.hub.teams():
             if team["name"] == name:
                 return team

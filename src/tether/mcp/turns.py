@@ -8,7 +8,7 @@ tested with plain data.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,7 +43,7 @@ class TurnReader:
     outcome: TurnOutcome | None = None
     last_seq: int = 0
 
-    def feed(self, events: Iterable[dict[str, Any]]) -> TurnOutcome | None:
+    def feed(self, events: Iterable[Mapping[str, Any]]) -> TurnOutcome | None:
         """Apply stored events (`{"seq", "payload"}`) in order; return the outcome once known."""
         for event in events:
             if self.outcome is not None:
@@ -139,10 +139,10 @@ def transcript_line(seq: int, payload: dict[str, Any]) -> str:
     return f"[{seq}] {line(payload) if line is not None else kind}"
 
 
-def transcript(events: Iterable[dict[str, Any]]) -> str:
+def transcript(events: Iterable[Mapping[str, Any]]) -> str:
     """Stored events (`{"seq", "payload"}`) as transcript lines (a terminal session's
     screen bytes as the screen they draw)."""
-    stored = list(events)
+    stored = [dict(e) for e in events]
     if any(str(e["payload"].get("kind", "")).startswith("terminal_") for e in stored):
         from tether.terminal.report import terminal_transcript
 

@@ -17,13 +17,16 @@ import asyncio
 import json
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from tether.errors import ConfigError, TetherError
+
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import PreferencesShape, QuietHoursShape, SinkRequest
 
 notify_app = typer.Typer(
     help="Be told when an agent needs you: webhooks, ntfy, Web Push.", no_args_is_help=True
@@ -93,7 +96,7 @@ def add(
     """Add a sink: a webhook (JSON POST, signed) or an ntfy topic."""
     if kind not in ("webhook", "ntfy"):
         _fail(ConfigError(f"unknown sink kind {kind!r}", hint="use `webhook` or `ntfy`"))
-    body: dict[str, Any] = {"kind": kind, "url": url, "events": events}
+    body: SinkRequest = {"kind": kind, "url": url, "events": events}
     if secret is not None:
         body["secret"] = secret
     if token is not None:
@@ -161,7 +164,7 @@ def remove(
     err.print(f"removed {sink_id}")
 
 
-def _quiet(text: str, tz: str | None) -> dict[str, str] | None:
+def _quiet(text: str, tz: str | None) -> "QuietHoursShape | None":
     if text in ("", "off", "none"):
         return None
     start, sep, end = text.partition("-")
@@ -186,16 +189,16 @@ def prefs(
     hub: HubOpt = None,
 ) -> None:
     """Show your notification preferences, or change some of them."""
-    current: dict[str, Any] = _call(hub, "GET", "/v1/notify/preferences")
-    changed = dict(current)
+    current: PreferencesShape = _call(hub, "GET", "/v1/notify/preferences")
+    changed: PreferencesShape = {**current}
     if events is not None:
         changed["events"] = [e.strip() for e in events.split(",") if e.strip()]
     if reminder is not None:
         changed["reminder_minutes"] = reminder
     if quiet is not None:
         changed["quiet_hours"] = _quiet(quiet, tz)
-    elif tz is not None and current.get("quiet_hours"):
-        changed["quiet_hours"] = {**current["quiet_hours"], "tz": tz}
+    elif tz is not None and (quiet_hours := current.get("quiet_hours")):
+        changed["quiet_hours"] = {**quiet_hours, "tz": tz}
     if teams is not None:
         names = [t.strip() for t in teams.split(",") if t.strip()]
         changed["teams"] = None if names in ([], ["all"]) else names

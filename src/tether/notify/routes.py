@@ -8,7 +8,7 @@ add sinks that reach loopback or private addresses; nobody else may.
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import Literal, cast
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -24,6 +24,14 @@ from tether.notify.addresses import is_loopback_host
 from tether.notify.answer_page import answer_csp, confirm_page, result_page
 from tether.notify.prefs import Preferences, parse_events
 from tether.notify.service import NotifyService
+from tether.protocol.api_shapes import (
+    ListedSink,
+    Removed,
+    RemovedSinks,
+    SinkAdded,
+    SinkRow,
+    SinkTested,
+)
 from tether.web.headers import SECURITY_HEADERS
 
 notify_router = APIRouter()
@@ -121,15 +129,16 @@ class VisibilityReport(BaseModel):
 
 
 @notify_router.get("/v1/notify/sinks")
-async def list_sinks(request: Request, principal: User) -> list[dict[str, Any]]:
+async def list_sinks(request: Request, principal: User) -> list[ListedSink]:
     """Your sinks (never their secrets)."""
     user_id = signed_in(principal)
     sinks = await service_of(request).db.sinks_of(user_id)
-    return [{**s.public(), "this_device": s.device_id == principal.device_id} for s in sinks]
+    listed = [{**s.public(), "this_device": s.device_id == principal.device_id} for s in sinks]
+    return cast(list[ListedSink], listed)
 
 
 @notify_router.post("/v1/notify/sinks", status_code=201)
-async def add_sink(request: Request, body: NewSink, principal: User) -> dict[str, Any]:
+async def add_sink(request: Request, body: NewSink, principal: User) -> SinkAdded:
     """Add a sink; a webhook's signing secret is in this answer only."""
     user_id = signed_in(principal)
     sink, secret = await service_of(request).add_sink(
@@ -143,11 +152,11 @@ async def add_sink(request: Request, body: NewSink, principal: User) -> dict[str
         events=body.event_list(),
     )
     await hub_of(request).audit("notify_sink_added", principal, sink=sink.id, kind=sink.kind)
-    return {**sink.public(), "secret": secret}
+    return cast(SinkAdded, {**sink.public(), "secret": secret})
 
 
 @notify_router.delete("/v1/notify/sinks/{sink_id}")
-async def remove_sink(request: Request, sink_id: str, principal: User) -> dict[str, Any]:
+async def remove_sink(request: Request, sink_id: str, principal: User) -> Removed:
     """Remove one of your sinks."""
     await service_of(request).remove_sink(signed_in(principal), sink_id)
     await hub_of(request).audit("notify_sink_removed", principal, sink=sink_id)
@@ -155,7 +164,7 @@ async def remove_sink(request: Request, sink_id: str, principal: User) -> dict[s
 
 
 @notify_router.post("/v1/notify/sinks/{sink_id}/test")
-async def test_sink(request: Request, sink_id: str, principal: User) -> dict[str, Any]:
+async def test_sink(request: Request, sink_id: str, principal: User) -> SinkTested:
     """Send a test notification to one of your sinks now."""
     attempt = await service_of(request).test_sink(signed_in(principal), sink_id)
     return {"outcome": attempt.outcome.value, "detail": attempt.detail, "status": attempt.status}
@@ -181,7 +190,7 @@ async def vapid_public_key(request: Request) -> dict[str, str]:
 
 
 @notify_router.post("/v1/push/subscriptions", status_code=201)
-async def subscribe(request: Request, body: PushSubscription, principal: User) -> dict[str, Any]:
+async def subscribe(request: Request, body: PushSubscription, principal: User) -> SinkRow:
     """This browser's push subscription (it replaces the browser's previous one)."""
     user_id = signed_in(principal)
     if principal.device_id is None:
@@ -196,11 +205,11 @@ async def subscribe(request: Request, body: PushSubscription, principal: User) -
         hub_on_loopback=hub_on_loopback(request),
     )
     await hub_of(request).audit("push_subscribed", principal, sink=sink.id)
-    return sink.public()
+    return cast(SinkRow, sink.public())
 
 
 @notify_router.delete("/v1/push/subscriptions")
-async def unsubscribe(request: Request, principal: User) -> dict[str, Any]:
+async def unsubscribe(request: Request, principal: User) -> RemovedSinks:
     """Stop pushes to this browser."""
     user_id = signed_in(principal)
     service = service_of(request)
