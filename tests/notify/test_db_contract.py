@@ -33,17 +33,37 @@ async def test_a_step_queues_opens_and_moves_the_cursor_forward_only(any_store: 
     now = time.time()
     await db.add_sink(Sink("k_1", "u_1", "webhook", "https://example.test/h", "http://h", now))
     request = NotifiedRequest("s_1", "r1", "u_1", note(), now, remind_at=now + 300)
-    queued = await db.commit_step(Step("s_1", 7, [("k_1", note())], [request], []), now)
+    queued = await db.commit_step(Step("s_1", 0, 7, [("k_1", note())], [request], []), now)
+    assert queued is not None
     assert [d.sink_id for d in queued] == ["k_1"] and queued[0].id > 0
     assert await db.cursor("s_1") == 7
-    await db.commit_step(Step("s_1", 3, [], [], [("r1", "answered")]), now)
+    assert await db.commit_step(Step("s_1", 0, 3, [], [], [("r1", "answered")]), now) is None
     assert await db.cursor("s_1") == 7  # an older step never moves it back
+    assert await db.open_requests("s_1") != []  # ...nor does any of its work
+    assert await db.commit_step(Step("s_1", 7, 9, [], [], [("r1", "answered")]), now) == []
     assert await db.open_requests("s_1") == []
     due = await db.due(now + 1)
     assert [d.notification.request_id for d in due] == ["r1"]
     await db.delivered(due[0], now, sent=True)
     assert await db.sent_to("s_1", "r1") == ["k_1"]
     assert await db.due(now + 1) == []
+
+
+async def test_replicas_that_saw_the_same_events_queue_them_once(any_store: Any) -> None:
+    """Two hub replicas may both deal with one session's events (one of them not yet told
+    where its runner is): the first to move the cursor past them sends, the other nothing."""
+    dbs = [NotifyDb(any_store) for _ in range(4)]
+    now = time.time()
+    await dbs[0].add_sink(Sink("k_1", "u_1", "webhook", "https://example.test/h", "http://h", now))
+    request = NotifiedRequest("s_1", "r1", "u_1", note(), now, remind_at=now)
+    steps = [Step("s_1", 0, 5, [("k_1", note())], [request], []) for _ in dbs]
+    results = await asyncio.gather(
+        *(db.commit_step(s, now) for db, s in zip(dbs, steps, strict=True))
+    )
+    assert sorted(len(r) if r is not None else -1 for r in results) == [-1, -1, -1, 1]
+    assert len(await dbs[0].due(now + 1)) == 1
+    reminded = await asyncio.gather(*(db.remind(request, [("k_1", note())], now) for db in dbs))
+    assert sorted(len(r) for r in reminded) == [0, 0, 0, 1]  # one reminder, whoever is first
 
 
 async def test_one_answer_per_request_under_a_race(any_store: Any) -> None:

@@ -111,7 +111,9 @@ def _remove_sink(sink_id: str, user_id: str | None) -> Op[bool]:
     return bool(gone)
 
 
-def _commit_step(step: Step, now: float) -> Op[list[Delivery]]:
+def _commit_step(step: Step, now: float) -> Op[list[Delivery] | None]:
+    if not (yield from _claim_range(step)):
+        return None
     for req in step.opened:
         yield Query(
             "INSERT INTO notify_requests (session_id, request_id, user_id, notification,"
@@ -131,14 +133,24 @@ def _commit_step(step: Step, now: float) -> Op[list[Delivery]]:
             " WHERE session_id=? AND request_id=? AND closed_at IS NULL",
             (now, how, step.session_id, request_id),
         )
-    # The cursor only moves forward (CASE, not MAX/GREATEST: both engines read it alike).
-    yield Query(
-        "INSERT INTO notify_cursors (session_id, seq) VALUES (?,?) ON CONFLICT (session_id)"
-        " DO UPDATE SET seq = CASE WHEN excluded.seq > notify_cursors.seq"
-        " THEN excluded.seq ELSE notify_cursors.seq END",
-        (step.session_id, step.cursor),
-    )
     return (yield from _insert_deliveries(step.deliveries, now))
+
+
+def _claim_range(step: Step) -> Op[bool]:
+    """Move the cursor from `step.start` to `step.cursor`, if nobody has moved it since."""
+    moved = yield Query(
+        "UPDATE notify_cursors SET seq=? WHERE session_id=? AND seq=?",
+        (step.cursor, step.session_id, step.start),
+        ROWCOUNT,
+    )
+    if not moved and step.start == 0:  # the session's first step: no row yet
+        moved = yield Query(
+            "INSERT INTO notify_cursors (session_id, seq) VALUES (?,?)"
+            " ON CONFLICT (session_id) DO NOTHING",
+            (step.session_id, step.cursor),
+            ROWCOUNT,
+        )
+    return bool(moved)
 
 
 def _delivered(item: Delivery, now: float, sent: bool) -> Op[None]:
@@ -155,10 +167,14 @@ def _delivered(item: Delivery, now: float, sent: bool) -> Op[None]:
 def _remind(
     req: NotifiedRequest, deliveries: list[tuple[str, Notification]], now: float
 ) -> Op[list[Delivery]]:
-    yield Query(
-        "UPDATE notify_requests SET reminded_at=? WHERE session_id=? AND request_id=?",
+    claimed = yield Query(
+        "UPDATE notify_requests SET reminded_at=?"
+        " WHERE session_id=? AND request_id=? AND reminded_at IS NULL",
         (now, req.session_id, req.request_id),
+        ROWCOUNT,
     )
+    if not claimed:  # another hub replica reminded first
+        return []
     return (yield from _insert_deliveries(deliveries, now))
 
 
@@ -253,9 +269,10 @@ class NotifyDb:
         )
         return [r[0] for r in rows]
 
-    async def commit_step(self, step: Step, now: float) -> list[Delivery]:
+    async def commit_step(self, step: Step, now: float) -> list[Delivery] | None:
         """Queue a step's deliveries, open and close its requests, and move the cursor —
-        all in one transaction; returns the queued deliveries."""
+        all in one transaction; returns the queued deliveries, or None (and does nothing)
+        when the stored cursor is no longer `step.start`."""
         return await self.store.run_write(_commit_step(step, now))
 
     # -- the delivery queue ------------------------------------------------------------
@@ -338,7 +355,8 @@ class NotifyDb:
     async def remind(
         self, req: NotifiedRequest, deliveries: list[tuple[str, Notification]], now: float
     ) -> list[Delivery]:
-        """Mark a request reminded and queue the reminder, in one transaction."""
+        """Mark a request reminded and queue the reminder, in one transaction (nothing, if
+        it was reminded already)."""
         return await self.store.run_write(_remind(req, deliveries, now))
 
     # -- answers through capabilities ----------------------------------------------------

@@ -141,9 +141,18 @@ class Notifier:
             if any(e.kind in INTERESTING for e in batch):
                 step = await self._step(view, batch)
                 queued = await self.db.commit_step(step, self.clock())
+                if queued is None:  # another replica dealt with some of these: go on after it
+                    cursor = await self._reload_cursor(session_id)
+                    continue
                 self._durable[session_id] = step.cursor
                 self.deliverer.hand_over(queued)
             cursor = self._cursors[session_id] = batch[-1].seq
+
+    async def _reload_cursor(self, session_id: str) -> int:
+        cursor = self._cursors[session_id] = self._durable[session_id] = await self.db.cursor(
+            session_id
+        )
+        return cursor
 
     async def _audience(self, view: SessionView) -> tuple[str, _Audience] | None:
         if view.user_id is None:
@@ -157,7 +166,7 @@ class Notifier:
 
     async def _step(self, view: SessionView, batch: Sequence[StoredEvent]) -> Step:
         session_id = view.id
-        step = Step(session_id, batch[-1].seq, [], [], [])
+        step = Step(session_id, self._durable.get(session_id, 0), batch[-1].seq, [], [], [])
         found = await self._audience(view)
         if found is None:
             return step
@@ -225,8 +234,12 @@ class Notifier:
         restart re-reads at most that many, which produce nothing); all at shutdown."""
         moved = {s: c for s, c in self._cursors.items() if c - self._durable.get(s, 0) >= min_lag}
         for session_id, cursor in moved.items():
-            await self.db.commit_step(Step(session_id, cursor, [], [], []), self.clock())
-            self._durable[session_id] = cursor
+            start = self._durable.get(session_id, 0)
+            step = Step(session_id, start, cursor, [], [], [])
+            if await self.db.commit_step(step, self.clock()) is None:
+                await self._reload_cursor(session_id)
+            else:
+                self._durable[session_id] = cursor
 
     # -- reminders and lost runners ---------------------------------------------------------
 

@@ -82,10 +82,13 @@ class NotifiedRequest:
 
 @dataclass(slots=True)
 class Step:
-    """What processing some events of one session produced, committed in one transaction
-    with the new cursor (so a restart neither repeats nor loses any of it)."""
+    """What processing the events of one session after `start` up to `cursor` produced,
+    committed in one transaction with the new cursor (so a restart neither repeats nor
+    loses any of it) — only if the stored cursor is still `start`: whoever moved it first
+    (another hub replica, which saw the same events) has sent their notifications."""
 
     session_id: str
+    start: int
     cursor: int
     deliveries: list[tuple[str, Notification]]
     opened: list[NotifiedRequest]
