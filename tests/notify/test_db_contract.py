@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+from tether.notify import lost
 from tether.notify.contract import Notification
 from tether.notify.db import NotifyDb
 from tether.notify.records import NotifiedRequest, Sink, Step
@@ -96,3 +97,13 @@ async def test_a_browser_subscribing_again_replaces_its_sink(any_store: Any) -> 
     assert sink is not None and sink.failures == 1 and sink.last_error == "410 gone"
     assert not await db.remove_sink("k_b", user_id="u_other")
     assert await db.remove_sink("k_b", user_id="u_1")
+
+
+async def test_a_lost_runner_is_told_once_across_replicas_until_it_is_back(any_store: Any) -> None:
+    now = time.time()
+    lost_note = [("k_1", note(None))]
+    told = await asyncio.gather(*(lost.tell_lost(any_store, "s_1", lost_note, now) for _ in "abc"))
+    assert sorted(len(t) for t in told) == [0, 0, 1]
+    assert await lost.tell_lost(any_store, "s_1", lost_note, now) == []  # still away: told
+    await lost.runner_back(any_store, "s_1")
+    assert len(await lost.tell_lost(any_store, "s_1", lost_note, now)) == 1  # news again

@@ -61,7 +61,7 @@ def _write(sql: str, params: tuple[Any, ...] = ()) -> Op[int]:
     return count
 
 
-def _insert_deliveries(
+def insert_deliveries(
     deliveries: Iterable[tuple[str, Notification]], now: float
 ) -> Op[list[Delivery]]:
     out = []
@@ -133,7 +133,7 @@ def _commit_step(step: Step, now: float) -> Op[list[Delivery] | None]:
             " WHERE session_id=? AND request_id=? AND closed_at IS NULL",
             (now, how, step.session_id, request_id),
         )
-    return (yield from _insert_deliveries(step.deliveries, now))
+    return (yield from insert_deliveries(step.deliveries, now))
 
 
 def _claim_range(step: Step) -> Op[bool]:
@@ -175,7 +175,7 @@ def _remind(
     )
     if not claimed:  # another hub replica reminded first
         return []
-    return (yield from _insert_deliveries(deliveries, now))
+    return (yield from insert_deliveries(deliveries, now))
 
 
 def _claim_answer(values: tuple[str, str, str, str, str, str, float]) -> Op[bool]:
@@ -276,12 +276,6 @@ class NotifyDb:
         return await self.store.run_write(_commit_step(step, now))
 
     # -- the delivery queue ------------------------------------------------------------
-
-    async def enqueue(
-        self, deliveries: list[tuple[str, Notification]], now: float
-    ) -> list[Delivery]:
-        """Queue deliveries that belong to no event (reminders, lost sessions)."""
-        return await self.store.run_write(_insert_deliveries(deliveries, now))
 
     async def due(self, now: float, limit: int = 100) -> list[Delivery]:
         """Queued deliveries whose time has come, oldest first."""

@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 
-from tether.notify import rules
+from tether.notify import lost, rules
 from tether.notify.contract import Notification
 from tether.notify.db import NotifyDb
 from tether.notify.delivery import Deliverer
@@ -268,7 +268,10 @@ class Notifier:
             view = await self.hub.session(session_id)
             if view is None or view.exited or view.runner_connected:
                 self._lost_since.pop(session_id, None)
-                self._lost_told.discard(session_id)
+                if session_id in self._lost_told:
+                    self._lost_told.discard(session_id)
+                    if view is not None and view.runner_connected:
+                        await lost.runner_back(self.db.store, session_id)
                 continue
             since = self._lost_since.setdefault(session_id, now)
             if session_id in self._lost_told or now - since < self.settings.lost_after_s:
@@ -277,4 +280,7 @@ class Notifier:
             found = await self._audience(view)
             if found is not None:
                 note = rules.lost(rules.SessionFacts(session_id, view.team), since, now)
-                self.deliverer.hand_over(await self.db.enqueue(found[1].deliveries(note), now))
+                queued = await lost.tell_lost(
+                    self.db.store, session_id, found[1].deliveries(note), now
+                )
+                self.deliverer.hand_over(queued)

@@ -225,6 +225,14 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # 7: which sessions the notifier has reported lost (their runner away), claimed once
+    # by whichever hub replica reports it first
+    """
+    CREATE TABLE notify_lost (
+        session_id TEXT PRIMARY KEY,
+        told_at REAL NOT NULL
+    );
+    """,
 ]
 
 
