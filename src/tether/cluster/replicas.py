@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from tether.errors import ConfigError, StoreError
 from tether.store.postgres import PostgresStore
 from tether.store.sql import ALL, ONE, Op, Query
+from tether.tasks import cancel_and_wait
 
 log = logging.getLogger("tether.cluster")
 
@@ -142,11 +143,8 @@ class ReplicaRegistry:
 
     async def stop(self) -> None:
         """Stop heartbeating and leave the cluster cleanly."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         with contextlib.suppress(StoreError):
             await self.store.run_write(unregister(self.replica_id))
 
