@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tether.terminal.report import LoggedEvent
 
 TurnStatus = Literal["success", "error", "interrupted", "exited"]
 
@@ -43,7 +46,7 @@ class TurnReader:
     outcome: TurnOutcome | None = None
     last_seq: int = 0
 
-    def feed(self, events: Iterable[dict[str, Any]]) -> TurnOutcome | None:
+    def feed(self, events: Iterable[LoggedEvent]) -> TurnOutcome | None:
         """Apply stored events (`{"seq", "payload"}`) in order; return the outcome once known."""
         for event in events:
             if self.outcome is not None:
@@ -139,7 +142,7 @@ def transcript_line(seq: int, payload: dict[str, Any]) -> str:
     return f"[{seq}] {line(payload) if line is not None else kind}"
 
 
-def transcript(events: Iterable[dict[str, Any]]) -> str:
+def transcript(events: Iterable[LoggedEvent]) -> str:
     """Stored events (`{"seq", "payload"}`) as transcript lines (a terminal session's
     screen bytes as the screen they draw)."""
     stored = list(events)

@@ -9,7 +9,7 @@ typed with `tether send`, permission requests, the exit) as transcript lines.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 from tether.terminal.chunks import chunk_bytes
 from tether.terminal.screen import ScreenModel
@@ -17,7 +17,15 @@ from tether.terminal.screen import ScreenModel
 TERMINAL_KINDS = frozenset({"terminal_output", "terminal_resize", "terminal_snapshot"})
 
 
-def screen_text(events: list[dict[str, Any]]) -> str | None:
+class LoggedEvent(TypedDict):
+    """One event of a session's log as the hub's API lists it."""
+
+    seq: int
+    payload: dict[str, Any]
+    """The event (tether.protocol.events), as JSON: `{"kind": …, …}`."""
+
+
+def screen_text(events: list[LoggedEvent]) -> str | None:
     """The screen the events leave (stored events: `{"seq", "payload"}`), or None."""
     payloads = [e["payload"] for e in events]
     snapshots = [i for i, p in enumerate(payloads) if p.get("kind") == "terminal_snapshot"]
@@ -35,7 +43,7 @@ def screen_text(events: list[dict[str, Any]]) -> str | None:
 
 
 def terminal_transcript(
-    events: Iterable[dict[str, Any]], line: Callable[[int, dict[str, Any]], str]
+    events: Iterable[LoggedEvent], line: Callable[[int, dict[str, Any]], str]
 ) -> str:
     """Transcript lines (`line(seq, payload)`) for the events that are not screen bytes,
     then the screen as they leave it."""
