@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from tether.mcp.render import PendingRequest, pending_request
+
 if TYPE_CHECKING:
     from tether.terminal.report import LoggedEvent
 
@@ -42,7 +44,7 @@ class TurnReader:
 
     started: bool = False
     texts: list[str] = field(default_factory=list)
-    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, PendingRequest] = field(default_factory=dict)
     outcome: TurnOutcome | None = None
     last_seq: int = 0
 
@@ -71,7 +73,7 @@ class TurnReader:
         if kind == "agent_message":
             self.texts.append(str(payload.get("text", "")))
         elif kind == "permission_request":
-            self.pending[str(payload.get("request_id"))] = {"seq": seq, **payload}
+            self.pending[str(payload.get("request_id"))] = pending_request(payload)
         elif kind == "permission_decision":
             self.pending.pop(str(payload.get("request_id")), None)
         elif kind == "turn_finished":

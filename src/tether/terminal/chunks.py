@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Mapping
 
 from tether.errors import ProtocolError
 
@@ -23,7 +23,7 @@ def chunk_payload(data: bytes) -> dict[str, str]:
         return {"data": base64.b64encode(data).decode("ascii")}
 
 
-def chunk_bytes(payload: dict[str, Any]) -> bytes:
+def chunk_bytes(payload: Mapping[str, object]) -> bytes:
     """The bytes of a payload made by `chunk_payload` (or a viewer's `terminal_input`)."""
     text = payload.get("text")
     if isinstance(text, str):
