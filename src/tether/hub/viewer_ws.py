@@ -170,7 +170,7 @@ async def _serve(v: _Viewing) -> None:
                 heard,
                 broker.settings,
                 send=viewer.queue_frame,  # the sender task owns the socket
-                close=lambda code, reason: close_quietly(ws, code, reason),
+                close=lambda code, why: close_quietly(ws, code, why),
                 peer=f"viewer {viewer.id}",
             ),
         )
