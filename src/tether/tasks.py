@@ -1,8 +1,10 @@
-"""Background tasks: keeping them referenced, and racing coroutines to the first end."""
+"""Background tasks: keeping them referenced, stopping them, and racing coroutines to the
+first end."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
@@ -19,6 +21,16 @@ def keep_task(tasks: set[asyncio.Task[T]], coro: Coroutine[Any, Any, T]) -> asyn
     tasks.add(task)
     task.add_done_callback(tasks.discard)
     return task
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` (nothing when None) and wait until it has ended: a stopped loop is
+    gone before its owner closes what the loop used."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def run_first_completed(*coros: Awaitable[Any]) -> None:

@@ -11,7 +11,8 @@ import asyncio
 import itertools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from tether.agents.base import WireObject
@@ -34,25 +35,18 @@ class RpcError(AgentError):
         self.error = error
 
 
+@dataclass(eq=False)
 class LineRpc:
     """Requests, responses and notifications over newline-delimited JSON."""
 
-    def __init__(
-        self,
-        proc: AgentProcess,
-        agent_name: str,
-        on_notification: NotificationHandler,
-        on_request: RequestHandler,
-        on_bad_line: Callable[[bytes], None] | None = None,
-    ) -> None:
-        self.proc = proc
-        self.agent_name = agent_name
-        self.on_notification = on_notification
-        self.on_request = on_request
-        self.on_bad_line = on_bad_line
-        self._ids = itertools.count(1)
-        self._pending: dict[Any, tuple[str, asyncio.Future[Any]]] = {}
-        self._write_lock = asyncio.Lock()
+    proc: AgentProcess
+    agent_name: str
+    on_notification: NotificationHandler
+    on_request: RequestHandler
+    on_bad_line: Callable[[bytes], None] | None = None
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), init=False)
+    _pending: dict[Any, tuple[str, asyncio.Future[Any]]] = field(default_factory=dict, init=False)
+    _write_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def request(self, method: str, params: WireObject, timeout: float = 60.0) -> Any:
         """Send a request and wait for its result (raises RpcError, AgentError, TimeoutError)."""

@@ -16,7 +16,6 @@ is Claude Code and runs here, its permission prompts also become Allow/Deny card
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from typing import Any
@@ -31,6 +30,7 @@ from tether.protocol.messages import (
     ControlTerminalResize,
 )
 from tether.remote.spec import ExecPrefix
+from tether.tasks import cancel_and_wait, keep_task
 from tether.terminal.chunks import chunk_bytes
 from tether.terminal.claude_hooks import SESSION_ENV, SOCKET_ENV, is_claude, with_permission_hook
 from tether.terminal.hook_bridge import HookBridge
@@ -81,7 +81,7 @@ class TerminalAdapter:
         argv, env = await self._carrier(command)
         cols, rows = DEFAULT_SIZE
         await self.pty.spawn(argv, cwd=self._local_cwd(), env=env, cols=cols, rows=rows)
-        self._spawn(self._watch_exit())
+        keep_task(self._tasks, self._watch_exit())
         if self._remote:
             await self._handshake()
         else:
@@ -217,11 +217,6 @@ class TerminalAdapter:
         if self._ready.is_set() or not self._remote:
             self.ctx.emit(exited_event(code, stopping=self._stopping))
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
 
 async def _first(*events: asyncio.Event) -> None:
     waits = [asyncio.ensure_future(e.wait()) for e in events]
@@ -229,9 +224,7 @@ async def _first(*events: asyncio.Event) -> None:
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for wait in waits:
-            wait.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await wait
+            await cancel_and_wait(wait)
 
 
 async def terminal_control(

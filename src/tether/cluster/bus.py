@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from tether.backoff import Backoff
+from tether.tasks import cancel_and_wait
 
 log = logging.getLogger("tether.cluster")
 
@@ -54,11 +55,8 @@ class PgBus:
 
     async def stop(self) -> None:
         """Stop listening and close the connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._close()
 
     async def publish(self, channel: str, payload: str, conn: Any = None) -> None:

@@ -3,9 +3,13 @@ shared by every replica, so there is one runner connection and one owner, cluste
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tether.store.sql import ALL, ONE, Op, Query
+
+T = TypeVar("T")
 
 RUNNER_CHANNEL = "tether_runner"
 """Payload `runner_id`: its connection moved; the replica holding an older one closes it."""
@@ -55,12 +59,8 @@ def release_runner(runner_id: str, connection_id: str) -> Op[bool]:
 
 def runner_place(runner_id: str) -> Op[RunnerPlace | None]:
     """Where the runner is connected now, or None."""
-    row = yield Query(
-        "SELECT replica_id, connection_id FROM runner_presence WHERE runner_id=?",
-        (runner_id,),
-        ONE,
-    )
-    return RunnerPlace(row[0], row[1]) if row else None
+    sql = "SELECT replica_id, connection_id FROM runner_presence WHERE runner_id=?"
+    return (yield from _one_row(sql, runner_id, RunnerPlace))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +120,14 @@ def release_owner(session_id: str, viewer_id: str) -> Op[bool]:
 
 def owner_of(session_id: str) -> Op[OwnerSlot | None]:
     """The session's owner now, or None."""
-    row = yield Query(
-        "SELECT viewer_id, replica_id, principal_id, label FROM owner_slots WHERE session_id=?",
-        (session_id,),
-        ONE,
-    )
-    return OwnerSlot(*row) if row else None
+    sql = "SELECT viewer_id, replica_id, principal_id, label FROM owner_slots WHERE session_id=?"
+    return (yield from _one_row(sql, session_id, OwnerSlot))
+
+
+def _one_row(sql: str, key: str, make: Callable[..., T]) -> Op[T | None]:
+    """The one row `sql` selects for `key`, made into a `make`, or None."""
+    row = yield Query(sql, (key,), ONE)
+    return make(*row) if row else None
 
 
 def runner_user(runner_id: str) -> Op[str | None]:

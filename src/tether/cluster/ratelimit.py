@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 
 from tether.auth.ratelimit import RateLimited
 from tether.store.postgres import PostgresStore
@@ -46,25 +47,17 @@ def count_attempt(key: str, window: float, now: float, limit: int) -> Op[tuple[f
     return weighted + 1, True
 
 
+@dataclass(eq=False)
 class SharedRateLimiter:
     """At most about `limit` attempts per `window` seconds for each key, across replicas."""
 
-    def __init__(
-        self,
-        store: PostgresStore,
-        limit: int,
-        window: float,
-        clock: Callable[[], float],
-        *,
-        prefix: str,
-        message: str = "too many pairing attempts from this address",
-    ) -> None:
-        self.store = store
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self.prefix = prefix
-        self.message = message
+    store: PostgresStore
+    limit: int
+    window: float
+    clock: Callable[[], float]
+    _: KW_ONLY
+    prefix: str
+    message: str = "too many pairing attempts from this address"
 
     async def hit(self, key: str) -> None:
         """Count one attempt; raise RateLimited when the key is over its budget."""

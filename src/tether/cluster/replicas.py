@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 from tether.errors import ConfigError, StoreError
 from tether.store.postgres import PostgresStore
 from tether.store.sql import ALL, ONE, Op, Query
+from tether.tasks import cancel_and_wait
 
 log = logging.getLogger("tether.cluster")
 
@@ -100,30 +101,21 @@ def alive() -> Op[list[ReplicaInfo]]:
     return [ReplicaInfo(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+@dataclass(eq=False)
 class ReplicaRegistry:
     """Keeps this replica's heartbeat and clears up after dead ones."""
 
-    def __init__(
-        self,
-        store: PostgresStore,
-        replica_id: str,
-        url: str,
-        *,
-        heartbeat_s: float = HEARTBEAT_S,
-        dead_after_s: float = DEAD_AFTER_S,
-        on_evicted: Callable[[], None] | None = None,
-        key_check: str | None = None,
-    ) -> None:
-        self.store = store
-        self.replica_id = replica_id
-        self.url = url
-        self.heartbeat_s = heartbeat_s
-        self.dead_after_s = dead_after_s
-        self.on_evicted = on_evicted
-        """Called if this replica finds itself taken for dead (it lost the database too long)."""
-        self.key_check = key_check
-        """A check value of the token-signing key (never the key): replicas must agree."""
-        self._task: asyncio.Task[None] | None = None
+    store: PostgresStore
+    replica_id: str
+    url: str
+    _: KW_ONLY
+    heartbeat_s: float = HEARTBEAT_S
+    dead_after_s: float = DEAD_AFTER_S
+    on_evicted: Callable[[], None] | None = None
+    """Called if this replica finds itself taken for dead (it lost the database too long)."""
+    key_check: str | None = None
+    """A check value of the token-signing key (never the key): replicas must agree."""
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self) -> None:
         """Register, and heartbeat until stopped; refuse to join replicas that sign tokens
@@ -142,11 +134,8 @@ class ReplicaRegistry:
 
     async def stop(self) -> None:
         """Stop heartbeating and leave the cluster cleanly."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         with contextlib.suppress(StoreError):
             await self.store.run_write(unregister(self.replica_id))
 

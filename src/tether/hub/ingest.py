@@ -37,20 +37,20 @@ class _Inbox:
     flushing: bool = False
 
 
+@dataclass(eq=False)
 class Ingest:
     """Takes runners' events into the store, the sessions' state, and to their viewers."""
 
-    def __init__(
-        self, store: Store, sessions: SessionRegistry, wakeups: Wakeups, observers: Observers
-    ) -> None:
-        self.store = store
-        self.sessions = sessions
-        self.wakeups = wakeups
-        self.observers = observers
-        self.events_stored = 0
-        """Since the hub started, for /metrics."""
-        self._inboxes: weakref.WeakKeyDictionary[RunnerLink, _Inbox] = weakref.WeakKeyDictionary()
-        self._background: set[asyncio.Task[None]] = set()
+    store: Store
+    sessions: SessionRegistry
+    wakeups: Wakeups
+    observers: Observers
+    events_stored: int = field(default=0, init=False)
+    """Since the hub started, for /metrics."""
+    _inboxes: weakref.WeakKeyDictionary[RunnerLink, _Inbox] = field(
+        default_factory=weakref.WeakKeyDictionary, init=False
+    )
+    _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     def submit(self, link: RunnerLink, envelope: Envelope) -> None:
         """Queue an event (it has a session and a seq) for durable storage; ack and

@@ -42,6 +42,10 @@ class Viewer:
         self.outgoing.append(frame)
         self.wake.set()
 
+    async def queue_frame(self, frame: str) -> None:
+        """`push_text` where a sender is awaited (the viewer's sender task owns its socket)."""
+        self.push_text(frame)
+
 
 @dataclass(eq=False)
 class LiveSession:

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tether.auth.principal import Principal
@@ -62,20 +63,14 @@ class LocalOwnerSlots:
         task.add_done_callback(_log_task_error)
 
 
+@dataclass(eq=False)
 class Presence:
     """The viewers of the sessions this hub serves (implements `Wakeups`)."""
 
-    def __init__(
-        self,
-        owners: OwnerSlots,
-        sessions: Mapping[str, LiveSession],
-        store: Store,
-        observers: Observers,
-    ) -> None:
-        self.owners = owners
-        self.sessions = sessions
-        self.store = store
-        self.observers = observers
+    owners: OwnerSlots
+    sessions: Mapping[str, LiveSession]
+    store: Store
+    observers: Observers
 
     async def join(self, live: LiveSession, viewer: Viewer, *, follow: bool) -> Role:
         """Add a viewer; it becomes owner if it asked to and the slot is free."""

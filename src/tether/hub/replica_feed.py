@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from tether.cluster.bus import PgBus
@@ -32,28 +33,23 @@ log = logging.getLogger("tether.hub.cluster")
 PAGE = 1000
 
 
+@dataclass(eq=False)
 class ReplicaFeed:
     """Keeps this replica's copy of sessions ingested elsewhere up to date."""
 
-    def __init__(
-        self,
-        store: Store,
-        bus: PgBus,
-        registry: SessionRegistry,
-        directory: RunnerDirectory,
-        wakeups: Wakeups,
-        observers: Observers,
-    ) -> None:
-        self.store = store
-        self.registry = registry
-        self.directory = directory
-        self.wakeups = wakeups
-        self.observers = observers
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._again: set[str] = set()
-        self._background: set[asyncio.Task[Any]] = set()
-        bus.subscribe(EVENTS_CHANNEL, self._notified)
-        bus.on_resync(self._everything)
+    store: Store
+    bus: PgBus
+    registry: SessionRegistry
+    directory: RunnerDirectory
+    wakeups: Wakeups
+    observers: Observers
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False)
+    _again: set[str] = field(default_factory=set, init=False)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self.bus.subscribe(EVENTS_CHANNEL, self._notified)
+        self.bus.on_resync(self._everything)
 
     def ingested_here(self, live: LiveSession) -> bool:
         """Is the session's runner connected to this replica (its ingest is the writer)?"""

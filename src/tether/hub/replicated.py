@@ -9,7 +9,6 @@ starts after the store is open and stops before it closes (tether.app's lifespan
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -33,7 +32,7 @@ from tether.hub.settings import HubSettings
 from tether.hub_secrets import HubSecrets
 from tether.protocol.messages import Hello, Welcome
 from tether.store.postgres import PostgresStore
-from tether.tasks import keep_task
+from tether.tasks import cancel_and_wait, keep_task
 
 log = logging.getLogger("tether.hub.cluster")
 
@@ -163,10 +162,7 @@ class Replication:
 
     async def stop(self) -> None:
         """Leave the cluster: runners and owner slots of this replica are freed at once."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await cancel_and_wait(self._sweeper)
         await self.bus.stop()
         await self.registry.stop()
 

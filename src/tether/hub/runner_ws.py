@@ -13,7 +13,7 @@ from tether.errors import ProtocolError, StoreError
 from tether.heartbeat import Heard, keep_alive
 from tether.hub.broker import Broker, RunnerLink
 from tether.hub.hub import hub_of
-from tether.hub.sockets import close_quietly, error_frame, receive_envelope
+from tether.hub.sockets import close_quietly, envelopes, error_frame, receive_envelope
 from tether.hub.ws_auth import SocketCredential
 from tether.protocol.codec import encode_frame, parse_payload
 from tether.protocol.messages import CloseCode, Hello, TeamsUpdate
@@ -106,20 +106,12 @@ async def _refusal(ws: WebSocket, principal: Principal, hello: Hello) -> str | N
 async def _receive(
     ws: WebSocket, broker: Broker, link: RunnerLink, heard: Heard, credential: SocketCredential
 ) -> None:
-    while True:
-        env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
-        if env is None:
-            return
-        if isinstance(env, ProtocolError):
-            async with link.send_lock:
-                await ws.send_text(error_frame(env))
-            continue
+    max_bytes = broker.settings.max_frame_bytes
+    async for env in envelopes(ws, max_bytes, heard, report=link.send_frame):
         if env.type == "event":
             if env.session is None or env.seq is None or env.seq < 1:
-                async with link.send_lock:
-                    await ws.send_text(
-                        error_frame(ProtocolError("an event needs 'session' and 'seq' >= 1"))
-                    )
+                malformed = ProtocolError("an event needs 'session' and 'seq' >= 1")
+                await link.send_frame(error_frame(malformed))
                 continue
             broker.ingest.submit(link, env)
         elif env.type == "teams":

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections import deque
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
@@ -27,21 +28,19 @@ _LOAD_PAGE = 5000
 _WAKE_GRACE_S = 30.0
 
 
+@dataclass(eq=False)
 class SessionRegistry:
     """Live sessions by id, and the operations that reach their runner."""
 
-    def __init__(
-        self, store: Store, settings: HubSettings, directory: Directory, controls: ControlRoute
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.directory = directory
-        self.controls = controls
-        self.live: dict[str, LiveSession] = {}
-        self._load_lock = asyncio.Lock()
-        # session id → (its durable seq, the time) when the hub asked its runner to resume
-        # it: until the runner's first event after that, the session is still waking.
-        self._waking: dict[str, tuple[int, float]] = {}
+    store: Store
+    settings: HubSettings
+    directory: Directory
+    controls: ControlRoute
+    live: dict[str, LiveSession] = field(default_factory=dict, init=False)
+    _load_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    # session id → (its durable seq, the time) when the hub asked its runner to resume
+    # it: until the runner's first event after that, the session is still waking.
+    _waking: dict[str, tuple[int, float]] = field(default_factory=dict, init=False)
 
     async def load(self) -> None:
         """Serve again every session that had not exited when the hub stopped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -35,6 +36,21 @@ async def receive_envelope(
         return exc
     except ProtocolError as exc:
         return exc
+
+
+async def envelopes(
+    ws: WebSocket, max_bytes: int, heard: Heard, *, report: Callable[[str], Awaitable[None]]
+) -> AsyncIterator[Envelope]:
+    """Every frame decoded, until the peer goes; a bad one is answered with an `error`
+    frame (sent by `report`) and skipped."""
+    while True:
+        env = await receive_envelope(ws, max_bytes, heard)
+        if env is None:
+            return
+        if isinstance(env, ProtocolError):
+            await report(error_frame(env))
+            continue
+        yield env
 
 
 def error_frame(

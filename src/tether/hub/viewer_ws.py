@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from tether.auth.principal import Principal
-from tether.errors import Conflict, ProtocolError, TetherError, UnknownMessageType
+from tether.errors import Conflict, TetherError, UnknownMessageType
 from tether.heartbeat import Heard, keep_alive
 from tether.hub import ownership
 from tether.hub.broker import Broker, LiveSession, Viewer
 from tether.hub.hub import hub_of
-from tether.hub.sockets import close_quietly, error_frame, receive_envelope
+from tether.hub.sockets import close_quietly, envelopes, error_frame
 from tether.hub.ws_auth import SocketCredential
 from tether.ids import new_connection_id
 from tether.protocol.codec import Envelope, encode_frame, parse_payload
@@ -59,6 +60,18 @@ _AUDIT_ACTION = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Viewing:
+    """One viewer connection being served: its socket, its session, how it asked to join."""
+
+    ws: WebSocket
+    broker: Broker
+    live: LiveSession
+    credential: SocketCredential
+    follow: bool
+    take: bool
+
+
 async def viewer_socket(
     ws: WebSocket,
     broker: Broker,
@@ -72,55 +85,44 @@ async def viewer_socket(
     if ws.application_state == WebSocketState.CONNECTING:  # not yet, unless an `auth` frame came
         await ws.accept()
     hub = hub_of(ws)
-    credential = SocketCredential(ws, principal)
+    viewing = _Viewing(ws, broker, live, SocketCredential(ws, principal), follow, take)
     try:
         with hub.live.track(principal, lambda code, why: close_quietly(ws, code, why)):
-            await _serve_until_gone(ws, broker, live, credential, follow=follow, take=take)
+            await _serve_until_gone(viewing)
     finally:
         # Its last sighting: a device watching for hours was seen all along, not only
         # when it connected.
         await hub.auth.sightings.seen(principal.device_id, now=True)
 
 
-async def _serve_until_gone(
-    ws: WebSocket,
-    broker: Broker,
-    live: LiveSession,
-    credential: SocketCredential,
-    *,
-    follow: bool,
-    take: bool,
-) -> None:
+async def _serve_until_gone(v: _Viewing) -> None:
     """Serve until the viewer goes, or its credential runs out unrenewed."""
     try:
         await run_first_completed(
-            _serve(ws, broker, live, credential, follow=follow, take=take),
-            credential.enforce(lambda code, why: close_quietly(ws, code, why)),
+            _serve(v), v.credential.enforce(lambda code, why: close_quietly(v.ws, code, why))
         )
     except (WebSocketDisconnect, OSError) as exc:
-        log.debug("viewer of %s went away mid-send: %r", live.record.id, exc)
+        log.debug("viewer of %s went away mid-send: %r", v.live.record.id, exc)
     except RuntimeError as exc:
         # Sending after the peer (or this hub) closed the socket: Starlette and
         # uvicorn say so with a RuntimeError. Anything else is a bug and is raised.
-        if not _gone(ws):
+        if not _gone(v.ws):
             raise
-        log.debug("viewer of %s went away mid-send: %s", live.record.id, exc)
+        log.debug("viewer of %s went away mid-send: %s", v.live.record.id, exc)
 
 
 def _gone(ws: WebSocket) -> bool:
     return WebSocketState.DISCONNECTED in (ws.application_state, ws.client_state)
 
 
-async def _join(
-    ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer, *, follow: bool, take: bool
-) -> str | None:
+async def _join(v: _Viewing, viewer: Viewer) -> str | None:
     """Join the session (taking the owner slot with `take`, when allowed); audit a new
     owner; return why the viewer is a follower (None: it owns the session)."""
-    hub, principal = hub_of(ws), viewer.principal
-    role = await broker.join(live, viewer, follow=follow)
+    hub, principal, broker, live = hub_of(v.ws), viewer.principal, v.broker, v.live
+    role = await broker.join(live, viewer, follow=v.follow)
     taken_from: str | None = None
     refused: str | None = None
-    if role == "follower" and take and not follow:
+    if role == "follower" and v.take and not v.follow:
         holder = broker.presence.owner(live)
         refused = await ownership.refuse_take(hub.auth, live, holder, principal)
         if refused is None:
@@ -135,32 +137,24 @@ async def _join(
         return refused
     if principal.read_only:
         return "read-only link: you can watch this session but not steer it"
-    if follow:
+    if v.follow:
         return "joined as a follower"
     holder = broker.presence.owner(live)
     message, hint = await ownership.write_refusal(hub.auth, holder, principal)
     return f"{message}; {hint}"
 
 
-async def _serve(
-    ws: WebSocket,
-    broker: Broker,
-    live: LiveSession,
-    credential: SocketCredential,
-    *,
-    follow: bool,
-    take: bool,
-) -> None:
-    principal = credential.principal
+async def _serve(v: _Viewing) -> None:
+    ws, broker, live, principal = v.ws, v.broker, v.live, v.credential.principal
     viewer = Viewer(id=new_connection_id(), principal=principal)
-    reason = await _join(ws, broker, live, viewer, follow=follow, take=take)
+    reason = await _join(v, viewer)
     role = viewer.role
     audit = hub_of(ws).audit
     ready = Ready(
         session=broker.info(live),
         last_seq=live.durable_seq,
         pending_permissions=list(live.tracker.pending.values()),
-        expires_in=credential.expires_in(),
+        expires_in=v.credential.expires_in(),
     )
     # `session` updates queued by join() are superseded by `ready`.
     viewer.outgoing.clear()
@@ -170,9 +164,15 @@ async def _serve(
     heard = Heard()
     try:
         await run_first_completed(
-            _receive(ws, broker, live, viewer, heard, credential),
+            _receive(v, viewer, heard),
             _send(ws, broker, live, viewer),
-            _heartbeat(ws, viewer, heard, broker),
+            keep_alive(
+                heard,
+                broker.settings,
+                send=viewer.queue_frame,  # the sender task owns the socket
+                close=lambda code, why: close_quietly(ws, code, why),
+                peer=f"viewer {viewer.id}",
+            ),
         )
     finally:
         if await broker.leave(live, viewer):
@@ -207,51 +207,27 @@ async def _send(ws: WebSocket, broker: Broker, live: LiveSession, viewer: Viewer
             return
 
 
-async def _heartbeat(ws: WebSocket, viewer: Viewer, heard: Heard, broker: Broker) -> None:
-    async def queue(frame: str) -> None:
-        viewer.push_text(frame)  # the sender task owns the socket
-
-    async def close(code: int, reason: str) -> None:
-        await close_quietly(ws, code, reason)
-
-    await keep_alive(heard, broker.settings, send=queue, close=close, peer=f"viewer {viewer.id}")
-
-
-async def _receive(
-    ws: WebSocket,
-    broker: Broker,
-    live: LiveSession,
-    viewer: Viewer,
-    heard: Heard,
-    credential: SocketCredential,
-) -> None:
-    while True:
-        env = await receive_envelope(ws, broker.settings.max_frame_bytes, heard)
-        if env is None:
-            return
-        if isinstance(env, ProtocolError):
-            viewer.outgoing.append(error_frame(env))
-            viewer.wake.set()
-            continue
+async def _receive(v: _Viewing, viewer: Viewer, heard: Heard) -> None:
+    max_bytes = v.broker.settings.max_frame_bytes
+    async for env in envelopes(v.ws, max_bytes, heard, report=viewer.queue_frame):
         if env.type == "auth":  # in-band renewal of the credential (tether.hub.ws_auth)
-            viewer.push_text(await credential.renew(env.payload))
+            viewer.push_text(await v.credential.renew(env.payload))
             continue
-        await hub_of(ws).auth.sightings.seen(viewer.principal.device_id)  # throttled
+        await hub_of(v.ws).auth.sightings.seen(viewer.principal.device_id)  # throttled
         try:
-            details = _audit_details(live, env)  # before the write changes what is pending
-            await _handle(broker, live, viewer, env)
+            details = _audit_details(v.live, env)  # before the write changes what is pending
+            await _handle(v.broker, v.live, viewer, env)
             # Keystrokes are not audited one by one: taking the owner slot is.
             if env.type in _AUDIT_ACTION:
-                await hub_of(ws).audit(
+                await hub_of(v.ws).audit(
                     _AUDIT_ACTION[env.type],
                     viewer.principal,
-                    session=live.record.id,
+                    session=v.live.record.id,
                     via="socket",
                     **details,
                 )
         except TetherError as exc:
-            viewer.outgoing.append(error_frame(exc, ref=env.id))
-            viewer.wake.set()
+            viewer.push_text(error_frame(exc, ref=env.id))
 
 
 def _audit_details(live: LiveSession, env: Envelope) -> dict[str, object]:

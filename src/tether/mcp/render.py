@@ -28,17 +28,65 @@ class TurnFacts(TypedDict):
     after_seq: int
 
 
+class TurnEnd(TurnFacts):
+    """How a turn ended, with where it went."""
+
+    status: str
+    reply: str
+    last_seq: int
+
+
+class PendingRequest(TypedDict):
+    """An open permission request, as the tools report it."""
+
+    request_id: str
+    tool: str | None
+    input: Any
+    """The tool's input, as the agent gave it."""
+
+
+class Conversation(TypedDict):
+    """One of the caller's conversations with a team: its session, and who speaks."""
+
+    session: str
+    state: str
+    from_team: str
+
+
+class TeamStatus(TypedDict):
+    """A team's row in `team_status`."""
+
+    team: str
+    online: bool
+    live_sessions: int
+    busy_sessions: int
+    your_conversations: list[Conversation]
+
+
+class SessionRow(TypedDict):
+    """A session's row in `list_sessions`."""
+
+    session: str
+    team: str
+    state: str
+    last_seq: int
+    owner: str | None
+    pending_permissions: int
+    yours: bool
+
+
 def sender(from_team: str) -> str:
     """Who sends, in words (an empty `from_team` is an MCP client speaking for no team)."""
     return f"team {from_team!r}" if from_team else "an MCP client"
 
 
-def pending_requests(pending: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Open permission requests as the tools report them: id, tool, input."""
-    return [
-        {"request_id": p["request_id"], "tool": p.get("tool"), "input": p.get("input", {})}
-        for p in pending
-    ]
+def pending_request(request: Mapping[str, Any]) -> PendingRequest:
+    """An open permission request (a `permission_request` event) as the tools report it."""
+    return {
+        "request_id": request["request_id"],
+        "tool": request.get("tool"),
+        "input": request.get("input", {}),
+    }
 
 
 # -- teams ---------------------------------------------------------------------------------
@@ -66,7 +114,7 @@ def teams_answer(teams: Iterable[Mapping[str, Any]]) -> ToolAnswer:
     return ToolAnswer(["\n".join(lines)], {"teams": rows})
 
 
-def team_status_answer(rows: list[dict[str, Any]]) -> ToolAnswer:
+def team_status_answer(rows: list[TeamStatus]) -> ToolAnswer:
     """`team_status`: each team's online state, live sessions and the caller's conversations."""
     lines = []
     for row in rows:
@@ -141,7 +189,7 @@ def timeout_answer(to_team: str, base: TurnFacts, timeout: float, last_seq: int)
 
 
 def waiting_permission_answer(
-    to_team: str, base: TurnFacts, pending: list[dict[str, Any]], last_seq: int
+    to_team: str, base: TurnFacts, pending: list[PendingRequest], last_seq: int
 ) -> ToolAnswer:
     """`send_message`: the agent waits for a decision only the session's owner can give."""
     session = base["session"]
@@ -160,7 +208,7 @@ def waiting_permission_answer(
 # -- sessions --------------------------------------------------------------------------------
 
 
-def sessions_answer(rows: list[dict[str, Any]]) -> ToolAnswer:
+def sessions_answer(rows: list[SessionRow]) -> ToolAnswer:
     """`list_sessions`."""
     lines = [
         f"- {r['session']} team {r['team']}: {r['state']}, last seq {r['last_seq']}"
@@ -199,7 +247,7 @@ def report_answer(
         "after_seq": after_seq,
         "next_after_seq": last,
         "more": more,
-        "pending": pending_requests(info.get("pending", [])),
+        "pending": [pending_request(p) for p in info.get("pending", [])],
         "events": events,
     }
     return ToolAnswer([head + ("\n" + transcript if transcript else "") + "\n" + tail], data)

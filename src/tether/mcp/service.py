@@ -177,19 +177,23 @@ class TeamService:
                 raise NotFound(f"no team {team!r}", hint="call list_teams")
         sessions = await caller.hub.sessions()
         mine = {c.session_id: c for c in self.pool.of_owner(caller.key)}
-        rows = []
+        rows: list[render.TeamStatus] = []
         for t in teams:
             live = [s for s in sessions if s["team"] == t["name"] and s["state"] != "exited"]
-            convs = [
+            convs: list[render.Conversation] = [
                 {"session": s["id"], "state": s["state"], "from_team": mine[s["id"]].from_team}
                 for s in live
                 if s["id"] in mine
             ]
-            row = {"team": t["name"], "online": bool(t.get("runner_connected"))}
-            row.update(
-                live_sessions=len(live), busy_sessions=sum(s["state"] != "idle" for s in live)
+            rows.append(
+                {
+                    "team": t["name"],
+                    "online": bool(t.get("runner_connected")),
+                    "live_sessions": len(live),
+                    "busy_sessions": sum(s["state"] != "idle" for s in live),
+                    "your_conversations": convs,
+                }
             )
-            rows.append({**row, "your_conversations": convs})
         return render.team_status_answer(rows)
 
     async def team_wake(
@@ -255,7 +259,7 @@ class TeamService:
         self, caller: Caller, team: str | None = None, include_exited: bool = False
     ) -> ToolAnswer:
         """Sessions the caller may see."""
-        rows = [
+        rows: list[render.SessionRow] = [
             {
                 "session": s["id"],
                 "team": s["team"],

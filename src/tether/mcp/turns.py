@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from tether.mcp.render import PendingRequest, pending_request
+
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import StoredEvent
 
 TurnStatus = Literal["success", "error", "interrupted", "exited"]
 
@@ -39,11 +44,11 @@ class TurnReader:
 
     started: bool = False
     texts: list[str] = field(default_factory=list)
-    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, PendingRequest] = field(default_factory=dict)
     outcome: TurnOutcome | None = None
     last_seq: int = 0
 
-    def feed(self, events: Iterable[Mapping[str, Any]]) -> TurnOutcome | None:
+    def feed(self, events: Iterable[StoredEvent]) -> TurnOutcome | None:
         """Apply stored events (`{"seq", "payload"}`) in order; return the outcome once known."""
         for event in events:
             if self.outcome is not None:
@@ -52,7 +57,7 @@ class TurnReader:
             self._apply(int(event["seq"]), event["payload"])
         return self.outcome
 
-    def _apply(self, seq: int, payload: dict[str, Any]) -> None:
+    def _apply(self, seq: int, payload: Mapping[str, Any]) -> None:
         kind = payload.get("kind")
         if kind == "exited":
             # A process that dies ends the turn whether or not it had started.
@@ -68,7 +73,7 @@ class TurnReader:
         if kind == "agent_message":
             self.texts.append(str(payload.get("text", "")))
         elif kind == "permission_request":
-            self.pending[str(payload.get("request_id"))] = {"seq": seq, **payload}
+            self.pending[str(payload.get("request_id"))] = pending_request(payload)
         elif kind == "permission_decision":
             self.pending.pop(str(payload.get("request_id")), None)
         elif kind == "turn_finished":
@@ -94,11 +99,11 @@ def _compact(value: Any) -> str:
     return clip(json.dumps(value, ensure_ascii=False, separators=(",", ":")), 500)
 
 
-def _by(payload: dict[str, Any], shape: str = " by {}") -> str:
+def _by(payload: Mapping[str, Any], shape: str = " by {}") -> str:
     return shape.format(payload["by"]) if payload.get("by") else ""
 
 
-def _turn_end(payload: dict[str, Any]) -> str:
+def _turn_end(payload: Mapping[str, Any]) -> str:
     cost = payload.get("cost")
     spent = f" (${cost:.4f})" if isinstance(cost, int | float) and cost > 0 else ""
     result = payload.get("result")
@@ -106,12 +111,12 @@ def _turn_end(payload: dict[str, Any]) -> str:
     return f"turn finished: {payload.get('status')}{spent}{tail}"
 
 
-def _text(payload: dict[str, Any], name: str, limit: int = MAX_FIELD_CHARS) -> str:
+def _text(payload: Mapping[str, Any], name: str, limit: int = MAX_FIELD_CHARS) -> str:
     return clip(str(payload.get(name, "")), limit)
 
 
 # How each kind of event reads in a transcript (after its `[seq]`).
-_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
+_LINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "user_message": lambda p: f"user{_by(p, ' (from {})')}: {_text(p, 'text')}",
     "agent_message": lambda p: f"agent: {_text(p, 'text')}",
     "tool_call": lambda p: f"tool call {p.get('tool')}: {_compact(p.get('input', {}))}",
@@ -132,17 +137,17 @@ _LINES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def transcript_line(seq: int, payload: dict[str, Any]) -> str:
+def transcript_line(seq: int, payload: Mapping[str, Any]) -> str:
     """One event as a line a person (or a model) reads easily."""
     kind = str(payload.get("kind", "?"))
     line = _LINES.get(kind)
     return f"[{seq}] {line(payload) if line is not None else kind}"
 
 
-def transcript(events: Iterable[Mapping[str, Any]]) -> str:
+def transcript(events: Iterable[StoredEvent]) -> str:
     """Stored events (`{"seq", "payload"}`) as transcript lines (a terminal session's
     screen bytes as the screen they draw)."""
-    stored = [dict(e) for e in events]
+    stored = list(events)
     if any(str(e["payload"].get("kind", "")).startswith("terminal_") for e in stored):
         from tether.terminal.report import terminal_transcript
 

@@ -7,7 +7,6 @@ Each waits through the access's `watch` (woken at once inside the hub, polling f
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from tether.errors import TetherError
 from tether.mcp import render
@@ -38,8 +37,12 @@ async def await_reply(
             page = await caller.hub.events(session_id, after=reader.last_seq, limit=PAGE)
             outcome = reader.feed(page["events"])
             if outcome is not None:
-                data = {**base, "status": outcome.status, "reply": outcome.reply}
-                data["last_seq"] = outcome.last_seq
+                data: render.TurnEnd = {
+                    **base,
+                    "status": outcome.status,
+                    "reply": outcome.reply,
+                    "last_seq": outcome.last_seq,
+                }
                 if outcome.status != "success":
                     raise TurnFailed(to_team, outcome.status, outcome.reply, data)
                 return render.reply_answer(to_team, base, outcome.reply, outcome.last_seq)
@@ -49,7 +52,7 @@ async def await_reply(
             if reader.pending or (left is not None and left <= 0):
                 conversation.open_turn_after = after  # still running: busy until it ends
                 if reader.pending:  # a decision only the session's owner can give
-                    pending = render.pending_requests(reader.pending.values())
+                    pending = list(reader.pending.values())
                     return render.waiting_permission_answer(to_team, base, pending, reader.last_seq)
                 assert timeout is not None
                 return render.timeout_answer(to_team, base, timeout, reader.last_seq)
@@ -88,7 +91,7 @@ class TurnFailed(TetherError):
 
     code = "turn_failed"
 
-    def __init__(self, to_team: str, status: str, reply: str, data: dict[str, Any]) -> None:
+    def __init__(self, to_team: str, status: str, reply: str, data: render.TurnEnd) -> None:
         super().__init__(
             f"team {to_team!r} ended the turn with status {status!r}: {reply or '(no text)'}",
             hint="read the session with session_report for details",

@@ -59,27 +59,26 @@ class RunningSession:
     started_at: float = 0.0
 
 
+@dataclass(eq=False)
 class SessionSupervisor:
     """Starts, steers and stops this runner's sessions."""
 
-    def __init__(
-        self,
-        config: TetherConfig,
-        outbox: Outbox,
-        data_dir: Path,
-        transport_factory: TransportFactory | None = None,
-        probes: TeamProbes | None = None,
-    ) -> None:
-        self.config = config
-        self.outbox = outbox
-        self.data_dir = data_dir
-        self.transport_factory = transport_factory or (lambda team: transport_for(team, data_dir))
-        self.probes = probes
-        self.sessions: dict[str, RunningSession] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.pool = SessionPool()
-        self._end_reasons: dict[str, str] = {}
-        self._reaper: asyncio.Task[None] | None = None
+    config: TetherConfig
+    outbox: Outbox
+    data_dir: Path
+    transport_factory: TransportFactory | None = None
+    """Where a team's agent runs; by default `transport_for` the team."""
+    probes: TeamProbes | None = None
+    sessions: dict[str, RunningSession] = field(default_factory=dict, init=False)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+    pool: SessionPool = field(default_factory=SessionPool, init=False)
+    _end_reasons: dict[str, str] = field(default_factory=dict, init=False)
+    _reaper: asyncio.Task[None] | None = field(default=None, init=False)
+
+    def _transport(self, team: TeamConfig) -> Transport:
+        if self.transport_factory is not None:
+            return self.transport_factory(team)
+        return transport_for(team, self.data_dir)
 
     def record(self, session_id: str, event: Event) -> None:
         """Record an event of a session (what its adapter emits)."""
@@ -160,7 +159,7 @@ class SessionSupervisor:
         ctx = AgentContext(
             session_id=session_id,
             team=team,
-            transport=self.transport_factory(team),
+            transport=self._transport(team),
             emit=functools.partial(self.record, session_id),
             data_dir=self.data_dir,
             resume=control.resume,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any
 
 from tether.errors import ProtocolError
 
@@ -24,7 +23,7 @@ def chunk_payload(data: bytes) -> dict[str, str]:
         return {"data": base64.b64encode(data).decode("ascii")}
 
 
-def chunk_bytes(payload: Mapping[str, Any]) -> bytes:
+def chunk_bytes(payload: Mapping[str, object]) -> bytes:
     """The bytes of a payload made by `chunk_payload` (or a viewer's `terminal_input`)."""
     text = payload.get("text")
     if isinstance(text, str):

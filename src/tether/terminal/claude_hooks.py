@@ -14,7 +14,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NotRequired, Required, TypedDict, cast
 
 from tether.errors import ConfigError
 
@@ -44,16 +44,70 @@ def hook_command(python: str = sys.executable) -> str:
     return "exec " + shlex.join([python, "-m", "tether.terminal.hook"])
 
 
+class HookEvent(TypedDict, total=False):
+    """What Claude Code hands a hook on stdin: the fields tether reads (it sends more)."""
+
+    hook_event_name: str
+    tool_name: str
+    tool_input: Any
+    """The tool's own input, as the tool takes it."""
+    permission_suggestions: list[Any]
+
+
+class HookDecision(TypedDict, total=False):
+    """A hook's answer to a permission request."""
+
+    behavior: Required[str]
+    updatedInput: dict[str, Any]
+    message: str
+
+
+class _PermissionOutput(TypedDict):
+    hookEventName: Literal["PermissionRequest"]
+    decision: HookDecision
+
+
+class HookOutput(TypedDict):
+    """What a `PermissionRequest` hook prints for Claude Code: its decision."""
+
+    hookSpecificOutput: _PermissionOutput
+
+
+def hook_event(value: object) -> HookEvent | None:
+    """A hook's event as received (a JSON object), or None when it is not one."""
+    return cast(HookEvent, value) if isinstance(value, dict) else None
+
+
+HookCommand = TypedDict(
+    "HookCommand",
+    {"type": Literal["command"], "command": str, "timeout": int, "async": NotRequired[bool]},
+)
+"""One hook in Claude Code's settings: the command it runs."""
+
+
+class HookMatcher(TypedDict, total=False):
+    """The hooks Claude Code runs for an event (for the tools `matcher` names)."""
+
+    matcher: str
+    hooks: Required[list[HookCommand]]
+
+
+class HookSettings(TypedDict):
+    """The `hooks` part of Claude Code's settings, by event."""
+
+    hooks: dict[str, list[HookMatcher]]
+
+
 # Events that tell the host the terminal's own dialog answered (see hook_bridge).
 TELL_EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "UserPromptSubmit")
 
 
-def hook_settings(command: str) -> dict[str, Any]:
+def hook_settings(command: str) -> HookSettings:
     """Settings adding tether's hooks: PermissionRequest (waits for a viewer), and the
     background ones that report what happened in the terminal."""
-    ask = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
-    tell = {"type": "command", "command": command, "timeout": 30, "async": True}
-    hooks: dict[str, Any] = {"PermissionRequest": [{"matcher": "*", "hooks": [ask]}]}
+    ask: HookCommand = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
+    tell: HookCommand = {"type": "command", "command": command, "timeout": 30, "async": True}
+    hooks: dict[str, list[HookMatcher]] = {"PermissionRequest": [{"matcher": "*", "hooks": [ask]}]}
     for event in TELL_EVENTS:
         hooks[event] = (
             [{"matcher": "*", "hooks": [tell]}] if "Tool" in event else [{"hooks": [tell]}]
@@ -99,7 +153,7 @@ def _read_settings(value: str) -> dict[str, Any]:
     return settings
 
 
-def _merge(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+def _merge(theirs: dict[str, Any], ours: HookSettings) -> dict[str, Any]:
     merged = dict(theirs)
     hooks = dict(merged.get("hooks") or {})
     for event, matchers in ours["hooks"].items():

@@ -15,13 +15,19 @@ import asyncio
 import json
 import os
 import sys
-from typing import Any
+from typing import cast
 
-from tether.terminal.claude_hooks import SESSION_ENV, SOCKET_ENV
+from tether.terminal.claude_hooks import (
+    SESSION_ENV,
+    SOCKET_ENV,
+    HookEvent,
+    HookOutput,
+    hook_event,
+)
 from tether.terminal.local_socket import JSON, json_frame, parse_json, read_frame
 
 
-async def ask_host(socket: str, session: str, event: dict[str, Any]) -> dict[str, Any] | None:
+async def ask_host(socket: str, session: str, event: HookEvent) -> HookOutput | None:
     """Send the request to the host; the hook output it answers with, or None."""
     reader, writer = await asyncio.open_unix_connection(socket)
     try:
@@ -35,8 +41,8 @@ async def ask_host(socket: str, session: str, event: dict[str, Any]) -> dict[str
             if kind == JSON:
                 message = parse_json(payload)
                 if message.get("op") == "decision":
-                    output = message.get("output")
-                    return output if isinstance(output, dict) else None
+                    output = message.get("output")  # the host's `hook_output`, relayed
+                    return cast(HookOutput, output) if isinstance(output, dict) else None
     finally:
         writer.close()
 
@@ -45,8 +51,8 @@ def main() -> int:
     """Run as Claude Code's hook; always exits 0 (no decision unless a viewer gave one)."""
     socket, session = os.environ.get(SOCKET_ENV), os.environ.get(SESSION_ENV)
     try:
-        event = json.loads(sys.stdin.read() or "{}")
-        if not socket or not session or not isinstance(event, dict):
+        event = hook_event(json.loads(sys.stdin.read() or "{}"))
+        if not socket or not session or event is None:
             return 0
         output = asyncio.run(ask_host(socket, session, event))
     except Exception:  # any failure at all: the terminal's own dialog decides

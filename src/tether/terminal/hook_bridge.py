@@ -31,6 +31,7 @@ from typing import Any
 from tether.errors import NotFound
 from tether.protocol.events import Event, PermissionDecision, PermissionRequest
 from tether.protocol.messages import ControlPermissionDecision
+from tether.terminal.claude_hooks import HookDecision, HookEvent, HookOutput
 
 Emit = Callable[[Event], None]
 ANSWERED_LOCALLY = "answered in the terminal"
@@ -40,9 +41,9 @@ ANSWERED_LOCALLY = "answered in the terminal"
 OUTCOME_GRACE = 8.0
 
 
-def hook_output(decision: ControlPermissionDecision) -> dict[str, Any]:
+def hook_output(decision: ControlPermissionDecision) -> HookOutput:
     """What the hook prints for Claude Code (its `PermissionRequest` decision format)."""
-    answer: dict[str, Any] = {"behavior": decision.behavior}
+    answer: HookDecision = {"behavior": decision.behavior}
     if decision.behavior == "allow" and decision.updated_input is not None:
         answer["updatedInput"] = decision.updated_input
     if decision.behavior == "deny":
@@ -65,8 +66,8 @@ class HookBridge:
         self._hook_gone: set[str] = set()  # answered in the dialog, outcome not yet told
 
     async def ask(
-        self, hook_event: dict[str, Any], hook_gone: asyncio.Future[None]
-    ) -> dict[str, Any] | None:
+        self, hook_event: HookEvent, hook_gone: asyncio.Future[None]
+    ) -> HookOutput | None:
         """Publish the hook's request; return the hook's output once a viewer answers, or
         None when `hook_gone` resolves first (Claude Code took the terminal's answer)."""
         request_id = "perm_" + secrets.token_hex(6)
@@ -114,7 +115,7 @@ class HookBridge:
         self._settled_locally(request_id, "allow" if local == "allow" else "cancelled")
         return None
 
-    def observe(self, hook_event: dict[str, Any]) -> None:
+    def observe(self, hook_event: HookEvent) -> None:
         """One of the hooks that say what happened in the terminal (see the module doc)."""
         name = hook_event.get("hook_event_name")
         if name in ("PostToolUse", "PostToolUseFailure"):

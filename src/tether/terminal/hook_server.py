@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.tasks import keep_task
+from tether.terminal.claude_hooks import hook_event
 from tether.terminal.hook_bridge import HookBridge
 from tether.terminal.local_socket import (
     JSON,
@@ -31,8 +32,8 @@ async def serve_hook(
     bridge: HookBridge | None,
 ) -> None:
     """Answer one hook request: the decision a viewer gave, or none (the terminal's)."""
-    event = message.get("event")
-    if bridge is None or not isinstance(event, dict):
+    event = hook_event(message.get("event"))
+    if bridge is None or event is None:
         writer.write(json_frame({"op": "decision", "output": None}))
         return
     if event.get("hook_event_name") != "PermissionRequest":

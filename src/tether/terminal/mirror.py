@@ -95,17 +95,15 @@ class TerminalMirror:
 
     def flush(self) -> None:
         """Emit the output held back (one event), then a snapshot if one is due."""
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
+        _cancel(self._flush_timer)
+        self._flush_timer = None
         if self._pending:
             data, self._pending = bytes(self._pending), bytearray()
             self._emit(TerminalOutput(**chunk_payload(data)))
         if self._since_snapshot >= self._snapshot_gap and not self._snapshot_due:
             # Taken once the model has caught up (in _digest), never holding up the output.
             self._snapshot_due = True
-            if self._digesting is None:
-                self._digesting = asyncio.get_running_loop().call_soon(self._digest)
+            self._schedule_digest()
 
     def _queue_for_model(self, raw: bytes) -> None:
         self._backlog.append(raw)
@@ -116,6 +114,9 @@ class TerminalMirror:
             self.model_dropped += len(dropped)
             if self._backlog_size <= MODEL_BACKLOG_KEEP:
                 break
+        self._schedule_digest()
+
+    def _schedule_digest(self) -> None:
         if self._digesting is None:
             self._digesting = asyncio.get_running_loop().call_soon(self._digest)
 
@@ -129,15 +130,14 @@ class TerminalMirror:
             self.model.feed(piece)
             budget -= len(piece)
         if self._backlog:
-            self._digesting = asyncio.get_running_loop().call_soon(self._digest)
+            self._schedule_digest()
         elif self._snapshot_due and not self.closed:
             self.snapshot()
 
     def catch_up(self) -> None:
         """Feed the model everything written so far (before a snapshot or a resize)."""
-        if self._digesting is not None:
-            self._digesting.cancel()
-            self._digesting = None
+        _cancel(self._digesting)
+        self._digesting = None
         while self._backlog:
             self.model.feed(self._backlog.popleft())
         self._backlog_size = 0
@@ -176,8 +176,7 @@ class TerminalMirror:
         if self.closed:
             return
         self._pending += self._cutter.flush()
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
+        _cancel(self._quiet_timer)
         if self._since_snapshot:
             self.snapshot()
         else:
@@ -185,8 +184,7 @@ class TerminalMirror:
         self.closed = True
 
     def _arm_quiet_snapshot(self) -> None:
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
+        _cancel(self._quiet_timer)
         self._quiet_timer = asyncio.get_running_loop().call_later(
             QUIET_SNAPSHOT_S, self._quiet_snapshot
         )
@@ -201,3 +199,9 @@ class TerminalMirror:
             cols=self.model.cols, rows=self.model.rows, by=by, console=self.console
         )
         self._emit(event)
+
+
+def _cancel(handle: asyncio.Handle | None) -> None:
+    """Cancel a scheduled callback, if one is."""
+    if handle is not None:
+        handle.cancel()

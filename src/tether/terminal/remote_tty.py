@@ -16,11 +16,12 @@ import shlex
 from collections.abc import Sequence
 
 from tether.remote.spec import ExecPrefix
-from tether.transports.wrapped import env_block
+from tether.transports.wrapped import TEAM_DIR, env_block
 
 ENV_MARKER = b"\x1etether-env"
 READY_MARKER = b"\x1etether-ready "
-TTY_WRAPPER = r"""stty -echo 2>/dev/null
+TTY_WRAPPER = (
+    r"""stty -echo 2>/dev/null
 printf '\036tether-env\r\n'
 while IFS= read -r tether_kv; do
   tether_kv=$(printf '%s' "$tether_kv" | tr -d '\r')
@@ -29,12 +30,9 @@ while IFS= read -r tether_kv; do
 done
 unset tether_kv
 stty echo 2>/dev/null
-tether_dir=$1; shift
-case $tether_dir in
-  "~") tether_dir=$HOME;;
-  "~/"*) tether_dir=$HOME/${tether_dir#"~/"};;
-esac
-cd "$tether_dir" 2>/dev/null || {
+"""
+    + TEAM_DIR
+    + r"""cd "$tether_dir" 2>/dev/null || {
   printf 'tether-wrap: no such directory: %s\r\n' "$tether_dir"; exit 96; }
 unset tether_dir
 command -v "$1" >/dev/null 2>&1 || {
@@ -42,6 +40,7 @@ command -v "$1" >/dev/null 2>&1 || {
 printf '\036tether-ready %s\r\n' "$$"
 exec "$@"
 """
+)
 
 _TTY_FLAGS = {"-t", "--tty", "-it", "-ti"}
 _EXEC_PROGRAMS = {"docker", "podman", "kubectl", "oc"}

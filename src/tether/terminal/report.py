@@ -8,16 +8,19 @@ typed with `tether send`, permission requests, the exit) as transcript lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from tether.terminal.chunks import chunk_bytes
 from tether.terminal.screen import ScreenModel
 
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import StoredEvent
+
 TERMINAL_KINDS = frozenset({"terminal_output", "terminal_resize", "terminal_snapshot"})
 
 
-def screen_text(events: list[dict[str, Any]]) -> str | None:
+def screen_text(events: list[StoredEvent]) -> str | None:
     """The screen the events leave (stored events: `{"seq", "payload"}`), or None."""
     payloads = [e["payload"] for e in events]
     snapshots = [i for i, p in enumerate(payloads) if p.get("kind") == "terminal_snapshot"]
@@ -35,7 +38,7 @@ def screen_text(events: list[dict[str, Any]]) -> str | None:
 
 
 def terminal_transcript(
-    events: Iterable[dict[str, Any]], line: Callable[[int, dict[str, Any]], str]
+    events: Iterable[StoredEvent], line: Callable[[int, Mapping[str, Any]], str]
 ) -> str:
     """Transcript lines (`line(seq, payload)`) for the events that are not screen bytes,
     then the screen as they leave it."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pyte
 from pyte import graphics, modes
@@ -100,6 +100,26 @@ def _colour(value: str, table: dict[str, int], extended: int) -> list[str]:
     return []
 
 
+class Cursor(TypedDict):
+    """Where the cursor is on a snapshot's screen."""
+
+    x: int
+    y: int
+    visible: bool
+
+
+class SnapshotPayload(TypedDict):
+    """A `terminal_snapshot` event's payload (tether.protocol.events.TerminalSnapshot)."""
+
+    kind: Literal["terminal_snapshot"]
+    cols: int
+    rows: int
+    ansi: str
+    lines: list[str]
+    cursor: Cursor
+    title: NotRequired[str]
+
+
 class ScreenModel:
     """What the screen of one terminal session shows."""
 
@@ -149,11 +169,15 @@ class ScreenModel:
         """Scrollback then the screen, as plain text."""
         return "\n".join([*self._screen.scrollback, *self.lines()]).rstrip("\n")
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> SnapshotPayload:
         """A `terminal_snapshot` event payload of the screen as it is now."""
         screen = self._screen
-        cursor = {"x": screen.cursor.x, "y": screen.cursor.y, "visible": not screen.cursor.hidden}
-        payload: dict[str, Any] = {
+        cursor: Cursor = {
+            "x": screen.cursor.x,
+            "y": screen.cursor.y,
+            "visible": not screen.cursor.hidden,
+        }
+        payload: SnapshotPayload = {
             "kind": "terminal_snapshot",
             "cols": self.cols,
             "rows": self.rows,

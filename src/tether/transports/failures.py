@@ -142,25 +142,6 @@ def _first(lines: Sequence[str], *needles: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _host_key_changed(lines: list[str], where: str) -> SshError:
-    return SshHostKeyFailed(
-        f"the host key of {where} has CHANGED since it was recorded in known_hosts;"
-        " tether refuses to connect (this can be a man-in-the-middle attack)",
-        hint="if the host was really reinstalled, verify its new fingerprint out of band,"
-        " then remove the old key with `ssh-keygen -R HOST` and connect once by hand",
-    )
-
-
-def _host_key_unknown(lines: list[str], where: str) -> SshError:
-    return SshHostKeyFailed(
-        f"the host key of {where} is not known, and strict host key checking is on",
-        hint="run `ssh HOST` once to check and record the key, or point"
-        " remote_options.known_hosts at a file that has it (-o StrictHostKeyChecking=accept-new"
-        " or strict_host_key_checking = false accepts a NEW key on first use, never a changed"
-        " one)",
-    )
-
-
 def _auth_failed(lines: list[str], where: str) -> SshError:
     reasons = [ln for ln in lines if "no such identity" in ln or "Load key" in ln]
     why = f" ({'; '.join(reasons)})" if reasons else ""
@@ -177,35 +158,6 @@ def _bad_config(lines: list[str], where: str) -> SshError:
         f"ssh rejected its options for {where}: "
         + _first(lines, "command-line", "unix_listener", "Bad configuration option"),
         hint="fix the ssh options in `remote` / remote_options, or shorten the data dir path",
-    )
-
-
-def _not_resolved(lines: list[str], where: str) -> SshError:
-    return SshHostNotFound(
-        f"the host name in {where} does not resolve",
-        hint="check the spelling in `remote`, your DNS, and any Host alias in ~/.ssh/config",
-    )
-
-
-def _refused(lines: list[str], where: str) -> SshError:
-    return SshConnectionRefused(
-        f"nothing accepts SSH connections at {where} (connection refused)",
-        hint="is sshd running on that host, and is the port right (-p, remote_options.port)?",
-    )
-
-
-def _keepalive_lost(lines: list[str], where: str) -> SshError:
-    return SshConnectionDropped(
-        f"the SSH connection to {where} was lost: the server stopped answering keepalives",
-        hint="the host hung or the network dropped; tether reconnects for new sessions",
-    )
-
-
-def _timed_out(lines: list[str], where: str) -> SshError:
-    return SshTimeout(
-        f"{where} did not answer within the connect timeout",
-        hint="check the host is up and reachable (VPN, firewall); for slow links raise"
-        " remote_options.connect_timeout",
     )
 
 
@@ -229,18 +181,65 @@ def _dropped(lines: list[str], where: str) -> SshError:
 
 Classifier = Callable[[list[str], str], SshError]
 
+
+def _fixed(error: type[SshError], message: str, hint: str) -> Classifier:
+    """A failure whose message says nothing but where (`{where}`): ssh's lines are its detail."""
+
+    def make(lines: list[str], where: str) -> SshError:
+        return error(message.format(where=where), hint=hint)
+
+    return make
+
+
+_HOST_KEY_CHANGED = _fixed(
+    SshHostKeyFailed,
+    "the host key of {where} has CHANGED since it was recorded in known_hosts;"
+    " tether refuses to connect (this can be a man-in-the-middle attack)",
+    "if the host was really reinstalled, verify its new fingerprint out of band,"
+    " then remove the old key with `ssh-keygen -R HOST` and connect once by hand",
+)
+_HOST_KEY_UNKNOWN = _fixed(
+    SshHostKeyFailed,
+    "the host key of {where} is not known, and strict host key checking is on",
+    "run `ssh HOST` once to check and record the key, or point"
+    " remote_options.known_hosts at a file that has it (-o StrictHostKeyChecking=accept-new"
+    " or strict_host_key_checking = false accepts a NEW key on first use, never a changed"
+    " one)",
+)
+_NOT_RESOLVED = _fixed(
+    SshHostNotFound,
+    "the host name in {where} does not resolve",
+    "check the spelling in `remote`, your DNS, and any Host alias in ~/.ssh/config",
+)
+_REFUSED = _fixed(
+    SshConnectionRefused,
+    "nothing accepts SSH connections at {where} (connection refused)",
+    "is sshd running on that host, and is the port right (-p, remote_options.port)?",
+)
+_KEEPALIVE_LOST = _fixed(
+    SshConnectionDropped,
+    "the SSH connection to {where} was lost: the server stopped answering keepalives",
+    "the host hung or the network dropped; tether reconnects for new sessions",
+)
+_TIMED_OUT = _fixed(
+    SshTimeout,
+    "{where} did not answer within the connect timeout",
+    "check the host is up and reachable (VPN, firewall); for slow links raise"
+    " remote_options.connect_timeout",
+)
+
 # What ssh's stderr says → which failure, tried in order: a changed host key also says
 # "verification failed", and a lost keepalive also mentions a timeout.
 _RULES: tuple[tuple[re.Pattern[str], Classifier], ...] = (
-    (re.compile("REMOTE HOST IDENTIFICATION HAS CHANGED"), _host_key_changed),
-    (re.compile("Host key verification failed"), _host_key_unknown),
+    (re.compile("REMOTE HOST IDENTIFICATION HAS CHANGED"), _HOST_KEY_CHANGED),
+    (re.compile("Host key verification failed"), _HOST_KEY_UNKNOWN),
     (re.compile(r"Permission denied \("), _auth_failed),
     (re.compile("Bad configuration option|too long for Unix domain socket|command-line: line"),
      _bad_config),
-    (re.compile("Could not resolve hostname"), _not_resolved),
-    (re.compile("Connection refused"), _refused),
-    (re.compile("Timeout, server .* not responding"), _keepalive_lost),
-    (re.compile("timed out"), _timed_out),
+    (re.compile("Could not resolve hostname"), _NOT_RESOLVED),
+    (re.compile("Connection refused"), _REFUSED),
+    (re.compile("Timeout, server .* not responding"), _KEEPALIVE_LOST),
+    (re.compile("timed out"), _TIMED_OUT),
     (re.compile("|".join(re.escape(n) for n in _DROPPED)), _dropped),
 )  # fmt: skip
 

@@ -32,17 +32,23 @@ from tether.transports.failures import remote_command_missing, remote_path_missi
 from tether.transports.subprocesses import close_pipe, read_lines, signal_group
 
 MARKER = b"\x1etether-ready "
-WRAPPER = r"""while IFS= read -r tether_kv; do
-  [ -z "$tether_kv" ] && break
-  export "$tether_kv"
-done
-unset tether_kv
-tether_dir=$1; shift
+TEAM_DIR = r"""tether_dir=$1; shift
 case $tether_dir in
   "~") tether_dir=$HOME;;
   "~/"*) tether_dir=$HOME/${tether_dir#"~/"};;
 esac
-cd "$tether_dir" 2>/dev/null || {
+"""
+"""Sets `tether_dir` to the first positional parameter, the team path (a leading `~` is
+the far side's home), and shifts it off: every wrapper starts the same way."""
+WRAPPER = (
+    r"""while IFS= read -r tether_kv; do
+  [ -z "$tether_kv" ] && break
+  export "$tether_kv"
+done
+unset tether_kv
+"""
+    + TEAM_DIR
+    + r"""cd "$tether_dir" 2>/dev/null || {
   printf 'tether-wrap: no such directory: %s\n' "$tether_dir" >&2; exit 96; }
 unset tether_dir
 tether_prog=$1; shift
@@ -54,6 +60,7 @@ command -v "$1" >/dev/null 2>&1 || {
 printf '\036tether-ready %s\n' "$$" >&2
 exec "$@"
 """
+)
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -47,23 +47,26 @@ def last_activity(broker: Broker, info: SessionInfo) -> float:
     return max(info.updated_at, info.created_at)
 
 
-def _order(item: dict[str, Any]) -> tuple[int, int, float]:
-    running = item["state"] not in ("exited",)
-    return (0 if item["pending_permissions"] else 1, 0 if running else 1, -item["last_activity"])
+def _order(listed: tuple[SessionInfo, float]) -> tuple[int, int, float]:
+    info, active_at = listed
+    running = info.state not in ("exited",)
+    return (0 if info.pending_permissions else 1, 0 if running else 1, -active_at)
 
 
 async def sessions_snapshot(conn: HTTPConnection, principal: Principal) -> dict[str, Any]:
     """The sessions `principal` may see, ordered for the list, and their pending count."""
     hub = hub_of(conn)
     broker, policy = hub.broker, hub.policy
-    items = []
-    for info in await broker.list_sessions():
-        if await policy.can_view_info(principal, info):
-            item = info.model_dump()
-            item["last_activity"] = last_activity(broker, info)
-            items.append(item)
-    items.sort(key=_order)
-    return {"sessions": items, "pending": sum(i["pending_permissions"] for i in items)}
+    listed = [
+        (info, last_activity(broker, info))
+        for info in await broker.list_sessions()
+        if await policy.can_view_info(principal, info)
+    ]
+    listed.sort(key=_order)
+    return {
+        "sessions": [{**info.model_dump(), "last_activity": at} for info, at in listed],
+        "pending": sum(info.pending_permissions for info, _ in listed),
+    }
 
 
 @live_router.websocket("/v1/live")
