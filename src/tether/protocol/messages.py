@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tether.protocol.events import MAX_TERMINAL_COLS, MAX_TERMINAL_ROWS
+from tether.protocol.events import MAX_TERMINAL_COLS, MAX_TERMINAL_ROWS, PermissionDecision
 
 # The most a viewer may type into a terminal at once (a large paste), in characters.
 MAX_TERMINAL_INPUT = 64 * 1024
@@ -96,6 +96,14 @@ class ControlPermissionDecision(_Payload):
     updated_input: dict[str, Any] | None = None
     option_id: str | None = None
     by: str | None = None
+
+    def logged(self) -> PermissionDecision:
+        """The log's record of this answer, once the agent took it."""
+        return PermissionDecision.model_validate(self.model_dump(include=_LOGGED_DECISION))
+
+
+# What of an owner's answer the log keeps (all but `action`).
+_LOGGED_DECISION = {"request_id", "behavior", "by", "message", "updated_input", "option_id"}
 
 
 class ControlInterrupt(_Payload):

@@ -19,7 +19,6 @@ from tether.protocol.events import (
     ErrorEvent,
     Event,
     Exited,
-    PermissionDecision,
     Status,
     UserMessage,
     event_payload,
@@ -111,7 +110,7 @@ class SessionSupervisor:
                 session = await self._ready(session_id)
                 assert session.adapter is not None
                 await session.adapter.decide_permission(control)
-                self.emit(session_id, _decision_event(control))
+                self.emit(session_id, control.logged())
             elif isinstance(control, ControlInterrupt):
                 session = await self._ready(session_id)
                 assert session.adapter is not None
@@ -304,15 +303,6 @@ class SessionSupervisor:
 
 
 _SHUTDOWN_START_WAIT_S = 15.0
-
-
-def _decision_event(control: ControlPermissionDecision) -> PermissionDecision:
-    """The log's record of an answer the owner gave (after the agent took it)."""
-    return PermissionDecision.model_validate(control.model_dump(include=_DECISION_FIELDS))
-
-
-# What of an owner's answer the log keeps.
-_DECISION_FIELDS = {"request_id", "behavior", "by", "message", "updated_input", "option_id"}
 
 
 class _SessionGone(TetherError):

@@ -101,15 +101,7 @@ class HookBridge:
             decision = answer.result()
             assert isinstance(decision, ControlPermissionDecision)
             if self._log_decisions:
-                self._emit(
-                    PermissionDecision(
-                        request_id=request_id,
-                        behavior=decision.behavior,
-                        by=decision.by,
-                        message=decision.message,
-                        updated_input=decision.updated_input,
-                    )
-                )
+                self._emit(decision.logged())
             return hook_output(decision)
         local = answer.result() if answer.done() and not answer.cancelled() else "cancelled"
         self._settled_locally(request_id, "allow" if local == "allow" else "cancelled")
