@@ -186,18 +186,22 @@ def test_every_replica_is_the_same_hub_to_a_client(replicas: Replicas, tmp_path:
 
 FLOOD_LINES = 20_000
 FLOOD = f"""
-import sys, time
+import os, sys, time
+gate = sys.argv[1]
 for i in range({FLOOD_LINES}):
     print(f"line {{i}}", flush=i % 50 == 0)
     if i % 50 == 0:
-        time.sleep(0.01)
+        # Past the first few thousand lines it trickles until the test has killed a
+        # replica (so the kill always lands mid-stream, however slow the machine), then
+        # floods again.
+        time.sleep(0.01 if i < 4000 or os.path.exists(gate) else 0.1)
 """
 
 
 def test_kill_9_of_the_runners_replica_mid_stream_loses_nothing(
     replicas: Replicas, tmp_path: Path
 ) -> None:
-    script = tmp_path / "flood.py"
+    script, gate = tmp_path / "flood.py", tmp_path / "killed"
     script.write_text(FLOOD)
     with (tmp_path / "tether.toml").open("a") as config:
         config.write(
@@ -205,7 +209,7 @@ def test_kill_9_of_the_runners_replica_mid_stream_loses_nothing(
 [teams.flood]
 path = {json.dumps(str(tmp_path / "work"))}
 agent = "command"
-command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}]
+command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, {json.dumps(str(gate))}]
 mode = "args"
 """
         )
@@ -226,6 +230,7 @@ mode = "args"
     first = _replica_id(replicas, 0)
     replicas.kill(0)
     at_kill = stored()
+    gate.touch()
     # The runner fails over to a surviving replica and resends what was not acked.
     wait_until(
         lambda: _runner_replica(replicas, 2, session) not in (None, first),

@@ -134,7 +134,8 @@ async def test_a_browsers_socket_token_renews_a_socket_and_nothing_else(tmp_path
 
 async def test_clients_that_renew_in_band_stay_connected_across_expiry(tmp_path: Path) -> None:
     async with running_hub(tmp_path, with_runner=False) as hub:
-        hub.auth.access_ttl = 2.0  # session tokens of two seconds, so expiry comes quickly
+        # Session tokens of two seconds (scaled on a slow machine), so expiry comes quickly.
+        hub.auth.access_ttl = scaled(2.0)
         config = TetherConfig(teams={"demo": demo_team(tmp_path)})
         token = await hub.runner_token("short-lived")
         async with connected_runner(
@@ -150,7 +151,7 @@ async def test_clients_that_renew_in_band_stay_connected_across_expiry(tmp_path:
             remote = hub.session(session_id, on_disconnected=dropped)
             async with remote:
                 await wait_for_event(remote, "status", state="idle")
-                await asyncio.sleep(5)  # two and a half token lifetimes, in real time
+                await asyncio.sleep(2.5 * hub.auth.access_ttl)  # in real time
                 await remote.send_message("still here")
                 finished = await wait_for_event(remote, "turn_finished")
             assert finished["status"] == "success"

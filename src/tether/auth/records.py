@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import AuditRow as AuditShape
+    from tether.protocol.api_shapes import DeviceRow, ShareRow, UserRow
 
 DeviceKind = Literal["cli", "runner", "browser"]
 DEVICE_KINDS: tuple[str, ...] = get_args(DeviceKind)
@@ -19,7 +23,7 @@ class User:
     created_at: float = 0.0
     disabled_at: float | None = None
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> UserRow:
         """What the API shows."""
         return {"id": self.id, "name": self.name, "is_admin": self.is_admin}
 
@@ -43,11 +47,11 @@ class Device:
         """Has it been revoked?"""
         return self.revoked_at is not None
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> DeviceRow:
         """What the API shows (the fingerprint is not a secret, but nobody needs it)."""
         data = asdict(self)
         data.pop("fingerprint")
-        return data
+        return cast("DeviceRow", data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +65,9 @@ class ShareLink:
     expires_at: float
     revoked_at: float | None = None
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> ShareRow:
         """What the API shows."""
-        return asdict(self)
+        return cast("ShareRow", asdict(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +90,10 @@ class AuditEntry(AuditRow):
 
     id: int = field(kw_only=True)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> AuditShape:
         """What the API and `tether audit --json` show (the id first, as the log reads)."""
         data = asdict(self)
-        return {"id": data.pop("id"), **data}
+        return cast("AuditShape", {"id": data.pop("id"), **data})
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,6 @@ from tether.protocol.api_shapes import (
     ShareSignedIn,
     Tokens,
     UserAdded,
-    UserRow,
 )
 
 auth_router = APIRouter()
@@ -126,7 +125,7 @@ async def pair(request: Request, body: PairRequest) -> Paired:
     return {
         "device_id": pairing.device.id,
         "refresh_token": pairing.refresh_token,
-        "user": cast(UserRow, pairing.user.public()),
+        "user": pairing.user.public(),
         "hub_id": hub_of(request).identity,  # the client keys its credentials by it
     }
 
@@ -200,7 +199,7 @@ async def browser_sign_in(
         device_id=pairing.device.id,
     )
     return {
-        "user": cast(UserRow, pairing.user.public()),
+        "user": pairing.user.public(),
         "device_id": pairing.device.id,
         "expires_in": done.expires_in,
     }
@@ -323,7 +322,7 @@ async def add_user(request: Request, body: NewUser, principal: User) -> UserAdde
     user, code = await service_of(request).create_user(
         person(principal), body.name, is_admin=body.admin
     )
-    return {"user": cast(UserRow, user.public()), "code": code, "expires_in": 300}
+    return {"user": user.public(), "code": code, "expires_in": 300}
 
 
 @auth_router.post("/v1/sessions/{session_id}/shares", status_code=201)

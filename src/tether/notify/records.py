@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tether.notify.contract import Notification
+
+if TYPE_CHECKING:
+    from tether.protocol.api_shapes import SinkRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +34,7 @@ class Sink:
     failures: int = 0
     last_error: str | None = None
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> SinkRow:
         """What `tether notify list` shows: never a secret, and of a push endpoint (a
         capability URL of the push service) only its origin."""
         url = self.url

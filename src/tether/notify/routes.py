@@ -205,7 +205,7 @@ async def subscribe(request: Request, body: PushSubscription, principal: User) -
         hub_on_loopback=hub_on_loopback(request),
     )
     await hub_of(request).audit("push_subscribed", principal, sink=sink.id)
-    return cast(SinkRow, sink.public())
+    return sink.public()
 
 
 @notify_router.delete("/v1/push/subscriptions")
