@@ -4,6 +4,7 @@ and the observer API over a real hub (what the notifier will build on)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,12 @@ from tests.support.hub import running_hub, wait_for_event
 from tests.support.stores import opened
 from tests.support.timing import scaled
 from tether.errors import Conflict
+from tether.hub import runners
 from tether.hub.observers import Observers, SessionChange
 from tether.hub.presence import LocalOwnerSlots
-from tether.hub.runners import RunnerDirectory
+from tether.hub.runners import RunnerDirectory, RunnerLink
 from tether.hub.seams import OwnerClaim
-from tether.protocol.messages import ControlStop
+from tether.protocol.messages import ControlStop, Hello
 from tether.store import SessionRecord, SqliteStore, StoredEvent
 
 
@@ -47,6 +49,39 @@ async def test_a_control_for_an_offline_runner_says_so(tmp_path: Path) -> None:
         await directory.send_control("r_gone", "s_1", ControlStop())
     assert directory.is_connected("r_gone") is False
     assert directory.last_seen("r_gone") is None
+
+
+async def test_no_control_overtakes_the_welcome_of_a_runner_still_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner's link is known from its hello, but the hub answers `welcome` only after
+    reading what it holds for the runner's sessions; a viewer's control in that window
+    waits for the welcome (a runner drops a connection whose first frame is not one)."""
+    async with opened(SqliteStore(tmp_path / "tether.db")) as store:
+        directory = RunnerDirectory(store)
+        sent: list[str] = []
+
+        async def send_text(frame: str) -> None:
+            sent.append(json.loads(frame)["type"])
+
+        async def close(code: int, reason: str) -> None: ...
+
+        link = RunnerLink(id="r_1", send_text=send_text, close=close)
+        await directory.connect(link, Hello(runner_id="r_1", version="1", teams=[]))
+        control = asyncio.create_task(directory.send_control("r_1", "s_1", ControlStop()))
+        await asyncio.sleep(0.05)
+        assert sent == [] and not control.done()
+        await link.send_frame(json.dumps({"type": "welcome"}))
+        link.welcomed.set()
+        await control
+        assert sent == ["welcome", "control"]
+
+        monkeypatch.setattr(runners, "WELCOME_WAIT_S", 0.05)
+        late = RunnerLink(id="r_2", send_text=send_text, close=close)
+        await directory.connect(late, Hello(runner_id="r_2", version="1", teams=[]))
+        with pytest.raises(Conflict, match="still connecting"):
+            await directory.send_control("r_2", "s_2", ControlStop())
+        assert sent == ["welcome", "control"]
 
 
 def test_a_failing_observer_does_not_stop_the_others() -> None:

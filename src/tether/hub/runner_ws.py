@@ -66,6 +66,7 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
         await close_quietly(ws, CloseCode.INTERNAL_ERROR, f"the hub cannot store now: {exc}")
         return
     await link.send_frame(encode_frame("welcome", welcome))
+    link.welcomed.set()
     await broker.runner_ready(link)
     log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
     try:

@@ -25,6 +25,8 @@ from tether.tasks import keep_task
 log = logging.getLogger("tether.hub")
 
 SendText = Callable[[str], Awaitable[None]]
+WELCOME_WAIT_S = 10.0
+"""How long a control waits for a runner that is between its hello and our welcome."""
 
 
 @dataclass(eq=False)
@@ -40,6 +42,8 @@ class RunnerLink:
     agents: dict[str, str | None] = field(default_factory=dict)  # agent CLI → version
     last_seen: float = field(default_factory=time.time)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    welcomed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once `welcome` is sent: no control may go out before it."""
     receiver: Receiver = field(init=False)
     """The delivery rules' view of this connection."""
 
@@ -184,6 +188,16 @@ class RunnerDirectory:
                 f"the runner of session {session_id} ({runner_id}) is not connected",
                 hint="wait for it to reconnect, then try again",
             )
+        if not link.welcomed.is_set():
+            # Between its hello and our welcome (the hub is reading what it holds for the
+            # runner's sessions): a control sent now would overtake the welcome.
+            try:
+                await asyncio.wait_for(link.welcomed.wait(), WELCOME_WAIT_S)
+            except TimeoutError:
+                raise Conflict(
+                    f"the runner of session {session_id} ({runner_id}) is still connecting",
+                    hint="wait a moment, then try again",
+                ) from None
         await link.send_frame(encode_frame("control", control, session=session_id))
 
 
