@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,39 @@ async def test_observers_hear_every_durable_event_once_in_seq_order(tmp_path: Pa
     assert [e.kind for e in heard] == [e["payload"]["kind"] for e in stored]
     # Presence changes (the viewer joining and leaving) come without events.
     assert any(c.session_id == session and not c.durable for c in changes)
+
+
+async def test_a_runner_gone_before_its_welcome_leaves_no_link_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner that hangs up while the hub prepares its welcome is not left registered
+    (a stale link would take its controls and show it connected)."""
+    from websockets.asyncio.client import connect
+
+    async with running_hub(tmp_path, with_runner=False) as hub:
+        token = await (await hub.runner_token("r_gone"))()
+        hung_up = asyncio.Event()
+        prepare = hub.broker.runner_connected
+
+        async def slow_to_welcome(link: RunnerLink, hello: Hello) -> Any:
+            welcome = await prepare(link, hello)
+            await asyncio.wait_for(hung_up.wait(), scaled(10))
+            return welcome
+
+        monkeypatch.setattr(hub.broker, "runner_connected", slow_to_welcome)
+        url = hub.url.replace("http://", "ws://") + "/v1/runner"
+        hello = {"runner_id": "r_gone", "version": "1", "teams": [], "sessions": {}}
+        headers = {"Authorization": f"Bearer {token}"}
+        async with connect(url, additional_headers=headers) as ws:
+            await ws.send(json.dumps({"v": 1, "type": "hello", "payload": hello}))
+            for _ in range(int(scaled(200))):
+                if hub.broker.directory.is_connected("r_gone"):
+                    break
+                await asyncio.sleep(0.02)
+            assert hub.broker.directory.is_connected("r_gone")
+        hung_up.set()
+        for _ in range(int(scaled(200))):
+            if not hub.broker.directory.is_connected("r_gone"):
+                break
+            await asyncio.sleep(0.02)
+        assert not hub.broker.directory.is_connected("r_gone")

@@ -59,17 +59,19 @@ async def runner_socket(ws: WebSocket, broker: Broker, principal: Principal) -> 
         close=lambda code, reason: close_quietly(ws, code, reason),
         principal=principal,
     )
+    # From here the link is registered: whatever ends the socket — the store refusing, the
+    # runner gone before its welcome, a closed session — unregisters it.
     try:
-        welcome = await broker.runner_connected(link, hello)
-    except StoreError as exc:
-        # The store refuses (logged once by it): the runner keeps its events and retries.
-        await close_quietly(ws, CloseCode.INTERNAL_ERROR, f"the hub cannot store now: {exc}")
-        return
-    await link.send_frame(encode_frame("welcome", welcome))
-    link.welcomed.set()
-    await broker.runner_ready(link)
-    log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
-    try:
+        try:
+            welcome = await broker.runner_connected(link, hello)
+        except StoreError as exc:
+            # The store refuses (logged once by it): the runner keeps its events and retries.
+            await close_quietly(ws, CloseCode.INTERNAL_ERROR, f"the hub cannot store now: {exc}")
+            return
+        await link.send_frame(encode_frame("welcome", welcome))
+        link.welcomed.set()
+        await broker.runner_ready(link)
+        log.info("runner %s connected (%d teams)", link.id, len(hello.teams))
         with hub.live.track(principal, link.close):
             credential = SocketCredential(ws, principal)
             await run_first_completed(
