@@ -126,7 +126,7 @@ class Notifier:
         """Deal with a session's events after the cursor, up to what the hub has applied."""
         cursor = self._cursors.get(session_id)
         if cursor is None:
-            cursor = self._durable[session_id] = await self.db.cursor(session_id)
+            cursor = await self._reload_cursor(session_id)
         while True:
             view = await self.hub.session(session_id)
             if view is None or view.last_seq <= cursor:
@@ -149,6 +149,7 @@ class Notifier:
             cursor = self._cursors[session_id] = batch[-1].seq
 
     async def _reload_cursor(self, session_id: str) -> int:
+        """The session's cursor as stored (first use, or another replica moved it)."""
         cursor = self._cursors[session_id] = self._durable[session_id] = await self.db.cursor(
             session_id
         )
