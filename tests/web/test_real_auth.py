@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.support.procs import free_port, run_cli, spawn, stop, wait_until
 from tests.support.timing import scaled
@@ -251,6 +251,38 @@ async def test_the_page_outlives_the_session_token(tmp_path: Path, browser: Brow
         # sign-in, reload, socket, cookie (the sessions list comes over the live socket)
         assert actions.count("token_refresh") >= 4
         assert "token_reuse" not in actions and "device_revoked" not in actions
+        await context.close()
+
+
+async def test_a_refresh_the_hub_cannot_answer_signs_nobody_out(
+    tmp_path: Path, browser: Browser
+) -> None:
+    # The session token expires and the hub restarts; the first refreshes the page tries
+    # find nobody there (as on a phone whose network blinks). That is no refusal: the page
+    # keeps trying and comes back live, still signed in, with its device intact.
+    async with web_hub(tmp_path) as hub:
+        context, page = await signed_in_page(browser, hub)
+        session_id = await start_session_from_ui(page)
+        await say(page, "before")
+        unanswered: list[str] = []
+
+        async def drop_the_first_three(route: Route) -> None:
+            if len(unanswered) < 3:
+                unanswered.append(route.request.url)
+                await route.abort("connectionrefused")
+            else:
+                await route.continue_()
+
+        await page.route("**/v1/auth/refresh", drop_the_first_three)
+        hub.clock.advance(11 * 60)
+        await hub.restart()
+        await expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
+        assert len(unanswered) == 3  # the page did meet the unreachable hub
+        assert page.url.endswith(f"/sessions/{session_id}")
+        await expect(page.locator("#role")).to_have_text("owner")
+        await say(page, "after")
+        actions = [e.action for e in await hub.auth.audit_entries()]
+        assert "token_refresh_failed" not in actions and "device_revoked" not in actions
         await context.close()
 
 

@@ -5,7 +5,7 @@
 // The hub pushes the notification contract's JSON. A request's notification has the tag
 // `tether:<session>:<request>`, so a reminder or an answer replaces it instead of stacking.
 
-const CACHE = "tether-shell-v3";
+const CACHE = "tether-shell-v4";
 const OFFLINE = "/static/offline.html";
 // Every file the app shell needs (tests/web/test_pwa_files.py checks none is missing).
 const SHELL = [

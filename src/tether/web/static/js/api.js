@@ -21,14 +21,29 @@ let refreshing = null;
 let renewing = null;
 let renewal = null; // the latest socket token: {token, expiresAt (ms)}
 
+const UNREACHABLE_HINT = "check your connection; it retries on its own";
+
+/** fetch, with "the hub could not be reached" as an ApiError of status 0. */
+async function reach(path, init) {
+  try {
+    return await fetch(path, { credentials: "same-origin", cache: "no-store", redirect: "error", ...init });
+  } catch (_err) {
+    throw new ApiError(0, "cannot reach the hub", UNREACHABLE_HINT);
+  }
+}
+
+// true: refreshed; false: refused (the refresh cookie is spent, expired or revoked: signed
+// out). A hub that cannot be reached or answers 5xx/429 (restarting, overloaded) refused
+// nothing: that rejects with an ApiError, and the caller tries again later. Taking it for
+// a refusal would sign a page out because its network blinked at the wrong moment.
 async function refreshOnce() {
-  const response = await fetch("/v1/auth/refresh", {
+  const response = await reach("/v1/auth/refresh", {
     method: "POST",
     headers: { Accept: "application/json", "X-Tether-CSRF": "1" },
-    credentials: "same-origin",
-    cache: "no-store",
-    redirect: "error",
   });
+  if (response.status >= 500 || response.status === 429) {
+    throw new ApiError(response.status, "the hub could not refresh the sign-in just now", UNREACHABLE_HINT);
+  }
   if (!response.ok) return false;
   try {
     const body = await response.json();
@@ -76,7 +91,7 @@ export function scheduleRenewal(expiresIn, send) {
 async function refreshLocked() {
   // Another tab may have refreshed while we waited for the lock: a refresh token is
   // single use (presenting a spent one revokes the device), so check before spending it.
-  const me = await fetch("/v1/auth/me", { credentials: "same-origin", cache: "no-store" });
+  const me = await reach("/v1/auth/me", {});
   if (me.ok) return true;
   return refreshOnce();
 }
@@ -85,35 +100,24 @@ async function refreshLocked() {
  * Get a new session cookie from the refresh cookies (docs/security.md, "Browser sign-in").
  * One refresh at a time per browser: concurrent callers in this tab share one request,
  * and tabs take turns through a Web Lock where the browser has them.
+ * Resolves true (refreshed) or false (refused: signed out); rejects with an ApiError when
+ * the hub could not be asked, which signs nobody out.
  */
 export function refreshSession() {
   if (!refreshing) {
     const run = navigator.locks ? navigator.locks.request("tether-refresh", refreshLocked) : refreshOnce();
-    refreshing = run
-      .catch(() => false)
-      .finally(() => {
-        refreshing = null;
-      });
+    refreshing = run.finally(() => {
+      refreshing = null;
+    });
   }
   return refreshing;
 }
 
-async function send(method, path, body) {
+function send(method, path, body) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") headers["X-Tether-CSRF"] = "1";
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  try {
-    return await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-      cache: "no-store",
-      redirect: "error",
-    });
-  } catch (err) {
-    throw new ApiError(0, "cannot reach the hub", "check your connection; it retries on its own");
-  }
+  return reach(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 /**

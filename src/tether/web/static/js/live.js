@@ -65,9 +65,14 @@ function connect() {
     const delay = Math.min(15_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
     attempt = Math.min(attempt + 1, 10);
     if (event.code === 4001) {
-      refreshSession().then((ok) => {
-        if (ok) timer = setTimeout(connect, attempt > 1 ? delay : 0);
-      });
+      refreshSession().then(
+        (ok) => {
+          if (ok) timer = setTimeout(connect, attempt > 1 ? delay : 0);
+        },
+        () => {
+          timer = setTimeout(connect, delay); // the hub could not be asked: not signed out
+        },
+      );
       return;
     }
     timer = setTimeout(connect, delay);

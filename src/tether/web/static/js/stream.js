@@ -181,11 +181,20 @@ export class SessionStream {
     if (event.code === 4001 && !this.refreshed) {
       this.refreshed = true;
       this.status("reconnecting", "signing in again");
-      refreshSession().then((ok) => {
-        if (this.stopped) return;
-        if (ok) this.connect();
-        else this.closed(ws, event);
-      });
+      refreshSession().then(
+        (ok) => {
+          if (this.stopped) return;
+          if (ok) this.connect();
+          else this.closed(ws, event);
+        },
+        () => {
+          // The hub could not be asked (restarting, offline): no answer is no refusal.
+          // Try again later, refreshing again if the next socket is refused too.
+          if (this.stopped) return;
+          this.refreshed = false;
+          this.retryLater();
+        },
+      );
       return;
     }
     if (FATAL[event.code]) {
@@ -194,6 +203,10 @@ export class SessionStream {
       this.handlers.onFatal?.(event.code, FATAL[event.code]);
       return;
     }
+    this.retryLater();
+  }
+
+  retryLater() {
     const delay = Math.min(5000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
     this.attempt = Math.min(this.attempt + 1, 10);
     this.status("reconnecting", `reconnecting in ${(delay / 1000).toFixed(1)} s`);
