@@ -201,7 +201,8 @@ async def run_hub(
 
 async def open_store(app: Any) -> None:
     """Open (and migrate) the hub's store before serving, so a store that cannot be opened
-    (a database that is not there, a data dir that cannot be written) is one clear error
+    (a database that is not there, a data dir that cannot be written, a replica whose
+    secrets file differs from the others') is one clear error
     from the command, not a traceback from the server's start-up; the app's lifespan then
     finds it open (docs/operations.md, "Start-up and shutdown")."""
     from tether.hub.hub import hub_of
@@ -211,6 +212,8 @@ async def open_store(app: Any) -> None:
     # As the lifespan does: narrow what an older tether left readable before opening.
     await asyncio.to_thread(narrow_data_dir, hub.settings.data_dir)
     await hub.store.open()
+    if hub.replication is not None:
+        await hub.replication.check_keys()
 
 
 async def stop_serving(app: Any, server: uvicorn.Server, hub_task: asyncio.Task[None]) -> None:

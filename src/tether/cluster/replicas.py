@@ -117,18 +117,24 @@ class ReplicaRegistry:
     """A check value of the token-signing key (never the key): replicas must agree."""
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
+    async def refuse_other_keys(self) -> None:
+        """Raise ConfigError if live replicas sign tokens with another key (they would
+        reject every token this one mints)."""
+        if self.key_check is None:
+            return
+        others = await self.store.run_read(key_mismatch(self.key_check, self.dead_after_s))
+        if others:
+            raise ConfigError(
+                f"this hub's secrets file differs from the one replicas {', '.join(others)}"
+                " use: tokens minted here would be refused there",
+                hint="give every replica the same file (TETHER_SECRETS_FILE=…); see"
+                " docs/operations.md, 'Replicas on PostgreSQL'",
+            )
+
     async def start(self) -> None:
         """Register, and heartbeat until stopped; refuse to join replicas that sign tokens
-        with another key (they would reject every token this one mints)."""
-        if self.key_check is not None:
-            others = await self.store.run_read(key_mismatch(self.key_check, self.dead_after_s))
-            if others:
-                raise ConfigError(
-                    f"this hub's secrets file differs from the one replicas {', '.join(others)}"
-                    " use: tokens minted here would be refused there",
-                    hint="give every replica the same file (TETHER_SECRETS_FILE=…); see"
-                    " docs/operations.md, 'Replicas on PostgreSQL'",
-                )
+        with another key."""
+        await self.refuse_other_keys()
         await self.store.run_write(register(self.replica_id, self.url, self.key_check))
         self._task = asyncio.create_task(self._beat(), name="tether-replica-heartbeat")
 

@@ -152,9 +152,16 @@ class Replication:
         """The live-socket registry for the auth service (revocations cluster-wide)."""
         return ReplicaLive(self.store, self.bus, self.replica_id, auth)
 
+    async def check_keys(self) -> None:
+        """Refuse (ConfigError) to join replicas with another secrets file. `tether hub`
+        asks before it serves, so the refusal is the command's error, not a traceback
+        from the server's start-up; `start` asks again."""
+        self.registry.key_check = await asyncio.to_thread(key_check, self.auth.secrets)
+        await self.registry.refuse_other_keys()
+
     async def start(self) -> None:
         """Join the cluster (after the store is open, before the broker loads)."""
-        self.registry.key_check = await asyncio.to_thread(key_check, self.auth.secrets)
+        await self.check_keys()
         await self.registry.start()
         await self.bus.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="tether-control-sweep")
