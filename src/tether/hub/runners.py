@@ -27,6 +27,11 @@ log = logging.getLogger("tether.hub")
 SendText = Callable[[str], Awaitable[None]]
 WELCOME_WAIT_S = 10.0
 """How long a control waits for a runner that is between its hello and our welcome."""
+RECONNECT_WAIT_S = 10.0
+"""How long after a runner dropped (or this hub started) a control waits for it to come
+back before the hub answers "not connected": a runner reconnects within a second or two
+after a network blink, an expired session token or a hub restart."""
+RECONNECT_POLL_S = 0.05
 
 
 @dataclass(eq=False)
@@ -71,10 +76,14 @@ class RunnerDirectory:
         self.teams: dict[str, tuple[str, TeamInfo]] = {}
         """Team name → (runner id, what the runner said about it)."""
         self._last_seen: dict[str, float] = {}
+        self._dropped_at: dict[str, float] = {}
+        """Runner id → when (monotonic) its last connection here ended."""
+        self._loaded_at: float | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     async def load(self) -> None:
         """Every runner and team ever announced, from the store."""
+        self._loaded_at = time.monotonic()
         for runner in await self.store.list_runners():
             self._last_seen[runner["id"]] = runner["last_seen"]
             for team in json.loads(runner["teams"]):
@@ -135,6 +144,7 @@ class RunnerDirectory:
         if self.links.get(link.id) is not link:
             return False
         del self.links[link.id]
+        self._dropped_at[link.id] = time.monotonic()
         now = self._last_seen[link.id] = time.time()
         # Its row said when it connected; now it says when it was last seen, so a hub
         # started later shows that (nothing waits for the write).
@@ -153,6 +163,25 @@ class RunnerDirectory:
     def is_connected(self, runner_id: str | None) -> bool:
         """Is the runner's socket up?"""
         return runner_id in self.links
+
+    async def connected_soon(self, runner_id: str | None) -> bool:
+        """Is the runner connected? For one away since moments ago — its connection here
+        ended, or this hub started and knows it — wait until RECONNECT_WAIT_S after that
+        for it to come back (a control then reaches it instead of a "not connected" the
+        user must retry by hand)."""
+        if runner_id is None or self.is_connected(runner_id):
+            return runner_id is not None
+        since = self._dropped_at.get(runner_id)
+        if since is None and runner_id in self._last_seen:
+            since = self._loaded_at
+        if since is None:
+            return False
+        deadline = since + RECONNECT_WAIT_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(RECONNECT_POLL_S)
+            if self.is_connected(runner_id):
+                return True
+        return False
 
     def last_seen(self, runner_id: str | None) -> float | None:
         """Now for a connected runner; else when it was last connected (None: never)."""

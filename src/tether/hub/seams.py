@@ -38,6 +38,10 @@ class Directory(Protocol):
     def is_connected(self, runner_id: str | None) -> bool:
         """Is the runner's socket up?"""
 
+    async def connected_soon(self, runner_id: str | None) -> bool:
+        """Is the runner's socket up, waiting a little for one that is most likely
+        reconnecting (it dropped moments ago, or this hub has just started)?"""
+
     def last_seen(self, runner_id: str | None) -> float | None:
         """When the runner was last heard from (now, if it is connected)."""
 

@@ -102,7 +102,7 @@ class SessionRegistry:
         if entry is None:
             raise NotFound(f"no team {team!r}", hint="list teams with `tether teams`")
         runner_id, info = entry
-        if not self.directory.is_connected(runner_id):
+        if not await self.directory.connected_soon(runner_id):
             raise Conflict(
                 f"the runner serving team {team!r} ({runner_id}) is not connected",
                 hint="start it (`tether runner`) and try again",
@@ -172,7 +172,7 @@ class SessionRegistry:
                 f"session {live.id} never reported an agent session id, so it cannot be resumed",
                 hint="start a new session of the team",
             )
-        if not self.directory.is_connected(live.record.runner_id):
+        if not await self.directory.connected_soon(live.record.runner_id):
             raise Conflict(
                 f"the runner of session {live.id} ({live.record.runner_id}) is not connected",
                 hint="start it (`tether runner`) and try again",
@@ -211,7 +211,7 @@ class SessionRegistry:
         self._check_not_waking(live)
         if live.tracker.state is SessionState.EXITED:
             raise Conflict(f"session {live.id} has exited", hint=self._exited_hint(live))
-        if not self.directory.is_connected(live.record.runner_id):
+        if not await self.directory.connected_soon(live.record.runner_id):
             raise Conflict(
                 f"the runner of session {live.id} is not connected",
                 hint="wait for it to reconnect, then try again",
