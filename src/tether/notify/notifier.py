@@ -183,9 +183,16 @@ class Notifier:
                 assert note is not None and note.request_id is not None
                 if note.request_id not in view.pending or note.request_id in still_open:
                     continue  # answered before the notifier got to it, or told already
-                remind = audience.prefs.reminder_s
+                # Reminders run on the hub's clock: the event's `ts` is the runner's, and a
+                # runner whose clock is behind would have every request reminded at once.
+                remind, seen = audience.prefs.reminder_s, audience.now
                 request = NotifiedRequest(
-                    session_id, note.request_id, user_id, note, ts, ts + remind if remind else None
+                    session_id,
+                    note.request_id,
+                    user_id,
+                    note,
+                    seen,
+                    seen + remind if remind else None,
                 )
                 still_open[note.request_id] = request
                 step.opened.append(request)
