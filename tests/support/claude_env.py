@@ -20,6 +20,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tether.agents.claude_launch import STREAM_JSON_FLAGS
 from tether.agents.detect import find_agent_binary
 
 __all__ = [
@@ -176,15 +177,7 @@ def claude_argv(
             ``control_request`` ``can_use_tool`` on stdout; ``None`` omits it.
         extra_args: Appended verbatim.
     """
-    argv = [
-        binary or require_claude_binary(),
-        "-p",
-        "--input-format",
-        "stream-json",
-        "--output-format",
-        "stream-json",
-        "--verbose",
-    ]
+    argv = [binary or require_claude_binary(), *STREAM_JSON_FLAGS]
     if permission_prompt_tool:
         argv += ["--permission-prompt-tool", permission_prompt_tool]
     if resume:

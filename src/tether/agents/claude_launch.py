@@ -27,9 +27,10 @@ STREAM_JSON_FLAGS = [
     "--output-format",
     "stream-json",
     "--verbose",
-    "--permission-prompt-tool",
-    "stdio",
 ]
+"""A long-lived session speaking stream-json on stdin and stdout."""
+PERMISSIONS_ON_STDIO = ["--permission-prompt-tool", "stdio"]
+"""Permission prompts as `control_request` `can_use_tool` on stdout, answered on stdin."""
 
 BYPASS_MODE = "bypassPermissions"
 
@@ -58,7 +59,7 @@ def claude_argv(
     resume: bool,
 ) -> list[str]:
     """The full argv of a Claude Code stream-json session."""
-    args = [*(team.command or default_command), *STREAM_JSON_FLAGS]
+    args = [*(team.command or default_command), *STREAM_JSON_FLAGS, *PERMISSIONS_ON_STDIO]
     # The `=` form: an id can never be taken for a flag of its own.
     args.append(f"--resume={agent_session_id}" if resume else f"--session-id={agent_session_id}")
     mode = BYPASS_MODE if team.skip_permissions else team.permission_mode
