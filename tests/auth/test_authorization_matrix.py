@@ -76,6 +76,8 @@ ROUTES = [
     Route("GET", "/v1/shares", None, 200, 403, 200),
     Route("POST", "/v1/shares/{L}/revoke", None, SKIP, 403, 404),
     Route("GET", "/v1/audit", None, 403, 403, 403),
+    # Pruning with a cutoff far in the future would remove every exited session.
+    Route("POST", "/v1/admin/prune", {"before": 1e18}, 403, 403, 403),
     Route("GET", "/metrics", None, 403, 403, 403),
     Route("POST", "/v1/qr", {"text": "https://hub.example/signin#code=X"}, 200, 403, 200),
     # Notifications (tests/notify has the rest): a non-admin's sink or push endpoint on a

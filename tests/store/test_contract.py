@@ -18,6 +18,8 @@ from tether.store import SessionRecord, StoredEvent
 from tether.store.migrations import MIGRATIONS
 from tether.store.pg_migrations import PG_CLUSTER_MIGRATIONS, PG_MIGRATIONS
 from tether.store.postgres import PostgresStore, redacted
+from tether.store.retention import prune_exited
+from tether.store.sql import ONE, Op, Query
 from tether.store.sqlite import SqliteStore
 
 
@@ -181,3 +183,71 @@ async def test_an_unreachable_server_is_a_clear_error_without_the_password() -> 
     assert "s3cret" not in str(info.value)
     assert "cannot connect to the PostgreSQL store" in str(info.value)
     assert redacted(dsn) == f"postgresql://tether:***@127.0.0.1:{dsn.split(':')[3]}"
+
+
+async def test_prune_removes_old_exited_sessions_whole_and_nothing_else(any_store: Any) -> None:
+    # s_old: exited long ago (goes, with every row filed under it); s_new: exited after the
+    # cutoff; s_run: old but still running; s_live: old and exited in its row, but the hub
+    # serves it as running (kept).
+    for sid in ("s_old", "s_new", "s_run", "s_live"):
+        await any_store.create_session(SessionRecord(id=sid, team="t", created_at=1, updated_at=1))
+        await any_store.append_events([event(1, session=sid), event(2, session=sid)])
+    await any_store.update_session("s_old", state="exited", updated_at=100.0)
+    await any_store.update_session("s_live", state="exited", updated_at=100.0)
+    await any_store.update_session("s_new", state="exited", updated_at=300.0)
+    await any_store.update_session("s_run", state="running", updated_at=100.0)
+    await any_store.run_write(_a_user("u"))
+    await any_store.run_write(_file_rows_under("s_old"))
+    await any_store.run_write(_file_rows_under("s_new"))
+
+    dry = await any_store.run_write(prune_exited(200.0, ["s_live"], dry_run=True))
+    assert (dry.sessions, dry.events) == (["s_old"], 2)
+    assert await any_store.get_session("s_old") is not None  # a dry run removes nothing
+
+    done = await any_store.run_write(prune_exited(200.0, ["s_live"]))
+    assert (done.sessions, done.events) == (["s_old"], 2)
+    assert await any_store.get_session("s_old") is None
+    assert await any_store.read_events("s_old", 0, limit=10) == []
+    assert await any_store.run_read(_rows_under("s_old")) == 0
+    assert await any_store.run_read(_rows_under("s_new")) == len(_FILED) + 1
+    assert sorted(s.id for s in await any_store.list_sessions()) == ["s_live", "s_new", "s_run"]
+    for kept in ("s_new", "s_run", "s_live"):
+        assert await last_seq(any_store, kept) == 2
+    again = await any_store.run_write(prune_exited(200.0, ["s_live"]))
+    assert (again.sessions, again.events) == ([], 0)
+
+
+_FILED = (
+    "INSERT INTO notify_cursors (session_id, seq) VALUES (?, 2)",
+    "INSERT INTO notify_outbox (sink_id, notification, session_id, next_at, created_at)"
+    " VALUES ('k', '{}', ?, 1, 1)",
+    "INSERT INTO notify_requests (session_id, request_id, user_id, notification, created_at)"
+    " VALUES (?, 'r', 'u', '{}', 1)",
+    "INSERT INTO notify_sent (session_id, request_id, sink_id, sent_at) VALUES (?, 'r', 'k', 1)",
+    "INSERT INTO notify_answers (session_id, request_id, behavior, sink_id, answered_by,"
+    " answered_at) VALUES (?, 'r', 'allow', 'k', 'alice', 1)",
+    "INSERT INTO notify_lost (session_id, told_at) VALUES (?, 1)",
+)
+
+
+def _a_user(user_id: str) -> Op[None]:
+    yield Query("INSERT INTO users (id, name, created_at) VALUES (?, ?, 1)", (user_id, user_id))
+
+
+def _file_rows_under(session_id: str) -> Op[None]:
+    """A row under `session_id` in every table that files rows by session."""
+    for sql in _FILED:
+        yield Query(sql, (session_id,))
+    yield Query(
+        "INSERT INTO share_links (id, token_hash, session_id, user_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, 'u', 1, 2)",
+        (f"{session_id}-link", f"{session_id}-hash", session_id),
+    )
+
+
+def _rows_under(session_id: str) -> Op[int]:
+    total = 0
+    for table in [*(sql.split()[2] for sql in _FILED), "share_links"]:
+        row = yield Query(f"SELECT COUNT(*) FROM {table} WHERE session_id=?", (session_id,), ONE)
+        total += int(row[0])
+    return total

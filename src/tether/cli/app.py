@@ -6,7 +6,18 @@ import os
 
 import typer
 
-from tether.cli import attach, audit, identity, mcp_stdio, meta, run, serving, sessions, shares
+from tether.cli import (
+    attach,
+    audit,
+    identity,
+    mcp_stdio,
+    meta,
+    prune,
+    run,
+    serving,
+    sessions,
+    shares,
+)
 from tether.cli.common import fail
 from tether.cli.group import TetherGroup
 from tether.errors import TetherError
@@ -32,7 +43,7 @@ app = typer.Typer(
     add_completion=False,
     cls=RootGroup,
 )
-for module in (serving, sessions, attach, run, mcp_stdio, identity, shares, audit, meta):
+for module in (serving, sessions, attach, run, mcp_stdio, identity, shares, audit, prune, meta):
     app.add_typer(module.commands)
 
 

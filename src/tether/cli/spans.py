@@ -20,7 +20,7 @@ def parse_span(text: str) -> float:
     return float(match.group(1)) * _UNIT[match.group(2)]
 
 
-def parse_since(text: str) -> float:
+def parse_since(text: str, option: str = "--since") -> float:
     """A relative span (`1h`: an hour ago), an ISO date/time, or epoch seconds."""
     try:
         return time.time() - parse_span(text)
@@ -34,5 +34,5 @@ def parse_since(text: str) -> float:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         raise ConfigError(
-            f"cannot read --since {text!r}", hint="write 1h, 2d, 2026-01-31 or 2026-01-31T12:00"
+            f"cannot read {option} {text!r}", hint="write 1h, 2d, 2026-01-31 or 2026-01-31T12:00"
         ) from None

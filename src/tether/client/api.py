@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tether.errors import AuthError, Conflict, Forbidden, NotFound, ProtocolError, TetherError
 
 if TYPE_CHECKING:
+    from tether.protocol.api_retention import PruneAnswer
     from tether.protocol.api_shapes import (
         Accepted,
         AuditRow,
@@ -224,6 +225,14 @@ class HubApi:
     async def revoke_share(self, share_id: str) -> Revoked:
         """Revoke a share link; sockets watching through it close."""
         result: Revoked = await self.request("POST", f"/v1/shares/{share_id}/revoke")
+        return result
+
+    async def prune(self, before: float, *, dry_run: bool = False) -> PruneAnswer:
+        """Remove exited sessions last updated before `before`, with their events (admins);
+        `dry_run` only counts them."""
+        result: PruneAnswer = await self.request(
+            "POST", "/v1/admin/prune", json={"before": before, "dry_run": dry_run}
+        )
         return result
 
     async def audit(self, since: float = 0.0, limit: int = 1000) -> list[AuditRow]:

@@ -86,3 +86,10 @@ class PermissionModeRequest(BaseModel):
     """A permission mode for the running agent (Claude: default, acceptEdits, plan …)."""
 
     mode: str = Field(min_length=1, max_length=64)
+
+
+class PruneRequest(BaseModel):
+    """Remove the exited sessions last updated before `before` (epoch seconds)."""
+
+    before: float = Field(allow_inf_nan=False, ge=0)
+    dry_run: bool = False

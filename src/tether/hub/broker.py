@@ -38,6 +38,7 @@ from tether.protocol.messages import (
 )
 from tether.protocol.states import SessionState
 from tether.store.base import SessionRecord, Store
+from tether.store.retention import Pruned
 
 log = logging.getLogger("tether.hub")
 
@@ -145,6 +146,10 @@ class Broker:
                     )
                 )
         return out
+
+    async def prune(self, before: float, *, dry_run: bool = False) -> Pruned:
+        """Remove exited sessions last updated before `before` (see `SessionRegistry.prune`)."""
+        return await self.registry.prune(before, dry_run=dry_run)
 
     def list_teams(self) -> list[dict[str, Any]]:
         """Every team a runner has announced (see `RunnerDirectory.list_teams`)."""

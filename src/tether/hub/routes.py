@@ -19,6 +19,7 @@ from tether.hub.runner_ws import runner_socket
 from tether.hub.sockets import close_quietly
 from tether.hub.viewer_ws import viewer_socket
 from tether.hub.ws_auth import accept_once, first_frame_principal, has_credentials
+from tether.protocol.api_retention import PruneAnswer
 from tether.protocol.api_shapes import Accepted, MessageAccepted, Team
 from tether.protocol.messages import (
     CloseCode,
@@ -251,6 +252,29 @@ async def resume_session(
         "session_resume", principal, session=session_id, team=live.record.team
     )
     return broker.info(live)
+
+
+@router.post("/v1/admin/prune")
+async def prune_sessions(request: Request, body: api.PruneRequest, principal: User) -> PruneAnswer:
+    """Remove exited sessions last updated before `before`, with their events (admins);
+    `dry_run` only counts them (docs/operations.md, "Database sizing and retention")."""
+    if not principal.is_admin:
+        raise Forbidden("only admins can prune sessions", hint="ask an admin of this hub")
+    pruned = await broker_of(request).prune(body.before, dry_run=body.dry_run)
+    if not body.dry_run and pruned.sessions:
+        await hub_of(request).audit(
+            "sessions_pruned",
+            principal,
+            before=body.before,
+            sessions=len(pruned.sessions),
+            events=pruned.events,
+        )
+    return {
+        "sessions": pruned.sessions,
+        "events": pruned.events,
+        "before": body.before,
+        "dry_run": body.dry_run,
+    }
 
 
 @router.post("/v1/sessions/{session_id}/permission-mode", status_code=202)

@@ -21,6 +21,7 @@ from tether.protocol.delivery import HubCursor
 from tether.protocol.messages import ControlPermissionDecision, ControlStart, ControlUserMessage
 from tether.protocol.states import SessionState, SessionTracker
 from tether.store.base import SessionRecord, Store
+from tether.store.retention import Pruned, prune_exited
 
 _LOAD_PAGE = 5000
 # How long a wake-up (a resume the hub asked for) shuts out a second one while the
@@ -81,6 +82,17 @@ class SessionRegistry:
             recent=deque(maxlen=self.settings.recent_events),
             cursor=HubCursor(record.runner_id),
         )
+
+    async def prune(self, before: float, *, dry_run: bool) -> Pruned:
+        """Remove exited sessions last updated before `before` from the store (and from
+        this hub's memory); one this hub serves as not exited stays, whatever its row says."""
+        keep = [i for i, live in self.live.items() if live.tracker.state is not SessionState.EXITED]
+        pruned = await self.store.run_write(prune_exited(before, keep, dry_run=dry_run))
+        if not dry_run:
+            for session_id in pruned.sessions:
+                self.live.pop(session_id, None)
+                self._waking.pop(session_id, None)
+        return pruned
 
     def of_runner(self, runner_id: str) -> list[LiveSession]:
         """The live sessions of a runner."""
