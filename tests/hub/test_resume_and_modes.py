@@ -3,7 +3,9 @@ in-process hub and runner with the demo agent (the real CLI: tests/agents/test_c
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -104,3 +106,28 @@ async def test_a_message_on_the_socket_wakes_a_sleeping_session(tmp_path: Path) 
     assert woken["agent_session_id"] == first["agent_session_id"]
     assert finished["result"] == "You said: still there?"
     assert again["id"] == session_id and again["agent_session_id"] == first["agent_session_id"]
+
+
+async def test_prune_takes_an_old_exited_session_but_not_one_being_woken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_hub(tmp_path) as hub, hub.client() as client:
+        session_id = (await client.start("demo"))["id"]
+        async with hub.session(session_id) as remote:
+            await remote.send_message("hello")
+            await wait_for_event(remote, "turn_finished")
+            await client.stop(session_id)
+            await wait_for_event(remote, "exited")
+        later = time.time() + 60
+        assert (await client.prune(later, dry_run=True))["sessions"] == [session_id]
+        # The hub asks the runner to resume it; the runner has not answered yet.
+        held: list[object] = []
+
+        async def hold(runner_id: str, session: str, control: object) -> None:
+            held.append(control)
+
+        monkeypatch.setattr(hub.broker.registry, "controls", SimpleNamespace(send_control=hold))
+        await client.resume(session_id, prompt="wake up")
+        assert held  # asked, not yet answered: the session is waking
+        assert (await client.prune(later))["sessions"] == []
+        assert (await client.session(session_id))["id"] == session_id

@@ -85,8 +85,10 @@ class SessionRegistry:
 
     async def prune(self, before: float, *, dry_run: bool) -> Pruned:
         """Remove exited sessions last updated before `before` from the store (and from
-        this hub's memory); one this hub serves as not exited stays, whatever its row says."""
+        this hub's memory); one this hub serves as not exited, or is waking, stays,
+        whatever its row says."""
         keep = [i for i, live in self.live.items() if live.tracker.state is not SessionState.EXITED]
+        keep += self._waking  # asked to resume: its first new event is on its way
         pruned = await self.store.run_write(prune_exited(before, keep, dry_run=dry_run))
         if not dry_run:
             for session_id in pruned.sessions:
