@@ -9,7 +9,7 @@ from typing import Any
 
 from tether.notify import lost
 from tether.notify.contract import Notification
-from tether.notify.db import NotifyDb
+from tether.notify.db import LEASE_S, NotifyDb
 from tether.notify.records import NotifiedRequest, Sink, Step
 
 
@@ -43,11 +43,12 @@ async def test_a_step_queues_opens_and_moves_the_cursor_forward_only(any_store: 
     assert await db.open_requests("s_1") != []  # ...nor does any of its work
     assert await db.commit_step(Step("s_1", 7, 9, [], [], [("r1", "answered")]), now) == []
     assert await db.open_requests("s_1") == []
-    due = await db.due(now + 1)
+    assert await db.claim_due(now + 1) == []  # held by the notifier that queued it
+    due = await db.claim_due(now + LEASE_S + 1)  # that notifier died before sending it
     assert [d.notification.request_id for d in due] == ["r1"]
     await db.delivered(due[0], now, sent=True)
     assert await db.sent_to("s_1", "r1") == ["k_1"]
-    assert await db.due(now + 1) == []
+    assert await db.claim_due(now + 3 * LEASE_S) == []
 
 
 async def test_replicas_that_saw_the_same_events_queue_them_once(any_store: Any) -> None:
@@ -62,7 +63,7 @@ async def test_replicas_that_saw_the_same_events_queue_them_once(any_store: Any)
         *(db.commit_step(s, now) for db, s in zip(dbs, steps, strict=True))
     )
     assert sorted(len(r) if r is not None else -1 for r in results) == [-1, -1, -1, 1]
-    assert len(await dbs[0].due(now + 1)) == 1
+    assert len(await dbs[0].claim_due(now + LEASE_S + 1)) == 1
     reminded = await asyncio.gather(*(db.remind(request, [("k_1", note())], now) for db in dbs))
     assert sorted(len(r) for r in reminded) == [0, 0, 0, 1]  # one reminder, whoever is first
 
@@ -107,3 +108,23 @@ async def test_a_lost_runner_is_told_once_across_replicas_until_it_is_back(any_s
     assert await lost.tell_lost(any_store, "s_1", lost_note, now) == []  # still away: told
     await lost.runner_back(any_store, "s_1")
     assert len(await lost.tell_lost(any_store, "s_1", lost_note, now)) == 1  # news again
+
+
+async def test_replicas_polling_at_once_claim_each_delivery_once(any_store: Any) -> None:
+    """Every replica polls the queue: a due delivery goes to one of them, and one that was
+    just claimed (or just queued by the notifier sending it) to none of the others."""
+    dbs = [NotifyDb(any_store) for _ in range(4)]
+    now = time.time()
+    await dbs[0].add_sink(Sink("k_1", "u_1", "webhook", "https://example.test/h", "http://h", now))
+    steps = [Step(f"s_{i}", 0, 1, [("k_1", note())], [], []) for i in range(12)]
+    for step in steps:
+        assert await dbs[0].commit_step(step, now) is not None
+    later = now + LEASE_S + 1  # the replica that queued them died
+    claims = await asyncio.gather(*(db.claim_due(later, limit=5) for db in dbs))
+    ids = [d.id for claim in claims for d in claim]
+    assert len(ids) == len(set(ids)) == 12
+    assert await asyncio.gather(*(db.claim_due(later + 1) for db in dbs)) == [[]] * 4
+    retried = next(d for claim in claims for d in claim)  # whoever got it
+    await dbs[0].retry_later(retried, later + 5)  # a failed send, tried again later
+    again = await asyncio.gather(*(db.claim_due(later + 6) for db in dbs))
+    assert sorted(d.id for claim in again for d in claim) == [retried.id]

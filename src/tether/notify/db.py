@@ -12,9 +12,15 @@ from tether.auth.db import SqlStore
 from tether.notify.contract import Notification
 from tether.notify.prefs import Preferences
 from tether.notify.records import Delivery, NotifiedRequest, Sink, Step
-from tether.store.sql import ALL, ONE, ROWCOUNT, Op, Query
+from tether.store.sql import ALL, MANY, ONE, ROWCOUNT, Op, Query
 
 __all__ = ["NotifyDb", "SqlStore"]
+
+LEASE_S = 120.0
+"""How long a replica holds a queued delivery it is sending (the row's `next_at` moves
+this far on): no other replica sends it meanwhile, and if this one dies before it is
+done, any replica may send it after. Longer than a send (10 s) and its wait for the
+sink's earlier deliveries."""
 
 _SINK_COLS = (
     "id, user_id, kind, url, hub_url, created_at, device_id, events, sealed, trusted,"
@@ -64,12 +70,14 @@ def _write(sql: str, params: tuple[Any, ...] = ()) -> Op[int]:
 def insert_deliveries(
     deliveries: Iterable[tuple[str, Notification]], now: float
 ) -> Op[list[Delivery]]:
+    """Queue deliveries, held by the caller (it hands them straight to its deliverer):
+    other replicas' polls see them only if its lease runs out (`LEASE_S`)."""
     out = []
     for sink_id, note in deliveries:
         row = yield Query(
             "INSERT INTO notify_outbox (sink_id, notification, session_id, request_id,"
             " attempts, next_at, created_at) VALUES (?,?,?,?,0,?,?) RETURNING id",
-            (sink_id, note.model_dump_json(), note.session, note.request_id, now, now),
+            (sink_id, note.model_dump_json(), note.session, note.request_id, now + LEASE_S, now),
             ONE,
         )
         out.append(Delivery(int(row[0]), sink_id, note))
@@ -151,6 +159,25 @@ def _claim_range(step: Step) -> Op[bool]:
             ROWCOUNT,
         )
     return bool(moved)
+
+
+def _claim_due(now: float, limit: int) -> Op[list[Delivery]]:
+    # Locked (PostgreSQL: FOR UPDATE): a second replica's claim waits for this one, then
+    # finds these rows no longer due. SQLite's single writer runs one claim at a time.
+    rows = yield Query(
+        "SELECT id, sink_id, notification, attempts FROM notify_outbox"
+        " WHERE next_at <= ? ORDER BY next_at, id LIMIT ?",
+        (now, limit),
+        ALL,
+        lock=True,
+    )
+    if rows:
+        yield Query(
+            "UPDATE notify_outbox SET next_at=? WHERE id=?",
+            [(now + LEASE_S, r[0]) for r in rows],
+            MANY,
+        )
+    return [Delivery(r[0], r[1], Notification.model_validate_json(r[2]), r[3]) for r in rows]
 
 
 def _delivered(item: Delivery, now: float, sent: bool) -> Op[None]:
@@ -277,16 +304,15 @@ class NotifyDb:
 
     # -- the delivery queue ------------------------------------------------------------
 
-    async def due(self, now: float, limit: int = 100) -> list[Delivery]:
-        """Queued deliveries whose time has come, oldest first."""
-        rows = await self.store.run_read(
-            _select(
-                "SELECT id, sink_id, notification, attempts FROM notify_outbox"
-                " WHERE next_at <= ? ORDER BY next_at, id LIMIT ?",
-                (now, limit),
-            )
-        )
-        return [Delivery(r[0], r[1], Notification.model_validate_json(r[2]), r[3]) for r in rows]
+    async def claim_due(self, now: float, limit: int = 100) -> list[Delivery]:
+        """Queued deliveries whose time has come, oldest first, each now held by the caller
+        for `LEASE_S` (so two replicas polling at once never both send one)."""
+        # Polled every second: a read first keeps the usual empty queue off the writer.
+        if not await self.store.run_read(
+            _select("SELECT 1 FROM notify_outbox WHERE next_at <= ? LIMIT 1", (now,))
+        ):
+            return []
+        return await self.store.run_write(_claim_due(now, limit))
 
     async def next_due_at(self) -> float | None:
         """When the next queued delivery is due."""

@@ -63,7 +63,7 @@ class Deliverer:
     async def poll(self) -> None:
         """Start every queued delivery that is due and not already under way (retries, and
         whatever a restart left in the queue)."""
-        for item in await self.db.due(self.clock()):
+        for item in await self.db.claim_due(self.clock()):
             self._start(item)
 
     async def drain(self) -> None:
