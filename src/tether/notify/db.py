@@ -314,10 +314,12 @@ class NotifyDb:
             return []
         return await self.store.run_write(_claim_due(now, limit))
 
-    async def next_due_at(self) -> float | None:
-        """When the next queued delivery is due."""
-        rows = await self.store.run_read(_select("SELECT MIN(next_at) FROM notify_outbox"))
-        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+    async def release_held(self, now: float) -> None:
+        """Make every queued delivery due now (a hub with no replicas, starting: the holds
+        and retry times in the queue are its own last run's)."""
+        await self.store.run_write(
+            _write("UPDATE notify_outbox SET next_at=? WHERE next_at > ?", (now, now))
+        )
 
     async def delivered(self, item: Delivery, now: float, *, sent: bool) -> None:
         """Take a delivery off the queue; when `sent` and it is about a request, remember

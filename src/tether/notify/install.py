@@ -150,6 +150,7 @@ def install_notifications(
         keys,
         settings=config,
         clock=clock,
+        alone=hub.replication is None,
     )
 
     def durable(change: SessionChange) -> None:

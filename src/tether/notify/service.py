@@ -45,7 +45,10 @@ class NotifyService:
         *,
         settings: NotifySettings,
         clock: Clock,
+        alone: bool = True,
     ) -> None:
+        self.alone = alone
+        """The only hub on its store (no replicas): whatever the queue holds is its own."""
         self.db = NotifyDb(store)
         self.hub, self.keys, self.settings, self.clock = hub, keys, settings, clock
         self.visibility = Visibility(settings.visibility_ttl_s)
@@ -57,6 +60,10 @@ class NotifyService:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The notifier and its periodic checks run inside the block."""
+        if self.alone:
+            # Deliveries held by this hub's last run (it stopped or died mid-send) are
+            # nobody's now: send them at once rather than when their hold runs out.
+            await self.db.release_held(self.clock())
         keep_task(self._tasks, self.notifier.run())
         keep_task(self._tasks, self.notifier.tick_forever())
         try:
