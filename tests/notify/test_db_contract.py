@@ -9,7 +9,8 @@ from typing import Any
 
 from tether.notify import lost
 from tether.notify.contract import Notification
-from tether.notify.db import LEASE_S, NotifyDb
+from tether.notify.db import NotifyDb
+from tether.notify.outbox import LEASE_S
 from tether.notify.records import NotifiedRequest, Sink, Step
 
 

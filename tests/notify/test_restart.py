@@ -13,7 +13,7 @@ from tests.web.support import WebHub, web_hub
 from tether.client import HubClient, static_token
 from tether.hub.hub import hub_of
 from tether.notify.contract import Notification
-from tether.notify.db import insert_deliveries
+from tether.notify.outbox import insert_deliveries
 
 
 async def client(hub: WebHub) -> HubClient:

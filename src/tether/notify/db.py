@@ -5,22 +5,16 @@ multi-row change commits whole or not at all."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from tether.auth.db import SqlStore
 from tether.notify.contract import Notification
+from tether.notify.outbox import claim_due, delivered, insert_deliveries
 from tether.notify.prefs import Preferences
 from tether.notify.records import Delivery, NotifiedRequest, Sink, Step
-from tether.store.sql import ALL, MANY, ONE, ROWCOUNT, Op, Query
+from tether.store.sql import ALL, ONE, ROWCOUNT, Op, Query
 
 __all__ = ["NotifyDb", "SqlStore"]
-
-LEASE_S = 120.0
-"""How long a replica holds a queued delivery it is sending (the row's `next_at` moves
-this far on): no other replica sends it meanwhile, and if this one dies before it is
-done, any replica may send it after. Longer than a send (10 s) and its wait for the
-sink's earlier deliveries."""
 
 _SINK_COLS = (
     "id, user_id, kind, url, hub_url, created_at, device_id, events, sealed, trusted,"
@@ -65,23 +59,6 @@ def _select(sql: str, params: tuple[Any, ...] = ()) -> Op[list[tuple[Any, ...]]]
 def _write(sql: str, params: tuple[Any, ...] = ()) -> Op[int]:
     count: int = yield Query(sql, params, ROWCOUNT)
     return count
-
-
-def insert_deliveries(
-    deliveries: Iterable[tuple[str, Notification]], now: float
-) -> Op[list[Delivery]]:
-    """Queue deliveries, held by the caller (it hands them straight to its deliverer):
-    other replicas' polls see them only if its lease runs out (`LEASE_S`)."""
-    out = []
-    for sink_id, note in deliveries:
-        row = yield Query(
-            "INSERT INTO notify_outbox (sink_id, notification, session_id, request_id,"
-            " attempts, next_at, created_at) VALUES (?,?,?,?,0,?,?) RETURNING id",
-            (sink_id, note.model_dump_json(), note.session, note.request_id, now + LEASE_S, now),
-            ONE,
-        )
-        out.append(Delivery(int(row[0]), sink_id, note))
-    return out
 
 
 def _add_sink(sink: Sink) -> Op[None]:
@@ -159,36 +136,6 @@ def _claim_range(step: Step) -> Op[bool]:
             ROWCOUNT,
         )
     return bool(moved)
-
-
-def _claim_due(now: float, limit: int) -> Op[list[Delivery]]:
-    # Locked (PostgreSQL: FOR UPDATE): a second replica's claim waits for this one, then
-    # finds these rows no longer due. SQLite's single writer runs one claim at a time.
-    rows = yield Query(
-        "SELECT id, sink_id, notification, attempts FROM notify_outbox"
-        " WHERE next_at <= ? ORDER BY next_at, id LIMIT ?",
-        (now, limit),
-        ALL,
-        lock=True,
-    )
-    if rows:
-        yield Query(
-            "UPDATE notify_outbox SET next_at=? WHERE id=?",
-            [(now + LEASE_S, r[0]) for r in rows],
-            MANY,
-        )
-    return [Delivery(r[0], r[1], Notification.model_validate_json(r[2]), r[3]) for r in rows]
-
-
-def _delivered(item: Delivery, now: float, sent: bool) -> Op[None]:
-    yield Query("DELETE FROM notify_outbox WHERE id=?", (item.id,))
-    note = item.notification
-    if sent and note.request_id is not None:
-        yield Query(
-            "INSERT INTO notify_sent (session_id, request_id, sink_id, sent_at)"
-            " VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
-            (note.session, note.request_id, item.sink_id, now),
-        )
 
 
 def _remind(
@@ -312,7 +259,7 @@ class NotifyDb:
             _select("SELECT 1 FROM notify_outbox WHERE next_at <= ? LIMIT 1", (now,))
         ):
             return []
-        return await self.store.run_write(_claim_due(now, limit))
+        return await self.store.run_write(claim_due(now, limit))
 
     async def release_held(self, now: float) -> None:
         """Make every queued delivery due now (a hub with no replicas, starting: the holds
@@ -324,7 +271,7 @@ class NotifyDb:
     async def delivered(self, item: Delivery, now: float, *, sent: bool) -> None:
         """Take a delivery off the queue; when `sent` and it is about a request, remember
         that this sink got that request (it will hear how it was answered)."""
-        await self.store.run_write(_delivered(item, now, sent))
+        await self.store.run_write(delivered(item, now, sent))
 
     async def retry_later(self, item: Delivery, next_at: float) -> None:
         """Try a delivery again at `next_at`."""

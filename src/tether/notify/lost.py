@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tether.auth.db import SqlStore
 from tether.notify.contract import Notification
-from tether.notify.db import insert_deliveries
+from tether.notify.outbox import insert_deliveries
 from tether.notify.records import Delivery
 from tether.store.sql import ROWCOUNT, Op, Query
 
