@@ -53,6 +53,10 @@ def check_bind(host: str, port: int, *, insecure: bool, tls: bool) -> None:
             ) from None
 
 
+SHUTDOWN_GRACE_S = 10
+"""How long in-flight requests and socket handlers may take to end once the hub stops."""
+
+
 def uvicorn_server(
     app: Any,
     host: str,
@@ -79,6 +83,9 @@ def uvicorn_server(
         # X-Forwarded-* is believed only from the operator's --trusted-proxy list, which
         # the app itself checks (tether.hub.guard); uvicorn would trust 127.0.0.1.
         proxy_headers=False,
+        # After the drain, what is still running gets this long, then is cancelled: a
+        # hub stops on SIGTERM whatever one connection's handler is waiting for.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     return uvicorn.Server(config)
 
